@@ -1,0 +1,450 @@
+/**
+ * The OVSDB client: a connection to one of several remotes that comes back by
+ * itself. It finds a usable server (with `leaderOnly`, the Raft leader of the
+ * database, read from `_Server.Database` and watched so that the client moves
+ * when leadership does), reconnects with exponential backoff and jitter, and
+ * offers every RFC 7047 method plus a typed transaction API.
+ *
+ * Requests made while no connection is up wait for one, at most
+ * `waitForConnectionMs`, then fail with OVSDB_NOT_CONNECTED. A transaction
+ * whose connection drops after it was sent fails with OVSDB_OUTCOME_UNKNOWN;
+ * the client never resends it, so nothing is applied twice.
+ */
+import { EventEmitter } from "node:events";
+import { OvsdbError } from "../errors.js";
+import { TableCodec } from "../schema/codec.js";
+import { getTable, parseSchema, type DatabaseSchema } from "../schema/schema.js";
+import type { Operation, OperationResult } from "../wire/operations.js";
+import { Connection, type ConnectionOptions, type RequestOptions } from "./connection.js";
+import { formatRemote, parseRemotes, type Remote } from "./remote.js";
+import {
+  Transaction,
+  encodeConditions,
+  findFailure,
+  type ColumnOf,
+  type Condition,
+  type TableName,
+  type Tables,
+} from "./transaction.js";
+
+export interface BackoffOptions {
+  /** First delay after every remote failed once. Default 50 ms. */
+  initialMs?: number;
+  /** Ceiling of the doubling delay. Default 2 s. */
+  maxMs?: number;
+  /** Each delay is scaled by a random factor in [1 - jitter, 1 + jitter]. Default 0.25. */
+  jitter?: number;
+}
+
+export interface ClientOptions extends ConnectionOptions {
+  /** One remote, a comma-separated list, or an array (a cluster's members). */
+  remotes: string | readonly string[];
+  /** The database this client works on; needed for the typed API and leaderOnly. */
+  database?: string;
+  /** Talk only to the Raft leader of `database` (ignored for standalone DBs). Default true. */
+  leaderOnly?: boolean;
+  /** Use this schema instead of asking the server for it. */
+  schema?: DatabaseSchema;
+  backoff?: BackoffOptions;
+  /** How long a request waits for a connection before failing. Default 10 s. */
+  waitForConnectionMs?: number;
+  /** Default reply timeout for every request; none by default. */
+  requestTimeoutMs?: number;
+}
+
+export interface ClientEvents {
+  /** A connection is ready (schema known, leader checked). `reconnected` is false the first time. */
+  connected: [info: { remote: string; reconnected: boolean }];
+  disconnected: [error: OvsdbError | undefined];
+  /** Every notification from the server (update, update2, update3, locked, stolen, …). */
+  notification: [method: string, params: unknown[]];
+  locked: [lock: string];
+  stolen: [lock: string];
+}
+
+const SERVER_WATCH_ID = "microovn-server-watch";
+
+interface DatabaseState {
+  model?: string;
+  connected?: boolean;
+  leader?: boolean;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientEvents> {
+  readonly remotes: readonly Remote[];
+  readonly database: string | undefined;
+  private readonly options: ClientOptions;
+  private readonly leaderOnly: boolean;
+  private schemaValue: DatabaseSchema | undefined;
+  private readonly codecs = new Map<string, TableCodec>();
+  private connection: Connection | undefined;
+  private nextRemote = 0;
+  private everConnected = false;
+  private connecting: Promise<void> | undefined;
+  private readonly stop = new AbortController();
+  private lastError: OvsdbError | undefined;
+
+  private constructor(options: ClientOptions) {
+    super();
+    this.options = options;
+    this.remotes = parseRemotes(options.remotes);
+    this.database = options.database;
+    this.leaderOnly = options.leaderOnly ?? true;
+    this.schemaValue = options.schema;
+    // Start from a random member so that many clients spread over a cluster.
+    this.nextRemote = Math.floor(Math.random() * this.remotes.length);
+  }
+
+  /**
+   * Connects to the first usable remote. Rejects with OVSDB_NOT_CONNECTED
+   * (naming the last failure) if none is usable within `waitForConnectionMs`.
+   */
+  static async connect<T extends Tables = Tables>(options: ClientOptions): Promise<OvsdbClient<T>> {
+    const client = new OvsdbClient<T>(options);
+    try {
+      await client.waitForConnection();
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  /** The schema of `database` (fetched from the server on first connect). */
+  get schema(): DatabaseSchema {
+    if (!this.schemaValue) {
+      throw new OvsdbError("OVSDB_SCHEMA", "this client was opened without a database");
+    }
+    return this.schemaValue;
+  }
+
+  get isConnected(): boolean {
+    return this.connection?.isOpen ?? false;
+  }
+
+  /** The remote in use, or undefined while reconnecting. */
+  get currentRemote(): string | undefined {
+    return this.connection?.isOpen ? this.connection.remote : undefined;
+  }
+
+  codec(table: string): TableCodec {
+    let codec = this.codecs.get(table);
+    if (!codec) {
+      codec = new TableCodec(getTable(this.schema, table));
+      this.codecs.set(table, codec);
+    }
+    return codec;
+  }
+
+  /** Closes the connection for good; pending and waiting requests fail. */
+  close(): void {
+    this.stop.abort();
+    this.connection?.close();
+    this.connection = undefined;
+  }
+
+  /** Drops the current connection (as if the server went away); the client reconnects. */
+  dropConnection(): void {
+    this.connection?.close();
+  }
+
+  // ---- connection management -------------------------------------------------
+
+  private async waitForConnection(): Promise<Connection> {
+    if (this.stop.signal.aborted) {
+      throw new OvsdbError("OVSDB_CLOSED", "this client was closed");
+    }
+    if (this.connection?.isOpen) return this.connection;
+    const limit = this.options.waitForConnectionMs ?? 10_000;
+    this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const why = this.lastError ? `; last error: ${this.lastError.message}` : "";
+        reject(
+          new OvsdbError(
+            "OVSDB_NOT_CONNECTED",
+            `no usable server among ${this.remotes.map(formatRemote).join(",")} within ${limit} ms${why}`,
+            { cause: this.lastError },
+          ),
+        );
+      }, limit);
+    });
+    try {
+      await Promise.race([this.connecting, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!this.connection?.isOpen) {
+      throw new OvsdbError("OVSDB_CLOSED", "this client was closed");
+    }
+    return this.connection;
+  }
+
+  private async connectLoop(): Promise<void> {
+    const backoff = this.options.backoff ?? {};
+    const initial = backoff.initialMs ?? 50;
+    const max = backoff.maxMs ?? 2000;
+    const jitter = backoff.jitter ?? 0.25;
+    let round = 0;
+    while (!this.stop.signal.aborted) {
+      for (let i = 0; i < this.remotes.length && !this.stop.signal.aborted; i++) {
+        const remote = this.remotes[this.nextRemote]!;
+        this.nextRemote = (this.nextRemote + 1) % this.remotes.length;
+        let connection: Connection | undefined;
+        try {
+          connection = await Connection.open(remote, this.options);
+          await this.prepare(connection);
+          if (this.stop.signal.aborted) {
+            connection.close();
+            return;
+          }
+          this.adopt(connection);
+          return;
+        } catch (e) {
+          connection?.close();
+          this.lastError =
+            e instanceof OvsdbError
+              ? e
+              : new OvsdbError("OVSDB_NOT_CONNECTED", (e as Error).message, { cause: e });
+        }
+      }
+      const delay = Math.min(max, initial * 2 ** round) * (1 + jitter * (2 * Math.random() - 1));
+      round++;
+      await sleep(delay, this.stop.signal);
+    }
+  }
+
+  /** Readies a fresh connection: schema, and for leaderOnly a leader check plus a watch. */
+  private async prepare(connection: Connection): Promise<void> {
+    const db = this.database;
+    if (db === undefined) return;
+    if (this.leaderOnly) {
+      const reply = (await connection.request(
+        "monitor",
+        ["_Server", SERVER_WATCH_ID, { Database: { columns: ["name", "model", "connected", "leader"] } }],
+        { timeoutMs: this.options.connectTimeoutMs ?? 5000 },
+      )) as { Database?: Record<string, { new?: Record<string, unknown> }> } | null;
+      const rows = Object.values(reply?.Database ?? {}).map((u) => u.new ?? {});
+      const row = rows.find((r) => r.name === db);
+      if (!row) {
+        throw new OvsdbError("OVSDB_NOT_CONNECTED", `${connection.remote} does not serve database ${db}`, {
+          remote: connection.remote,
+        });
+      }
+      const state = row as DatabaseState;
+      if (state.model === "clustered" && !(state.connected && state.leader)) {
+        throw new OvsdbError(
+          "OVSDB_NOT_CONNECTED",
+          `${connection.remote} is not the leader of ${db}` +
+            (state.connected ? "" : " (it is not connected to its cluster)"),
+          { remote: connection.remote },
+        );
+      }
+    }
+    if (!this.schemaValue) {
+      this.schemaValue = parseSchema(
+        await connection.request("get_schema", [db], {
+          timeoutMs: this.options.connectTimeoutMs ?? 5000,
+        }),
+      );
+    }
+  }
+
+  private adopt(connection: Connection): void {
+    this.connection = connection;
+    this.lastError = undefined;
+    connection.on("notification", (method, params) => {
+      if (params[0] === SERVER_WATCH_ID && method === "update") {
+        this.onServerUpdate(connection, params[1]);
+        return;
+      }
+      if (method === "locked" && typeof params[0] === "string") this.emit("locked", params[0]);
+      if (method === "stolen" && typeof params[0] === "string") this.emit("stolen", params[0]);
+      this.emit("notification", method, params);
+    });
+    connection.once("close", (error) => {
+      if (this.connection === connection) this.connection = undefined;
+      this.emit("disconnected", error);
+      if (!this.stop.signal.aborted) {
+        this.lastError = error;
+        this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
+        this.connecting.catch(() => undefined);
+      }
+    });
+    const reconnected = this.everConnected;
+    this.everConnected = true;
+    this.emit("connected", { remote: connection.remote, reconnected });
+  }
+
+  private onServerUpdate(connection: Connection, update: unknown): void {
+    const rows = (update as { Database?: Record<string, { new?: DatabaseState & { name?: string } }> })
+      ?.Database;
+    for (const change of Object.values(rows ?? {})) {
+      const row = change.new;
+      // The columns not in `new` did not change; only a drop in leadership matters.
+      if (row && row.name === undefined && row.leader === undefined && row.connected === undefined) continue;
+      if (row === undefined || row.leader === false || row.connected === false) {
+        // Leadership moved (or the server lost its cluster): find the new leader.
+        connection.close();
+        return;
+      }
+    }
+  }
+
+  // ---- raw methods (RFC 7047 §4.1) ---------------------------------------------
+
+  /** Sends any method on the current connection (waiting for one if needed). */
+  async request(method: string, params: unknown[], options: RequestOptions = {}): Promise<unknown> {
+    const connection = await this.waitForConnection();
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    return connection.request(method, params, {
+      ...options,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
+  }
+
+  async listDbs(): Promise<string[]> {
+    return (await this.request("list_dbs", [])) as string[];
+  }
+
+  async getSchema(database: string): Promise<DatabaseSchema> {
+    return parseSchema(await this.request("get_schema", [database]));
+  }
+
+  /**
+   * Sends operations as one transaction and returns the raw results. An
+   * operation that failed (or a failed commit) becomes a TransactionError
+   * naming it. Aborting `signal` sends `cancel` for it.
+   */
+  async transact(
+    database: string,
+    operations: readonly Operation[],
+    options: RequestOptions = {},
+  ): Promise<(OperationResult | null)[]> {
+    const connection = await this.waitForConnection();
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
+    const results = (await connection.request("transact", [database, ...operations], {
+      ...options,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    })) as (OperationResult | null)[];
+    if (!Array.isArray(results)) {
+      throw new OvsdbError("OVSDB_PROTOCOL", `transact on ${connection.remote} returned a non-array result`, {
+        method: "transact",
+        remote: connection.remote,
+      });
+    }
+    const failure = findFailure(operations, results, connection.remote);
+    if (failure) throw failure;
+    return results;
+  }
+
+  monitor(database: string, monitorId: unknown, requests: Record<string, unknown>): Promise<unknown> {
+    return this.request("monitor", [database, monitorId, requests]);
+  }
+
+  monitorCond(database: string, monitorId: unknown, requests: Record<string, unknown>): Promise<unknown> {
+    return this.request("monitor_cond", [database, monitorId, requests]);
+  }
+
+  /** Resolves with `[found, lastTransactionId, updates]`. */
+  async monitorCondSince(
+    database: string,
+    monitorId: unknown,
+    requests: Record<string, unknown>,
+    lastTransactionId: string,
+  ): Promise<[boolean, string, unknown]> {
+    return (await this.request("monitor_cond_since", [
+      database,
+      monitorId,
+      requests,
+      lastTransactionId,
+    ])) as [boolean, string, unknown];
+  }
+
+  monitorCondChange(
+    monitorId: unknown,
+    newMonitorId: unknown,
+    requests: Record<string, unknown>,
+  ): Promise<unknown> {
+    return this.request("monitor_cond_change", [monitorId, newMonitorId, requests]);
+  }
+
+  monitorCancel(monitorId: unknown): Promise<unknown> {
+    return this.request("monitor_cancel", [monitorId]);
+  }
+
+  /** Resolves with whether the lock was granted now (else a `locked` event follows). */
+  async lock(name: string): Promise<boolean> {
+    return ((await this.request("lock", [name])) as { locked: boolean }).locked;
+  }
+
+  async steal(name: string): Promise<boolean> {
+    return ((await this.request("steal", [name])) as { locked: boolean }).locked;
+  }
+
+  async unlock(name: string): Promise<void> {
+    await this.request("unlock", [name]);
+  }
+
+  async echo(...args: unknown[]): Promise<unknown[]> {
+    return (await this.request("echo", args)) as unknown[];
+  }
+
+  async setDbChangeAware(aware = true): Promise<void> {
+    await this.request("set_db_change_aware", [aware]);
+  }
+
+  // ---- typed API ---------------------------------------------------------------
+
+  private boundDatabase(): string {
+    if (this.database === undefined) {
+      throw new OvsdbError("OVSDB_SCHEMA", "open the client with { database } to use the typed API");
+    }
+    return this.database;
+  }
+
+  /** Starts a typed transaction on `database`; nothing is sent until commit(). */
+  transaction(options: RequestOptions = {}): Transaction<T> {
+    const db = this.boundDatabase();
+    return new Transaction<T>(
+      this.schema,
+      (operations) => this.transact(db, operations, options),
+      (table) => this.codec(table),
+    );
+  }
+
+  /** Reads rows matching `where` (all rows if empty), decoded. */
+  async select<K extends TableName<T>, C extends ColumnOf<T[K]> = ColumnOf<T[K]>>(
+    table: K,
+    where: readonly Condition<T[K]>[] = [],
+    columns?: readonly C[],
+  ): Promise<Pick<T[K], C | ("_uuid" & keyof T[K])>[]> {
+    const db = this.boundDatabase();
+    const codec = this.codec(table);
+    const op: Operation = {
+      op: "select",
+      table,
+      where: encodeConditions(codec, where as Condition<Record<string, unknown>>[]),
+    };
+    if (columns) op.columns = [...new Set(["_uuid", ...columns])];
+    const [result] = await this.transact(db, [op]);
+    return (result?.rows ?? []).map(
+      (r) => codec.decodeRow(r) as unknown as Pick<T[K], C | ("_uuid" & keyof T[K])>,
+    );
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * OVSDB's JSON-RPC runs over a byte stream of concatenated JSON values with no
+ * delimiter (RFC 7047 §3.1 leaves framing to the JSON syntax itself). This
+ * splitter finds where each top-level value ends by tracking nesting depth and
+ * string/escape state over raw bytes, so a chunk boundary may fall anywhere —
+ * inside a string, an escape, or a multi-byte UTF-8 character — and nothing is
+ * decoded until a whole value is in hand. Each byte is scanned once.
+ */
+import { MicroOvnError } from "../../errors.js";
+
+export class FramingError extends MicroOvnError {
+  constructor(message: string) {
+    super("OVSDB_PROTOCOL", message);
+  }
+}
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+export interface JsonSplitterOptions {
+  /** A value larger than this is a protocol error (protects memory). */
+  maxMessageBytes?: number;
+}
+
+/** Default limit: large enough for the initial monitor reply of a big NB DB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
+
+export class JsonStreamSplitter {
+  private readonly maxMessageBytes: number;
+  private chunks: Buffer[] = [];
+  /** Bytes held in `chunks` that belong to the value being read. */
+  private held = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private started = false;
+
+  constructor(options: JsonSplitterOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /**
+   * Feeds bytes in; returns every complete value they finish, parsed. Throws a
+   * FramingError on bytes that cannot start a JSON-RPC message, on a value that
+   * is not valid JSON, or on one over the size limit; the splitter is then
+   * unusable (the stream cannot be resynchronised).
+   */
+  push(chunk: Buffer): unknown[] {
+    const values: unknown[] = [];
+    let start = 0;
+    const length = chunk.length;
+    for (let i = 0; i < length; i++) {
+      const byte = chunk[i]!;
+      if (!this.started) {
+        if (isWhitespace(byte)) {
+          start = i + 1;
+          continue;
+        }
+        if (byte !== OPEN_BRACE && byte !== OPEN_BRACKET) {
+          throw new FramingError(
+            `expected a JSON object from the server, got byte 0x${byte.toString(16)}`,
+          );
+        }
+        this.started = true;
+        start = i;
+        this.depth = 1;
+        continue;
+      }
+      if (this.inString) {
+        if (this.escaped) {
+          this.escaped = false; // this byte is the escaped character
+          continue;
+        }
+        // Jump to the next quote natively; it ends the string unless an odd
+        // run of backslashes right before it escapes it.
+        const quote = chunk.indexOf(QUOTE, i);
+        const end = quote === -1 ? length : quote;
+        let run = 0;
+        for (let j = end - 1; j >= i && chunk[j] === BACKSLASH; j--) run++;
+        if (quote === -1) {
+          this.escaped = run % 2 === 1;
+          i = length;
+          break;
+        }
+        i = quote;
+        if (run % 2 === 0) this.inString = false;
+        continue;
+      }
+      if (byte === QUOTE) this.inString = true;
+      else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) this.depth++;
+      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (--this.depth === 0) {
+          values.push(this.complete(chunk, start, i + 1));
+          start = i + 1;
+        }
+      }
+    }
+    if (this.started) {
+      const rest = length - start;
+      if (rest > 0) {
+        this.held += rest;
+        if (this.held > this.maxMessageBytes) {
+          throw new FramingError(
+            `a message from the server exceeds ${this.maxMessageBytes} bytes; refusing to buffer it`,
+          );
+        }
+        this.chunks.push(start === 0 ? chunk : chunk.subarray(start));
+      }
+    }
+    return values;
+  }
+
+  /** Bytes of an unfinished value held so far (0 between messages). */
+  get pendingBytes(): number {
+    return this.held;
+  }
+
+  private complete(chunk: Buffer, start: number, end: number): unknown {
+    let bytes: Buffer;
+    if (this.chunks.length === 0) {
+      bytes = chunk.subarray(start, end);
+    } else {
+      this.chunks.push(chunk.subarray(start, end));
+      bytes = Buffer.concat(this.chunks, this.held + end - start);
+      this.chunks = [];
+    }
+    if (bytes.length > this.maxMessageBytes) {
+      throw new FramingError(
+        `a message from the server exceeds ${this.maxMessageBytes} bytes; refusing to buffer it`,
+      );
+    }
+    this.held = 0;
+    this.started = false;
+    try {
+      return JSON.parse(bytes.toString("utf8")) as unknown;
+    } catch (e) {
+      throw new FramingError(`the server sent invalid JSON: ${(e as Error).message}`);
+    }
+  }
+}
