@@ -130,6 +130,8 @@ export interface DetachedProcess {
   readonly pid: number;
   /** Settles when the process exits (only while it is our child). */
   readonly exited: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>;
+  /** Lets this process exit while the child still runs (then `exited` may never settle). */
+  unref(): void;
 }
 
 export interface SpawnDetachedOptions {
@@ -173,8 +175,7 @@ export function spawnDetached(
       ),
     );
     child.once("spawn", () => {
-      child.unref();
-      resolve({ pid: child.pid!, exited });
+      resolve({ pid: child.pid!, exited, unref: () => child.unref() });
     });
   });
 }

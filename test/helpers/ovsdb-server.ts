@@ -11,7 +11,7 @@
  * Servers still running when this process exits (normally, or on SIGINT,
  * SIGTERM or SIGHUP) are killed by pid, so a failed test leaves none behind.
  */
-import { existsSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
@@ -132,8 +132,21 @@ function installCleanup(): void {
   }
 }
 
+/**
+ * Whether the process still exists. A zombie counts as gone: it has already
+ * closed its sockets and files, and only waits for its parent to reap it
+ * (which, for a server orphaned by an earlier test process, may be slow).
+ */
 function isAlive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`);
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  // The state follows the command name, which is in parentheses and may contain anything.
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
 }
 
 /** Sends a signal, ignoring a process that no longer exists. */
@@ -145,7 +158,7 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Waits until /proc/<pid> is gone; false if it is still there after timeoutMs. */
+/** Waits until the process is gone; false if it is still there after timeoutMs. */
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   try {
     await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), { timeoutMs, intervalMs: 5 });

@@ -1,0 +1,516 @@
+/**
+ * The replica (what OVS calls an IDL): an in-memory copy of chosen tables and
+ * columns of one database, kept current by a monitor. Rows are indexed by
+ * uuid and by every schema index whose columns are all monitored; each
+ * update message becomes one batch of change events.
+ *
+ * The monitor is `monitor_cond_since` where the server has it, so that after
+ * a reconnect only what changed since the last transaction seen is sent; it
+ * falls back to `monitor_cond`, then `monitor`, and after a reconnect without
+ * history it reconciles the fresh snapshot with the copy (events only for
+ * real differences).
+ */
+import { EventEmitter } from "node:events";
+import type { OvsdbClient } from "../client/client.js";
+import {
+  encodeConditions,
+  type ColumnOf,
+  type Condition,
+  type TableName,
+  type Tables,
+} from "../client/transaction.js";
+import { OvsdbError } from "../errors.js";
+import { compileDecoder, defaultValue, type Decoder, type Row, type TableCodec, type Value } from "../schema/codec.js";
+import { columnShape, type Atom, type ColumnType } from "../schema/schema.js";
+import { ZERO_UUID, type WireRow, type WireValue } from "../wire/notation.js";
+
+export type MonitorMethod = "monitor_cond_since" | "monitor_cond" | "monitor";
+
+export interface TableSelection<R> {
+  /** Columns to copy; all by default. `_uuid` is always there. */
+  columns?: readonly ColumnOf<R>[];
+  /** Only rows matching all these conditions (needs monitor_cond or newer). */
+  where?: readonly Condition<R>[];
+}
+
+export type Selection<T extends Tables> = {
+  [K in TableName<T>]?: true | TableSelection<T[K]>;
+};
+
+export interface RowChange<R = Row> {
+  table: string;
+  kind: "insert" | "update" | "delete";
+  uuid: string;
+  /** The row now (for delete, the row as it was). */
+  row: R;
+  /** For update, the row before the change. */
+  old?: R;
+}
+
+export interface ReplicaEvents {
+  /** One batch per update from the server (or per reconciliation). */
+  change: [changes: RowChange[]];
+  /** The copy is complete and current again after a (re)connect. */
+  synced: [info: { method: MonitorMethod; resumed: boolean; lastTransactionId: string }];
+  error: [error: Error];
+}
+
+function sameAtoms(a: readonly Atom[], b: readonly Atom[]): boolean {
+  if (a.length !== b.length) return false;
+  const seen = new Set(a);
+  return b.every((x) => seen.has(x));
+}
+
+function sameValue(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) return sameAtoms(a, b);
+  if (a instanceof Map && b instanceof Map) {
+    if (a.size !== b.size) return false;
+    for (const [k, v] of a) if (b.get(k) !== v) return false;
+    return true;
+  }
+  return false;
+}
+
+function sameRow(a: Row, b: Row): boolean {
+  for (const k in b) if (!sameValue(a[k], b[k])) return false;
+  return true;
+}
+
+/** Applies an update2 "modify" diff for one column (RFC 7047 update2 semantics). */
+type DiffApplier = (current: Value, diff: WireValue) => Value;
+
+function compileDiff(type: ColumnType): DiffApplier {
+  const shape = columnShape(type);
+  if (shape === "scalar") {
+    const decode = compileDecoder(type);
+    return (_current, diff) => decode(diff);
+  }
+  if (shape === "map") {
+    const decode = compileDecoder(type);
+    return (current, diff) => {
+      const out = new Map(current as Map<Atom, Atom>);
+      for (const [k, v] of decode(diff) as Map<Atom, Atom>) {
+        // Same pair: removed; other value: replaced; new key: added.
+        if (out.has(k) && out.get(k) === v) out.delete(k);
+        else out.set(k, v);
+      }
+      return out;
+    };
+  }
+  // Sets (and optional values, sets of at most one): the diff is a symmetric difference.
+  const decodeSet = compileDecoder({ ...type, min: 0, max: Infinity });
+  return (current, diff) => {
+    const before: Atom[] = shape === "optional" ? (current === undefined ? [] : [current as Atom]) : (current as Atom[]);
+    const toggled = new Set(before);
+    for (const atom of decodeSet(diff) as Atom[]) {
+      if (toggled.has(atom)) toggled.delete(atom);
+      else toggled.add(atom);
+    }
+    const after = [...toggled];
+    return shape === "optional" ? after[0] : after;
+  };
+}
+
+const EMPTY_SET: Atom[] = Object.freeze([]) as unknown as Atom[];
+
+/** Defaults for absent columns: frozen shared empty sets, a fresh Map each time. */
+function defaultMaker(type: ColumnType): () => Value {
+  const shape = columnShape(type);
+  if (shape === "map") return () => new Map();
+  if (shape === "set") return () => EMPTY_SET;
+  const value = defaultValue(type);
+  return () => value;
+}
+
+/** The replicated rows of one table. */
+export class ReplicaTable<R extends object = Row> {
+  readonly name: string;
+  readonly rows = new Map<string, R>();
+  /** index key (columns joined by ",") → (value key → row) */
+  private readonly indexes = new Map<string, { columns: readonly string[]; rows: Map<string, R> }>();
+
+  constructor(name: string, indexes: readonly (readonly string[])[]) {
+    this.name = name;
+    for (const columns of indexes) {
+      this.indexes.set(columns.join(","), { columns, rows: new Map() });
+    }
+  }
+
+  get size(): number {
+    return this.rows.size;
+  }
+
+  get(uuid: string): R | undefined {
+    return this.rows.get(uuid);
+  }
+
+  values(): IterableIterator<R> {
+    return this.rows.values();
+  }
+
+  /** Rows for which `predicate` holds. */
+  filter(predicate: (row: R) => boolean): R[] {
+    const out: R[] = [];
+    for (const r of this.rows.values()) if (predicate(r)) out.push(r);
+    return out;
+  }
+
+  /**
+   * Looks a row up by one of the schema's indexes, e.g.
+   * `table.lookup({ name: "sw0" })` on Logical_Switch... only where the schema
+   * declares that index and its columns are monitored.
+   */
+  lookup(key: Partial<R>): R | undefined {
+    const columns = Object.keys(key).sort();
+    for (const index of this.indexes.values()) {
+      if (index.columns.length === columns.length && [...index.columns].sort().every((c, i) => c === columns[i])) {
+        return index.rows.get(indexKey(index.columns, key as Row));
+      }
+    }
+    throw new OvsdbError(
+      "OVSDB_SCHEMA",
+      `table ${this.name} has no monitored index on (${columns.join(", ")}); ` +
+        `indexes: ${[...this.indexes.keys()].map((k) => `(${k})`).join(" ") || "none"}`,
+    );
+  }
+
+  /** @internal */
+  put(uuid: string, row: R, old: R | undefined): void {
+    if (old) this.unindex(old);
+    this.rows.set(uuid, row);
+    for (const index of this.indexes.values()) index.rows.set(indexKey(index.columns, row as Row), row);
+  }
+
+  /** @internal */
+  remove(uuid: string): R | undefined {
+    const row = this.rows.get(uuid);
+    if (row) {
+      this.rows.delete(uuid);
+      this.unindex(row);
+    }
+    return row;
+  }
+
+  private unindex(row: R): void {
+    for (const index of this.indexes.values()) {
+      const key = indexKey(index.columns, row as Row);
+      if (index.rows.get(key) === row) index.rows.delete(key);
+    }
+  }
+
+  /** @internal Keeps only the indexes whose columns are all monitored. */
+  restrictIndexes(monitored: ReadonlySet<string>): void {
+    for (const [name, index] of this.indexes) {
+      if (!index.columns.every((c) => monitored.has(c))) this.indexes.delete(name);
+    }
+  }
+}
+
+function indexKey(columns: readonly string[], row: Row): string {
+  if (columns.length === 1) {
+    const v = row[columns[0]!];
+    return typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return JSON.stringify(columns.map((c) => (row[c] instanceof Map ? [...(row[c] as Map<Atom, Atom>)] : row[c])));
+}
+
+interface TablePlan {
+  name: string;
+  codec: TableCodec;
+  columns: string[];
+  request: Record<string, unknown>;
+  decoders: Map<string, Decoder>;
+  diffs: Map<string, DiffApplier>;
+  defaults: [string, () => Value][];
+  table: ReplicaTable<object>;
+}
+
+type TableUpdates2 = Record<string, Record<string, Record<string, WireRow | null> | null>>;
+type TableUpdates1 = Record<string, Record<string, { old?: WireRow; new?: WireRow }>>;
+
+let monitorCounter = 0;
+
+export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEvents> {
+  private readonly client: OvsdbClient<T>;
+  private readonly database: string;
+  private readonly plans = new Map<string, TablePlan>();
+  private readonly monitorId = `replica-${++monitorCounter}`;
+  private method: MonitorMethod = "monitor_cond_since";
+  private lastTxnId = ZERO_UUID;
+  /** Notifications that arrived while a monitor reply was being applied. */
+  private queue: { method: string; params: unknown[] }[] | undefined;
+  private closed = false;
+  private readonly onConnected = () => void this.resync(true).catch((e: Error) => this.emit("error", e));
+  private readonly onNotification = (method: string, params: unknown[]) => this.handle(method, params);
+
+  private constructor(client: OvsdbClient<T>, selection: Selection<T>) {
+    super();
+    if (client.database === undefined) {
+      throw new OvsdbError("OVSDB_SCHEMA", "a replica needs a client opened with { database }");
+    }
+    this.client = client;
+    this.database = client.database;
+    for (const [name, choice] of Object.entries(selection) as [string, true | TableSelection<object>][]) {
+      const codec = client.codec(name);
+      const all = [...codec.table.columns.keys()].filter((c) => c !== "_uuid" && c !== "_version");
+      const chosen = choice === true || !choice.columns ? all : choice.columns.filter((c) => c !== "_uuid");
+      const request: Record<string, unknown> = { columns: chosen };
+      if (choice !== true && choice.where) {
+        request.where = encodeConditions(codec, choice.where as Condition<Record<string, unknown>>[]);
+      }
+      const table = new ReplicaTable<object>(name, codec.table.indexes);
+      table.restrictIndexes(new Set([...chosen, "_uuid"]));
+      const decoders = new Map<string, Decoder>();
+      const diffs = new Map<string, DiffApplier>();
+      const defaults: [string, () => Value][] = [];
+      for (const c of chosen) {
+        const column = codec.column(c);
+        decoders.set(c, codec.decoder(c));
+        diffs.set(c, compileDiff(column.type));
+        defaults.push([c, defaultMaker(column.type)]);
+      }
+      this.plans.set(name, { name, codec, columns: chosen, request, decoders, diffs, defaults, table });
+    }
+  }
+
+  /**
+   * Starts replicating and resolves once the copy is complete. Afterwards it
+   * follows the client across reconnects by itself.
+   */
+  static async start<T extends Tables>(client: OvsdbClient<T>, selection: Selection<T>): Promise<Replica<T>> {
+    const replica = new Replica<T>(client, selection);
+    client.on("notification", replica.onNotification);
+    client.on("connected", replica.onConnected);
+    try {
+      await replica.resync(false);
+    } catch (e) {
+      replica.close();
+      throw e;
+    }
+    return replica;
+  }
+
+  /** The monitor method the server accepted. */
+  get monitorMethod(): MonitorMethod {
+    return this.method;
+  }
+
+  /** The id of the last transaction reflected in the copy (monitor_cond_since only). */
+  get lastTransactionId(): string {
+    return this.lastTxnId;
+  }
+
+  table<K extends TableName<T>>(name: K): ReplicaTable<T[K]> {
+    const plan = this.plans.get(name);
+    if (!plan) throw new OvsdbError("OVSDB_SCHEMA", `table ${name} is not replicated; add it to the selection`);
+    return plan.table as ReplicaTable<T[K]>;
+  }
+
+  /** Changes the conditions of one table (monitor_cond_change); the copy follows. */
+  async setConditions<K extends TableName<T>>(table: K, where: readonly Condition<T[K]>[]): Promise<void> {
+    const plan = this.plans.get(table);
+    if (!plan) throw new OvsdbError("OVSDB_SCHEMA", `table ${table} is not replicated; add it to the selection`);
+    if (this.method === "monitor") {
+      throw new OvsdbError("OVSDB_RPC_ERROR", "this server does not support conditional monitoring");
+    }
+    plan.request.where = encodeConditions(plan.codec, where as Condition<Record<string, unknown>>[]);
+    await this.client.monitorCondChange(this.monitorId, this.monitorId, {
+      [table]: [{ where: plan.request.where }],
+    });
+  }
+
+  /** Stops replicating; the copy stays as it was. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.off("notification", this.onNotification);
+    this.client.off("connected", this.onConnected);
+    if (this.client.isConnected) this.client.monitorCancel(this.monitorId).catch(() => undefined);
+  }
+
+  private requests(method: MonitorMethod): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const plan of this.plans.values()) {
+      if (method === "monitor") {
+        if (plan.request.where) {
+          throw new OvsdbError(
+            "OVSDB_RPC_ERROR",
+            `the server has no monitor_cond, so table ${plan.name} cannot be filtered with "where"`,
+          );
+        }
+        out[plan.name] = { columns: plan.columns };
+      } else {
+        out[plan.name] = [plan.request];
+      }
+    }
+    return out;
+  }
+
+  /** Sends the monitor (newest method first) and applies its reply. */
+  private async resync(reconnected: boolean): Promise<void> {
+    if (this.closed) return;
+    this.queue = [];
+    try {
+      for (;;) {
+        try {
+          if (this.method === "monitor_cond_since") {
+            const [found, lastId, updates] = await this.client.monitorCondSince(
+              this.database,
+              this.monitorId,
+              this.requests(this.method),
+              reconnected ? this.lastTxnId : ZERO_UUID,
+            );
+            const resumed = reconnected && found;
+            if (resumed) this.applyUpdates2(updates as TableUpdates2);
+            else this.replaceAll(updates as TableUpdates2, 2);
+            this.lastTxnId = lastId;
+            this.finishSync(resumed);
+          } else if (this.method === "monitor_cond") {
+            const updates = await this.client.monitorCond(this.database, this.monitorId, this.requests(this.method));
+            this.replaceAll(updates as TableUpdates2, 2);
+            this.finishSync(false);
+          } else {
+            const updates = await this.client.monitor(this.database, this.monitorId, this.requests(this.method));
+            this.replaceAll(updates as TableUpdates1, 1);
+            this.finishSync(false);
+          }
+          return;
+        } catch (e) {
+          if (e instanceof OvsdbError && e.code === "OVSDB_RPC_ERROR" && e.serverError === "unknown method") {
+            if (this.method === "monitor") throw e;
+            this.method = this.method === "monitor_cond_since" ? "monitor_cond" : "monitor";
+            continue;
+          }
+          throw e;
+        }
+      }
+    } finally {
+      const queued = this.queue ?? [];
+      this.queue = undefined;
+      for (const n of queued) this.handle(n.method, n.params);
+    }
+  }
+
+  private finishSync(resumed: boolean): void {
+    this.emit("synced", { method: this.method, resumed, lastTransactionId: this.lastTxnId });
+  }
+
+  private handle(method: string, params: unknown[]): void {
+    if (this.closed || params[0] !== this.monitorId) return;
+    if (this.queue) {
+      this.queue.push({ method, params });
+      return;
+    }
+    if (method === "update3") {
+      this.lastTxnId = params[1] as string;
+      this.applyUpdates2(params[2] as TableUpdates2);
+    } else if (method === "update2") {
+      this.applyUpdates2(params[1] as TableUpdates2);
+    } else if (method === "update") {
+      this.applyUpdates1(params[1] as TableUpdates1);
+    } else if (method === "monitor_canceled") {
+      // The server dropped the monitor (its schema changed): start over.
+      this.resync(false).catch((e: Error) => this.emit("error", e));
+    }
+  }
+
+  private decode(plan: TablePlan, wire: WireRow, into: Row): Row {
+    for (const name in wire) {
+      const d = plan.decoders.get(name);
+      if (d) into[name] = d(wire[name]!);
+    }
+    return into;
+  }
+
+  private applyUpdates2(updates: TableUpdates2): void {
+    const changes: RowChange[] = [];
+    for (const tableName in updates) {
+      const plan = this.plans.get(tableName);
+      if (!plan) continue;
+      const table = plan.table as ReplicaTable<Row>;
+      const rows = updates[tableName]!;
+      for (const uuid in rows) {
+        const update = rows[uuid] as Record<string, WireRow | null>;
+        const old = table.get(uuid);
+        if ("delete" in update) {
+          if (table.remove(uuid)) changes.push({ table: tableName, kind: "delete", uuid, row: old! });
+          continue;
+        }
+        const initial = update.initial ?? update.insert;
+        if (initial) {
+          const row = this.decode(plan, initial, this.blankRow(plan, uuid));
+          table.put(uuid, row, old);
+          changes.push(old ? { table: tableName, kind: "update", uuid, row, old } : { table: tableName, kind: "insert", uuid, row });
+          continue;
+        }
+        const diff = update.modify;
+        if (diff && old) {
+          const row: Row = { ...old };
+          for (const column in diff) {
+            const apply = plan.diffs.get(column);
+            if (apply) row[column] = apply(old[column], diff[column]!);
+          }
+          table.put(uuid, row, old);
+          changes.push({ table: tableName, kind: "update", uuid, row, old });
+        }
+      }
+    }
+    if (changes.length > 0) this.emit("change", changes);
+  }
+
+  private applyUpdates1(updates: TableUpdates1): void {
+    const changes: RowChange[] = [];
+    for (const tableName in updates) {
+      const plan = this.plans.get(tableName);
+      if (!plan) continue;
+      const table = plan.table as ReplicaTable<Row>;
+      for (const uuid in updates[tableName]!) {
+        const update = updates[tableName]![uuid]!;
+        const old = table.get(uuid);
+        if (!update.new) {
+          if (table.remove(uuid)) changes.push({ table: tableName, kind: "delete", uuid, row: old! });
+          continue;
+        }
+        const row = this.decode(plan, update.new, old ? { ...old } : this.blankRow(plan, uuid));
+        table.put(uuid, row, old);
+        changes.push(old ? { table: tableName, kind: "update", uuid, row, old } : { table: tableName, kind: "insert", uuid, row });
+      }
+    }
+    if (changes.length > 0) this.emit("change", changes);
+  }
+
+  /** A row holding every monitored column's default, which the server omits. */
+  private blankRow(plan: TablePlan, uuid: string): Row {
+    const row: Row = { _uuid: uuid };
+    for (const [column, make] of plan.defaults) row[column] = make();
+    return row;
+  }
+
+  /** Replaces the copy with a full snapshot, emitting only real differences. */
+  private replaceAll(updates: TableUpdates1 | TableUpdates2, version: 1 | 2): void {
+    const changes: RowChange[] = [];
+    for (const plan of this.plans.values()) {
+      const table = plan.table as ReplicaTable<Row>;
+      const fresh = (updates as Record<string, Record<string, Record<string, WireRow>>>)[plan.name] ?? {};
+      const seen = new Set<string>();
+      for (const uuid in fresh) {
+        const entry = fresh[uuid]!;
+        const wire = version === 2 ? (entry.initial ?? entry.insert) : entry.new;
+        if (!wire) continue;
+        seen.add(uuid);
+        const row = this.decode(plan, wire, this.blankRow(plan, uuid));
+        const old = table.get(uuid);
+        if (old && sameRow(old, row)) continue;
+        table.put(uuid, row, old);
+        changes.push(old ? { table: plan.name, kind: "update", uuid, row, old } : { table: plan.name, kind: "insert", uuid, row });
+      }
+      if (seen.size !== table.size) {
+        for (const uuid of [...table.rows.keys()]) {
+          if (!seen.has(uuid)) changes.push({ table: plan.name, kind: "delete", uuid, row: table.remove(uuid)! });
+        }
+      }
+    }
+    if (changes.length > 0) this.emit("change", changes);
+  }
+}
