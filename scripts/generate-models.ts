@@ -28,11 +28,19 @@ async function serverSchema(): Promise<DatabaseSchema> {
   await run("ovsdb-tool", ["create", db, INSTALLED[0]!.file]);
   const server = await spawnDetached(
     "ovsdb-server",
-    [db, `--remote=punix:${sock}`, `--unixctl=${join(dir, "ctl")}`, `--pidfile=${join(dir, "pid")}`],
+    [
+      db,
+      `--remote=punix:${sock}`,
+      `--unixctl=${join(dir, "ctl")}`,
+      `--pidfile=${join(dir, "pid")}`,
+    ],
     { logFile: join(dir, "log"), env: { OVS_RUNDIR: dir, OVS_DBDIR: dir } },
   );
   try {
-    const client = await OvsdbClient.connect({ remotes: `unix:${sock}`, waitForConnectionMs: 10_000 });
+    const client = await OvsdbClient.connect({
+      remotes: `unix:${sock}`,
+      waitForConnectionMs: 10_000,
+    });
     try {
       return await client.getSchema("_Server");
     } finally {
@@ -52,7 +60,10 @@ async function main(): Promise<void> {
     console.log(`${out}: ${schema.name} ${schema.version}, ${schema.tables.size} tables`);
   }
   const server = await serverSchema();
-  await writeFile(join(OUT, "server.ts"), generateModels(server, "ovsdb-server's built-in _Server database"));
+  await writeFile(
+    join(OUT, "server.ts"),
+    generateModels(server, "ovsdb-server's built-in _Server database"),
+  );
   console.log(`server.ts: ${server.name} ${server.version}, ${server.tables.size} tables`);
 }
 

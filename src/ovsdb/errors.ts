@@ -72,12 +72,16 @@ export class TransactionError extends OvsdbError {
         ? "the commit"
         : `operation ${args.operationIndex} (${args.operation})`;
     const details = args.serverDetails ? `: ${args.serverDetails}` : "";
-    super("OVSDB_TRANSACTION_FAILED", `transaction failed at ${where}: ${args.serverError}${details}`, {
-      method: "transact",
-      remote: args.remote,
-      serverError: args.serverError,
-      serverDetails: args.serverDetails,
-    });
+    super(
+      "OVSDB_TRANSACTION_FAILED",
+      `transaction failed at ${where}: ${args.serverError}${details}`,
+      {
+        method: "transact",
+        remote: args.remote,
+        serverError: args.serverError,
+        serverDetails: args.serverDetails,
+      },
+    );
     this.operationIndex = args.operationIndex;
     this.operation = args.operation;
     this.results = args.results;

@@ -159,8 +159,8 @@ export function spawnDetached(
       detached: true,
     });
     closeSync(fd);
-    const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>(
-      (done) => child.once("exit", (exitCode, signal) => done({ exitCode, signal })),
+    const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once("exit", (exitCode, signal) => done({ exitCode, signal })),
     );
     child.once("error", (e: NodeJS.ErrnoException) =>
       reject(

@@ -158,16 +158,6 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Waits until the process is gone; false if it is still there after timeoutMs. */
-async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
-  try {
-    await waitFor(`pid ${pid} to exit`, () => !isAlive(pid), { timeoutMs, intervalMs: 5 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Small utilities                                                           */
 /* ------------------------------------------------------------------------ */
@@ -217,8 +207,9 @@ async function readLogFrom(path: string, from = 0): Promise<string> {
   }
 }
 
-async function logTail(path: string, lines = 15): Promise<string> {
-  const text = (await readLogFrom(path)).trimEnd();
+/** The last `lines` lines of the log, counting only what was written after byte `from`. */
+async function logTail(path: string, lines = 15, from = 0): Promise<string> {
+  const text = (await readLogFrom(path, from)).trimEnd();
   if (!text) return "(log is empty)";
   return text.split("\n").slice(-lines).join("\n");
 }
@@ -237,6 +228,13 @@ interface ServerConfig {
   raftAddress?: string;
 }
 
+/** One run of the server process. */
+interface ServerRun {
+  pid: number;
+  /** Set once the process has exited (and has been reaped). */
+  exit?: { exitCode: number | null; signal: NodeJS.Signals | null };
+}
+
 class OvsdbServer implements OvsdbServerHandle {
   readonly dir: string;
   readonly database: string;
@@ -249,6 +247,8 @@ class OvsdbServer implements OvsdbServerHandle {
   readonly raftAddress?: string;
   pid = 0;
 
+  /** The process started last; undefined before the first start(). */
+  private current?: ServerRun;
   private readonly socketPath: string;
   private readonly pidFile: string;
   private readonly pki?: TestPki;
@@ -297,8 +297,14 @@ class OvsdbServer implements OvsdbServerHandle {
     return args;
   }
 
+  /** Whether the process we started last is still running. */
+  private isRunning(): boolean {
+    const current = this.current;
+    return current !== undefined && current.exit === undefined && isAlive(current.pid);
+  }
+
   async start(): Promise<void> {
-    if (this.pid && isAlive(this.pid)) {
+    if (this.isRunning()) {
       throw new Error(`ovsdb-server for ${this.dir} is already running as pid ${this.pid}`);
     }
     installCleanup();
@@ -308,20 +314,20 @@ class OvsdbServer implements OvsdbServerHandle {
       env: ovsEnv(this.dir),
       cwd: this.dir,
     });
-    const pid = child.pid;
-    this.pid = pid;
-    livePids.add(pid);
-    let exit: { exitCode: number | null; signal: NodeJS.Signals | null } | undefined;
+    const current: ServerRun = { pid: child.pid };
+    this.current = current;
+    this.pid = current.pid;
+    livePids.add(current.pid);
     void child.exited.then((result) => {
-      exit = result;
-      livePids.delete(pid);
+      current.exit = result;
+      livePids.delete(current.pid);
     });
 
     const fail = async (why: string): Promise<never> => {
       await this.kill();
       throw new Error(
-        `ovsdb-server (${this.database} in ${this.dir}) ${why}\n--- ${this.logFile} ---\n` +
-          (await logTail(this.logFile)),
+        `ovsdb-server (${this.database} in ${this.dir}) ${why}\n--- ${this.logFile} (this run) ---\n` +
+          (await logTail(this.logFile, 15, logStart)),
       );
     };
 
@@ -330,7 +336,7 @@ class OvsdbServer implements OvsdbServerHandle {
       await waitFor(
         `ovsdb-server to accept connections on ${this.socketPath}`,
         async () => {
-          if (exit) return true;
+          if (current.exit) return true;
           await connectUnix(this.socketPath);
           return true;
         },
@@ -339,8 +345,9 @@ class OvsdbServer implements OvsdbServerHandle {
     } catch (e) {
       return fail(`did not start: ${(e as Error).message}`);
     }
-    if (exit) {
-      return fail(`exited during startup (${exit.signal ?? `exit status ${exit.exitCode}`})`);
+    if (current.exit) {
+      const how = current.exit.signal ?? `exit status ${current.exit.exitCode}`;
+      return fail(`exited during startup (${how})`);
     }
 
     // All remotes are opened together before the server accepts on any of
@@ -352,28 +359,43 @@ class OvsdbServer implements OvsdbServerHandle {
   }
 
   async stop(): Promise<void> {
-    const pid = this.pid;
-    if (!pid) return;
-    signalPid(pid, "SIGTERM");
-    if (!(await waitGone(pid, 5_000))) {
-      signalPid(pid, "SIGKILL");
-      await this.waitKilled(pid);
-    }
-    livePids.delete(pid);
+    await this.terminate("SIGTERM");
   }
 
   async kill(): Promise<void> {
-    const pid = this.pid;
-    if (!pid) return;
-    signalPid(pid, "SIGKILL");
-    await this.waitKilled(pid);
-    livePids.delete(pid);
+    await this.terminate("SIGKILL");
   }
 
-  private async waitKilled(pid: number): Promise<void> {
-    if (!(await waitGone(pid, 10_000))) {
-      throw new Error(`ovsdb-server pid ${pid} is still there 10 s after SIGKILL`);
+  /**
+   * Sends `signal` to the current process unless it is already known to be
+   * gone (a pid whose exit we have seen is never signalled: it may belong to
+   * someone else by now), then waits until it is gone. SIGTERM escalates to
+   * SIGKILL after 5 s.
+   */
+  private async terminate(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    const { pid } = current;
+    const gone = (): boolean => current.exit !== undefined || !isAlive(pid);
+    const waitGone = async (timeoutMs: number): Promise<boolean> => {
+      try {
+        await waitFor(`pid ${pid} to exit`, gone, { timeoutMs, intervalMs: 5 });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    if (!gone()) {
+      signalPid(pid, signal);
+      let exited = await waitGone(signal === "SIGTERM" ? 5_000 : 10_000);
+      if (!exited && signal === "SIGTERM") {
+        signalPid(pid, "SIGKILL");
+        exited = await waitGone(10_000);
+      }
+      if (!exited) throw new Error(`ovsdb-server pid ${pid} is still there 10 s after SIGKILL`);
     }
+    livePids.delete(pid);
   }
 }
 
@@ -551,13 +573,16 @@ export async function startRaftCluster(opts: RaftClusterOptions): Promise<RaftCl
     // leads, so their first join request finds a leader (a failed attempt
     // costs a one-second reconnect back-off).
     await first.start();
-    await waitFor("member 0 to become leader of the new cluster", async () => {
-      const status = await clusterStatus(first);
-      return status?.role === "leader";
-    });
+    await waitFor(
+      "member 0 to become leader of the new cluster",
+      async () => (await clusterStatus(first))?.role === "leader",
+      { intervalMs: 10 },
+    );
     await Promise.all(members.slice(1).map((m) => m.start()));
-    await waitFor(`all ${size} members to join the ${database} cluster`, () =>
-      checkClusterFormed(members),
+    await waitFor(
+      `all ${size} members to join the ${database} cluster`,
+      () => checkClusterFormed(members),
+      { intervalMs: 10 },
     );
   } catch (e) {
     await cluster.stop().catch(() => undefined);

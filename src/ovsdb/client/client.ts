@@ -25,6 +25,7 @@ import {
   type Condition,
   type TableName,
   type Tables,
+  type AnyTables,
 } from "./transaction.js";
 
 export interface BackoffOptions {
@@ -84,7 +85,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientEvents> {
+export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<ClientEvents> {
   readonly remotes: readonly Remote[];
   readonly database: string | undefined;
   private readonly options: ClientOptions;
@@ -113,7 +114,9 @@ export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientE
    * Connects to the first usable remote. Rejects with OVSDB_NOT_CONNECTED
    * (naming the last failure) if none is usable within `waitForConnectionMs`.
    */
-  static async connect<T extends Tables = Tables>(options: ClientOptions): Promise<OvsdbClient<T>> {
+  static async connect<T extends Tables = AnyTables>(
+    options: ClientOptions,
+  ): Promise<OvsdbClient<T>> {
     const client = new OvsdbClient<T>(options);
     try {
       await client.waitForConnection();
@@ -236,15 +239,23 @@ export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientE
     if (this.leaderOnly) {
       const reply = (await connection.request(
         "monitor",
-        ["_Server", SERVER_WATCH_ID, { Database: { columns: ["name", "model", "connected", "leader"] } }],
+        [
+          "_Server",
+          SERVER_WATCH_ID,
+          { Database: { columns: ["name", "model", "connected", "leader"] } },
+        ],
         { timeoutMs: this.options.connectTimeoutMs ?? 5000 },
       )) as { Database?: Record<string, { new?: Record<string, unknown> }> } | null;
       const rows = Object.values(reply?.Database ?? {}).map((u) => u.new ?? {});
       const row = rows.find((r) => r.name === db);
       if (!row) {
-        throw new OvsdbError("OVSDB_NOT_CONNECTED", `${connection.remote} does not serve database ${db}`, {
-          remote: connection.remote,
-        });
+        throw new OvsdbError(
+          "OVSDB_NOT_CONNECTED",
+          `${connection.remote} does not serve database ${db}`,
+          {
+            remote: connection.remote,
+          },
+        );
       }
       const state = row as DatabaseState;
       if (state.model === "clustered" && !(state.connected && state.leader)) {
@@ -292,12 +303,14 @@ export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientE
   }
 
   private onServerUpdate(connection: Connection, update: unknown): void {
-    const rows = (update as { Database?: Record<string, { new?: DatabaseState & { name?: string } }> })
-      ?.Database;
+    const rows = (
+      update as { Database?: Record<string, { new?: DatabaseState & { name?: string } }> }
+    )?.Database;
     for (const change of Object.values(rows ?? {})) {
       const row = change.new;
       // The columns not in `new` did not change; only a drop in leadership matters.
-      if (row && row.name === undefined && row.leader === undefined && row.connected === undefined) continue;
+      if (row && row.name === undefined && row.leader === undefined && row.connected === undefined)
+        continue;
       if (row === undefined || row.leader === false || row.connected === false) {
         // Leadership moved (or the server lost its cluster): find the new leader.
         connection.close();
@@ -343,21 +356,33 @@ export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientE
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     })) as (OperationResult | null)[];
     if (!Array.isArray(results)) {
-      throw new OvsdbError("OVSDB_PROTOCOL", `transact on ${connection.remote} returned a non-array result`, {
-        method: "transact",
-        remote: connection.remote,
-      });
+      throw new OvsdbError(
+        "OVSDB_PROTOCOL",
+        `transact on ${connection.remote} returned a non-array result`,
+        {
+          method: "transact",
+          remote: connection.remote,
+        },
+      );
     }
     const failure = findFailure(operations, results, connection.remote);
     if (failure) throw failure;
     return results;
   }
 
-  monitor(database: string, monitorId: unknown, requests: Record<string, unknown>): Promise<unknown> {
+  monitor(
+    database: string,
+    monitorId: unknown,
+    requests: Record<string, unknown>,
+  ): Promise<unknown> {
     return this.request("monitor", [database, monitorId, requests]);
   }
 
-  monitorCond(database: string, monitorId: unknown, requests: Record<string, unknown>): Promise<unknown> {
+  monitorCond(
+    database: string,
+    monitorId: unknown,
+    requests: Record<string, unknown>,
+  ): Promise<unknown> {
     return this.request("monitor_cond", [database, monitorId, requests]);
   }
 
@@ -413,7 +438,10 @@ export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientE
 
   private boundDatabase(): string {
     if (this.database === undefined) {
-      throw new OvsdbError("OVSDB_SCHEMA", "open the client with { database } to use the typed API");
+      throw new OvsdbError(
+        "OVSDB_SCHEMA",
+        "open the client with { database } to use the typed API",
+      );
     }
     return this.database;
   }
@@ -439,7 +467,7 @@ export class OvsdbClient<T extends Tables = Tables> extends EventEmitter<ClientE
     const op: Operation = {
       op: "select",
       table,
-      where: encodeConditions(codec, where as Condition<Record<string, unknown>>[]),
+      where: encodeConditions(codec, where),
     };
     if (columns) op.columns = [...new Set(["_uuid", ...columns])];
     const [result] = await this.transact(db, [op]);

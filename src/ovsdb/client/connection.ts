@@ -148,9 +148,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const timer = setTimeout(() => {
         socket.destroy();
         reject(
-          new OvsdbError("OVSDB_NOT_CONNECTED", `timed out connecting to ${name} after ${timeoutMs} ms`, {
-            remote: name,
-          }),
+          new OvsdbError(
+            "OVSDB_NOT_CONNECTED",
+            `timed out connecting to ${name} after ${timeoutMs} ms`,
+            {
+              remote: name,
+            },
+          ),
         );
       }, timeoutMs);
       const onError = (e: Error) => {
@@ -371,7 +375,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           ? `transact on ${this.remote}: the connection closed before the reply, so whether ` +
             `it committed is unknown (${reason.message}); check before retrying`
           : `${entry.method} on ${this.remote}: ${reason.message}`;
-      entry.reject(new OvsdbError(code, message, { method: entry.method, remote: this.remote, cause: reason }));
+      entry.reject(
+        new OvsdbError(code, message, { method: entry.method, remote: this.remote, cause: reason }),
+      );
     }
     this.emit("close", reason.code === "OVSDB_CLOSED" ? undefined : reason);
   }

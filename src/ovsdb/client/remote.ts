@@ -7,8 +7,7 @@ import { isIP } from "node:net";
 import { OvsdbError } from "../errors.js";
 
 export type Remote =
-  | { kind: "unix"; path: string }
-  | { kind: "tcp" | "ssl"; host: string; port: number };
+  { kind: "unix"; path: string } | { kind: "tcp" | "ssl"; host: string; port: number };
 
 export const DEFAULT_OVSDB_PORT = 6640;
 

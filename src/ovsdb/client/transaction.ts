@@ -18,7 +18,9 @@ import type {
 import type { WireRow } from "../wire/notation.js";
 
 /** A database's tables, as generated models describe them: table name → row type. */
-export type Tables = Record<string, object>;
+export type Tables = object;
+/** The default when no generated model is given: any table, any column. */
+export type AnyTables = Record<string, Record<string, unknown>>;
 export type TableName<T extends Tables> = keyof T & string;
 export type RowOf<T extends Tables, K extends TableName<T>> = T[K];
 export type ColumnOf<R> = keyof R & string;
@@ -40,7 +42,11 @@ export type WritableRow<R> = {
 /** `[column, function, value]`; a set column also accepts one element for includes/excludes. */
 export type Condition<R> =
   | {
-      [C in ColumnOf<R>]: [C, ConditionFunction, Input<NonNullable<R[C]>> | ElementOf<R[C]> | undefined];
+      [C in ColumnOf<R>]: [
+        C,
+        ConditionFunction,
+        Input<NonNullable<R[C]>> | ElementOf<R[C]> | undefined,
+      ];
     }[ColumnOf<R>]
   | boolean;
 
@@ -75,7 +81,11 @@ export function encodeMutations(
     const where = `${codec.table.name}.${column} (mutation ${mutator})`;
     if (mutator === "insert" || mutator === "delete") {
       const asSet = { ...type, min: 0, max: Infinity };
-      if (type.value && mutator === "delete" && (Array.isArray(value) || typeof value !== "object")) {
+      if (
+        type.value &&
+        mutator === "delete" &&
+        (Array.isArray(value) || typeof value !== "object")
+      ) {
         return [column, mutator, encodeKeySet(where, asSet, value)];
       }
       return [column, mutator, encodeValue(where, asSet, value)];
@@ -101,7 +111,7 @@ interface Step {
 
 export type Committer = (operations: Operation[]) => Promise<(OperationResult | null)[]>;
 
-export class Transaction<T extends Tables = Tables> {
+export class Transaction<T extends Tables = AnyTables> {
   private readonly operations: Operation[] = [];
   private readonly steps: Step[] = [];
   private readonly codecs = new Map<string, TableCodec>();
@@ -126,7 +136,10 @@ export class Transaction<T extends Tables = Tables> {
 
   private add(op: Operation, step: Step): number {
     if (this.committed) {
-      throw new OvsdbError("OVSDB_CLOSED", "this transaction was already committed; start a new one");
+      throw new OvsdbError(
+        "OVSDB_CLOSED",
+        "this transaction was already committed; start a new one",
+      );
     }
     this.operations.push(op);
     this.steps.push(step);
@@ -152,7 +165,7 @@ export class Transaction<T extends Tables = Tables> {
     const op: Operation = {
       op: "insert",
       table,
-      row: this.codec(table).encodeRow(row as Record<string, unknown>),
+      row: this.codec(table).encodeRow(row),
       "uuid-name": name,
     };
     if (options.uuid) op.uuid = options.uuid;
@@ -170,8 +183,8 @@ export class Transaction<T extends Tables = Tables> {
       {
         op: "update",
         table,
-        where: encodeConditions(codec, where as Condition<Record<string, unknown>>[]),
-        row: codec.encodeRow(row as Record<string, unknown>),
+        where: encodeConditions(codec, where),
+        row: codec.encodeRow(row),
       },
       { table, op: "update" },
     );
@@ -187,11 +200,8 @@ export class Transaction<T extends Tables = Tables> {
       {
         op: "mutate",
         table,
-        where: encodeConditions(codec, where as Condition<Record<string, unknown>>[]),
-        mutations: encodeMutations(
-          codec,
-          mutations as unknown as readonly Mutation<Record<string, unknown>>[],
-        ),
+        where: encodeConditions(codec, where),
+        mutations: encodeMutations(codec, mutations),
       },
       { table, op: "mutate" },
     );
@@ -202,7 +212,7 @@ export class Transaction<T extends Tables = Tables> {
       {
         op: "delete",
         table,
-        where: encodeConditions(this.codec(table), where as Condition<Record<string, unknown>>[]),
+        where: encodeConditions(this.codec(table), where),
       },
       { table, op: "delete" },
     );
@@ -216,7 +226,7 @@ export class Transaction<T extends Tables = Tables> {
     const op: Operation = {
       op: "select",
       table,
-      where: encodeConditions(this.codec(table), where as Condition<Record<string, unknown>>[]),
+      where: encodeConditions(this.codec(table), where),
     };
     if (columns) op.columns = [...columns];
     return this.add(op, columns ? { table, op: "select", columns } : { table, op: "select" });
@@ -228,7 +238,7 @@ export class Transaction<T extends Tables = Tables> {
     const op: Operation = {
       op: "wait",
       table,
-      where: encodeConditions(codec, options.where as Condition<Record<string, unknown>>[]),
+      where: encodeConditions(codec, options.where),
       columns: [...options.columns],
       until: options.until,
       rows: options.rows.map((r) => codec.encodeRow(r as Record<string, unknown>)),
@@ -262,10 +272,14 @@ export class Transaction<T extends Tables = Tables> {
 
   async commit(): Promise<TransactionResult> {
     if (this.committed) {
-      throw new OvsdbError("OVSDB_CLOSED", "this transaction was already committed; start a new one");
+      throw new OvsdbError(
+        "OVSDB_CLOSED",
+        "this transaction was already committed; start a new one",
+      );
     }
     this.committed = true;
-    if (this.operations.length === 0) return new TransactionResult([], [], new Map(), () => undefined);
+    if (this.operations.length === 0)
+      return new TransactionResult([], [], new Map(), () => undefined);
     // The committer throws a TransactionError naming any failed operation.
     const results = await this.committer(this.operations);
     const names = new Map<string, string>();
@@ -311,7 +325,10 @@ export class TransactionResult {
   uuid(uuidName: string): string {
     const u = this.names.get(uuidName);
     if (u === undefined) {
-      throw new OvsdbError("OVSDB_SCHEMA", `no row was inserted as "${uuidName}" in this transaction`);
+      throw new OvsdbError(
+        "OVSDB_SCHEMA",
+        `no row was inserted as "${uuidName}" in this transaction`,
+      );
     }
     return u;
   }

@@ -18,9 +18,17 @@ import {
   type Condition,
   type TableName,
   type Tables,
+  type AnyTables,
 } from "../client/transaction.js";
 import { OvsdbError } from "../errors.js";
-import { compileDecoder, defaultValue, type Decoder, type Row, type TableCodec, type Value } from "../schema/codec.js";
+import {
+  compileDecoder,
+  defaultValue,
+  type Decoder,
+  type Row,
+  type TableCodec,
+  type Value,
+} from "../schema/codec.js";
 import { columnShape, type Atom, type ColumnType } from "../schema/schema.js";
 import { ZERO_UUID, type WireRow, type WireValue } from "../wire/notation.js";
 
@@ -78,9 +86,9 @@ function sameRow(a: Row, b: Row): boolean {
 }
 
 /** Applies an update2 "modify" diff for one column (RFC 7047 update2 semantics). */
-type DiffApplier = (current: Value, diff: WireValue) => Value;
+export type DiffApplier = (current: Value, diff: WireValue) => Value;
 
-function compileDiff(type: ColumnType): DiffApplier {
+export function compileDiff(type: ColumnType): DiffApplier {
   const shape = columnShape(type);
   if (shape === "scalar") {
     const decode = compileDecoder(type);
@@ -101,7 +109,8 @@ function compileDiff(type: ColumnType): DiffApplier {
   // Sets (and optional values, sets of at most one): the diff is a symmetric difference.
   const decodeSet = compileDecoder({ ...type, min: 0, max: Infinity });
   return (current, diff) => {
-    const before: Atom[] = shape === "optional" ? (current === undefined ? [] : [current as Atom]) : (current as Atom[]);
+    const before: Atom[] =
+      shape === "optional" ? (current === undefined ? [] : [current as Atom]) : (current as Atom[]);
     const toggled = new Set(before);
     for (const atom of decodeSet(diff) as Atom[]) {
       if (toggled.has(atom)) toggled.delete(atom);
@@ -124,11 +133,14 @@ function defaultMaker(type: ColumnType): () => Value {
 }
 
 /** The replicated rows of one table. */
-export class ReplicaTable<R extends object = Row> {
+export class ReplicaTable<R = Row> {
   readonly name: string;
   readonly rows = new Map<string, R>();
   /** index key (columns joined by ",") → (value key → row) */
-  private readonly indexes = new Map<string, { columns: readonly string[]; rows: Map<string, R> }>();
+  private readonly indexes = new Map<
+    string,
+    { columns: readonly string[]; rows: Map<string, R> }
+  >();
 
   constructor(name: string, indexes: readonly (readonly string[])[]) {
     this.name = name;
@@ -164,7 +176,10 @@ export class ReplicaTable<R extends object = Row> {
   lookup(key: Partial<R>): R | undefined {
     const columns = Object.keys(key).sort();
     for (const index of this.indexes.values()) {
-      if (index.columns.length === columns.length && [...index.columns].sort().every((c, i) => c === columns[i])) {
+      if (
+        index.columns.length === columns.length &&
+        [...index.columns].sort().every((c, i) => c === columns[i])
+      ) {
         return index.rows.get(indexKey(index.columns, key as Row));
       }
     }
@@ -179,7 +194,8 @@ export class ReplicaTable<R extends object = Row> {
   put(uuid: string, row: R, old: R | undefined): void {
     if (old) this.unindex(old);
     this.rows.set(uuid, row);
-    for (const index of this.indexes.values()) index.rows.set(indexKey(index.columns, row as Row), row);
+    for (const index of this.indexes.values())
+      index.rows.set(indexKey(index.columns, row as Row), row);
   }
 
   /** @internal */
@@ -212,7 +228,7 @@ function indexKey(columns: readonly string[], row: Row): string {
     const v = row[columns[0]!];
     return typeof v === "string" ? v : JSON.stringify(v);
   }
-  return JSON.stringify(columns.map((c) => (row[c] instanceof Map ? [...(row[c] as Map<Atom, Atom>)] : row[c])));
+  return JSON.stringify(columns.map((c) => (row[c] instanceof Map ? [...row[c]] : row[c])));
 }
 
 interface TablePlan {
@@ -231,7 +247,7 @@ type TableUpdates1 = Record<string, Record<string, { old?: WireRow; new?: WireRo
 
 let monitorCounter = 0;
 
-export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEvents> {
+export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaEvents> {
   private readonly client: OvsdbClient<T>;
   private readonly database: string;
   private readonly plans = new Map<string, TablePlan>();
@@ -241,8 +257,10 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
   /** Notifications that arrived while a monitor reply was being applied. */
   private queue: { method: string; params: unknown[] }[] | undefined;
   private closed = false;
-  private readonly onConnected = () => void this.resync(true).catch((e: Error) => this.emit("error", e));
-  private readonly onNotification = (method: string, params: unknown[]) => this.handle(method, params);
+  private readonly onConnected = () =>
+    void this.resync(true).catch((e: Error) => this.emit("error", e));
+  private readonly onNotification = (method: string, params: unknown[]) =>
+    this.handle(method, params);
 
   private constructor(client: OvsdbClient<T>, selection: Selection<T>) {
     super();
@@ -251,13 +269,17 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
     }
     this.client = client;
     this.database = client.database;
-    for (const [name, choice] of Object.entries(selection) as [string, true | TableSelection<object>][]) {
+    for (const [name, choice] of Object.entries(selection) as [
+      string,
+      true | TableSelection<object>,
+    ][]) {
       const codec = client.codec(name);
       const all = [...codec.table.columns.keys()].filter((c) => c !== "_uuid" && c !== "_version");
-      const chosen = choice === true || !choice.columns ? all : choice.columns.filter((c) => c !== "_uuid");
+      const chosen =
+        choice === true || !choice.columns ? all : choice.columns.filter((c) => c !== "_uuid");
       const request: Record<string, unknown> = { columns: chosen };
       if (choice !== true && choice.where) {
-        request.where = encodeConditions(codec, choice.where as Condition<Record<string, unknown>>[]);
+        request.where = encodeConditions(codec, choice.where);
       }
       const table = new ReplicaTable<object>(name, codec.table.indexes);
       table.restrictIndexes(new Set([...chosen, "_uuid"]));
@@ -270,7 +292,16 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
         diffs.set(c, compileDiff(column.type));
         defaults.push([c, defaultMaker(column.type)]);
       }
-      this.plans.set(name, { name, codec, columns: chosen, request, decoders, diffs, defaults, table });
+      this.plans.set(name, {
+        name,
+        codec,
+        columns: chosen,
+        request,
+        decoders,
+        diffs,
+        defaults,
+        table,
+      });
     }
   }
 
@@ -278,7 +309,10 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
    * Starts replicating and resolves once the copy is complete. Afterwards it
    * follows the client across reconnects by itself.
    */
-  static async start<T extends Tables>(client: OvsdbClient<T>, selection: Selection<T>): Promise<Replica<T>> {
+  static async start<T extends Tables>(
+    client: OvsdbClient<T>,
+    selection: Selection<T>,
+  ): Promise<Replica<T>> {
     const replica = new Replica<T>(client, selection);
     client.on("notification", replica.onNotification);
     client.on("connected", replica.onConnected);
@@ -303,18 +337,32 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
 
   table<K extends TableName<T>>(name: K): ReplicaTable<T[K]> {
     const plan = this.plans.get(name);
-    if (!plan) throw new OvsdbError("OVSDB_SCHEMA", `table ${name} is not replicated; add it to the selection`);
+    if (!plan)
+      throw new OvsdbError(
+        "OVSDB_SCHEMA",
+        `table ${name} is not replicated; add it to the selection`,
+      );
     return plan.table as ReplicaTable<T[K]>;
   }
 
   /** Changes the conditions of one table (monitor_cond_change); the copy follows. */
-  async setConditions<K extends TableName<T>>(table: K, where: readonly Condition<T[K]>[]): Promise<void> {
+  async setConditions<K extends TableName<T>>(
+    table: K,
+    where: readonly Condition<T[K]>[],
+  ): Promise<void> {
     const plan = this.plans.get(table);
-    if (!plan) throw new OvsdbError("OVSDB_SCHEMA", `table ${table} is not replicated; add it to the selection`);
+    if (!plan)
+      throw new OvsdbError(
+        "OVSDB_SCHEMA",
+        `table ${table} is not replicated; add it to the selection`,
+      );
     if (this.method === "monitor") {
-      throw new OvsdbError("OVSDB_RPC_ERROR", "this server does not support conditional monitoring");
+      throw new OvsdbError(
+        "OVSDB_RPC_ERROR",
+        "this server does not support conditional monitoring",
+      );
     }
-    plan.request.where = encodeConditions(plan.codec, where as Condition<Record<string, unknown>>[]);
+    plan.request.where = encodeConditions(plan.codec, where);
     await this.client.monitorCondChange(this.monitorId, this.monitorId, {
       [table]: [{ where: plan.request.where }],
     });
@@ -367,17 +415,29 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
             this.lastTxnId = lastId;
             this.finishSync(resumed);
           } else if (this.method === "monitor_cond") {
-            const updates = await this.client.monitorCond(this.database, this.monitorId, this.requests(this.method));
+            const updates = await this.client.monitorCond(
+              this.database,
+              this.monitorId,
+              this.requests(this.method),
+            );
             this.replaceAll(updates as TableUpdates2, 2);
             this.finishSync(false);
           } else {
-            const updates = await this.client.monitor(this.database, this.monitorId, this.requests(this.method));
+            const updates = await this.client.monitor(
+              this.database,
+              this.monitorId,
+              this.requests(this.method),
+            );
             this.replaceAll(updates as TableUpdates1, 1);
             this.finishSync(false);
           }
           return;
         } catch (e) {
-          if (e instanceof OvsdbError && e.code === "OVSDB_RPC_ERROR" && e.serverError === "unknown method") {
+          if (
+            e instanceof OvsdbError &&
+            e.code === "OVSDB_RPC_ERROR" &&
+            e.serverError === "unknown method"
+          ) {
             if (this.method === "monitor") throw e;
             this.method = this.method === "monitor_cond_since" ? "monitor_cond" : "monitor";
             continue;
@@ -434,14 +494,19 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
         const update = rows[uuid] as Record<string, WireRow | null>;
         const old = table.get(uuid);
         if ("delete" in update) {
-          if (table.remove(uuid)) changes.push({ table: tableName, kind: "delete", uuid, row: old! });
+          if (table.remove(uuid))
+            changes.push({ table: tableName, kind: "delete", uuid, row: old! });
           continue;
         }
         const initial = update.initial ?? update.insert;
         if (initial) {
           const row = this.decode(plan, initial, this.blankRow(plan, uuid));
           table.put(uuid, row, old);
-          changes.push(old ? { table: tableName, kind: "update", uuid, row, old } : { table: tableName, kind: "insert", uuid, row });
+          changes.push(
+            old
+              ? { table: tableName, kind: "update", uuid, row, old }
+              : { table: tableName, kind: "insert", uuid, row },
+          );
           continue;
         }
         const diff = update.modify;
@@ -466,15 +531,20 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
       if (!plan) continue;
       const table = plan.table as ReplicaTable<Row>;
       for (const uuid in updates[tableName]!) {
-        const update = updates[tableName]![uuid]!;
+        const update = updates[tableName][uuid]!;
         const old = table.get(uuid);
         if (!update.new) {
-          if (table.remove(uuid)) changes.push({ table: tableName, kind: "delete", uuid, row: old! });
+          if (table.remove(uuid))
+            changes.push({ table: tableName, kind: "delete", uuid, row: old! });
           continue;
         }
         const row = this.decode(plan, update.new, old ? { ...old } : this.blankRow(plan, uuid));
         table.put(uuid, row, old);
-        changes.push(old ? { table: tableName, kind: "update", uuid, row, old } : { table: tableName, kind: "insert", uuid, row });
+        changes.push(
+          old
+            ? { table: tableName, kind: "update", uuid, row, old }
+            : { table: tableName, kind: "insert", uuid, row },
+        );
       }
     }
     if (changes.length > 0) this.emit("change", changes);
@@ -492,7 +562,8 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
     const changes: RowChange[] = [];
     for (const plan of this.plans.values()) {
       const table = plan.table as ReplicaTable<Row>;
-      const fresh = (updates as Record<string, Record<string, Record<string, WireRow>>>)[plan.name] ?? {};
+      const fresh =
+        (updates as Record<string, Record<string, Record<string, WireRow>>>)[plan.name] ?? {};
       const seen = new Set<string>();
       for (const uuid in fresh) {
         const entry = fresh[uuid]!;
@@ -503,11 +574,16 @@ export class Replica<T extends Tables = Tables> extends EventEmitter<ReplicaEven
         const old = table.get(uuid);
         if (old && sameRow(old, row)) continue;
         table.put(uuid, row, old);
-        changes.push(old ? { table: plan.name, kind: "update", uuid, row, old } : { table: plan.name, kind: "insert", uuid, row });
+        changes.push(
+          old
+            ? { table: plan.name, kind: "update", uuid, row, old }
+            : { table: plan.name, kind: "insert", uuid, row },
+        );
       }
       if (seen.size !== table.size) {
         for (const uuid of [...table.rows.keys()]) {
-          if (!seen.has(uuid)) changes.push({ table: plan.name, kind: "delete", uuid, row: table.remove(uuid)! });
+          if (!seen.has(uuid))
+            changes.push({ table: plan.name, kind: "delete", uuid, row: table.remove(uuid)! });
         }
       }
     }

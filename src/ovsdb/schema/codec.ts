@@ -29,12 +29,11 @@ import {
 export type Value = Atom | undefined | Atom[] | Map<Atom, Atom>;
 /** What callers may write into a map column. */
 export type MapInput<K extends Atom = Atom, V extends Atom = Atom> =
-  | ReadonlyMap<K, V>
-  | (K extends string ? Readonly<Record<K, V>> : never);
+  ReadonlyMap<K, V> | (K extends string ? Readonly<Record<K, V>> : never);
 
 function badValue(where: string, expected: string, got: unknown): never {
-  const shown = JSON.stringify(got, (_k, v: unknown) =>
-    v instanceof Map ? Object.fromEntries(v as Map<unknown, unknown>) : v,
+  const shown = JSON.stringify(got, (_k, v: unknown): unknown =>
+    v instanceof Map ? (Object.fromEntries(v) as unknown) : v,
   );
   throw new OvsdbError(
     "OVSDB_SCHEMA",
@@ -99,7 +98,10 @@ export function encodeValue(where: string, type: ColumnType, value: unknown): Wi
     const valueType = type.value!;
     const pairs: [WireAtom, WireAtom][] = [];
     for (const [k, v] of mapEntries(where, value)) {
-      pairs.push([encodeAtom(`${where} key`, type.key, k), encodeAtom(`${where} value`, valueType, v)]);
+      pairs.push([
+        encodeAtom(`${where} key`, type.key, k),
+        encodeAtom(`${where} value`, valueType, v),
+      ]);
     }
     return ["map", pairs];
   }
@@ -122,7 +124,7 @@ export function compileDecoder(type: ColumnType): Decoder {
     case "optional":
       return (w) => {
         if (Array.isArray(w) && w[0] === "set") {
-          const atoms = w[1] as WireAtom[];
+          const atoms = w[1];
           return atoms.length === 0 ? undefined : atom(atoms[0]!);
         }
         return atom(w as WireAtom);
@@ -130,7 +132,7 @@ export function compileDecoder(type: ColumnType): Decoder {
     case "set":
       return (w) => {
         if (Array.isArray(w) && w[0] === "set") {
-          const atoms = w[1] as WireAtom[];
+          const atoms = w[1];
           const out = new Array<Atom>(atoms.length);
           for (let i = 0; i < atoms.length; i++) out[i] = atom(atoms[i]!);
           return out;

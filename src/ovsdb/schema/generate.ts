@@ -10,7 +10,11 @@ export function typeName(name: string): string {
   return name
     .split(/[_\-\s]+/)
     .filter((p) => p !== "")
-    .map((p) => (p === p.toUpperCase() && p.length > 1 ? p[0] + p.slice(1).toLowerCase() : p[0]!.toUpperCase() + p.slice(1)))
+    .map((p) =>
+      p === p.toUpperCase() && p.length > 1
+        ? p[0] + p.slice(1).toLowerCase()
+        : p[0]!.toUpperCase() + p.slice(1),
+    )
     .join("");
 }
 
@@ -72,7 +76,9 @@ export function generateModels(schema: DatabaseSchema, source: string): string {
   ];
   const tables = [...schema.tables.values()].sort((a, b) => a.name.localeCompare(b.name));
   for (const table of tables) {
-    lines.push(`/** A row of ${schema.name} table ${table.name}${table.isRoot ? " (root)" : ""}. */`);
+    lines.push(
+      `/** A row of ${schema.name} table ${table.name}${table.isRoot ? " (root)" : ""}. */`,
+    );
     lines.push(`export interface ${typeName(table.name)} {`);
     for (const column of table.columns.values()) {
       const comment = columnComment(column.type);
@@ -81,7 +87,9 @@ export function generateModels(schema: DatabaseSchema, source: string): string {
     }
     lines.push("}", "");
   }
-  lines.push(`/** Every table of ${schema.name}: pass as the type parameter of OvsdbClient and Replica. */`);
+  lines.push(
+    `/** Every table of ${schema.name}: pass as the type parameter of OvsdbClient and Replica. */`,
+  );
   lines.push(`export interface ${dbType}Database {`);
   for (const table of tables) lines.push(`  ${table.name}: ${typeName(table.name)};`);
   lines.push("}", "");

@@ -65,7 +65,12 @@ const ATOMIC_TYPES = new Set<string>(["integer", "real", "boolean", "string", "u
 
 /** Every table has these two, though schemas do not list them. */
 const IMPLICIT_COLUMNS: readonly ColumnSchema[] = [
-  { name: "_uuid", type: { key: { type: "uuid" }, min: 1, max: 1 }, ephemeral: false, mutable: false },
+  {
+    name: "_uuid",
+    type: { key: { type: "uuid" }, min: 1, max: 1 },
+    ephemeral: false,
+    mutable: false,
+  },
   {
     name: "_version",
     type: { key: { type: "uuid" }, min: 1, max: 1 },
@@ -92,7 +97,11 @@ function parseEnum(where: string, raw: unknown): Atom[] {
   return fail(where, "enum must be an atom or a set");
 }
 
-function optionalNumber(where: string, obj: Record<string, unknown>, key: string): number | undefined {
+function optionalNumber(
+  where: string,
+  obj: Record<string, unknown>,
+  key: string,
+): number | undefined {
   const v = obj[key];
   if (v === undefined) return undefined;
   if (typeof v !== "number") fail(where, `${key} must be a number`);
@@ -105,7 +114,7 @@ function parseBaseType(where: string, raw: unknown): BaseType {
     return { type: raw as AtomicType };
   }
   if (!isRecord(raw) || typeof raw.type !== "string" || !ATOMIC_TYPES.has(raw.type)) {
-    return fail(where, "a base type needs an atomic \"type\"");
+    return fail(where, 'a base type needs an atomic "type"');
   }
   const base: {
     -readonly [K in keyof BaseType]: BaseType[K];
@@ -136,7 +145,8 @@ export function parseColumnType(where: string, raw: unknown): ColumnType {
   const min = raw.min === undefined ? 1 : raw.min;
   const max = raw.max === undefined ? 1 : raw.max === "unlimited" ? Infinity : raw.max;
   if (typeof min !== "number" || min < 0 || min > 1) fail(where, "min must be 0 or 1");
-  if (typeof max !== "number" || max < 1) fail(where, 'max must be a positive integer or "unlimited"');
+  if (typeof max !== "number" || max < 1)
+    fail(where, 'max must be a positive integer or "unlimited"');
   return value ? { key, value, min, max } : { key, min, max };
 }
 

@@ -52,7 +52,9 @@ export function classifyMessage(value: unknown): JsonRpcMessage {
   }
   if ("result" in value || "error" in value) {
     if (typeof id !== "string" && typeof id !== "number") {
-      throw new FramingError(`the server sent a response with an unusable id ${JSON.stringify(id)}`);
+      throw new FramingError(
+        `the server sent a response with an unusable id ${JSON.stringify(id)}`,
+      );
     }
     return { kind: "response", id, result: value.result ?? null, error: value.error ?? null };
   }

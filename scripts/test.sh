@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the test suite with Node's test runner. Usage: scripts/test.sh [unit|integration|all]
+# Test files are listed explicitly: Node 20's runner does not expand globs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+layer="${1:-all}"
+files=()
+if [[ "$layer" == unit || "$layer" == all ]]; then
+  files+=(test/unit/*.test.ts)
+fi
+if [[ "$layer" == integration || "$layer" == all ]]; then
+  files+=(test/integration/*.test.ts)
+fi
+exec node --import tsx --test --test-reporter=spec "${files[@]}"
