@@ -16,6 +16,8 @@ export type OvsdbErrorCode =
   | "OVSDB_OUTCOME_UNKNOWN"
   /** No usable server could be reached within the allowed time. */
   | "OVSDB_NOT_CONNECTED"
+  /** The caller aborted the request; a `cancel` was sent to the server. */
+  | "OVSDB_CANCELLED"
   | "OVSDB_TIMEOUT"
   /** The peer broke the protocol (invalid JSON, oversized message, unknown reply id). */
   | "OVSDB_PROTOCOL"

@@ -90,20 +90,11 @@ describe("update2 diffs", () => {
     assert.deepEqual(apply([], 9), [9]);
   });
 
-  it("handles optional values as sets of at most one", () => {
+  it("replaces optional values whole, as ovsdb-server sends them", () => {
     const apply = compileDiff(type(ports, "peer"));
     assert.equal(apply(undefined, ["uuid", U1]), U1);
-    assert.equal(
-      apply(U1, [
-        "set",
-        [
-          ["uuid", U1],
-          ["uuid", U2],
-        ],
-      ]),
-      U2,
-    );
-    assert.equal(apply(U1, ["uuid", U1]), undefined);
+    assert.equal(apply(U1, ["uuid", U2]), U2);
+    assert.equal(apply(U1, ["set", []]), undefined);
   });
 
   it("adds, replaces and removes map pairs", () => {

@@ -133,7 +133,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         try {
           material = readTls(options.tls, name);
         } catch (e) {
-          reject(e as Error);
+          reject(e instanceof Error ? e : new Error(String(e)));
           return;
         }
         socket = tls.connect({
@@ -221,7 +221,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       if (options.signal) {
         const signal = options.signal;
-        const onAbort = () => this.notify("cancel", [id]);
+        // ovsdb-server drops a cancelled request without replying, so settle it here.
+        const onAbort = () => {
+          this.notify("cancel", [id]);
+          this.settle(id)?.reject(
+            new OvsdbError(
+              "OVSDB_CANCELLED",
+              `${method} on ${this.remote} was cancelled` +
+                (method === "transact"
+                  ? "; if the server had completed it before the cancel arrived, it stays committed"
+                  : ""),
+              { method, remote: this.remote },
+            ),
+          );
+        };
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }

@@ -90,12 +90,11 @@ export type DiffApplier = (current: Value, diff: WireValue) => Value;
 
 export function compileDiff(type: ColumnType): DiffApplier {
   const shape = columnShape(type);
-  if (shape === "scalar") {
-    const decode = compileDecoder(type);
-    return (_current, diff) => decode(diff);
-  }
+  const decode = compileDecoder(type);
+  // ovsdb-server sends optional values (sets of at most one) whole, like
+  // scalars, not as a difference (measured on OVS 3.1).
+  if (shape === "scalar" || shape === "optional") return (_current, diff) => decode(diff);
   if (shape === "map") {
-    const decode = compileDecoder(type);
     return (current, diff) => {
       const out = new Map(current as Map<Atom, Atom>);
       for (const [k, v] of decode(diff) as Map<Atom, Atom>) {
@@ -106,18 +105,14 @@ export function compileDiff(type: ColumnType): DiffApplier {
       return out;
     };
   }
-  // Sets (and optional values, sets of at most one): the diff is a symmetric difference.
-  const decodeSet = compileDecoder({ ...type, min: 0, max: Infinity });
+  // Sets: the diff is the symmetric difference of old and new.
   return (current, diff) => {
-    const before: Atom[] =
-      shape === "optional" ? (current === undefined ? [] : [current as Atom]) : (current as Atom[]);
-    const toggled = new Set(before);
-    for (const atom of decodeSet(diff) as Atom[]) {
+    const toggled = new Set(current as Atom[]);
+    for (const atom of decode(diff) as Atom[]) {
       if (toggled.has(atom)) toggled.delete(atom);
       else toggled.add(atom);
     }
-    const after = [...toggled];
-    return shape === "optional" ? after[0] : after;
+    return [...toggled];
   };
 }
 
