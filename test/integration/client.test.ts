@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { OvsdbClient } from "../../src/ovsdb/client/client.js";
-import { OvsdbError, TransactionError } from "../../src/ovsdb/errors.js";
+import type { OvsdbError, TransactionError } from "../../src/ovsdb/errors.js";
 import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northbound.js";
 import { Replica, type RowChange } from "../../src/ovsdb/replica/replica.js";
 import { compileDecoder, type Row } from "../../src/ovsdb/schema/codec.js";
@@ -105,7 +105,7 @@ describe("OVSDB client on a standalone ovsdb-server", () => {
       ["name", "ports"],
     );
     assert.equal(row?.name, "ins-sw");
-    assert.deepEqual([...row!.ports].sort(), ports.map((p) => result.uuid(p)).sort());
+    assert.deepEqual([...row.ports].sort(), ports.map((p) => result.uuid(p)).sort());
     const lsp = await client.select("Logical_Switch_Port", [["name", "==", "ins-p2"]]);
     assert.deepEqual(lsp[0]?.addresses, ["00:00:00:00:00:02 10.0.0.2"]);
     assert.deepEqual(lsp[0]?.external_ids, new Map([["owner", "test"]]));
