@@ -252,8 +252,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
   /** Notifications that arrived while a monitor reply was being applied. */
   private queue: { method: string; params: unknown[] }[] | undefined;
   private closed = false;
-  private readonly onConnected = () =>
-    void this.resync(true).catch((e: Error) => this.emit("error", e));
+  private readonly onConnected = () => void this.resync(true).catch((e: Error) => this.fail(e));
   private readonly onNotification = (method: string, params: unknown[]) =>
     this.handle(method, params);
 
@@ -447,6 +446,23 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
     }
   }
 
+  /**
+   * A resync that failed because the connection dropped is retried on the
+   * next `connected`; anything else is reported (and never thrown at the
+   * process when nobody listens).
+   */
+  private fail(e: Error): void {
+    const code = (e as OvsdbError).code;
+    if (
+      code === "OVSDB_DISCONNECTED" ||
+      code === "OVSDB_CLOSED" ||
+      code === "OVSDB_NOT_CONNECTED"
+    ) {
+      return;
+    }
+    if (this.listenerCount("error") > 0) this.emit("error", e);
+  }
+
   private finishSync(resumed: boolean): void {
     this.emit("synced", { method: this.method, resumed, lastTransactionId: this.lastTxnId });
   }
@@ -466,7 +482,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
       this.applyUpdates1(params[1] as TableUpdates1);
     } else if (method === "monitor_canceled") {
       // The server dropped the monitor (its schema changed): start over.
-      this.resync(false).catch((e: Error) => this.emit("error", e));
+      this.resync(false).catch((e: Error) => this.fail(e));
     }
   }
 
