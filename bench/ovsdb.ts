@@ -324,7 +324,7 @@ async function benchWrite(mode: ServerMode, withNbctl: boolean): Promise<WriteFi
     `floor (one hand-made transact)         ${fmtInt(figures.floor_ports_per_s)} ports/s  (runs: ${floor.map((s) => (s * 1000).toFixed(0)).join(", ")} ms)`,
   );
   log(
-    `floor (hand-made, per switch, pipelined) ${fmtInt(figures.floor_pipelined_ports_per_s)} ports/s`,
+    `floor (hand-made, per switch, pipelined) ${fmtInt(figures.floor_pipelined_ports_per_s)} ports/s  (runs: ${floorPipelined.map((s) => (s * 1000).toFixed(0)).join(", ")} ms)`,
   );
   for (const config of OURS_CONFIGS) {
     const runs = ours
@@ -548,7 +548,14 @@ async function main(): Promise<void> {
     node: process.version,
     ovsdb_server: v.ovs,
     ovn_nbctl: v.ovn,
+    /** 1-minute load average before the run; anything well above 0 means a busy machine. */
+    loadavg_1m_start: sig(os.loadavg()[0]!, 2),
   };
+  if (machine.loadavg_1m_start > 0.5) {
+    log(
+      `warning: load average ${machine.loadavg_1m_start} before the run; other work will skew the figures`,
+    );
+  }
   log(
     `machine: ${machine.nproc} CPUs, ${fmtInt(machine.mem_total_mib)} MiB, Node ${machine.node}, ${v.ovs}, ${v.ovn}`,
   );

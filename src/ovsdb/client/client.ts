@@ -73,15 +73,13 @@ interface DatabaseState {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
   });
 }
 
@@ -98,6 +96,8 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
   private connecting: Promise<void> | undefined;
   private readonly stop = new AbortController();
   private lastError: OvsdbError | undefined;
+  /** Connections in a row that closed soon after they were made (a flapping server). */
+  private shortLivedInARow = 0;
 
   private constructor(options: ClientOptions) {
     super();
@@ -203,7 +203,15 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
     const initial = backoff.initialMs ?? 50;
     const max = backoff.maxMs ?? 2000;
     const jitter = backoff.jitter ?? 0.25;
-    let round = 0;
+    const delayFor = (round: number) =>
+      Math.min(max, initial * 2 ** round) * (1 + jitter * (2 * Math.random() - 1));
+    // A server that accepts and then hangs up at once must not be hammered:
+    // such drops count as failures; one after a long-lived connection (a
+    // leader change) is retried at once.
+    if (this.shortLivedInARow > 0) {
+      await sleep(delayFor(this.shortLivedInARow - 1), this.stop.signal);
+    }
+    let round = this.shortLivedInARow;
     while (!this.stop.signal.aborted) {
       for (let i = 0; i < this.remotes.length && !this.stop.signal.aborted; i++) {
         const remote = this.remotes[this.nextRemote]!;
@@ -226,9 +234,7 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
               : new OvsdbError("OVSDB_NOT_CONNECTED", (e as Error).message, { cause: e });
         }
       }
-      const delay = Math.min(max, initial * 2 ** round) * (1 + jitter * (2 * Math.random() - 1));
-      round++;
-      await sleep(delay, this.stop.signal);
+      await sleep(delayFor(round++), this.stop.signal);
     }
   }
 
@@ -288,8 +294,12 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
       if (method === "stolen" && typeof params[0] === "string") this.emit("stolen", params[0]);
       this.emit("notification", method, params);
     });
+    const adoptedAt = Date.now();
     connection.once("close", (error) => {
       if (this.connection === connection) this.connection = undefined;
+      const lived = Date.now() - adoptedAt;
+      this.shortLivedInARow =
+        lived >= (this.options.backoff?.maxMs ?? 2000) ? 0 : this.shortLivedInARow + 1;
       this.emit("disconnected", error);
       if (!this.stop.signal.aborted) {
         this.lastError = error;

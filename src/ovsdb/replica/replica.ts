@@ -116,15 +116,24 @@ export function compileDiff(type: ColumnType): DiffApplier {
   };
 }
 
+/** Shared defaults for absent set and map columns; rows are read-only. */
 const EMPTY_SET: Atom[] = Object.freeze([]) as unknown as Atom[];
+const EMPTY_MAP: Map<Atom, Atom> = (() => {
+  const map = new Map<Atom, Atom>();
+  const refuse = () => {
+    throw new TypeError("replica rows are read-only: copy a value before changing it");
+  };
+  for (const method of ["set", "delete", "clear"]) {
+    Object.defineProperty(map, method, { value: refuse, enumerable: false });
+  }
+  return map;
+})();
 
-/** Defaults for absent columns: frozen shared empty sets, a fresh Map each time. */
-function defaultMaker(type: ColumnType): () => Value {
+function defaultFor(type: ColumnType): Value {
   const shape = columnShape(type);
-  if (shape === "map") return () => new Map();
-  if (shape === "set") return () => EMPTY_SET;
-  const value = defaultValue(type);
-  return () => value;
+  if (shape === "map") return EMPTY_MAP;
+  if (shape === "set") return EMPTY_SET;
+  return defaultValue(type);
 }
 
 /** The replicated rows of one table. */
@@ -233,7 +242,8 @@ interface TablePlan {
   request: Record<string, unknown>;
   decoders: Map<string, Decoder>;
   diffs: Map<string, DiffApplier>;
-  defaults: [string, () => Value][];
+  /** Every monitored column at its default: rows are spread from it, so all share one shape. */
+  template: Row;
   table: ReplicaTable<object>;
 }
 
@@ -279,12 +289,12 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
       table.restrictIndexes(new Set([...chosen, "_uuid"]));
       const decoders = new Map<string, Decoder>();
       const diffs = new Map<string, DiffApplier>();
-      const defaults: [string, () => Value][] = [];
+      const template: Row = { _uuid: "" };
       for (const c of chosen) {
         const column = codec.column(c);
         decoders.set(c, codec.decoder(c));
         diffs.set(c, compileDiff(column.type));
-        defaults.push([c, defaultMaker(column.type)]);
+        template[c] = defaultFor(column.type);
       }
       this.plans.set(name, {
         name,
@@ -293,7 +303,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
         request,
         decoders,
         diffs,
-        defaults,
+        template,
         table,
       });
     }
@@ -563,25 +573,35 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
 
   /** A row holding every monitored column's default, which the server omits. */
   private blankRow(plan: TablePlan, uuid: string): Row {
-    const row: Row = { _uuid: uuid };
-    for (const [column, make] of plan.defaults) row[column] = make();
+    // Spreading a template gives V8 fast, same-shaped objects; adding the
+    // columns one by one would leave wide rows in slow dictionary mode.
+    const row = { ...plan.template };
+    row._uuid = uuid;
     return row;
   }
 
   /** Replaces the copy with a full snapshot, emitting only real differences. */
   private replaceAll(updates: TableUpdates1 | TableUpdates2, version: 1 | 2): void {
     const changes: RowChange[] = [];
+    const tracking = this.listenerCount("change") > 0;
     for (const plan of this.plans.values()) {
       const table = plan.table as ReplicaTable<Row>;
       const fresh =
         (updates as Record<string, Record<string, Record<string, WireRow>>>)[plan.name] ?? {};
+      const wasEmpty = table.size === 0;
       const seen = new Set<string>();
       for (const uuid in fresh) {
         const entry = fresh[uuid]!;
         const wire = version === 2 ? (entry.initial ?? entry.insert) : entry.new;
         if (!wire) continue;
-        seen.add(uuid);
         const row = this.decode(plan, wire, this.blankRow(plan, uuid));
+        if (wasEmpty) {
+          // The first snapshot: nothing to compare with or to remove.
+          table.put(uuid, row, undefined);
+          if (tracking) changes.push({ table: plan.name, kind: "insert", uuid, row });
+          continue;
+        }
+        seen.add(uuid);
         const old = table.get(uuid);
         if (old && sameRow(old, row)) continue;
         table.put(uuid, row, old);
@@ -591,10 +611,11 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
             : { table: plan.name, kind: "insert", uuid, row },
         );
       }
-      if (seen.size !== table.size) {
+      if (!wasEmpty && seen.size !== table.size) {
         for (const uuid of [...table.rows.keys()]) {
-          if (!seen.has(uuid))
+          if (!seen.has(uuid)) {
             changes.push({ table: plan.name, kind: "delete", uuid, row: table.remove(uuid)! });
+          }
         }
       }
     }
