@@ -100,9 +100,7 @@ class FakePeer {
 
   /** The client's responses to requests this server made, without arrival times. */
   responses(): Omit<Message, "at">[] {
-    return this.messages
-      .filter((m) => m.method === undefined)
-      .map(({ at: _at, ...rest }) => rest);
+    return this.messages.filter((m) => m.method === undefined).map(({ at: _at, ...rest }) => rest);
   }
 }
 
@@ -254,10 +252,7 @@ async function startServer(listen = true): Promise<FakeServer> {
   return server;
 }
 
-async function open(
-  server: FakeServer,
-  options: ConnectionOptions = {},
-): Promise<Connection> {
+async function open(server: FakeServer, options: ConnectionOptions = {}): Promise<Connection> {
   const connection = await Connection.open(parseRemote(server.remote), options);
   scope.connections.push(connection);
   return connection;
@@ -275,6 +270,11 @@ async function connectClient(
   });
   scope.clients.push(client);
   return client;
+}
+
+/** waitFor with a deadline short enough that a misbehaving client fails fast. */
+function soon<T>(what: string, probe: Parameters<typeof waitFor<T>>[1]): Promise<T> {
+  return waitFor(what, probe, { timeoutMs: 3000 });
 }
 
 /** Awaits `promise`, which must reject with an OvsdbError of `code` (and a message matching). */
@@ -461,8 +461,26 @@ describe("OVSDB client against a hostile server", () => {
       assert.equal(reason?.code, "OVSDB_PROTOCOL");
       assert.equal(conn.isOpen, false);
       assert.equal(conn.pendingCount, 0);
-      await waitFor("the server to see the socket closed", () => server.peers[0]?.closed);
+      await soon("the server to see the socket closed", () => server.peers[0]?.closed);
       await expectError(conn.request("list_dbs", []), "OVSDB_DISCONNECTED", /is closed/);
+      await finish();
+    });
+
+    it("after a whole reply in the same chunk still deliver that reply", async () => {
+      const server = await startServer();
+      server.handler = (peer) => {
+        const [first] = peer.requests();
+        if (peer.requests().length === 2 && first) {
+          peer.send(JSON.stringify({ id: first.id, result: ["DB"], error: null }) + HTTP_GARBAGE);
+        }
+      };
+      const conn = await open(server);
+      const list = conn.request("list_dbs", []);
+      const echo = expectError(conn.request("echo", []), "OVSDB_PROTOCOL", /got byte 0x48/);
+      assert.deepEqual(await list, ["DB"]);
+      await echo;
+      assert.equal(conn.isOpen, false);
+      await soon("the server to see the socket closed", () => server.peers[0]?.closed);
       await finish();
     });
 
@@ -488,7 +506,7 @@ describe("OVSDB client against a hostile server", () => {
       client.on("connected", (info) => connects.push(info));
 
       await expectError(client.listDbs(), "OVSDB_PROTOCOL", /broke the OVSDB protocol/);
-      await waitFor("the server to see the first socket closed", () => server.peers[0]?.closed);
+      await soon("the server to see the first socket closed", () => server.peers[0]?.closed);
       assert.deepEqual(
         disconnects.map((e) => e?.code),
         ["OVSDB_PROTOCOL"],
@@ -583,10 +601,9 @@ describe("OVSDB client against a hostile server", () => {
         /exceeds 1048576 bytes; refusing to buffer it/,
       );
       assert.equal(conn.isOpen, false);
-      const result = await waitFor("the server to stop streaming", () => stream ?? streamError);
+      await soon("the server to stop streaming", () => stream ?? streamError);
       assert.equal(streamError, undefined);
       assert.ok(stream, "no stream result");
-      assert.equal(result, stream);
       // The socket closed under the server: it could not hand over the 5 MiB.
       assert.equal(stream.finished, false, "the client read the whole 5 MiB message");
       assert.ok(
@@ -621,7 +638,7 @@ describe("OVSDB client against a hostile server", () => {
         await txn;
         assert.equal((await conn.whenClosed())?.code, "OVSDB_PROTOCOL");
         assert.equal(conn.pendingCount, 0);
-        await waitFor("the server to see the socket closed", () => server.peers[0]?.closed);
+        await soon("the server to see the socket closed", () => server.peers[0]?.closed);
         await finish();
       });
     }
@@ -652,7 +669,7 @@ describe("OVSDB client against a hostile server", () => {
       await list;
       await txn;
       assert.equal(conn.pendingCount, 0);
-      await waitFor("both late replies to be sent", () => lateSent === 2);
+      await soon("both late replies to be sent", () => lateSent === 2);
       // Sent after the late replies, so answered after the client has read them.
       assert.deepEqual(await conn.request("echo", ["still here"]), ["still here"]);
       assert.equal(conn.isOpen, true);
@@ -667,8 +684,8 @@ describe("OVSDB client against a hostile server", () => {
       server.handler = () => undefined; // the client's own requests wait
       const conn = await open(server);
       const list = conn.request("list_dbs", []);
-      const peer = await waitFor("the server to get list_dbs", () => server.peers[0]);
-      const [listRequest] = await waitFor("list_dbs to arrive", () => {
+      const peer = await soon("the server to get list_dbs", () => server.peers[0]);
+      const [listRequest] = await soon("list_dbs to arrive", () => {
         const r = peer.requests("list_dbs");
         return r.length === 1 && r;
       });
@@ -677,7 +694,7 @@ describe("OVSDB client against a hostile server", () => {
       peer.send({ method: "echo", params, id: "srv-echo" });
       // The same id as the client's pending list_dbs: a request, not a reply to it.
       peer.send({ method: "echo", params: ["same id"], id: listRequest.id });
-      await waitFor("both echo replies", () => peer.responses().length === 2);
+      await soon("both echo replies", () => peer.responses().length === 2);
       assert.deepEqual(peer.responses(), [
         { id: "srv-echo", result: params, error: null },
         { id: listRequest.id, result: ["same id"], error: null },
@@ -693,13 +710,11 @@ describe("OVSDB client against a hostile server", () => {
       const conn = await open(server);
       const notifications: [string, unknown[]][] = [];
       conn.on("notification", (method, params) => notifications.push([method, params]));
-      const peer = await waitFor("the connection to be accepted", () => server.peers[0]);
+      const peer = await soon("the connection to be accepted", () => server.peers[0]);
       peer.send({ method: "frobnicate", params: [1, 2], id: 42 });
       peer.send({ method: "frobnicate", params: ["n"], id: null });
       peer.send({ method: "echo", params: ["marker"], id: "marker" });
-      await waitFor("the marker echo reply", () =>
-        peer.responses().some((r) => r.id === "marker"),
-      );
+      await soon("the marker echo reply", () => peer.responses().some((r) => r.id === "marker"));
       const responses = peer.responses();
       assert.deepEqual(
         responses.map((r) => r.id),
@@ -724,7 +739,7 @@ describe("OVSDB client against a hostile server", () => {
       const started = Date.now();
       const conn = await open(server, { inactivityProbeMs: 200 });
       const list = expectError(conn.request("list_dbs", []), "OVSDB_DISCONNECTED");
-      const peer = await waitFor("the connection to be accepted", () => server.peers[0]);
+      const peer = await soon("the connection to be accepted", () => server.peers[0]);
       const echo = await waitFor("the probe echo", () => peer.requests("echo")[0], {
         timeoutMs: 3000,
       });
@@ -740,7 +755,7 @@ describe("OVSDB client against a hostile server", () => {
       assert.ok(closedAfter < 2000, `dropped after ${closedAfter} ms, expected about 400`);
       await list;
       assert.equal(peer.requests("echo").length, 1, "more than one probe before dropping");
-      await waitFor("the server to see the socket closed", () => peer.closed);
+      await soon("the server to see the socket closed", () => peer.closed);
       await finish();
     });
 
@@ -750,10 +765,11 @@ describe("OVSDB client against a hostile server", () => {
       let closed: OvsdbError | undefined | null = null;
       conn.on("close", (reason) => (closed = reason));
       const started = Date.now();
-      const peer = await waitFor("the connection to be accepted", () => server.peers[0]);
+      const peer = await soon("the connection to be accepted", () => server.peers[0]);
       await waitFor(
         "1.2 s with at least three answered probes",
-        () => closed !== null || (Date.now() - started >= 1200 && peer.requests("echo").length >= 3),
+        () =>
+          closed !== null || (Date.now() - started >= 1200 && peer.requests("echo").length >= 3),
         { timeoutMs: 5000 },
       );
       assert.equal(closed, null, "the connection was dropped although the server answered");
@@ -764,46 +780,50 @@ describe("OVSDB client against a hostile server", () => {
   });
 
   describe("leaks and reconnect hygiene", () => {
-    it("200 connect/garbage/close cycles leak neither connections nor heap", { timeout: 30_000 }, async () => {
-      const server = await startServer();
-      server.handler = (peer, m) => {
-        if (m.method === "list_dbs") peer.send(HTTP_GARBAGE);
-      };
-      const gc = getGc();
-      const cycle = async (): Promise<WeakRef<Connection>> => {
-        const conn = await Connection.open(parseRemote(server.remote));
-        await expectError(conn.request("list_dbs", []), "OVSDB_PROTOCOL");
-        conn.close();
-        return new WeakRef(conn);
-      };
-      const settle = async () => {
-        await waitFor("the server to see every socket closed", () =>
-          server.peers.every((p) => p.closed),
-        );
-        server.forgetClosedPeers();
-      };
-      for (let i = 0; i < 20; i++) await cycle(); // warm-up: JIT and lazy state
-      await settle();
-      const heapBefore = await heapAfterGc(gc);
+    it(
+      "200 connect/garbage/close cycles leak neither connections nor heap",
+      { timeout: 30_000 },
+      async () => {
+        const server = await startServer();
+        server.handler = (peer, m) => {
+          if (m.method === "list_dbs") peer.send(HTTP_GARBAGE);
+        };
+        const gc = getGc();
+        const cycle = async (): Promise<WeakRef<Connection>> => {
+          const conn = await Connection.open(parseRemote(server.remote));
+          await expectError(conn.request("list_dbs", []), "OVSDB_PROTOCOL");
+          conn.close();
+          return new WeakRef(conn);
+        };
+        const settle = async () => {
+          await soon("the server to see every socket closed", () =>
+            server.peers.every((p) => p.closed),
+          );
+          server.forgetClosedPeers();
+        };
+        for (let i = 0; i < 20; i++) await cycle(); // warm-up: JIT and lazy state
+        await settle();
+        const heapBefore = await heapAfterGc(gc);
 
-      const started = Date.now();
-      const refs: WeakRef<Connection>[] = [];
-      for (let i = 0; i < 200; i++) refs.push(await cycle());
-      const elapsed = Date.now() - started;
-      await settle();
-      const heapAfter = await heapAfterGc(gc);
+        const started = Date.now();
+        const refs: WeakRef<Connection>[] = [];
+        for (let i = 0; i < 200; i++) refs.push(await cycle());
+        const elapsed = Date.now() - started;
+        await settle();
+        const heapAfter = await heapAfterGc(gc);
 
-      assert.ok(elapsed < 5000, `200 cycles took ${elapsed} ms`);
-      const growth = heapAfter - heapBefore;
-      if (gc) {
-        const alive = refs.filter((r) => r.deref() !== undefined).length;
-        assert.ok(alive <= 5, `${alive} of 200 closed connections are still reachable`);
-        assert.ok(growth < 8 * MiB, `heap grew by ${(growth / MiB).toFixed(1)} MiB`);
-      } else {
-        assert.ok(growth < 64 * MiB, `heap grew by ${(growth / MiB).toFixed(1)} MiB`);
-      }
-      await finish();
-    });
+        assert.ok(elapsed < 5000, `200 cycles took ${elapsed} ms`);
+        const growth = heapAfter - heapBefore;
+        if (gc) {
+          const alive = refs.filter((r) => r.deref() !== undefined).length;
+          assert.ok(alive <= 5, `${alive} of 200 closed connections are still reachable`);
+          assert.ok(growth < 8 * MiB, `heap grew by ${(growth / MiB).toFixed(1)} MiB`);
+        } else {
+          assert.ok(growth < 64 * MiB, `heap grew by ${(growth / MiB).toFixed(1)} MiB`);
+        }
+        await finish();
+      },
+    );
 
     it("backoff rounds while the server is away do not pile up abort listeners", async () => {
       const server = await startServer(false); // nothing listens on the path yet
@@ -818,7 +838,7 @@ describe("OVSDB client against a hostile server", () => {
           backoff: { initialMs: 5, maxMs: 5 },
         });
         connecting.catch(() => undefined);
-        await waitFor("20 failed connection attempts", () => openAttempts - attemptsBefore >= 20);
+        await soon("20 failed connection attempts", () => openAttempts - attemptsBefore >= 20);
         await server.listen();
         const client = await connecting;
         scope.clients.push(client);

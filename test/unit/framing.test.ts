@@ -70,6 +70,17 @@ describe("JsonStreamSplitter", () => {
     assert.throws(() => s.push(Buffer.from("hello")), FramingError);
   });
 
+  it("keeps the values that came whole before bad bytes in the same chunk", () => {
+    const s = new JsonStreamSplitter();
+    assert.throws(
+      () => s.push(Buffer.from('{"id":1,"result":[],"error":null} HTTP/1.1')),
+      (e: FramingError) => {
+        assert.deepEqual(e.parsedBefore, [{ id: 1, result: [], error: null }]);
+        return true;
+      },
+    );
+  });
+
   it("rejects a structurally closed but invalid value", () => {
     const s = new JsonStreamSplitter();
     assert.throws(

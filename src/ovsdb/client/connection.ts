@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { OvsdbError } from "../errors.js";
-import { JsonStreamSplitter } from "../wire/framing.js";
+import { FramingError, JsonStreamSplitter } from "../wire/framing.js";
 import { classifyMessage, encodeRequest, encodeResponse, type JsonRpcId } from "../wire/jsonrpc.js";
 import { formatRemote, type Remote } from "./remote.js";
 
@@ -278,12 +278,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.lastReceived = Date.now();
     this.probeSent = false;
     let values: unknown[];
+    let broken: Error | undefined;
     try {
       values = this.splitter.push(chunk);
     } catch (e) {
-      this.shutdown(this.protocolError((e as Error).message));
-      return;
+      // Replies that arrived whole before the bad bytes still count.
+      values = e instanceof FramingError ? e.parsedBefore : [];
+      broken = e as Error;
     }
+    this.dispatchAll(values);
+    if (broken) this.shutdown(this.protocolError(broken.message));
+  }
+
+  private dispatchAll(values: unknown[]): void {
     for (const value of values) {
       if (this.closedWith !== null) return;
       try {

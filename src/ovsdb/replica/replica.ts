@@ -303,7 +303,9 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
         request,
         decoders,
         diffs,
-        template,
+        // Built key by key, a wide template is in slow dictionary mode, and
+        // spreading from it is ~6x slower; one spread makes it fast.
+        template: { ...template },
         table,
       });
     }

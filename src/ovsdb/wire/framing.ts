@@ -9,6 +9,9 @@
 import { MicroOvnError } from "../../errors.js";
 
 export class FramingError extends MicroOvnError {
+  /** Whole values that came before the bad bytes in the same chunk; still valid. */
+  parsedBefore: unknown[] = [];
+
   constructor(message: string) {
     super("OVSDB_PROTOCOL", message);
   }
@@ -55,6 +58,16 @@ export class JsonStreamSplitter {
    */
   push(chunk: Buffer): unknown[] {
     const values: unknown[] = [];
+    try {
+      this.scan(chunk, values);
+    } catch (e) {
+      if (e instanceof FramingError) e.parsedBefore = values;
+      throw e;
+    }
+    return values;
+  }
+
+  private scan(chunk: Buffer, values: unknown[]): void {
     let start = 0;
     const length = chunk.length;
     for (let i = 0; i < length; i++) {
@@ -115,7 +128,6 @@ export class JsonStreamSplitter {
         this.chunks.push(start === 0 ? chunk : chunk.subarray(start));
       }
     }
-    return values;
   }
 
   /** Bytes of an unfinished value held so far (0 between messages). */
