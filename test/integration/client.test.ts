@@ -116,6 +116,7 @@ describe("OVSDB client on a standalone ovsdb-server", () => {
     const client = await connect();
     const t1 = client.transaction();
     t1.insert("Logical_Switch", { name: "mut-sw", other_config: { a: "1", b: "2" } });
+    t1.durable();
     await t1.commit();
     const t2 = client.transaction();
     const upd = t2.update("Logical_Switch", [["name", "==", "mut-sw"]], {
