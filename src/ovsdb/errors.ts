@@ -23,6 +23,8 @@ export type OvsdbErrorCode =
   | "OVSDB_PROTOCOL"
   /** A table, column or value does not fit the schema. */
   | "OVSDB_SCHEMA"
+  /** The server lacks a feature the call needs (e.g. conditions on a server without monitor_cond). */
+  | "OVSDB_UNSUPPORTED"
   /** A remote string could not be understood. */
   | "OVSDB_BAD_REMOTE"
   | "OVSDB_CLOSED";

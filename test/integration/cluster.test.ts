@@ -9,6 +9,7 @@ import { OvsdbClient } from "../../src/ovsdb/client/client.js";
 import type { OvsdbError } from "../../src/ovsdb/errors.js";
 import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northbound.js";
 import { Replica, type RowChange } from "../../src/ovsdb/replica/replica.js";
+import { run } from "../../src/process/run.js";
 import { SCHEMAS, startRaftCluster, type RaftClusterHandle } from "../helpers/ovsdb-server.js";
 import { makeTestPki, type TestPki } from "../helpers/pki.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
@@ -124,11 +125,10 @@ describe("OVSDB client on Raft clusters", () => {
     const outcome = await inFlightResult;
     assert.ok(["committed", "OVSDB_OUTCOME_UNKNOWN"].includes(outcome), outcome);
 
-    const attempts = await writeWithRetry(client, "after-kill", 15_000);
+    await writeWithRetry(client, "after-kill", 15_000);
     const newLeader = await leaderOf(c);
     assert.notEqual(newLeader, leader);
     assert.equal(client.currentRemote, remoteOf(c, newLeader), "moved to the new leader");
-    assert.ok(attempts >= 1);
 
     const inFlightRows = await client.select("Logical_Switch", [["name", "==", "in-flight"]]);
     assert.ok(inFlightRows.length <= 1, "never applied twice");
@@ -162,6 +162,126 @@ describe("OVSDB client on Raft clusters", () => {
         probe.close();
       }
     });
+    replica.close();
+  });
+
+  it("moves to the new leader when leadership moves on a live server (_Server watch)", async () => {
+    const c = await cluster("lt", 3, false);
+    const client = await OvsdbClient.connect<NB>({
+      remotes: c.clientRemotes,
+      database: "OVN_Northbound",
+    });
+    clients.push(client);
+    const leader = await leaderOf(c);
+    assert.equal(client.currentRemote, remoteOf(c, leader));
+    const drops: (OvsdbError | undefined)[] = [];
+    client.on("disconnected", (e) => drops.push(e));
+    await run("ovs-appctl", [
+      "-t",
+      c.members[leader]!.ctlPath,
+      "cluster/failure-test",
+      "transfer-leadership",
+    ]);
+    await waitFor("the client to follow the leader", async () => {
+      const now = await c.leaderIndex();
+      return now >= 0 && now !== leader && client.currentRemote === remoteOf(c, now);
+    });
+    assert.match(drops[0]?.message ?? "", /no longer the leader of OVN_Northbound/);
+    assert.equal(drops[0]?.code, "OVSDB_DISCONNECTED");
+    await writeWithRetry(client, "after-transfer", 5_000);
+  });
+
+  it("holds a transaction made while no server is up, and sends it once one is", async () => {
+    const c = await cluster("wt", 1, false);
+    const client = await OvsdbClient.connect<NB>({
+      remotes: c.clientRemotes,
+      database: "OVN_Northbound",
+      backoff: { initialMs: 20, maxMs: 100 },
+      waitForConnectionMs: 10_000,
+    });
+    clients.push(client);
+    await c.members[0]!.kill();
+    await waitFor("the client notices", () => !client.isConnected);
+    const txn = client.transaction();
+    txn.insert("Logical_Switch", { name: "held" });
+    const pending = txn.commit();
+    await c.members[0]!.start();
+    await pending;
+    assert.equal((await client.select("Logical_Switch", [["name", "==", "held"]])).length, 1);
+
+    const impatient = await OvsdbClient.connect<NB>({
+      remotes: c.clientRemotes,
+      database: "OVN_Northbound",
+      waitForConnectionMs: 300,
+    });
+    clients.push(impatient);
+    await c.members[0]!.kill();
+    await waitFor("the client notices", () => !impatient.isConnected);
+    const late = impatient.transaction();
+    late.insert("Logical_Switch", { name: "never-sent" });
+    await assert.rejects(late.commit(), (e: OvsdbError) => {
+      assert.equal(e.code, "OVSDB_NOT_CONNECTED");
+      assert.equal(e.method, "transact");
+      assert.match(
+        e.message,
+        /cannot send transact: no usable server among tcp:127\.0\.0\.1:\d+ within 300 ms/,
+      );
+      return true;
+    });
+    await c.members[0]!.start();
+    assert.equal((await client.select("Logical_Switch", [["name", "==", "never-sent"]])).length, 0);
+  });
+
+  it("resumes a replica with the changes made while its server was down", async () => {
+    const c = await cluster("rs", 3, false);
+    const leader = await leaderOf(c);
+    const follower = (leader + 1) % 3;
+    // The replica reads from one follower; writes go through the leader.
+    const reader = await OvsdbClient.connect<NB>({
+      remotes: remoteOf(c, follower),
+      database: "OVN_Northbound",
+      leaderOnly: false,
+      backoff: { initialMs: 20, maxMs: 200 },
+    });
+    const writer = await OvsdbClient.connect<NB>({
+      remotes: c.clientRemotes,
+      database: "OVN_Northbound",
+    });
+    clients.push(reader, writer);
+    const t = writer.transaction();
+    t.insert("Address_Set", { name: "kept", addresses: ["10.0.0.1"] });
+    t.insert("Address_Set", { name: "changed", addresses: ["10.0.0.2"] });
+    t.insert("Address_Set", { name: "deleted", addresses: ["10.0.0.3"] });
+    await t.commit();
+    const replica = await Replica.start(reader, { Address_Set: true });
+    await waitFor("the replica has the rows", () => replica.table("Address_Set").size === 3);
+    const syncs: { resumed: boolean }[] = [];
+    const changes: RowChange[] = [];
+    replica.on("synced", (s) => syncs.push(s));
+    replica.on("change", (batch) => changes.push(...batch));
+
+    await c.members[follower]!.kill();
+    const t2 = writer.transaction();
+    t2.update("Address_Set", [["name", "==", "changed"]], { addresses: ["192.0.2.2"] });
+    t2.delete("Address_Set", [["name", "==", "deleted"]]);
+    t2.insert("Address_Set", { name: "added", addresses: ["192.0.2.4"] });
+    await t2.commit();
+    await c.members[follower]!.start();
+    await waitFor(
+      "the replica catches up",
+      () =>
+        replica.table("Address_Set").lookup({ name: "added" }) !== undefined &&
+        !replica.table("Address_Set").lookup({ name: "deleted" }),
+    );
+    assert.equal(syncs[0]?.resumed, true, "resumed from the last transaction seen");
+    assert.deepEqual(replica.table("Address_Set").lookup({ name: "changed" })?.addresses, [
+      "192.0.2.2",
+    ]);
+    assert.deepEqual(changes.map((ch) => `${ch.kind} ${ch.row.name as string}`).sort(), [
+      "delete deleted",
+      "insert added",
+      "update changed",
+    ]);
     replica.close();
   });
 

@@ -15,7 +15,7 @@ import { OvsdbError } from "../errors.js";
 import { TableCodec } from "../schema/codec.js";
 import { getTable, parseSchema, type DatabaseSchema } from "../schema/schema.js";
 import type { Operation, OperationResult } from "../wire/operations.js";
-import { Connection, type ConnectionOptions, type RequestOptions } from "./connection.js";
+import { Connection, deliver, type ConnectionOptions, type RequestOptions } from "./connection.js";
 import { formatRemote, parseRemotes, type Remote } from "./remote.js";
 import {
   Transaction,
@@ -98,6 +98,7 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
   private lastError: OvsdbError | undefined;
   /** Connections in a row that closed soon after they were made (a flapping server). */
   private shortLivedInARow = 0;
+  private epochValue = 0;
 
   private constructor(options: ClientOptions) {
     super();
@@ -162,40 +163,49 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
 
   /** Drops the current connection (as if the server went away); the client reconnects. */
   dropConnection(): void {
-    this.connection?.close();
+    this.connection?.drop("asked to by dropConnection()");
+  }
+
+  /** Counts connections made so far: tells a new connection from the one a monitor was set up on. */
+  get epoch(): number {
+    return this.epochValue;
   }
 
   // ---- connection management -------------------------------------------------
 
-  private async waitForConnection(): Promise<Connection> {
-    if (this.stop.signal.aborted) {
-      throw new OvsdbError("OVSDB_CLOSED", "this client was closed");
-    }
-    if (this.connection?.isOpen) return this.connection;
+  /** The open connection, waiting (at most `waitForConnectionMs`) for one if needed. */
+  private async waitForConnection(method?: string): Promise<Connection> {
+    const what = method === undefined ? "cannot connect" : `cannot send ${method}`;
     const limit = this.options.waitForConnectionMs ?? 10_000;
-    this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    const deadline = Date.now() + limit;
+    for (;;) {
+      if (this.stop.signal.aborted) {
+        throw new OvsdbError("OVSDB_CLOSED", `${what}: this client was closed`, {
+          ...(method === undefined ? {} : { method }),
+        });
+      }
+      if (this.connection?.isOpen) return this.connection;
+      const left = deadline - Date.now();
+      if (left <= 0) {
         const why = this.lastError ? `; last error: ${this.lastError.message}` : "";
-        reject(
-          new OvsdbError(
-            "OVSDB_NOT_CONNECTED",
-            `no usable server among ${this.remotes.map(formatRemote).join(",")} within ${limit} ms${why}`,
-            { cause: this.lastError },
-          ),
+        throw new OvsdbError(
+          "OVSDB_NOT_CONNECTED",
+          `${what}: no usable server among ` +
+            `${this.remotes.map(formatRemote).join(",")} within ${limit} ms${why}`,
+          {
+            ...(method === undefined ? {} : { method }),
+            ...(this.lastError ? { cause: this.lastError } : {}),
+          },
         );
-      }, limit);
-    });
-    try {
-      await Promise.race([this.connecting, timeout]);
-    } finally {
+      }
+      this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.connecting,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, left))),
+      ]);
       clearTimeout(timer);
     }
-    if (!this.connection?.isOpen) {
-      throw new OvsdbError("OVSDB_CLOSED", "this client was closed");
-    }
-    return this.connection;
   }
 
   private async connectLoop(): Promise<void> {
@@ -243,6 +253,12 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
     const db = this.database;
     if (db === undefined) return;
     if (this.leaderOnly) {
+      // Listen before asking: an update may come in the same chunk as the reply.
+      connection.on("notification", (method, params) => {
+        if (method === "update" && params[0] === SERVER_WATCH_ID) {
+          this.onServerUpdate(db, connection, params[1]);
+        }
+      });
       const reply = (await connection.request(
         "monitor",
         [
@@ -286,10 +302,7 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
     this.connection = connection;
     this.lastError = undefined;
     connection.on("notification", (method, params) => {
-      if (params[0] === SERVER_WATCH_ID && method === "update") {
-        this.onServerUpdate(connection, params[1]);
-        return;
-      }
+      if (params[0] === SERVER_WATCH_ID) return;
       if (method === "locked" && typeof params[0] === "string") this.emit("locked", params[0]);
       if (method === "stolen" && typeof params[0] === "string") this.emit("stolen", params[0]);
       this.emit("notification", method, params);
@@ -309,23 +322,31 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
     });
     const reconnected = this.everConnected;
     this.everConnected = true;
-    this.emit("connected", { remote: connection.remote, reconnected });
+    this.epochValue++;
+    deliver(() => this.emit("connected", { remote: connection.remote, reconnected }));
   }
 
-  private onServerUpdate(connection: Connection, update: unknown): void {
-    const rows = (
-      update as { Database?: Record<string, { new?: DatabaseState & { name?: string } }> }
-    )?.Database;
+  /**
+   * Watches `_Server.Database` (plain `monitor`: rows come whole in `new`,
+   * and a deleted row only in `old`): when our database loses its leader
+   * here, or the server its cluster, the connection is dropped and the
+   * client finds the new leader.
+   */
+  private onServerUpdate(db: string, connection: Connection, update: unknown): void {
+    type Change = {
+      old?: DatabaseState & { name?: string };
+      new?: DatabaseState & { name?: string };
+    };
+    const rows = (update as { Database?: Record<string, Change> } | null)?.Database;
     for (const change of Object.values(rows ?? {})) {
+      if ((change.new ?? change.old)?.name !== db) continue;
       const row = change.new;
-      // The columns not in `new` did not change; only a drop in leadership matters.
-      if (row && row.name === undefined && row.leader === undefined && row.connected === undefined)
-        continue;
-      if (row === undefined || row.leader === false || row.connected === false) {
-        // Leadership moved (or the server lost its cluster): find the new leader.
-        connection.close();
-        return;
+      if (!row) {
+        connection.drop(`the server no longer serves ${db}`);
+      } else if (row.model === "clustered" && !(row.leader && row.connected)) {
+        connection.drop(`it is no longer the leader of ${db}`);
       }
+      return;
     }
   }
 
@@ -333,12 +354,13 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
 
   /** Sends any method on the current connection (waiting for one if needed). */
   async request(method: string, params: unknown[], options: RequestOptions = {}): Promise<unknown> {
-    const connection = await this.waitForConnection();
+    const connection = await this.waitForConnection(method);
+    return connection.request(method, params, this.withDefaultTimeout(options));
+  }
+
+  private withDefaultTimeout(options: RequestOptions): RequestOptions {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-    return connection.request(method, params, {
-      ...options,
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    });
+    return timeoutMs === undefined ? options : { ...options, timeoutMs };
   }
 
   async listDbs(): Promise<string[]> {
@@ -359,12 +381,12 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
     operations: readonly Operation[],
     options: RequestOptions = {},
   ): Promise<(OperationResult | null)[]> {
-    const connection = await this.waitForConnection();
-    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-    const results = (await connection.request("transact", [database, ...operations], {
-      ...options,
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    })) as (OperationResult | null)[];
+    const connection = await this.waitForConnection("transact");
+    const results = (await connection.request(
+      "transact",
+      [database, ...operations],
+      this.withDefaultTimeout(options),
+    )) as (OperationResult | null)[];
     if (!Array.isArray(results)) {
       throw new OvsdbError(
         "OVSDB_PROTOCOL",

@@ -69,6 +69,21 @@ function readTls(files: TlsFiles, remote: string): { key: Buffer; cert: Buffer; 
   }
 }
 
+/**
+ * Runs listeners, which may be users' code: an exception there must not be taken
+ * for a protocol error or break our state, so it is rethrown on its own,
+ * as an uncaught exception, like any other listener's.
+ */
+export function deliver(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}
+
 export class Connection extends EventEmitter<ConnectionEvents> {
   readonly remote: string;
   private readonly socket: net.Socket;
@@ -210,6 +225,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const entry: Pending = { method, resolve, reject };
       if (options.timeoutMs !== undefined) {
         entry.timer = setTimeout(() => {
+          // A transaction blocked in a `wait` would otherwise stay on the server.
+          if (method === "transact") this.notify("cancel", [id]);
           this.settle(id)?.reject(
             new OvsdbError(
               method === "transact" ? "OVSDB_OUTCOME_UNKNOWN" : "OVSDB_TIMEOUT",
@@ -221,7 +238,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       if (options.signal) {
         const signal = options.signal;
-        // ovsdb-server drops a cancelled request without replying, so settle it here.
+        // ovsdb-server replies to a cancelled transaction only when the session
+        // is db-change-aware, and cancels nothing but transactions; settle here,
+        // and any late reply is ignored.
         const onAbort = () => {
           this.notify("cancel", [id]);
           this.settle(id)?.reject(
@@ -252,6 +271,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   close(): void {
     this.shutdown(
       new OvsdbError("OVSDB_CLOSED", `the connection to ${this.remote} was closed by this client`, {
+        remote: this.remote,
+      }),
+    );
+  }
+
+  /** Closes the connection as lost (OVSDB_DISCONNECTED), e.g. when leadership moved. */
+  drop(why: string): void {
+    this.shutdown(
+      new OvsdbError("OVSDB_DISCONNECTED", `dropped the connection to ${this.remote}: ${why}`, {
         remote: this.remote,
       }),
     );
@@ -333,7 +361,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.answer(message.id, message.method, message.params);
       return;
     }
-    this.emit("notification", message.method, message.params);
+    deliver(() => this.emit("notification", message.method, message.params));
   }
 
   private answer(id: JsonRpcId, method: string, params: unknown[]): void {

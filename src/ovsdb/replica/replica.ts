@@ -24,7 +24,6 @@ import { OvsdbError } from "../errors.js";
 import {
   compileDecoder,
   defaultValue,
-  type Decoder,
   type Row,
   type TableCodec,
   type Value,
@@ -240,7 +239,6 @@ interface TablePlan {
   codec: TableCodec;
   columns: string[];
   request: Record<string, unknown>;
-  decoders: Map<string, Decoder>;
   diffs: Map<string, DiffApplier>;
   /** Every monitored column at its default: rows are spread from it, so all share one shape. */
   template: Row;
@@ -252,6 +250,16 @@ type TableUpdates1 = Record<string, Record<string, { old?: WireRow; new?: WireRo
 
 let monitorCounter = 0;
 
+function isConnectionLoss(e: unknown): boolean {
+  const code = (e as OvsdbError).code;
+  return code === "OVSDB_DISCONNECTED" || code === "OVSDB_CLOSED" || code === "OVSDB_NOT_CONNECTED";
+}
+
+/** The change record for a row written over `old` (or new). */
+function upsert(table: string, uuid: string, row: Row, old: Row | undefined): RowChange {
+  return old ? { table, kind: "update", uuid, row, old } : { table, kind: "insert", uuid, row };
+}
+
 export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaEvents> {
   private readonly client: OvsdbClient<T>;
   private readonly database: string;
@@ -262,7 +270,16 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
   /** Notifications that arrived while a monitor reply was being applied. */
   private queue: { method: string; params: unknown[] }[] | undefined;
   private closed = false;
-  private readonly onConnected = () => void this.resync(true).catch((e: Error) => this.fail(e));
+  /** The sync under way, if any: only one at a time, so monitors never collide. */
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  /** The client epoch (connection) our monitor lives on; -1 when it lives nowhere. */
+  private monitoredEpoch = -1;
+  private hasCopy = false;
+  /** After a condition change the history since lastTxnId no longer tells the whole story. */
+  private needFullResync = false;
+  private readonly onConnected = () =>
+    void this.sync().catch((e: Error) => this.reportResyncFailure(e));
   private readonly onNotification = (method: string, params: unknown[]) =>
     this.handle(method, params);
 
@@ -287,12 +304,10 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
       }
       const table = new ReplicaTable<object>(name, codec.table.indexes);
       table.restrictIndexes(new Set([...chosen, "_uuid"]));
-      const decoders = new Map<string, Decoder>();
       const diffs = new Map<string, DiffApplier>();
       const template: Row = { _uuid: "" };
       for (const c of chosen) {
         const column = codec.column(c);
-        decoders.set(c, codec.decoder(c));
         diffs.set(c, compileDiff(column.type));
         template[c] = defaultFor(column.type);
       }
@@ -301,7 +316,6 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
         codec,
         columns: chosen,
         request,
-        decoders,
         diffs,
         // Built key by key, a wide template is in slow dictionary mode, and
         // spreading from it is ~6x slower; one spread makes it fast.
@@ -323,7 +337,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
     client.on("notification", replica.onNotification);
     client.on("connected", replica.onConnected);
     try {
-      await replica.resync(false);
+      await replica.sync();
     } catch (e) {
       replica.close();
       throw e;
@@ -342,13 +356,18 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
   }
 
   table<K extends TableName<T>>(name: K): ReplicaTable<T[K]> {
-    const plan = this.plans.get(name);
-    if (!plan)
+    return this.plan(name).table as ReplicaTable<T[K]>;
+  }
+
+  private plan(table: string): TablePlan {
+    const plan = this.plans.get(table);
+    if (!plan) {
       throw new OvsdbError(
         "OVSDB_SCHEMA",
-        `table ${name} is not replicated; add it to the selection`,
+        `table ${table} is not replicated; add it to the selection`,
       );
-    return plan.table as ReplicaTable<T[K]>;
+    }
+    return plan;
   }
 
   /** Changes the conditions of one table (monitor_cond_change); the copy follows. */
@@ -356,19 +375,17 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
     table: K,
     where: readonly Condition<T[K]>[],
   ): Promise<void> {
-    const plan = this.plans.get(table);
-    if (!plan)
-      throw new OvsdbError(
-        "OVSDB_SCHEMA",
-        `table ${table} is not replicated; add it to the selection`,
-      );
+    const plan = this.plan(table);
     if (this.method === "monitor") {
       throw new OvsdbError(
-        "OVSDB_RPC_ERROR",
-        "this server does not support conditional monitoring",
+        "OVSDB_UNSUPPORTED",
+        "this server has no monitor_cond, so the replica cannot filter rows with conditions",
       );
     }
     plan.request.where = encodeConditions(plan.codec, where);
+    // Should the connection drop around this change, a resumed monitor would
+    // miss rows that start to match without changing: resync in full instead.
+    this.needFullResync = true;
     await this.client.monitorCondChange(this.monitorId, this.monitorId, {
       [table]: [{ where: plan.request.where }],
     });
@@ -389,7 +406,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
       if (method === "monitor") {
         if (plan.request.where) {
           throw new OvsdbError(
-            "OVSDB_RPC_ERROR",
+            "OVSDB_UNSUPPORTED",
             `the server has no monitor_cond, so table ${plan.name} cannot be filtered with "where"`,
           );
         }
@@ -401,25 +418,57 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
     return out;
   }
 
+  /**
+   * Brings the monitor up on the current connection. Calls while one is under
+   * way join it and make it check once more when done, so a reconnect during
+   * start() or during a resync never sends a second monitor with our id.
+   */
+  private sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    const run = async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          if (this.closed) return;
+          if (this.client.isConnected && this.monitoredEpoch === this.client.epoch) continue;
+          try {
+            await this.resyncOnce();
+          } catch (e) {
+            // The connection went while we asked; the new one brings us back here.
+            if (this.syncAgain && isConnectionLoss(e)) continue;
+            throw e;
+          }
+        } while (this.syncAgain);
+      } finally {
+        this.syncing = undefined;
+      }
+    };
+    this.syncing = run();
+    return this.syncing;
+  }
+
   /** Sends the monitor (newest method first) and applies its reply. */
-  private async resync(reconnected: boolean): Promise<void> {
-    if (this.closed) return;
+  private async resyncOnce(): Promise<void> {
+    const resume = this.hasCopy && !this.needFullResync;
     this.queue = [];
     try {
       for (;;) {
         try {
+          let resumed = false;
           if (this.method === "monitor_cond_since") {
             const [found, lastId, updates] = await this.client.monitorCondSince(
               this.database,
               this.monitorId,
               this.requests(this.method),
-              reconnected ? this.lastTxnId : ZERO_UUID,
+              resume ? this.lastTxnId : ZERO_UUID,
             );
-            const resumed = reconnected && found;
+            resumed = resume && found;
             if (resumed) this.applyUpdates2(updates as TableUpdates2);
             else this.replaceAll(updates as TableUpdates2, 2);
             this.lastTxnId = lastId;
-            this.finishSync(resumed);
           } else if (this.method === "monitor_cond") {
             const updates = await this.client.monitorCond(
               this.database,
@@ -427,7 +476,6 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
               this.requests(this.method),
             );
             this.replaceAll(updates as TableUpdates2, 2);
-            this.finishSync(false);
           } else {
             const updates = await this.client.monitor(
               this.database,
@@ -435,16 +483,19 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
               this.requests(this.method),
             );
             this.replaceAll(updates as TableUpdates1, 1);
-            this.finishSync(false);
           }
+          this.monitoredEpoch = this.client.epoch;
+          this.hasCopy = true;
+          this.needFullResync = false;
+          this.finishSync(resumed);
           return;
         } catch (e) {
           if (
             e instanceof OvsdbError &&
             e.code === "OVSDB_RPC_ERROR" &&
-            e.serverError === "unknown method"
+            e.serverError === "unknown method" &&
+            this.method !== "monitor"
           ) {
-            if (this.method === "monitor") throw e;
             this.method = this.method === "monitor_cond_since" ? "monitor_cond" : "monitor";
             continue;
           }
@@ -459,20 +510,14 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
   }
 
   /**
-   * A resync that failed because the connection dropped is retried on the
-   * next `connected`; anything else is reported (and never thrown at the
-   * process when nobody listens).
+   * A sync that failed because the connection dropped is retried on the next
+   * `connected`; anything else goes to `error` listeners, or becomes a
+   * process warning when there are none (never an uncaught exception).
    */
-  private fail(e: Error): void {
-    const code = (e as OvsdbError).code;
-    if (
-      code === "OVSDB_DISCONNECTED" ||
-      code === "OVSDB_CLOSED" ||
-      code === "OVSDB_NOT_CONNECTED"
-    ) {
-      return;
-    }
+  private reportResyncFailure(e: Error): void {
+    if (isConnectionLoss(e)) return;
     if (this.listenerCount("error") > 0) this.emit("error", e);
+    else process.emitWarning(`replica of ${this.database} stopped following: ${e.message}`);
   }
 
   private finishSync(resumed: boolean): void {
@@ -494,16 +539,10 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
       this.applyUpdates1(params[1] as TableUpdates1);
     } else if (method === "monitor_canceled") {
       // The server dropped the monitor (its schema changed): start over.
-      this.resync(false).catch((e: Error) => this.fail(e));
+      this.monitoredEpoch = -1;
+      this.needFullResync = true;
+      this.sync().catch((e: Error) => this.reportResyncFailure(e));
     }
-  }
-
-  private decode(plan: TablePlan, wire: WireRow, into: Row): Row {
-    for (const name in wire) {
-      const d = plan.decoders.get(name);
-      if (d) into[name] = d(wire[name]!);
-    }
-    return into;
   }
 
   private applyUpdates2(updates: TableUpdates2): void {
@@ -523,13 +562,9 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
         }
         const initial = update.initial ?? update.insert;
         if (initial) {
-          const row = this.decode(plan, initial, this.blankRow(plan, uuid));
+          const row = plan.codec.decodeRow(initial, this.blankRow(plan, uuid));
           table.put(uuid, row, old);
-          changes.push(
-            old
-              ? { table: tableName, kind: "update", uuid, row, old }
-              : { table: tableName, kind: "insert", uuid, row },
-          );
+          changes.push(upsert(tableName, uuid, row, old));
           continue;
         }
         const diff = update.modify;
@@ -561,13 +596,9 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
             changes.push({ table: tableName, kind: "delete", uuid, row: old! });
           continue;
         }
-        const row = this.decode(plan, update.new, old ? { ...old } : this.blankRow(plan, uuid));
+        const row = plan.codec.decodeRow(update.new, old ? { ...old } : this.blankRow(plan, uuid));
         table.put(uuid, row, old);
-        changes.push(
-          old
-            ? { table: tableName, kind: "update", uuid, row, old }
-            : { table: tableName, kind: "insert", uuid, row },
-        );
+        changes.push(upsert(tableName, uuid, row, old));
       }
     }
     if (changes.length > 0) this.emit("change", changes);
@@ -596,7 +627,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
         const entry = fresh[uuid]!;
         const wire = version === 2 ? (entry.initial ?? entry.insert) : entry.new;
         if (!wire) continue;
-        const row = this.decode(plan, wire, this.blankRow(plan, uuid));
+        const row = plan.codec.decodeRow(wire, this.blankRow(plan, uuid));
         if (wasEmpty) {
           // The first snapshot: nothing to compare with or to remove.
           table.put(uuid, row, undefined);
@@ -607,11 +638,7 @@ export class Replica<T extends Tables = AnyTables> extends EventEmitter<ReplicaE
         const old = table.get(uuid);
         if (old && sameRow(old, row)) continue;
         table.put(uuid, row, old);
-        changes.push(
-          old
-            ? { table: plan.name, kind: "update", uuid, row, old }
-            : { table: plan.name, kind: "insert", uuid, row },
-        );
+        changes.push(upsert(plan.name, uuid, row, old));
       }
       if (!wasEmpty && seen.size !== table.size) {
         for (const uuid of [...table.rows.keys()]) {

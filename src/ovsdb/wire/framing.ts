@@ -33,8 +33,11 @@ export interface JsonSplitterOptions {
   maxMessageBytes?: number;
 }
 
-/** Default limit: large enough for the initial monitor reply of a big NB DB. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Default limit: room for the initial monitor reply of a big Northbound DB
+ * (100,000 rows with every column: 71 MB), well under V8's longest string.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 export class JsonStreamSplitter {
   private readonly maxMessageBytes: number;
