@@ -18,16 +18,8 @@ import { OvsdbClient } from "../src/ovsdb/client/client.js";
 import type { OvnNorthboundDatabase } from "../src/ovsdb/models/ovn-northbound.js";
 import { run } from "../src/process/run.js";
 import { address, floorWrite, floorWritePipelined, rawRequest } from "./lib/raw.js";
-import {
-  cleanupAll,
-  makeScratchDir,
-  removeScratchDir,
-  startServer,
-  stopPid,
-  trackPid,
-  type BenchServer,
-  type ServerMode,
-} from "./lib/server.js";
+import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
+import { startServer, stopPid, trackPid, type BenchServer, type ServerMode } from "./lib/server.js";
 import { fmtInt, log, median, sig } from "./lib/stats.js";
 import type { SyncResult } from "./lib/sync-child.js";
 
@@ -234,7 +226,7 @@ async function nbctlWrite(server: BenchServer): Promise<number> {
 
 /** ovn-nbctl's daemon mode: one daemon, then one command chain per switch sent to it. */
 async function nbctlDaemonWrite(server: BenchServer): Promise<number> {
-  const dir = makeScratchDir("obd");
+  const dir = await makeTempDir("obd");
   const pidFile = join(dir, "nbctl.pid");
   const env = { OVS_RUNDIR: dir, OVN_RUNDIR: dir, OVS_LOGDIR: dir, OVN_LOGDIR: dir };
   let pid: number | undefined;
@@ -263,7 +255,7 @@ async function nbctlDaemonWrite(server: BenchServer): Promise<number> {
     return (performance.now() - t0) / 1000;
   } finally {
     if (pid !== undefined) await stopPid(pid);
-    removeScratchDir(dir);
+    await removeDir(dir);
   }
 }
 
@@ -629,11 +621,9 @@ async function main(): Promise<void> {
   log(JSON.stringify(out));
 }
 
-main()
-  .catch((e: unknown) => {
-    process.stderr.write(
-      `bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    process.exitCode = 1;
-  })
-  .finally(() => cleanupAll());
+main().catch((e: unknown) => {
+  process.stderr.write(
+    `bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -4,40 +4,24 @@
  * writes a logical switch with ports in one transaction, watches it through a
  * replica, and stops the server again. Run with `npm run demo`.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { OvsdbClient } from "../src/ovsdb/client/client.js";
 import type { OvnNorthboundDatabase } from "../src/ovsdb/models/ovn-northbound.js";
 import { Replica } from "../src/ovsdb/replica/replica.js";
-import { run, spawnDetached } from "../src/process/run.js";
+import { INSTALLED_SCHEMAS } from "../src/ovsdb/schema/installed.js";
+import { startRaftCluster } from "../test/helpers/ovsdb-server.js";
+import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 
-const NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema";
-
-const dir = await mkdtemp(join(tmpdir(), "microovn-demo-"));
-const socket = join(dir, "ovnnb_db.sock");
 const started = performance.now();
-// Raft over a unix socket: the demo needs no free TCP port.
-await run("ovsdb-tool", [
-  "create-cluster",
-  join(dir, "ovnnb_db.db"),
-  NB_SCHEMA,
-  `unix:${join(dir, "raft.sock")}`,
-]);
-const server = await spawnDetached(
-  "ovsdb-server",
-  [
-    join(dir, "ovnnb_db.db"),
-    `--remote=punix:${socket}`,
-    `--unixctl=${join(dir, "ovnnb_db.ctl")}`,
-    `--pidfile=${join(dir, "ovnnb_db.pid")}`,
-  ],
-  { logFile: join(dir, "ovnnb_db.log"), env: { OVS_RUNDIR: dir, OVS_DBDIR: dir } },
-);
+const dir = await makeTempDir("demo");
+const cluster = await startRaftCluster({
+  dir,
+  schemaFile: INSTALLED_SCHEMAS.northbound.file,
+  size: 1,
+});
 
 try {
   const nb = await OvsdbClient.connect<OvnNorthboundDatabase>({
-    remotes: `unix:${socket}`,
+    remotes: cluster.members[0]!.unixRemote,
     database: "OVN_Northbound",
   });
   console.log(
@@ -74,7 +58,6 @@ try {
   replica.close();
   nb.close();
 } finally {
-  process.kill(server.pid, "SIGTERM");
-  await server.exited;
-  await rm(dir, { recursive: true, force: true });
+  await cluster.stop();
+  await removeDir(dir);
 }

@@ -14,9 +14,7 @@ if ! command -v node >/dev/null || ! node -e 'process.exit(+process.versions.nod
   exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q ovn-central ovn-host openvswitch-switch iputils-ping ethtool
+bash scripts/install-debian-packages.sh
 npm ci --no-audit --no-fund
 npm run build
 npm run demo

@@ -10,7 +10,7 @@ export type OvsdbErrorCode =
   | "OVSDB_RPC_ERROR"
   /** A transaction reached the server; one of its operations (or the commit) failed. */
   | "OVSDB_TRANSACTION_FAILED"
-  /** The connection closed before the request was sent; nothing happened. */
+  /** The connection was lost (a sent request other than transact gets this too). */
   | "OVSDB_DISCONNECTED"
   /** A transaction was sent but the connection closed before the reply: it may or may not have committed. */
   | "OVSDB_OUTCOME_UNKNOWN"

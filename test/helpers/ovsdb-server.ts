@@ -11,19 +11,20 @@
  * Servers still running when this process exits (normally, or on SIGINT,
  * SIGTERM or SIGHUP) are killed by pid, so a failed test leaves none behind.
  */
-import { readFileSync } from "node:fs";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
+import { INSTALLED_SCHEMAS } from "../../src/ovsdb/schema/installed.js";
 import { run, spawnDetached } from "../../src/process/run.js";
 import type { TestPki } from "./pki.js";
+import { isAlive, signalPid, trackPid, untrackPid } from "./processes.js";
 import { freePort } from "./tmp.js";
 import { waitFor } from "./wait.js";
 
 export const SCHEMAS = {
-  northbound: "/usr/share/ovn/ovn-nb.ovsschema",
-  southbound: "/usr/share/ovn/ovn-sb.ovsschema",
-  vswitch: "/usr/share/openvswitch/vswitch.ovsschema",
+  northbound: INSTALLED_SCHEMAS.northbound.file,
+  southbound: INSTALLED_SCHEMAS.southbound.file,
+  vswitch: INSTALLED_SCHEMAS.vswitch.file,
 } as const;
 
 export interface OvsdbServerHandle {
@@ -94,68 +95,6 @@ export interface RaftClusterOptions {
   pki?: TestPki;
   /** Raft election timer (ovsdb-tool create-cluster --election-timer). OVS default 1000 ms. */
   electionTimerMs?: number;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Process bookkeeping                                                       */
-/* ------------------------------------------------------------------------ */
-
-/** Pids of servers we started that have not been seen to exit. */
-const livePids = new Set<number>();
-let cleanupInstalled = false;
-
-function killAllSync(): void {
-  for (const pid of livePids) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      /* already gone */
-    }
-  }
-  livePids.clear();
-}
-
-/**
- * Kills our servers when this process exits. For signals the handler runs
- * once; if nobody else listens for the signal it is raised again so the
- * process still dies of it as it would have without us.
- */
-function installCleanup(): void {
-  if (cleanupInstalled) return;
-  cleanupInstalled = true;
-  process.on("exit", killAllSync);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(signal, () => {
-      killAllSync();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
-}
-
-/**
- * Whether the process still exists. A zombie counts as gone: it has already
- * closed its sockets and files, and only waits for its parent to reap it
- * (which, for a server orphaned by an earlier test process, may be slow).
- */
-function isAlive(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return false;
-  }
-  // The state follows the command name, which is in parentheses and may contain anything.
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return state !== "Z" && state !== "X";
-}
-
-/** Sends a signal, ignoring a process that no longer exists. */
-function signalPid(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
-  }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -307,7 +246,6 @@ class OvsdbServer implements OvsdbServerHandle {
     if (this.isRunning()) {
       throw new Error(`ovsdb-server for ${this.dir} is already running as pid ${this.pid}`);
     }
-    installCleanup();
     const logStart = await fileSize(this.logFile);
     const child = await spawnDetached("ovsdb-server", this.args(), {
       logFile: this.logFile,
@@ -317,10 +255,10 @@ class OvsdbServer implements OvsdbServerHandle {
     const current: ServerRun = { pid: child.pid };
     this.current = current;
     this.pid = current.pid;
-    livePids.add(current.pid);
+    trackPid(current.pid);
     void child.exited.then((result) => {
       current.exit = result;
-      livePids.delete(current.pid);
+      untrackPid(current.pid);
     });
 
     const fail = async (why: string): Promise<never> => {
@@ -395,7 +333,7 @@ class OvsdbServer implements OvsdbServerHandle {
       }
       if (!exited) throw new Error(`ovsdb-server pid ${pid} is still there 10 s after SIGKILL`);
     }
-    livePids.delete(pid);
+    untrackPid(pid);
   }
 }
 

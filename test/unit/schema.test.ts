@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { INSTALLED_SCHEMAS } from "../../src/ovsdb/schema/installed.js";
 import { columnShape, getTable, parseSchema } from "../../src/ovsdb/schema/schema.js";
 import { columnTsType, generateModels, typeName } from "../../src/ovsdb/schema/generate.js";
 import { TEST_SCHEMA } from "./fixtures.js";
@@ -62,11 +63,7 @@ describe("schema parsing", () => {
   });
 
   it("parses the installed OVN and OVS schemas", () => {
-    for (const [file, name] of [
-      ["/usr/share/ovn/ovn-nb.ovsschema", "OVN_Northbound"],
-      ["/usr/share/ovn/ovn-sb.ovsschema", "OVN_Southbound"],
-      ["/usr/share/openvswitch/vswitch.ovsschema", "Open_vSwitch"],
-    ] as const) {
+    for (const { file, database: name } of Object.values(INSTALLED_SCHEMAS)) {
       const parsed = parseSchema(JSON.parse(readFileSync(file, "utf8")));
       assert.equal(parsed.name, name);
       assert.ok(parsed.tables.size > 15);
@@ -111,11 +108,7 @@ describe("type generation", () => {
 
   it("the checked-in models match the installed schemas", async () => {
     const { generateModels: gen } = await import("../../src/ovsdb/schema/generate.js");
-    for (const [file, out] of [
-      ["/usr/share/ovn/ovn-nb.ovsschema", "ovn-northbound.ts"],
-      ["/usr/share/ovn/ovn-sb.ovsschema", "ovn-southbound.ts"],
-      ["/usr/share/openvswitch/vswitch.ovsschema", "open-vswitch.ts"],
-    ] as const) {
+    for (const { file, model: out } of Object.values(INSTALLED_SCHEMAS)) {
       const parsed = parseSchema(JSON.parse(readFileSync(file, "utf8")));
       const expected = gen(parsed, `${file} (version ${parsed.version})`);
       const actual = readFileSync(

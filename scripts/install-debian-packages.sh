@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs what MicroOVN runs on from Debian: OVN, Open vSwitch, and the tools
+# the data-plane tests use. Needs root.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q ovn-central ovn-host openvswitch-switch iputils-ping ethtool

@@ -1,0 +1,21 @@
+/**
+ * The schema files Debian's OVN and Open vSwitch packages install, with the
+ * generated model file each one feeds.
+ */
+export const INSTALLED_SCHEMAS = {
+  northbound: {
+    file: "/usr/share/ovn/ovn-nb.ovsschema",
+    database: "OVN_Northbound",
+    model: "ovn-northbound.ts",
+  },
+  southbound: {
+    file: "/usr/share/ovn/ovn-sb.ovsschema",
+    database: "OVN_Southbound",
+    model: "ovn-southbound.ts",
+  },
+  vswitch: {
+    file: "/usr/share/openvswitch/vswitch.ovsschema",
+    database: "Open_vSwitch",
+    model: "open-vswitch.ts",
+  },
+} as const;
