@@ -130,6 +130,10 @@ export function compileDecoder(type: ColumnType): Decoder {
         return atom(w as WireAtom);
       };
     case "set":
+      if (type.key.type !== "uuid") {
+        // Atoms other than uuids arrive as they are: keep the parsed array.
+        return (w) => (Array.isArray(w) && w[0] === "set" ? (w[1] as Atom[]) : [w as Atom]);
+      }
       return (w) => {
         if (Array.isArray(w) && w[0] === "set") {
           const atoms = w[1];

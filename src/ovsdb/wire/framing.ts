@@ -6,6 +6,7 @@
  * inside a string, an escape, or a multi-byte UTF-8 character — and nothing is
  * decoded until a whole value is in hand. Each byte is scanned once.
  */
+import { StringDecoder } from "node:string_decoder";
 import { MicroOvnError } from "../../errors.js";
 
 export class FramingError extends MicroOvnError {
@@ -41,8 +42,14 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 export class JsonStreamSplitter {
   private readonly maxMessageBytes: number;
-  private chunks: Buffer[] = [];
-  /** Bytes held in `chunks` that belong to the value being read. */
+  /**
+   * The unfinished value so far, already decoded: text is decoded chunk by
+   * chunk as it arrives (while the server is still sending), so a large
+   * reply costs no big copy and no big decode once its last byte is in.
+   */
+  private parts: string[] = [];
+  private readonly decoder = new StringDecoder("utf8");
+  /** Bytes of the value being read that are held in `parts`. */
   private held = 0;
   private depth = 0;
   private inString = false;
@@ -128,7 +135,7 @@ export class JsonStreamSplitter {
             `a message from the server exceeds ${this.maxMessageBytes} bytes; refusing to buffer it`,
           );
         }
-        this.chunks.push(start === 0 ? chunk : chunk.subarray(start));
+        this.parts.push(this.decoder.write(start === 0 ? chunk : chunk.subarray(start)));
       }
     }
   }
@@ -139,23 +146,25 @@ export class JsonStreamSplitter {
   }
 
   private complete(chunk: Buffer, start: number, end: number): unknown {
-    let bytes: Buffer;
-    if (this.chunks.length === 0) {
-      bytes = chunk.subarray(start, end);
-    } else {
-      this.chunks.push(chunk.subarray(start, end));
-      bytes = Buffer.concat(this.chunks, this.held + end - start);
-      this.chunks = [];
-    }
-    if (bytes.length > this.maxMessageBytes) {
+    const size = this.held + end - start;
+    if (size > this.maxMessageBytes) {
       throw new FramingError(
         `a message from the server exceeds ${this.maxMessageBytes} bytes; refusing to buffer it`,
       );
     }
+    let text: string;
+    if (this.parts.length === 0) {
+      text = chunk.toString("utf8", start, end);
+    } else {
+      // The value ends on an ASCII '}' or ']', so the decoder holds no partial character.
+      this.parts.push(this.decoder.write(chunk.subarray(start, end)));
+      text = this.parts.join("");
+      this.parts = [];
+    }
     this.held = 0;
     this.started = false;
     try {
-      return JSON.parse(bytes.toString("utf8")) as unknown;
+      return JSON.parse(text) as unknown;
     } catch (e) {
       throw new FramingError(`the server sent invalid JSON: ${(e as Error).message}`);
     }
