@@ -134,13 +134,17 @@ export class Transaction<T extends Tables = AnyTables> {
     return c;
   }
 
-  private add(op: Operation, step: Step): number {
+  private refuseIfCommitted(): void {
     if (this.committed) {
       throw new OvsdbError(
         "OVSDB_CLOSED",
         "this transaction was already committed; start a new one",
       );
     }
+  }
+
+  private add(op: Operation, step: Step): number {
+    this.refuseIfCommitted();
     this.operations.push(op);
     this.steps.push(step);
     return this.operations.length - 1;
@@ -271,12 +275,7 @@ export class Transaction<T extends Tables = AnyTables> {
   }
 
   async commit(): Promise<TransactionResult> {
-    if (this.committed) {
-      throw new OvsdbError(
-        "OVSDB_CLOSED",
-        "this transaction was already committed; start a new one",
-      );
-    }
+    this.refuseIfCommitted();
     this.committed = true;
     if (this.operations.length === 0)
       return new TransactionResult([], [], new Map(), () => undefined);

@@ -18,6 +18,7 @@ import {
 } from "../wire/notation.js";
 import {
   columnShape,
+  getColumn,
   type Atom,
   type BaseType,
   type ColumnSchema,
@@ -197,19 +198,12 @@ export class TableCodec {
   }
 
   column(name: string): ColumnSchema {
-    const c = this.table.columns.get(name);
-    if (!c) {
-      throw new OvsdbError("OVSDB_SCHEMA", `table ${this.table.name} has no column "${name}"`);
-    }
-    return c;
+    return getColumn(this.table, name);
   }
 
   decoder(name: string): Decoder {
-    const d = this.decoders.get(name);
-    if (!d) {
-      throw new OvsdbError("OVSDB_SCHEMA", `table ${this.table.name} has no column "${name}"`);
-    }
-    return d;
+    // Every column has a decoder, so a miss is an unknown column, which column() reports.
+    return this.decoders.get(name) ?? compileDecoder(this.column(name).type);
   }
 
   /** Decodes the columns present in a wire row into `into` (or a new object). */
