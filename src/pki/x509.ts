@@ -1,0 +1,203 @@
+/**
+ * X.509 for the cluster's own PKI: a self-signed CA (ECDSA P-384, 10 years)
+ * and certificates for OVN services and members (2 years), with the member's
+ * name and address in subjectAltName and proper key usages. Pure crypto in
+ * memory; writing files is store.ts's job.
+ */
+import "reflect-metadata";
+import { randomBytes, webcrypto } from "node:crypto";
+import { isIP } from "node:net";
+import * as x509 from "@peculiar/x509";
+import { MicroOvnError } from "../errors.js";
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+const ALGORITHM = { name: "ECDSA", namedCurve: "P-384", hash: "SHA-384" } as const;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export const CA_VALID_DAYS = 3650;
+export const SERVICE_VALID_DAYS = 730;
+
+export class PkiError extends MicroOvnError {}
+
+/** A certificate and its private key, both PEM. */
+export interface CertificateAndKey {
+  certPem: string;
+  keyPem: string;
+}
+
+function randomSerial(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f; // positive, as DER integers for serials must be
+  return bytes.toString("hex");
+}
+
+function toPem(label: string, der: ArrayBuffer): string {
+  const lines =
+    Buffer.from(der)
+      .toString("base64")
+      .match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}
+
+function fromPem(pem: string, label: string): Buffer {
+  const match = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`).exec(pem);
+  if (!match) throw new PkiError("PKI_BAD_PEM", `expected a PEM block "${label}"`);
+  return Buffer.from(match[1]!.replace(/\s+/g, ""), "base64");
+}
+
+async function newKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]));
+}
+
+async function exportKey(key: CryptoKey): Promise<string> {
+  return toPem("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", key));
+}
+
+async function importKey(keyPem: string): Promise<CryptoKey> {
+  try {
+    return (await webcrypto.subtle.importKey(
+      "pkcs8",
+      fromPem(keyPem, "PRIVATE KEY"),
+      ALGORITHM,
+      true,
+      ["sign"],
+    ));
+  } catch (e) {
+    throw new PkiError(
+      "PKI_BAD_KEY",
+      `the CA private key is not a PKCS#8 ECDSA P-384 key: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Quotes a value for an X.500 name (commas, plus signs and the like). */
+function rdn(value: string): string {
+  return /[,+"\\<>;=]/.test(value) ? `"${value.replace(/["\\]/g, "\\$&")}"` : value;
+}
+
+/** Makes a new self-signed CA. */
+export async function createCa(
+  options: { commonName?: string; validDays?: number; now?: Date } = {},
+): Promise<CertificateAndKey> {
+  const now = options.now ?? new Date();
+  const keys = await newKeys();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(),
+    name: `CN=${rdn(options.commonName ?? "MicroOVN CA")}, O=MicroOVN`,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + (options.validDays ?? CA_VALID_DAYS) * DAY_MS),
+    keys,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+}
+
+export interface IssueOptions {
+  ca: CertificateAndKey;
+  /** The member the certificate belongs to (CN, and a DNS name in subjectAltName). */
+  member: string;
+  /** The service, e.g. "ovnnb" (OU). */
+  service: string;
+  /** Addresses of the member, put in subjectAltName (IPs as IP entries, names as DNS). */
+  addresses?: readonly string[];
+  validDays?: number;
+  now?: Date;
+}
+
+/** Issues a certificate usable for TLS as server and client (OVSDB and Raft need both). */
+export async function issueCertificate(options: IssueOptions): Promise<CertificateAndKey> {
+  const now = options.now ?? new Date();
+  const ca = new x509.X509Certificate(options.ca.certPem);
+  const caKey = await importKey(options.ca.keyPem);
+  const keys = await newKeys();
+  const names: x509.JsonGeneralName[] = [{ type: "dns", value: options.member }];
+  for (const address of options.addresses ?? []) {
+    names.push(isIP(address) ? { type: "ip", value: address } : { type: "dns", value: address });
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: `CN=${rdn(options.member)}, OU=${rdn(options.service)}, O=MicroOVN`,
+    issuer: ca.subject,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + (options.validDays ?? SERVICE_VALID_DAYS) * DAY_MS),
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+        true,
+      ),
+      new x509.ExtendedKeyUsageExtension([
+        x509.ExtendedKeyUsage.serverAuth,
+        x509.ExtendedKeyUsage.clientAuth,
+      ]),
+      new x509.SubjectAlternativeNameExtension(names),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(ca, false),
+    ],
+  });
+  return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+}
+
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  isCa: boolean;
+  dnsNames: string[];
+  ipAddresses: string[];
+  /** SHA-256 of the DER encoding, lowercase hex. */
+  fingerprint: string;
+}
+
+export async function inspectCertificate(certPem: string): Promise<CertificateInfo> {
+  let cert: x509.X509Certificate;
+  try {
+    cert = new x509.X509Certificate(certPem);
+  } catch (e) {
+    throw new PkiError("PKI_BAD_PEM", `not a PEM certificate: ${(e as Error).message}`);
+  }
+  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  const basic = cert.getExtension(x509.BasicConstraintsExtension);
+  const json = san?.names.toJSON() ?? [];
+  const digest = await cert.getThumbprint("SHA-256");
+  return {
+    subject: cert.subject,
+    issuer: cert.issuer,
+    serial: cert.serialNumber,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    isCa: basic?.ca ?? false,
+    dnsNames: json.filter((n) => n.type === "dns").map((n) => n.value),
+    ipAddresses: json.filter((n) => n.type === "ip").map((n) => n.value),
+    fingerprint: Buffer.from(digest).toString("hex"),
+  };
+}
+
+/** Whether `certPem` was signed by the CA and is valid at `now`. */
+export async function isIssuedBy(
+  certPem: string,
+  caPem: string,
+  now = new Date(),
+): Promise<boolean> {
+  const cert = new x509.X509Certificate(certPem);
+  const ca = new x509.X509Certificate(caPem);
+  if (cert.issuer !== ca.subject) return false;
+  return cert.verify({ publicKey: ca.publicKey, date: now });
+}
