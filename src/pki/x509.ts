@@ -50,7 +50,7 @@ function fromPem(pem: string, label: string): Buffer {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]));
+  return await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
 }
 
 async function exportKey(key: CryptoKey): Promise<string> {
@@ -59,13 +59,13 @@ async function exportKey(key: CryptoKey): Promise<string> {
 
 async function importKey(keyPem: string): Promise<CryptoKey> {
   try {
-    return (await webcrypto.subtle.importKey(
+    return await webcrypto.subtle.importKey(
       "pkcs8",
       fromPem(keyPem, "PRIVATE KEY"),
       ALGORITHM,
       true,
       ["sign"],
-    ));
+    );
   } catch (e) {
     throw new PkiError(
       "PKI_BAD_KEY",
