@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { StateDir } from "../../src/daemon/state-dir.js";
+
+describe("state dir layout", () => {
+  it("puts everything of a member under its root", () => {
+    const dir = new StateDir("/srv/m1");
+    assert.equal(dir.controlSocket, "/srv/m1/control.socket");
+    assert.equal(dir.pkiDir, "/srv/m1/data/pki");
+    assert.equal(dir.centralDbDir, "/srv/m1/data/central/db");
+    assert.equal(dir.stateDbDir, "/srv/m1/data/state/db");
+    assert.equal(dir.switchDbDir, "/srv/m1/data/switch/db");
+    assert.equal(dir.socket("ovnnb_db.sock"), "/srv/m1/run/ovnnb_db.sock");
+    assert.equal(dir.log("ovn-northd"), "/srv/m1/logs/ovn-northd.log");
+    assert.equal(dir.backupDir(new Date(1_700_000_000_000)), "/srv/m1/backup_1700000000");
+  });
+
+  it("refuses a root so long that its sockets could not be reached", () => {
+    assert.throws(
+      () => new StateDir(`/tmp/${"x".repeat(90)}`),
+      (e: Error & { code?: string }) =>
+        e.code === "STATE_DIR_TOO_LONG" && /shorter --state-dir/.test(e.message),
+    );
+  });
+
+  it("defaults to MICROOVN_STATE_DIR, then /var/lib/microovn", () => {
+    const saved = process.env.MICROOVN_STATE_DIR;
+    try {
+      process.env.MICROOVN_STATE_DIR = "/opt/m";
+      assert.equal(new StateDir().root, "/opt/m");
+      delete process.env.MICROOVN_STATE_DIR;
+      assert.equal(new StateDir().root, "/var/lib/microovn");
+    } finally {
+      if (saved === undefined) delete process.env.MICROOVN_STATE_DIR;
+      else process.env.MICROOVN_STATE_DIR = saved;
+    }
+  });
+});
