@@ -1,0 +1,205 @@
+/**
+ * The `central` service of a member: the OVN Northbound and Southbound
+ * databases, always Raft clusters (a single member to begin with, so that
+ * later joins need no conversion), served over TLS, and ovn-northd between
+ * them. This file knows the programs' flags and files; the supervisor runs
+ * them.
+ */
+import { access, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { OvsdbClient } from "../ovsdb/client/client.js";
+import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
+import type { PkiStore } from "../pki/store.js";
+import { run } from "../process/run.js";
+import type { StateDir } from "../daemon/state-dir.js";
+import type { ProcessSpec } from "../supervisor/supervisor.js";
+
+export interface CentralPorts {
+  nb: number;
+  nbRaft: number;
+  sb: number;
+  sbRaft: number;
+}
+
+export const DEFAULT_CENTRAL_PORTS: CentralPorts = {
+  nb: 6641,
+  nbRaft: 6643,
+  sb: 6642,
+  sbRaft: 6644,
+};
+
+export type CentralDatabase = "nb" | "sb";
+
+const DATABASES = {
+  nb: {
+    name: INSTALLED_SCHEMAS.northbound.database,
+    schema: INSTALLED_SCHEMAS.northbound.file,
+    base: "ovnnb_db",
+    service: "ovnnb",
+    globalTable: "NB_Global",
+  },
+  sb: {
+    name: INSTALLED_SCHEMAS.southbound.database,
+    schema: INSTALLED_SCHEMAS.southbound.file,
+    base: "ovnsb_db",
+    service: "ovnsb",
+    globalTable: "SB_Global",
+  },
+} as const;
+
+function bracketed(address: string): string {
+  return address.includes(":") ? `[${address}]` : address;
+}
+
+/** Where to connect: "ssl:10.0.0.1:6641" (IPv6 in brackets). */
+export function sslTarget(address: string, port: number): string {
+  return `ssl:${bracketed(address)}:${port}`;
+}
+
+/** Where to listen: "pssl:6641:10.0.0.1" (port first, as OVS writes passive remotes). */
+export function psslTarget(address: string, port: number): string {
+  return `pssl:${port}:${bracketed(address)}`;
+}
+
+export class Central {
+  constructor(
+    readonly state: StateDir,
+    readonly pki: PkiStore,
+    /** This member's address, where the databases listen and Raft peers reach them. */
+    readonly address: string,
+    readonly ports: CentralPorts = DEFAULT_CENTRAL_PORTS,
+  ) {}
+
+  databaseName(db: CentralDatabase): string {
+    return DATABASES[db].name;
+  }
+
+  dbFile(db: CentralDatabase): string {
+    return join(this.state.centralDbDir, `${DATABASES[db].base}.db`);
+  }
+
+  unixSocket(db: CentralDatabase): string {
+    return this.state.socket(`${DATABASES[db].base}.sock`);
+  }
+
+  controlSocket(db: CentralDatabase): string {
+    return this.state.socket(`${DATABASES[db].base}.ctl`);
+  }
+
+  clientPort(db: CentralDatabase): number {
+    return db === "nb" ? this.ports.nb : this.ports.sb;
+  }
+
+  raftPort(db: CentralDatabase): number {
+    return db === "nb" ? this.ports.nbRaft : this.ports.sbRaft;
+  }
+
+  /** Creates the database as a new one-member Raft cluster, unless it exists. */
+  async createCluster(db: CentralDatabase): Promise<void> {
+    for (const dir of [this.state.centralDbDir, this.state.runDir, this.state.logDir]) {
+      await mkdir(dir, { recursive: true });
+    }
+    try {
+      await access(this.dbFile(db));
+      return;
+    } catch {
+      /* absent: create it */
+    }
+    await run("ovsdb-tool", [
+      "create-cluster",
+      this.dbFile(db),
+      DATABASES[db].schema,
+      sslTarget(this.address, this.raftPort(db)),
+    ]);
+  }
+
+  private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {
+    const files = this.pki.tlsFiles(service);
+    return short
+      ? ["-p", files.privateKey, "-c", files.certificate, "-C", files.caCert]
+      : [
+          `--private-key=${files.privateKey}`,
+          `--certificate=${files.certificate}`,
+          `--ca-cert=${files.caCert}`,
+        ];
+  }
+
+  private env(): Record<string, string> {
+    const run = this.state.runDir;
+    return { OVS_RUNDIR: run, OVN_RUNDIR: run, OVS_DBDIR: this.state.centralDbDir };
+  }
+
+  /** ovsdb-server for one database: unix socket for local tools, TLS remotes from the DB. */
+  dbServerSpec(db: CentralDatabase): ProcessSpec {
+    const d = DATABASES[db];
+    const pidFile = this.state.socket(`${d.base}.pid`);
+    return {
+      name: `ovsdb-server-${db}`,
+      program: "ovsdb-server",
+      args: [
+        this.dbFile(db),
+        `--pidfile=${pidFile}`,
+        `--unixctl=${this.controlSocket(db)}`,
+        `--remote=punix:${this.unixSocket(db)}`,
+        `--remote=db:${d.name},${d.globalTable},connections`,
+        ...this.tlsArgs(d.service),
+      ],
+      pidFile,
+      logFile: this.state.log(`ovsdb-server-${db}`),
+      env: this.env(),
+    };
+  }
+
+  /** ovn-northd, given every central's NB and SB client remotes. */
+  northdSpec(nbRemotes: readonly string[], sbRemotes: readonly string[]): ProcessSpec {
+    const pidFile = this.state.socket("ovn-northd.pid");
+    return {
+      name: "ovn-northd",
+      program: "ovn-northd",
+      args: [
+        `--ovnnb-db=${nbRemotes.join(",")}`,
+        `--ovnsb-db=${sbRemotes.join(",")}`,
+        ...this.tlsArgs("ovn-northd", true),
+        `--pidfile=${pidFile}`,
+        `--unixctl=${this.state.socket("ovn-northd.ctl")}`,
+      ],
+      pidFile,
+      logFile: this.state.log("ovn-northd"),
+      env: this.env(),
+    };
+  }
+
+  /** This member's client remote for a database. */
+  clientRemote(db: CentralDatabase): string {
+    return sslTarget(this.address, this.clientPort(db));
+  }
+
+  /**
+   * Makes the database listen with TLS on its client port (a Connection row
+   * referenced from NB_Global/SB_Global, creating the global row if none
+   * exists yet). Idempotent; run through a client on the unix socket.
+   */
+  async listenOnTls(db: CentralDatabase, client: OvsdbClient): Promise<void> {
+    const d = DATABASES[db];
+    const target = psslTarget(this.address, this.clientPort(db));
+    const [existing] = await client.select(d.globalTable, [], ["connections"]);
+    const [found] = await client.select("Connection", [["target", "==", target]], ["target"]);
+    if (existing && found && (existing.connections as string[]).includes(found._uuid as string)) {
+      return;
+    }
+    const txn = client.transaction();
+    const connection =
+      (found?._uuid as string | undefined) ??
+      txn.insert("Connection", { target, inactivity_probe: 5000 });
+    if (existing) {
+      txn.mutate(
+        d.globalTable,
+        [["_uuid", "==", existing._uuid]],
+        [["connections", "insert", [connection]]],
+      );
+    } else {
+      txn.insert(d.globalTable, { connections: [connection] });
+    }
+    await txn.commit();
+  }
+}
