@@ -12,6 +12,7 @@ import type { OvsdbError } from "../../src/ovsdb/errors.js";
 import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northbound.js";
 import type { OvnSouthboundDatabase } from "../../src/ovsdb/models/ovn-southbound.js";
 import { PkiStore, type CertificateService } from "../../src/pki/store.js";
+import { run } from "../../src/process/run.js";
 import { createCa, issueCertificate } from "../../src/pki/x509.js";
 import { Supervisor } from "../../src/supervisor/supervisor.js";
 import { trackPid } from "../helpers/processes.js";
@@ -68,7 +69,6 @@ after(async () => {
 describe("central: NB, SB and ovn-northd over TLS", () => {
   it("creates both databases as Raft clusters with ssl addresses", async () => {
     for (const db of ["nb", "sb"] as const) {
-      const { run } = await import("../../src/process/run.js");
       const status = (
         await run("ovs-appctl", [
           "-t",
@@ -94,7 +94,7 @@ describe("central: NB, SB and ovn-northd over TLS", () => {
       database: "OVN_Southbound",
       tls,
     });
-    clients.push(nb as unknown as OvsdbClient, sb as unknown as OvsdbClient);
+    clients.push(nb, sb);
     const txn = nb.transaction();
     txn.insert("Logical_Switch", { name: "sw0" });
     await txn.commit();
