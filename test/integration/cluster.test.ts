@@ -186,7 +186,10 @@ describe("OVSDB client on Raft clusters", () => {
       const now = await c.leaderIndex();
       return now >= 0 && now !== leader && client.currentRemote === remoteOf(c, now);
     });
-    assert.match(drops[0]?.message ?? "", /no longer the leader of OVN_Northbound/);
+    assert.match(
+      drops[0]?.message ?? "",
+      /dropped the connection to tcp:127\.0\.0\.1:\d+: it is not the leader of OVN_Northbound/,
+    );
     assert.equal(drops[0]?.code, "OVSDB_DISCONNECTED");
     await writeWithRetry(client, "after-transfer", 5_000);
   });

@@ -65,10 +65,21 @@ export interface ClientEvents {
 
 const SERVER_WATCH_ID = "microovn-server-watch";
 
+/** A row of `_Server.Database`, as the leader watch reads it. */
 interface DatabaseState {
+  name?: string;
   model?: string;
   connected?: boolean;
   leader?: boolean;
+}
+
+/** Why a server cannot serve `db` to a leader-only client, or undefined when it can. */
+function notUsable(db: string, row: DatabaseState | undefined): string | undefined {
+  if (!row) return `it does not serve database ${db}`;
+  if (row.model !== "clustered" || (row.connected && row.leader)) return undefined;
+  return row.connected
+    ? `it is not the leader of ${db}`
+    : `it is not the leader of ${db} (it is not connected to its cluster)`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -267,26 +278,13 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
           { Database: { columns: ["name", "model", "connected", "leader"] } },
         ],
         { timeoutMs: this.options.connectTimeoutMs ?? 5000 },
-      )) as { Database?: Record<string, { new?: Record<string, unknown> }> } | null;
-      const rows = Object.values(reply?.Database ?? {}).map((u) => u.new ?? {});
-      const row = rows.find((r) => r.name === db);
-      if (!row) {
-        throw new OvsdbError(
-          "OVSDB_NOT_CONNECTED",
-          `${connection.remote} does not serve database ${db}`,
-          {
-            remote: connection.remote,
-          },
-        );
-      }
-      const state = row as DatabaseState;
-      if (state.model === "clustered" && !(state.connected && state.leader)) {
-        throw new OvsdbError(
-          "OVSDB_NOT_CONNECTED",
-          `${connection.remote} is not the leader of ${db}` +
-            (state.connected ? "" : " (it is not connected to its cluster)"),
-          { remote: connection.remote },
-        );
+      )) as { Database?: Record<string, { new?: DatabaseState }> } | null;
+      const row = Object.values(reply?.Database ?? {}).find((u) => u.new?.name === db)?.new;
+      const problem = notUsable(db, row);
+      if (problem) {
+        throw new OvsdbError("OVSDB_NOT_CONNECTED", `${connection.remote}: ${problem}`, {
+          remote: connection.remote,
+        });
       }
     }
     if (!this.schemaValue) {
@@ -333,19 +331,12 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
    * client finds the new leader.
    */
   private onServerUpdate(db: string, connection: Connection, update: unknown): void {
-    type Change = {
-      old?: DatabaseState & { name?: string };
-      new?: DatabaseState & { name?: string };
-    };
+    type Change = { old?: DatabaseState; new?: DatabaseState };
     const rows = (update as { Database?: Record<string, Change> } | null)?.Database;
     for (const change of Object.values(rows ?? {})) {
       if ((change.new ?? change.old)?.name !== db) continue;
-      const row = change.new;
-      if (!row) {
-        connection.drop(`the server no longer serves ${db}`);
-      } else if (row.model === "clustered" && !(row.leader && row.connected)) {
-        connection.drop(`it is no longer the leader of ${db}`);
-      }
+      const problem = notUsable(db, change.new);
+      if (problem) connection.drop(problem);
       return;
     }
   }

@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import { OvsdbError } from "../errors.js";
+import { OvsdbError, type OvsdbErrorCode } from "../errors.js";
 import { FramingError, JsonStreamSplitter } from "../wire/framing.js";
 import { classifyMessage, encodeRequest, encodeResponse, type JsonRpcId } from "../wire/jsonrpc.js";
 import { formatRemote, type Remote } from "./remote.js";
@@ -82,6 +82,15 @@ export function deliver(fn: () => void): void {
       throw e;
     });
   }
+}
+
+/**
+ * The error code for a request whose reply will never come: a transaction
+ * that left this process may have committed, so it is never reported as
+ * simply failed.
+ */
+function whenReplyLost(method: string, otherwise: OvsdbErrorCode): OvsdbErrorCode {
+  return method === "transact" ? "OVSDB_OUTCOME_UNKNOWN" : otherwise;
 }
 
 export class Connection extends EventEmitter<ConnectionEvents> {
@@ -229,7 +238,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           if (method === "transact") this.notify("cancel", [id]);
           this.settle(id)?.reject(
             new OvsdbError(
-              method === "transact" ? "OVSDB_OUTCOME_UNKNOWN" : "OVSDB_TIMEOUT",
+              whenReplyLost(method, "OVSDB_TIMEOUT"),
               `${method} on ${this.remote} got no reply within ${options.timeoutMs} ms`,
               { method, remote: this.remote },
             ),
@@ -417,7 +426,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     for (const id of [...this.pending.keys()]) {
       const entry = this.settle(id)!;
       // A transaction that left this process may have committed: say so, never guess.
-      const code = entry.method === "transact" ? "OVSDB_OUTCOME_UNKNOWN" : reason.code;
+      const code = whenReplyLost(entry.method, reason.code);
       const message =
         entry.method === "transact"
           ? `transact on ${this.remote}: the connection closed before the reply, so whether ` +
