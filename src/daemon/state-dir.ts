@@ -45,6 +45,20 @@ export class StateDir {
     return join(this.root, "data", "switch", "db");
   }
 
+  /** What this member is (name, address, services, chassis settings). */
+  get memberConfigPath(): string {
+    return join(this.root, "data", "member.json");
+  }
+
+  get dataDir(): string {
+    return join(this.root, "data");
+  }
+
+  /** The daemon's own pidfile. */
+  get daemonPidFile(): string {
+    return join(this.runDir, "microovnd.pid");
+  }
+
   /** Sockets, control sockets and pidfiles (OVS_RUNDIR = OVN_RUNDIR = this). */
   get runDir(): string {
     return join(this.root, "run");

@@ -4,9 +4,10 @@
  * Private keys are 0600; every file is replaced atomically (write, then
  * rename), so a process reading it never sees half a file.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
+import { pathExists, writeAtomically } from "../util/fs.js";
 import { inspectCertificate, type CertificateAndKey } from "./x509.js";
 
 /** Services that get a certificate, with the titles `certificates list` shows. */
@@ -37,22 +38,6 @@ export interface CertificateStatus {
   cert: CertificateFileStatus & { notAfter?: Date; problem?: string };
   /** Absent for the CA on members that do not hold its key. */
   key?: CertificateFileStatus;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await readFile(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function writeAtomically(path: string, content: string, mode: number): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, content, { mode });
-  await chmod(temporary, mode); // the umask may have taken bits away
-  await rename(temporary, path);
 }
 
 export class PkiStore {
@@ -134,14 +119,14 @@ export class PkiStore {
       title: "OVN CA",
       cert: await describe(this.caCertPath),
     };
-    if (await exists(this.caKeyPath)) ca.key = { path: this.caKeyPath, present: true };
+    if (await pathExists(this.caKeyPath)) ca.key = { path: this.caKeyPath, present: true };
     out.push(ca);
     for (const service of services) {
       out.push({
         name: service,
         title: CERTIFICATE_SERVICES[service],
         cert: await describe(this.certPath(service)),
-        key: { path: this.keyPath(service), present: await exists(this.keyPath(service)) },
+        key: { path: this.keyPath(service), present: await pathExists(this.keyPath(service)) },
       });
     }
     return out;

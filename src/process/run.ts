@@ -179,3 +179,33 @@ export function spawnDetached(
     });
   });
 }
+
+/**
+ * Runs a program on this terminal (standard input, output and error are
+ * ours) and resolves with its exit status: the passthrough commands.
+ */
+export function runAttached(
+  program: string,
+  args: readonly string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      stdio: "inherit",
+    });
+    child.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === "ENOENT"
+          ? notFound(program, args)
+          : new ProgramError("PROGRAM_FAILED", `${describe(program, args)}: ${e.message}`, {
+              program,
+              args,
+              exitCode: null,
+              stderr: "",
+            }),
+      ),
+    );
+    child.once("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}

@@ -53,6 +53,13 @@ export interface SupervisorOptions {
   pollMs?: number;
 }
 
+export interface StopOptions {
+  /** How long to wait before the next, harder step. Default 5 s. */
+  graceMs?: number;
+  /** Asks the process to exit its own way before any signal. */
+  ask?: (pid: number) => Promise<void>;
+}
+
 export interface SupervisorEvents {
   started: [status: ProcessStatus];
   exited: [status: ProcessStatus];
@@ -157,18 +164,35 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return { ...entry.status };
   }
 
-  /** Stops one process (SIGTERM, SIGKILL after `graceMs`) and forgets it. */
-  async stop(name: string, graceMs = 5000): Promise<void> {
+  /** Like start(), but a process already supervised under this name is left as it is. */
+  async ensure(spec: ProcessSpec): Promise<ProcessStatus> {
+    return this.get(spec.name) ?? this.start(spec);
+  }
+
+  /**
+   * Stops one process and forgets it: `ask` first when given (a program's own
+   * way to exit, e.g. `ovs-appctl exit --cleanup`), then SIGTERM, and SIGKILL
+   * once `graceMs` has passed.
+   */
+  async stop(name: string, options: StopOptions = {}): Promise<void> {
     const entry = this.managed.get(name);
     if (!entry) return;
+    const graceMs = options.graceMs ?? 5000;
     entry.stopping = true;
     clearTimeout(entry.timer);
     const pid = entry.status.pid;
     if (pid !== undefined && entry.status.phase === "running") {
-      signal(pid, "SIGTERM");
-      const killer = setTimeout(() => signal(pid, "SIGKILL"), graceMs);
-      await entry.gone;
-      clearTimeout(killer);
+      if (options.ask) {
+        await options.ask(pid).catch(() => undefined);
+        await Promise.race([entry.gone, new Promise((r) => setTimeout(r, graceMs))]);
+      }
+      // Signal only a process that is still ours: its pid may be reused once it is gone.
+      if (entry.status.phase === "running" && entry.status.pid === pid) {
+        signal(pid, "SIGTERM");
+        const killer = setTimeout(() => signal(pid, "SIGKILL"), graceMs);
+        await entry.gone;
+        clearTimeout(killer);
+      }
     }
     clearInterval(entry.poll);
     this.managed.delete(name);
@@ -176,7 +200,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Stops everything, in the reverse order of starting. */
   async stopAll(graceMs = 5000): Promise<void> {
-    for (const name of [...this.managed.keys()].reverse()) await this.stop(name, graceMs);
+    for (const name of [...this.managed.keys()].reverse()) await this.stop(name, { graceMs });
   }
 
   /**

@@ -15,6 +15,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { INSTALLED_SCHEMAS } from "../../src/ovsdb/schema/installed.js";
+import { parseClusterStatus, type ClusterStatus } from "../../src/ovn/raft.js";
 import { run, spawnDetached } from "../../src/process/run.js";
 import type { TestPki } from "./pki.js";
 import { isAlive, signalPid, trackPid, untrackPid } from "./processes.js";
@@ -369,34 +370,7 @@ export async function startStandalone(opts: StandaloneOptions): Promise<OvsdbSer
 /* Raft cluster                                                              */
 /* ------------------------------------------------------------------------ */
 
-/** The parts of `ovs-appctl cluster/status DB` that we use. */
-export interface ClusterStatus {
-  /** Short (4 hex digit) server ID, as other members refer to it. */
-  serverId: string;
-  /** "cluster member", "joining cluster", "leaving cluster", "left cluster", … */
-  status: string;
-  /** "leader", "follower" or "candidate". */
-  role: string;
-  term: number;
-  /** "self", the leader's short server ID, or "unknown". */
-  leader: string;
-}
-
-/** Parses the "Key: value" lines of `cluster/status`. */
-export function parseClusterStatus(text: string): ClusterStatus {
-  const fields = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^([A-Za-z][A-Za-z ]*): (.*)$/.exec(line);
-    if (m?.[1] && m[2] !== undefined && !fields.has(m[1])) fields.set(m[1], m[2].trim());
-  }
-  return {
-    serverId: (fields.get("Server ID") ?? "").split(" ")[0] ?? "",
-    status: fields.get("Status") ?? "",
-    role: fields.get("Role") ?? "",
-    term: Number(fields.get("Term") ?? NaN),
-    leader: fields.get("Leader") ?? "",
-  };
-}
+export { parseClusterStatus, type ClusterStatus };
 
 /** cluster/status of one member, or undefined if it does not answer. */
 async function clusterStatus(member: OvsdbServerHandle): Promise<ClusterStatus | undefined> {

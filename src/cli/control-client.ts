@@ -1,0 +1,133 @@
+/**
+ * The CLI's side of the control API. When no daemon answers on the state
+ * dir's control socket, it starts microovnd in the background (logging to
+ * DIR/logs/microovnd.log) and waits for it; if that fails it says why and
+ * where the log is.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { fileURLToPath } from "node:url";
+import type { StateDir } from "../daemon/state-dir.js";
+import { MicroOvnError } from "../errors.js";
+import { spawnDetached } from "../process/run.js";
+
+const START_TIMEOUT_MS = 15_000;
+
+interface ApiError {
+  error: { code: string; message: string };
+}
+
+function isApiError(body: unknown): body is ApiError {
+  return typeof body === "object" && body !== null && "error" in body;
+}
+
+/** The daemon's entry point next to this file (main.js when built, main.ts under tsx). */
+function daemonEntry(): string {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  return fileURLToPath(new URL(`../daemon/main${ext}`, import.meta.url));
+}
+
+async function logTail(path: string, lines = 10): Promise<string> {
+  try {
+    return (await readFile(path, "utf8")).trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+export class ControlClient {
+  constructor(readonly state: StateDir) {}
+
+  private send(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 0,
+  ): Promise<{ status: number; body: unknown }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        {
+          socketPath: this.state.controlSocket,
+          path: `/1.0${path}`,
+          method,
+          headers: payload
+            ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
+            : {},
+          ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            try {
+              resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+            } catch {
+              reject(new MicroOvnError("BAD_RESPONSE", `microovnd answered: ${text}`));
+            }
+          });
+        },
+      );
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+
+  /** Whether a daemon answers now. */
+  async isUp(): Promise<boolean> {
+    try {
+      await this.send("GET", "/ready", undefined, 2_000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts microovnd unless one answers; resolves once it does. */
+  async ensureDaemon(): Promise<void> {
+    if (await this.isUp()) return;
+    await mkdir(this.state.logDir, { recursive: true });
+    const logFile = this.state.log("microovnd");
+    const child = await spawnDetached(
+      process.execPath,
+      [...process.execArgv, daemonEntry(), "--state-dir", this.state.root],
+      { logFile },
+    );
+    child.unref();
+    let exited: string | undefined;
+    void child.exited.then(({ exitCode, signal }) => {
+      exited = signal ?? `status ${exitCode}`;
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (await this.isUp()) return;
+      if (exited !== undefined) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const tail = await logTail(logFile);
+    throw new MicroOvnError(
+      "DAEMON_NOT_RUNNING",
+      `microovnd is not running and could not be started` +
+        (exited
+          ? ` (it exited with ${exited})`
+          : ` (no answer within ${START_TIMEOUT_MS / 1000} s)`) +
+        (tail ? `:\n${tail}\n` : ". ") +
+        `Its log: ${logFile}`,
+    );
+  }
+
+  /** Calls the API (starting the daemon if needed) and returns the body, or throws its error. */
+  async call<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<T> {
+    await this.ensureDaemon();
+    const response = await this.send(method, path, body);
+    if (isApiError(response.body)) {
+      throw new MicroOvnError(response.body.error.code, response.body.error.message);
+    }
+    if (response.status !== 200) {
+      throw new MicroOvnError("BAD_RESPONSE", `microovnd answered HTTP ${response.status}`);
+    }
+    return response.body as T;
+  }
+}

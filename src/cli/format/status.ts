@@ -1,0 +1,64 @@
+/**
+ * `microovn status` output: MicroOVN's layout (deployment summary, then the
+ * OVN Database summary), followed by processes that crashed or wait to
+ * restart and certificate problems, when there are any.
+ */
+import type { DatabaseSummary, ProcessSummary, StatusReport } from "../../daemon/status.js";
+
+function databaseLine(db: DatabaseSummary): string[] {
+  if (db.error !== undefined || db.runningSchema === undefined) {
+    return [`${db.title}: Unavailable (${db.error ?? "no schema version"})`];
+  }
+  const raft = db.raft
+    ? ` [raft: ${db.raft.role}, ${db.raft.servers} server${db.raft.servers === 1 ? "" : "s"}]`
+    : "";
+  if (db.installedSchema && db.installedSchema !== db.runningSchema) {
+    return [
+      `${db.title}: Upgrade or attention required!${raft}`,
+      `Currently running schema: ${db.runningSchema}`,
+      `Installed schema: ${db.installedSchema}`,
+    ];
+  }
+  return [`${db.title}: OK (${db.runningSchema})${raft}`];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function processLine(p: ProcessSummary): string {
+  const parts: string[] = [];
+  if (p.phase === "running") parts.push(`running (pid ${p.pid})`);
+  else if (p.phase === "waiting-to-restart") parts.push(`crashed, restarting at ${p.nextStartAt}`);
+  else parts.push("stopped");
+  if (p.restarts > 0) parts.push(`restarted ${plural(p.restarts, "time")}`);
+  if (p.lastExit) {
+    const how = p.lastExit.signal
+      ? `killed by ${p.lastExit.signal}`
+      : `exit status ${p.lastExit.code ?? "unknown"}`;
+    parts.push(`last exit ${p.lastExit.at} (${how})`);
+  }
+  return `- ${p.name}: ${parts.join(", ")}`;
+}
+
+export function formatStatus(report: StatusReport): string {
+  if (!report.bootstrapped) {
+    return "This member is not part of a cluster yet; run `microovn cluster bootstrap`.\n";
+  }
+  const lines = ["MicroOVN deployment summary:"];
+  for (const m of report.members) {
+    lines.push(`- ${m.name} (${m.address})`, `  Services: ${[...m.services].sort().join(", ")}`);
+  }
+  lines.push("OVN Database summary:");
+  for (const db of report.databases) lines.push(...databaseLine(db));
+  const troubled = report.processes.filter((p) => p.phase !== "running" || p.restarts > 0);
+  if (troubled.length > 0) {
+    lines.push("Processes that crashed or are restarting:");
+    for (const p of troubled) lines.push(processLine(p));
+  }
+  if (report.certificates.length > 0) {
+    lines.push("Certificate problems:");
+    for (const c of report.certificates) lines.push(`- ${c.name}: ${c.path}: ${c.problem}`);
+  }
+  return lines.join("\n") + "\n";
+}

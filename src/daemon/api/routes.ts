@@ -1,0 +1,180 @@
+/**
+ * The control API's endpoints, grouped as the CLI's commands are. Handlers
+ * parse and check the request, then call a lifecycle step through
+ * `rt.exclusive` so that steps never overlap.
+ */
+import { MicroOvnError } from "../../errors.js";
+import { bootstrap } from "../../lifecycle/bootstrap.js";
+import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
+import {
+  updateChassisSettings,
+  type ChassisSettingsChange,
+} from "../../lifecycle/chassis-settings.js";
+import { disableService, enableService } from "../../lifecycle/services.js";
+import { isServiceName, type ServiceName } from "../../member/config.js";
+import type { Daemon } from "../daemon.js";
+import { gatherStatus } from "../status.js";
+import type { Route } from "./server.js";
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") {
+    throw new MicroOvnError("BAD_REQUEST", `"${key}" must be a string`);
+  }
+  return value;
+}
+
+function serviceList(body: Record<string, unknown>): ServiceName[] | undefined {
+  const value = body.services;
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((s) => typeof s === "string" && isServiceName(s))) {
+    throw new MicroOvnError(
+      "BAD_REQUEST",
+      `"services" must be a list of central, switch and chassis`,
+    );
+  }
+  return value;
+}
+
+export function clusterRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "POST",
+      path: "/cluster/bootstrap",
+      handler: async ({ body }) => {
+        const name = optionalString(body, "name");
+        const address = optionalString(body, "address");
+        const services = serviceList(body);
+        const member = await rt.exclusive(() =>
+          bootstrap(rt, {
+            ...(name !== undefined ? { name } : {}),
+            ...(address !== undefined ? { address } : {}),
+            ...(services !== undefined ? { services } : {}),
+          }),
+        );
+        return { member };
+      },
+    },
+  ];
+}
+
+export function statusRoutes(daemon: Daemon): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/ready",
+      handler: () => Promise.resolve(daemon.readiness()),
+    },
+    {
+      method: "GET",
+      path: "/status",
+      handler: () => gatherStatus(daemon.rt),
+    },
+  ];
+}
+
+export function serviceRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "POST",
+      path: "/services/:name/enable",
+      handler: async ({ params }) => ({
+        changed: await rt.exclusive(() => enableService(rt, params.name ?? "")),
+      }),
+    },
+    {
+      method: "POST",
+      path: "/services/:name/disable",
+      handler: async ({ params }) => ({
+        changed: await rt.exclusive(() => disableService(rt, params.name ?? "")),
+      }),
+    },
+  ];
+}
+
+export function certificateRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "GET",
+      path: "/certificates",
+      handler: async () => {
+        const config = rt.requireConfig();
+        const certificates = await rt.pki.status(certificateServices(config.services));
+        return { certificates };
+      },
+    },
+    {
+      method: "POST",
+      path: "/certificates/:name/reissue",
+      handler: async ({ params }) => ({
+        reissued: await rt.exclusive(() => reissueCertificates(rt, params.name ?? "")),
+      }),
+    },
+  ];
+}
+
+export function chassisRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "GET",
+      path: "/chassis",
+      handler: () => Promise.resolve({ settings: rt.requireConfig().chassis }),
+    },
+    {
+      method: "PUT",
+      path: "/chassis",
+      handler: async ({ body }) => {
+        const change: ChassisSettingsChange = {};
+        for (const key of Object.keys(body)) {
+          if (key !== "bridgeMappings" && key !== "gateway" && key !== "encapIp") {
+            throw new MicroOvnError(
+              "BAD_REQUEST",
+              `unknown chassis setting "${key}"; known: bridgeMappings, gateway, encapIp`,
+            );
+          }
+        }
+        Object.assign(change, body);
+        return { settings: await rt.exclusive(() => updateChassisSettings(rt, change)) };
+      },
+    },
+  ];
+}
+
+export function toolRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "GET",
+      path: "/tools",
+      handler: () => {
+        rt.requireConfig();
+        return Promise.resolve({
+          runDir: rt.state.runDir,
+          nbRemotes: rt.nbRemotes(),
+          sbRemotes: rt.sbRemotes(),
+          switchSocket: rt.vswitch.dbSocket,
+          tls: rt.pki.tlsFiles("client"),
+        });
+      },
+    },
+  ];
+}
+
+export function daemonRoutes(daemon: Daemon): Route[] {
+  return [
+    {
+      method: "POST",
+      path: "/shutdown",
+      handler: async () => {
+        await daemon.stopServices();
+        return { pid: process.pid };
+      },
+      after: () => void daemon.exit(0),
+    },
+  ];
+}

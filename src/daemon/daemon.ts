@@ -1,0 +1,163 @@
+/**
+ * microovnd: one per member. It owns the member's state dir, runs the
+ * control API, brings the member's services back when it starts (adopting
+ * processes that still run), and checks certificates daily.
+ *
+ * Two ways to end: SIGTERM/SIGINT let go of the OVN processes and leave them
+ * running (a daemon restart or upgrade must not touch the data plane);
+ * `microovn shutdown` stops them all first.
+ */
+import { readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { MicroOvnError } from "../errors.js";
+import { renewDueCertificates } from "../lifecycle/certificates.js";
+import { startServices } from "../lifecycle/start.js";
+import { stopEverything } from "../lifecycle/stop.js";
+import type { SupervisorOptions } from "../supervisor/supervisor.js";
+import { isRunning } from "../supervisor/supervisor.js";
+import {
+  certificateRoutes,
+  chassisRoutes,
+  clusterRoutes,
+  daemonRoutes,
+  serviceRoutes,
+  statusRoutes,
+  toolRoutes,
+} from "./api/routes.js";
+import { ControlServer } from "./api/server.js";
+import { log } from "./log.js";
+import { MemberRuntime } from "./runtime.js";
+import type { StateDir } from "./state-dir.js";
+
+export const DAEMON_PROCESS_NAME = "microovnd";
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface Readiness {
+  ready: boolean;
+  bootstrapped: boolean;
+  pid: number;
+  /** Why bringing the services back failed, if it did. */
+  error?: string;
+}
+
+/** The pid of a microovnd that runs for this state dir, if any. */
+export async function runningDaemon(state: StateDir): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(state.daemonPidFile, "utf8")).trim());
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || !isRunning(pid)) {
+      return undefined;
+    }
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8")).trim();
+    return comm === DAEMON_PROCESS_NAME ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Daemon {
+  readonly rt: MemberRuntime;
+  private readonly server: ControlServer;
+  private ready = false;
+  private resumeError: string | undefined;
+  private renewalTimer: NodeJS.Timeout | undefined;
+  private exiting = false;
+
+  constructor(
+    readonly state: StateDir,
+    supervisorOptions: SupervisorOptions = {},
+  ) {
+    this.rt = new MemberRuntime(state, supervisorOptions);
+    this.server = new ControlServer([
+      ...clusterRoutes(this),
+      ...statusRoutes(this),
+      ...serviceRoutes(this),
+      ...certificateRoutes(this),
+      ...chassisRoutes(this),
+      ...toolRoutes(this),
+      ...daemonRoutes(this),
+    ]);
+    this.rt.supervisor.on("exited", (s) =>
+      log(
+        `${s.name} exited (${s.lastExit?.signal ?? `status ${s.lastExit?.code ?? "unknown"}`})` +
+          (s.nextStartAt ? `; restarting at ${s.nextStartAt.toISOString()}` : ""),
+      ),
+    );
+    this.rt.supervisor.on("started", (s) =>
+      log(`${s.name} ${s.adopted ? "adopted" : "started"} (pid ${s.pid})`),
+    );
+  }
+
+  readiness(): Readiness {
+    const r: Readiness = {
+      ready: this.ready,
+      bootstrapped: this.rt.config !== undefined,
+      pid: process.pid,
+    };
+    if (this.resumeError) r.error = this.resumeError;
+    return r;
+  }
+
+  async start(): Promise<void> {
+    const other = await runningDaemon(this.state);
+    if (other !== undefined) {
+      throw new MicroOvnError(
+        "DAEMON_ALREADY_RUNNING",
+        `microovnd already runs for ${this.state.root} (pid ${other})`,
+      );
+    }
+    for (const dir of [this.state.runDir, this.state.logDir]) {
+      await mkdir(dir, { recursive: true });
+    }
+    await writeFile(this.state.daemonPidFile, `${process.pid}\n`);
+    await this.rt.load();
+    await this.server.listen(this.state.controlSocket);
+    log(`microovnd ${process.pid} listening on ${this.state.controlSocket}`);
+    void this.resume();
+    this.renewalTimer = setInterval(() => void this.renewCertificates(), DAY_MS);
+    this.renewalTimer.unref();
+  }
+
+  private async resume(): Promise<void> {
+    try {
+      if (this.rt.config) {
+        await this.rt.exclusive(() => startServices(this.rt));
+        log(`services of ${this.rt.config.name} are up: ${this.rt.config.services.join(", ")}`);
+        await this.renewCertificates();
+      }
+    } catch (e) {
+      this.resumeError = (e as Error).message;
+      log(`could not bring the services back: ${this.resumeError}`);
+    } finally {
+      this.ready = true;
+    }
+  }
+
+  private async renewCertificates(): Promise<void> {
+    try {
+      const renewed = await this.rt.exclusive(() => renewDueCertificates(this.rt));
+      if (renewed.length > 0) log(`renewed certificates: ${renewed.join(", ")}`);
+    } catch (e) {
+      log(`certificate renewal failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Stops every OVN process of this member (the data stays). */
+  stopServices(): Promise<void> {
+    return this.rt.exclusive(() => stopEverything(this.rt));
+  }
+
+  /** Ends the daemon; OVN processes still running are left to the next daemon. */
+  async exit(code: number): Promise<never> {
+    if (!this.exiting) {
+      this.exiting = true;
+      clearInterval(this.renewalTimer);
+      this.rt.supervisor.release();
+      await this.server.close();
+      await rm(this.state.controlSocket, { force: true });
+      if ((await runningDaemon(this.state)) === undefined) {
+        await rm(this.state.daemonPidFile, { force: true });
+      }
+      log(`microovnd ${process.pid} exits`);
+    }
+    process.exit(code);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `cluster bootstrap`: makes this machine the first member of a new cluster.
+ * Checks first (not bootstrapped yet, no leftover data, programs installed,
+ * ports free), then creates the CA and this member's certificates, creates
+ * NB and SB as one-member Raft clusters, starts central and switch side by
+ * side, then chassis, and finally records the member. If any step fails,
+ * what it started is stopped and what it wrote is removed, so it can be run
+ * again.
+ */
+import { hostname, networkInterfaces } from "node:os";
+import { readdir, rm } from "node:fs/promises";
+import type { MemberRuntime } from "../daemon/runtime.js";
+import { MicroOvnError } from "../errors.js";
+import {
+  SERVICES,
+  checkAddress,
+  checkMemberName,
+  defaultChassisSettings,
+  type MemberConfig,
+  type ServiceName,
+} from "../member/config.js";
+import { DEFAULT_CENTRAL_PORTS } from "../ovn/central.js";
+import { createCa } from "../pki/x509.js";
+import { certificateServices, issueCertificates } from "./certificates.js";
+import { checkPortsFree, checkPrograms } from "./preflight.js";
+import { startServices } from "./start.js";
+import { stopEverything } from "./stop.js";
+
+export interface BootstrapRequest {
+  /** Default: the host name. */
+  name?: string;
+  /** Default: the first non-loopback IPv4 address, else 127.0.0.1. */
+  address?: string;
+  /** Default: all of them. */
+  services?: ServiceName[];
+}
+
+/** The address a member gets when none is given. */
+export function defaultAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family === "IPv4" && !a.internal) return a.address;
+    }
+  }
+  return "127.0.0.1";
+}
+
+async function isEmptyOrAbsent(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch {
+    return true;
+  }
+}
+
+export async function bootstrap(
+  rt: MemberRuntime,
+  request: BootstrapRequest = {},
+): Promise<MemberConfig> {
+  if (rt.config) {
+    throw new MicroOvnError(
+      "ALREADY_BOOTSTRAPPED",
+      `this member is already bootstrapped as ${rt.config.name} (${rt.config.address}); ` +
+        `nothing was changed. See \`microovn status\``,
+    );
+  }
+  if (!(await isEmptyOrAbsent(rt.state.dataDir))) {
+    throw new MicroOvnError(
+      "STATE_DIR_NOT_EMPTY",
+      `${rt.state.dataDir} holds data from an earlier member but no member record; ` +
+        `move it away (or choose another --state-dir), then bootstrap again`,
+    );
+  }
+  const name = checkMemberName(request.name ?? hostname());
+  const address = checkAddress(request.address ?? defaultAddress());
+  const services = request.services ?? [...SERVICES];
+  if (services.includes("chassis") && !services.includes("switch")) {
+    throw new MicroOvnError("BAD_SERVICES", "the chassis service needs the switch service");
+  }
+  await checkPrograms(services);
+  if (services.includes("central")) {
+    const p = DEFAULT_CENTRAL_PORTS;
+    await checkPortsFree(address, [
+      { port: p.nb, purpose: "OVN Northbound clients" },
+      { port: p.sb, purpose: "OVN Southbound clients" },
+      { port: p.nbRaft, purpose: "OVN Northbound Raft" },
+      { port: p.sbRaft, purpose: "OVN Southbound Raft" },
+    ]);
+  }
+
+  const config: MemberConfig = {
+    name,
+    address,
+    services,
+    chassis: defaultChassisSettings(),
+    createdAt: new Date().toISOString(),
+  };
+  rt.config = config;
+  try {
+    await rt.pki.writeCa(await createCa());
+    await issueCertificates(rt, certificateServices(services));
+    await startServices(rt);
+    await rt.save(config);
+    return config;
+  } catch (e) {
+    await stopEverything(rt).catch(() => undefined);
+    rt.config = undefined;
+    await rm(rt.state.dataDir, { recursive: true, force: true });
+    await rm(rt.state.runDir, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Bringing this member's services up: at bootstrap, when the daemon starts
+ * again (adopting what still runs), and on `enable`. Every step is
+ * idempotent, so running it over a member that is already up changes
+ * nothing.
+ */
+import type { MemberRuntime } from "../daemon/runtime.js";
+import { MicroOvnError } from "../errors.js";
+import type { ChassisIdentity } from "../ovn/chassis.js";
+import type { CentralDatabase } from "../ovn/central.js";
+import { OvsdbClient } from "../ovsdb/client/client.js";
+import { waitForPath } from "../util/fs.js";
+
+const SOCKET_WAIT_MS = 10_000;
+
+function notReady(program: string, socket: string, log: string): () => Error {
+  return () =>
+    new MicroOvnError(
+      "SERVICE_DID_NOT_START",
+      `${program} did not open ${socket} within ${SOCKET_WAIT_MS / 1000} s; see ${log}`,
+    );
+}
+
+async function startDatabase(rt: MemberRuntime, db: CentralDatabase): Promise<void> {
+  const central = rt.central();
+  await central.createCluster(db);
+  const spec = central.dbServerSpec(db);
+  await rt.supervisor.ensure(spec);
+  const socket = central.unixSocket(db);
+  await waitForPath(socket, SOCKET_WAIT_MS, notReady("ovsdb-server", socket, spec.logFile));
+  const client = await OvsdbClient.connect({
+    remotes: `unix:${socket}`,
+    database: central.databaseName(db),
+  });
+  try {
+    await central.listenOnTls(db, client);
+  } finally {
+    client.close();
+  }
+}
+
+/** NB and SB ovsdb-servers listening with TLS, then ovn-northd. */
+export async function startCentral(rt: MemberRuntime): Promise<void> {
+  await Promise.all([startDatabase(rt, "nb"), startDatabase(rt, "sb")]);
+  await rt.supervisor.ensure(rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes()));
+}
+
+/** conf.db's ovsdb-server (with its root row), then ovs-vswitchd. */
+export async function startSwitch(rt: MemberRuntime): Promise<void> {
+  const sw = rt.vswitch;
+  await sw.createDb();
+  const spec = sw.dbServerSpec();
+  await rt.supervisor.ensure(spec);
+  await waitForPath(
+    sw.dbSocket,
+    SOCKET_WAIT_MS,
+    notReady("ovsdb-server", sw.dbSocket, spec.logFile),
+  );
+  const client = await sw.connect();
+  try {
+    await sw.ensureRoot(client);
+  } finally {
+    client.close();
+  }
+  await rt.supervisor.ensure(sw.vswitchdSpec(await rt.datapathType()));
+}
+
+export async function chassisIdentity(rt: MemberRuntime): Promise<ChassisIdentity> {
+  const config = rt.requireConfig();
+  return {
+    name: config.name,
+    address: config.address,
+    sbRemotes: rt.sbRemotes(),
+    datapathType: await rt.datapathType(),
+    settings: config.chassis,
+  };
+}
+
+/** Writes the chassis settings into conf.db (ovn-controller follows them while it runs). */
+export async function configureChassis(rt: MemberRuntime): Promise<void> {
+  const client = await rt.vswitch.connect();
+  try {
+    await rt.chassis.configure(client, await chassisIdentity(rt));
+  } finally {
+    client.close();
+  }
+}
+
+/** Chassis settings and br-int in conf.db, then ovn-controller once br-int is up. */
+export async function startChassis(rt: MemberRuntime): Promise<void> {
+  if (!rt.supervisor.get("ovs-vswitchd")) {
+    throw new MicroOvnError(
+      "SWITCH_NOT_RUNNING",
+      "the chassis service needs the switch service; run `microovn enable switch` first",
+    );
+  }
+  await configureChassis(rt);
+  await rt.chassis.waitForIntegrationBridge();
+  await rt.supervisor.ensure(rt.chassis.spec());
+}
+
+/** Every service in the member's configuration: central and switch side by side, then chassis. */
+export async function startServices(rt: MemberRuntime): Promise<void> {
+  const { services } = rt.requireConfig();
+  await Promise.all([
+    services.includes("central") ? startCentral(rt) : undefined,
+    services.includes("switch") ? startSwitch(rt) : undefined,
+  ]);
+  if (services.includes("chassis")) await startChassis(rt);
+}

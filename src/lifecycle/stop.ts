@@ -1,0 +1,34 @@
+/**
+ * Stopping this member's services: on `disable`, on `shutdown`, and when a
+ * bootstrap fails half way. Data stays on disk.
+ */
+import type { MemberRuntime } from "../daemon/runtime.js";
+
+export async function stopChassis(
+  rt: MemberRuntime,
+  options: { unregister: boolean },
+): Promise<void> {
+  await rt.supervisor.stop(
+    "ovn-controller",
+    // `exit` makes ovn-controller delete its Chassis row; a plain SIGTERM keeps it.
+    options.unregister ? { ask: (pid) => rt.chassis.exitAndUnregister(pid) } : {},
+  );
+}
+
+export async function stopSwitch(rt: MemberRuntime): Promise<void> {
+  await rt.supervisor.stop("ovs-vswitchd", { ask: () => rt.vswitch.exitWithCleanup() });
+  await rt.supervisor.stop("ovsdb-server-switch");
+}
+
+export async function stopCentral(rt: MemberRuntime): Promise<void> {
+  await rt.supervisor.stop("ovn-northd");
+  await Promise.all([rt.supervisor.stop("ovsdb-server-sb"), rt.supervisor.stop("ovsdb-server-nb")]);
+}
+
+/** Everything, in the order that leaves nothing behind. */
+export async function stopEverything(rt: MemberRuntime): Promise<void> {
+  await stopChassis(rt, { unregister: false });
+  await stopSwitch(rt);
+  await stopCentral(rt);
+  await rt.supervisor.stopAll();
+}

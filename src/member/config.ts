@@ -1,0 +1,118 @@
+/**
+ * What this member is: its name and address, the services it runs, and its
+ * chassis settings. Kept in DIR/data/member.json, written atomically, so a
+ * daemon that starts again knows what to bring back. Its existence is what
+ * "bootstrapped" means.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { isIP } from "node:net";
+import { MicroOvnError } from "../errors.js";
+import { writeAtomically } from "../util/fs.js";
+
+export const SERVICES = ["central", "switch", "chassis"] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export function isServiceName(name: string): name is ServiceName {
+  return (SERVICES as readonly string[]).includes(name);
+}
+
+/** Per-chassis OVN settings (Open_vSwitch external_ids). */
+export interface ChassisSettings {
+  /** ovn-bridge-mappings: physical network name → bridge. */
+  bridgeMappings: Record<string, string>;
+  /** ovn-cms-options=enable-chassis-as-gw. */
+  gateway: boolean;
+  /** ovn-encap-ip when it is not the member address. */
+  encapIp?: string;
+}
+
+export interface MemberConfig {
+  name: string;
+  address: string;
+  services: ServiceName[];
+  chassis: ChassisSettings;
+  /** When `cluster bootstrap` made this member, ISO 8601. */
+  createdAt: string;
+}
+
+export function defaultChassisSettings(): ChassisSettings {
+  return { bridgeMappings: {}, gateway: false };
+}
+
+/** Member names become chassis names and DNS names in certificates. */
+export function checkMemberName(name: string): string {
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/.test(name)) {
+    throw new MicroOvnError(
+      "BAD_MEMBER_NAME",
+      `"${name}" is not a valid member name: use 1-63 letters, digits, dots and dashes, ` +
+        `starting and ending with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+export function checkAddress(address: string, what = "address"): string {
+  if (isIP(address) === 0) {
+    throw new MicroOvnError(
+      "BAD_ADDRESS",
+      `"${address}" is not an IP address; give the ${what} as IPv4 or IPv6`,
+    );
+  }
+  return address;
+}
+
+/** Reads a bridge-mappings string "physnet1:br-ex,physnet2:br-vlan". */
+export function parseBridgeMappings(text: string): Record<string, string> {
+  const mappings: Record<string, string> = {};
+  for (const item of text.split(",").map((s) => s.trim())) {
+    if (item === "") continue;
+    const m = /^([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]{1,15})$/.exec(item);
+    if (!m?.[1] || !m[2]) {
+      throw new MicroOvnError(
+        "BAD_BRIDGE_MAPPINGS",
+        `"${item}" is not a bridge mapping; write NETWORK:BRIDGE, e.g. physnet1:br-ex ` +
+          `(bridge names have at most 15 characters), several separated by commas`,
+      );
+    }
+    if (m[1] in mappings) {
+      throw new MicroOvnError("BAD_BRIDGE_MAPPINGS", `network "${m[1]}" is mapped twice`);
+    }
+    mappings[m[1]] = m[2];
+  }
+  return mappings;
+}
+
+export function formatBridgeMappings(mappings: Record<string, string>): string {
+  return Object.entries(mappings)
+    .map(([network, bridge]) => `${network}:${bridge}`)
+    .join(",");
+}
+
+export class MemberConfigFile {
+  constructor(readonly path: string) {}
+
+  async read(): Promise<MemberConfig | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as MemberConfig;
+    } catch (e) {
+      throw new MicroOvnError(
+        "MEMBER_CONFIG_CORRUPT",
+        `${this.path} is not valid JSON (${(e as Error).message}); restore it from a backup ` +
+          `or fix it by hand`,
+      );
+    }
+  }
+
+  async write(config: MemberConfig): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await writeAtomically(this.path, JSON.stringify(config, null, 2) + "\n", 0o600);
+  }
+}

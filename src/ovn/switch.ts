@@ -1,0 +1,177 @@
+/**
+ * The `switch` service of a member: Open vSwitch's own database (conf.db)
+ * and ovs-vswitchd. On machines without the openvswitch kernel module the
+ * userspace `netdev` datapath is used and vswitchd runs with
+ * --disable-system. This file knows the programs' flags and writes the
+ * bridges; the supervisor runs the processes.
+ */
+import { existsSync } from "node:fs";
+import { access, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { OvsdbClient } from "../ovsdb/client/client.js";
+import type { OpenVSwitchDatabase } from "../ovsdb/models/open-vswitch.js";
+import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
+import { run } from "../process/run.js";
+import type { StateDir } from "../daemon/state-dir.js";
+import type { ProcessSpec } from "../supervisor/supervisor.js";
+
+/** "system" is the kernel datapath; "netdev" the userspace one. */
+export type DatapathType = "system" | "netdev";
+
+/**
+ * The kernel datapath when its module is loaded or can be loaded, else the
+ * userspace one.
+ */
+export async function detectDatapath(): Promise<DatapathType> {
+  if (existsSync("/sys/module/openvswitch")) return "system";
+  await run("modprobe", ["openvswitch"], { allowFailure: true, timeoutMs: 5_000 }).catch(
+    () => undefined,
+  );
+  return existsSync("/sys/module/openvswitch") ? "system" : "netdev";
+}
+
+export type SwitchClient = OvsdbClient<OpenVSwitchDatabase>;
+
+export interface BridgeOptions {
+  datapathType: DatapathType;
+  /** "secure" for br-int: no flows until ovn-controller writes them. */
+  failMode?: "secure" | "standalone";
+  otherConfig?: Record<string, string>;
+}
+
+export class Switch {
+  constructor(readonly state: StateDir) {}
+
+  get dbFile(): string {
+    return join(this.state.switchDbDir, "conf.db");
+  }
+
+  /** Where ovs-vsctl, ovn-controller and we reach conf.db. */
+  get dbSocket(): string {
+    return this.state.socket("db.sock");
+  }
+
+  get dbControlSocket(): string {
+    return this.state.socket("ovsdb-server.ctl");
+  }
+
+  get vswitchdControlSocket(): string {
+    return this.state.socket("ovs-vswitchd.ctl");
+  }
+
+  /** The OpenFlow management socket vswitchd makes for a bridge. */
+  managementSocket(bridge: string): string {
+    return this.state.socket(`${bridge}.mgmt`);
+  }
+
+  env(): Record<string, string> {
+    const run = this.state.runDir;
+    return { OVS_RUNDIR: run, OVN_RUNDIR: run, OVS_DBDIR: this.state.switchDbDir };
+  }
+
+  async createDb(): Promise<void> {
+    for (const dir of [this.state.switchDbDir, this.state.runDir, this.state.logDir]) {
+      await mkdir(dir, { recursive: true });
+    }
+    try {
+      await access(this.dbFile);
+      return;
+    } catch {
+      /* absent: create it */
+    }
+    await run("ovsdb-tool", ["create", this.dbFile, INSTALLED_SCHEMAS.vswitch.file]);
+  }
+
+  dbServerSpec(): ProcessSpec {
+    const pidFile = this.state.socket("ovsdb-server.pid");
+    return {
+      name: "ovsdb-server-switch",
+      program: "ovsdb-server",
+      args: [
+        this.dbFile,
+        `--pidfile=${pidFile}`,
+        `--unixctl=${this.dbControlSocket}`,
+        `--remote=punix:${this.dbSocket}`,
+        "--remote=db:Open_vSwitch,Open_vSwitch,manager_options",
+      ],
+      pidFile,
+      logFile: this.state.log("ovsdb-server-switch"),
+      env: this.env(),
+    };
+  }
+
+  vswitchdSpec(datapath: DatapathType): ProcessSpec {
+    const pidFile = this.state.socket("ovs-vswitchd.pid");
+    return {
+      name: "ovs-vswitchd",
+      program: "ovs-vswitchd",
+      args: [
+        `unix:${this.dbSocket}`,
+        `--pidfile=${pidFile}`,
+        `--unixctl=${this.vswitchdControlSocket}`,
+        ...(datapath === "netdev" ? ["--disable-system"] : []),
+      ],
+      pidFile,
+      logFile: this.state.log("ovs-vswitchd"),
+      env: this.env(),
+    };
+  }
+
+  connect(): Promise<SwitchClient> {
+    return OvsdbClient.connect<OpenVSwitchDatabase>({
+      remotes: `unix:${this.dbSocket}`,
+      database: "Open_vSwitch",
+      waitForConnectionMs: 10_000,
+    });
+  }
+
+  /** Makes sure the root Open_vSwitch row exists (what `ovs-vsctl init` does). */
+  async ensureRoot(client: SwitchClient): Promise<string> {
+    const [root] = await client.select("Open_vSwitch", [], ["_uuid"]);
+    if (root) return root._uuid;
+    const txn = client.transaction();
+    const name = txn.insert("Open_vSwitch", {});
+    const result = await txn.commit();
+    return result.uuid(name);
+  }
+
+  /** Creates `bridge` unless it exists; an existing bridge gets the datapath type. */
+  async ensureBridge(client: SwitchClient, bridge: string, options: BridgeOptions): Promise<void> {
+    const [existing] = await client.select("Bridge", [["name", "==", bridge]], ["datapath_type"]);
+    if (existing) {
+      if (existing.datapath_type !== options.datapathType) {
+        const txn = client.transaction();
+        txn.update("Bridge", [["_uuid", "==", existing._uuid]], {
+          datapath_type: options.datapathType,
+        });
+        await txn.commit();
+      }
+      return;
+    }
+    const rootUuid = await this.ensureRoot(client);
+    const txn = client.transaction();
+    const iface = txn.insert("Interface", { name: bridge, type: "internal" });
+    const port = txn.insert("Port", { name: bridge, interfaces: [iface] });
+    const row: Record<string, unknown> = {
+      name: bridge,
+      ports: [port],
+      datapath_type: options.datapathType,
+    };
+    if (options.failMode) row.fail_mode = options.failMode;
+    if (options.otherConfig) row.other_config = new Map(Object.entries(options.otherConfig));
+    const bridgeUuid = txn.insert("Bridge", row);
+    txn.mutate("Open_vSwitch", [["_uuid", "==", rootUuid]], [["bridges", "insert", [bridgeUuid]]]);
+    await txn.commit();
+  }
+
+  /**
+   * Asks vswitchd to exit and remove its datapath ports (the netdev datapath
+   * would otherwise leave tap devices behind).
+   */
+  async exitWithCleanup(): Promise<void> {
+    await run("ovs-appctl", ["-T", "5", "-t", this.vswitchdControlSocket, "exit", "--cleanup"], {
+      allowFailure: true,
+      timeoutMs: 6_000,
+    });
+  }
+}
