@@ -1,0 +1,61 @@
+/**
+ * Network namespaces: one per member (and per VM) in tests, benchmarks and
+ * the lab, so that several members can run on one machine with their own
+ * addresses and ports. Only namespaces created here are touched.
+ */
+import { run } from "../process/run.js";
+
+/** Creates namespace `name` with its loopback up. */
+export async function createNamespace(name: string): Promise<void> {
+  await run("ip", ["netns", "add", name]);
+  await run("ip", ["-n", name, "link", "set", "lo", "up"]);
+}
+
+export async function deleteNamespace(name: string): Promise<void> {
+  await run("ip", ["netns", "del", name], { allowFailure: true });
+}
+
+/** The command line that runs `program args…` inside namespace `name`. */
+export function inNamespace(
+  name: string,
+  program: string,
+  args: readonly string[],
+): { program: string; args: string[] } {
+  return { program: "ip", args: ["netns", "exec", name, program, ...args] };
+}
+
+/** Runs a command inside namespace `name` and returns its output. */
+export async function runIn(
+  name: string,
+  program: string,
+  args: readonly string[],
+  options: { allowFailure?: boolean; timeoutMs?: number } = {},
+) {
+  const cmd = inNamespace(name, program, args);
+  return run(cmd.program, cmd.args, options);
+}
+
+export interface VethEnd {
+  namespace: string;
+  name: string;
+}
+
+/** A veth pair between two namespaces, both ends up. */
+export async function createVeth(a: VethEnd, b: VethEnd): Promise<void> {
+  await run("ip", [
+    "-n",
+    a.namespace,
+    "link",
+    "add",
+    a.name,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    b.name,
+    "netns",
+    b.namespace,
+  ]);
+  await run("ip", ["-n", a.namespace, "link", "set", a.name, "up"]);
+  await run("ip", ["-n", b.namespace, "link", "set", b.name, "up"]);
+}
