@@ -10,5 +10,7 @@ if [[ "$layer" == unit || "$layer" == all ]]; then
 fi
 if [[ "$layer" == integration || "$layer" == all ]]; then
   files+=(test/integration/*.test.ts)
+  # Member tests run the built CLI and daemon, as a user would.
+  npm run --silent build
 fi
 exec node --import tsx --test --test-reporter=spec "${files[@]}"

@@ -53,7 +53,14 @@ export class TestMember {
     const envArgs = options.env
       ? ["env", ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)]
       : [];
-    const [program, ...rest] = [...envArgs, process.execPath, CLI, "--state-dir", this.dir, ...args];
+    const [program, ...rest] = [
+      ...envArgs,
+      process.execPath,
+      CLI,
+      "--state-dir",
+      this.dir,
+      ...args,
+    ];
     return runIn(this.namespace, program!, rest, { allowFailure: true, timeoutMs: 60_000 });
   }
 
@@ -96,7 +103,10 @@ export class TestMember {
     await createNamespace(vm.namespace);
     this.vms.push(vm);
     const hostSide = `h-${port}`.slice(0, 15);
-    await createVeth({ namespace: this.namespace, name: hostSide }, { namespace: vm.namespace, name: "eth0" });
+    await createVeth(
+      { namespace: this.namespace, name: hostSide },
+      { namespace: vm.namespace, name: "eth0" },
+    );
     await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "address", mac]);
     await run("ip", ["-n", vm.namespace, "addr", "add", `${ip}/24`, "dev", "eth0"]);
     await this.ok([

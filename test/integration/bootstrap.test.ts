@@ -153,7 +153,14 @@ describe("cluster bootstrap on one member", () => {
   it("issues certificates that chain to the CA with names and addresses", async () => {
     const ca = m.path("data/pki/cacert.pem");
     const list = await m.ok(["certificates", "list"]);
-    for (const service of ["ovnnb", "ovnsb", "ovn-northd", "ovn-controller", "client", "microovn"]) {
+    for (const service of [
+      "ovnnb",
+      "ovnsb",
+      "ovn-northd",
+      "ovn-controller",
+      "client",
+      "microovn",
+    ]) {
       const cert = m.path(`data/pki/${service}-cert.pem`);
       assert.ok(list.includes(`${cert} (OK: Present; expires `), `${service} listed`);
       const verify = await run("openssl", ["verify", "-CAfile", ca, cert]);
@@ -225,8 +232,10 @@ describe("cluster bootstrap on one member", () => {
     let report = await status();
     assert.ok(!report.processes.some((p) => p.name === "ovn-controller"));
     assert.deepEqual(report.members[0]?.services, ["central", "switch"]);
-    await waitFor("the chassis gone from SB", async () =>
-      (await m.ok(["ovn-sbctl", "--bare", "--columns=name", "list", "Chassis"])).trim() === "",
+    await waitFor(
+      "the chassis gone from SB",
+      async () =>
+        (await m.ok(["ovn-sbctl", "--bare", "--columns=name", "list", "Chassis"])).trim() === "",
     );
     assert.match(await m.ok(["enable", "chassis"]), /Service chassis enabled/);
     assert.match(await m.ok(["enable", "chassis"]), /was already enabled/);

@@ -27,7 +27,10 @@ describe("bootstrap errors", () => {
   });
 
   it("commands that need a member say to bootstrap first", async () => {
-    assert.match(await m.ok(["status"]), /not part of a cluster yet; run `microovn cluster bootstrap`/);
+    assert.match(
+      await m.ok(["status"]),
+      /not part of a cluster yet; run `microovn cluster bootstrap`/,
+    );
     const r = await m.cli(["ovn-nbctl", "show"]);
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /run `microovn cluster bootstrap` first/);
@@ -47,10 +50,9 @@ describe("bootstrap errors", () => {
 
   it("names the Debian packages when OVN programs are missing", async () => {
     await m.ok(["shutdown"]); // the next daemon gets the empty PATH
-    const r = await m.cli(
-      ["cluster", "bootstrap", "--name", "n1", "--address", "127.0.0.1"],
-      { env: { PATH: "/nonexistent" } },
-    );
+    const r = await m.cli(["cluster", "bootstrap", "--name", "n1", "--address", "127.0.0.1"], {
+      env: { PATH: "/nonexistent" },
+    });
     assert.equal(r.exitCode, 1);
     assert.match(r.stderr, /ovsdb-server, ovsdb-tool, ovs-appctl, ovn-northd, .*not found on PATH/);
     assert.match(
@@ -77,7 +79,9 @@ describe("bootstrap errors", () => {
     trackPid(holder.pid);
     try {
       await waitFor("the port holder to listen", async () =>
-        (await m.sh("cat", ["/proc/net/tcp"])).includes(`:${(6642).toString(16).toUpperCase()} 00000000:0000 0A`),
+        (await m.sh("cat", ["/proc/net/tcp"])).includes(
+          `:${(6642).toString(16).toUpperCase()} 00000000:0000 0A`,
+        ),
       );
       const r = await m.cli(["cluster", "bootstrap", "--name", "n1", "--address", "127.0.0.1"]);
       assert.equal(r.exitCode, 1);
@@ -114,7 +118,10 @@ describe("a daemon that cannot start", () => {
     await writeFile(m.path("run"), "not a directory\n");
     const r = await m.cli(["status"]);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /microovnd is not running and could not be started \(it exited with status 1\)/);
+    assert.match(
+      r.stderr,
+      /microovnd is not running and could not be started \(it exited with status 1\)/,
+    );
     assert.match(r.stderr, /EEXIST|ENOTDIR/);
     assert.ok(r.stderr.includes(`Its log: ${m.path("logs", "microovnd.log")}`));
   });
@@ -122,7 +129,16 @@ describe("a daemon that cannot start", () => {
   it("refuses anyone but root", async () => {
     const r = await run(
       "setpriv",
-      ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "--state-dir", m.dir, "status"],
+      [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        process.execPath,
+        CLI,
+        "--state-dir",
+        m.dir,
+        "status",
+      ],
       { allowFailure: true },
     );
     assert.equal(r.exitCode, 1);

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { formatCertificates } from "../../src/cli/format/certificates.js";
+import { formatStatus } from "../../src/cli/format/status.js";
+import type { StatusReport } from "../../src/daemon/status.js";
+
+const healthy: StatusReport = {
+  bootstrapped: true,
+  members: [{ name: "movn1", address: "10.0.0.1", services: ["switch", "central", "chassis"] }],
+  databases: [
+    {
+      title: "OVN Northbound",
+      database: "OVN_Northbound",
+      runningSchema: "7.0.0",
+      installedSchema: "7.0.0",
+    },
+    {
+      title: "OVN Southbound",
+      database: "OVN_Southbound",
+      runningSchema: "20.27.0",
+      installedSchema: "20.27.0",
+    },
+  ],
+  processes: [{ name: "ovn-northd", phase: "running", pid: 12, restarts: 0, adopted: false }],
+  certificates: [],
+};
+
+describe("status output", () => {
+  it("follows MicroOVN's layout", () => {
+    assert.equal(
+      formatStatus(healthy),
+      [
+        "MicroOVN deployment summary:",
+        "- movn1 (10.0.0.1)",
+        "  Services: central, chassis, switch",
+        "OVN Database summary:",
+        "OVN Northbound: OK (7.0.0)",
+        "OVN Southbound: OK (20.27.0)",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("adds schema mismatches, unreachable databases, restarts and certificate problems", () => {
+    const text = formatStatus({
+      ...healthy,
+      databases: [
+        {
+          title: "OVN Northbound",
+          database: "OVN_Northbound",
+          runningSchema: "6.1.0",
+          installedSchema: "7.0.0",
+        },
+        { title: "OVN Southbound", database: "OVN_Southbound", error: "connection refused" },
+      ],
+      processes: [
+        {
+          name: "ovn-controller",
+          phase: "waiting-to-restart",
+          pid: undefined,
+          restarts: 2,
+          adopted: false,
+          lastExit: { code: null, signal: "SIGKILL", at: "2026-01-01T00:00:00.000Z" },
+          nextStartAt: "2026-01-01T00:00:00.400Z",
+        },
+      ],
+      certificates: [{ name: "ovnnb", path: "/p/ovnnb-cert.pem", problem: "expired" }],
+    });
+    assert.match(
+      text,
+      /OVN Northbound: Upgrade or attention required!\nCurrently running schema: 6\.1\.0\n/,
+    );
+    assert.match(text, /OVN Southbound: Unavailable \(connection refused\)/);
+    assert.match(
+      text,
+      /- ovn-controller: crashed, restarting at 2026-01-01T00:00:00\.400Z, restarted 2 times, .*killed by SIGKILL/,
+    );
+    assert.match(text, /Certificate problems:\n- ovnnb: \/p\/ovnnb-cert\.pem: expired/);
+  });
+
+  it("tells a member that is not bootstrapped what to do", () => {
+    assert.match(
+      formatStatus({
+        bootstrapped: false,
+        members: [],
+        databases: [],
+        processes: [],
+        certificates: [],
+      }),
+      /run `microovn cluster bootstrap`/,
+    );
+  });
+
+  it("lists certificates as MicroOVN does, with expiry", () => {
+    const text = formatCertificates([
+      {
+        name: "ca",
+        title: "OVN CA",
+        cert: { path: "/p/cacert.pem", present: true, notAfter: new Date("2036-01-02T00:00:00Z") },
+      },
+      {
+        name: "ovnnb",
+        title: "OVN Northbound Service",
+        cert: { path: "/p/ovnnb-cert.pem", present: false },
+        key: { path: "/p/ovnnb-privkey.pem", present: true },
+      },
+    ]);
+    assert.equal(
+      text,
+      "[OVN CA]\n/p/cacert.pem (OK: Present; expires 2036-01-02)\n\n" +
+        "[OVN Northbound Service]\n/p/ovnnb-cert.pem (Error: Missing)\n/p/ovnnb-privkey.pem (OK: Present)\n",
+    );
+  });
+});
