@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# One-step setup on Debian 12: installs OVN and Open vSwitch from Debian, our
-# npm dependencies, builds, and runs the main job (for now a tour of the OVSDB
-# client against a real OVN Northbound database). Run as root (or with sudo).
+# One-step setup on Debian 12: installs OVN and Open vSwitch from Debian and
+# our npm dependencies, builds, puts `microovn` and `microovnd` on PATH
+# (/usr/local/bin), installs the systemd unit where systemd runs, and
+# bootstraps a single-member cluster (unless this machine already is a
+# member). Run as root (or with sudo). Extra arguments go to
+# `microovn cluster bootstrap`, e.g. --address 192.0.2.10 --name node1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +20,19 @@ fi
 bash scripts/install-debian-packages.sh
 npm ci --no-audit --no-fund
 npm run build
-npm run demo
+chmod +x dist/cli/main.js dist/daemon/main.js
+ln -sf "$PWD/dist/cli/main.js" /usr/local/bin/microovn
+ln -sf "$PWD/dist/daemon/main.js" /usr/local/bin/microovnd
+
+if [[ -d /run/systemd/system ]]; then
+  install -m 0644 systemd/microovnd.service /etc/systemd/system/microovnd.service
+  systemctl daemon-reload
+  systemctl enable --now microovnd
+fi
+
+if microovn status | grep -q '^MicroOVN deployment summary:'; then
+  echo "This machine is already a MicroOVN member:"
+else
+  microovn cluster bootstrap "$@"
+fi
+microovn status
