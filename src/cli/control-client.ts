@@ -100,10 +100,15 @@ export class ControlClient {
     void child.exited.then(({ exitCode, signal }) => {
       exited = signal ?? `status ${exitCode}`;
     });
-    const deadline = Date.now() + START_TIMEOUT_MS;
+    let deadline = Date.now() + START_TIMEOUT_MS;
+    let exitNoticed = false;
     while (Date.now() < deadline) {
       if (await this.isUp()) return;
-      if (exited !== undefined) break;
+      if (exited !== undefined && !exitNoticed) {
+        // It may have lost the race to a daemon another command started: give that one a moment.
+        exitNoticed = true;
+        deadline = Math.min(deadline, Date.now() + 2_000);
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
     const tail = await logTail(logFile);

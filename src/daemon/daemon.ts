@@ -97,23 +97,40 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const other = await runningDaemon(this.state);
-    if (other !== undefined) {
-      throw new MicroOvnError(
-        "DAEMON_ALREADY_RUNNING",
-        `microovnd already runs for ${this.state.root} (pid ${other})`,
-      );
-    }
     for (const dir of [this.state.runDir, this.state.logDir]) {
       await mkdir(dir, { recursive: true });
     }
-    await writeFile(this.state.daemonPidFile, `${process.pid}\n`);
+    await this.claimPidFile();
     await this.rt.load();
     await this.server.listen(this.state.controlSocket);
     log(`microovnd ${process.pid} listening on ${this.state.controlSocket}`);
     void this.resume();
     this.renewalTimer = setInterval(() => void this.renewCertificates(), DAY_MS);
     this.renewalTimer.unref();
+  }
+
+  /**
+   * Creates the pidfile exclusively, so that of two daemons started at once
+   * (two CLI commands finding none) only one goes on; a pidfile left by a
+   * dead daemon is replaced.
+   */
+  private async claimPidFile(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writeFile(this.state.daemonPidFile, `${process.pid}\n`, { flag: "wx" });
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw e;
+      }
+      const other = await runningDaemon(this.state);
+      if (other !== undefined) {
+        throw new MicroOvnError(
+          "DAEMON_ALREADY_RUNNING",
+          `microovnd already runs for ${this.state.root} (pid ${other})`,
+        );
+      }
+      await rm(this.state.daemonPidFile, { force: true });
+    }
   }
 
   private async resume(): Promise<void> {
