@@ -67,7 +67,7 @@ start_db() { # nb|sb  Northbound|Southbound  NB_Global|SB_Global  client-port ra
   local name=ovn$1_db
   ovsdb-tool create-cluster "$db/$name.db" "/usr/share/ovn/ovn-$1.ovsschema" "ssl:$ip:$5"
   # shellcheck disable=SC2046
-  ovsdb-server --detach --no-chdir --pidfile="$run/$name.pid" --log-file="$log/$name.log" \
+  ovsdb-server --detach --no-chdir -vconsole:err --pidfile="$run/$name.pid" --log-file="$log/$name.log" \
     --unixctl="$run/$name.ctl" --remote="punix:$run/$name.sock" \
     --remote="db:OVN_$2,$3,connections" $(tls "ovn$1") "$db/$name.db"
   "ovn-$1ctl" --db="unix:$run/$name.sock" set-connection "pssl:$4:$ip"
@@ -77,17 +77,20 @@ start_db() { # nb|sb  Northbound|Southbound  NB_Global|SB_Global  client-port ra
 
 start_switch() {
   ovsdb-tool create "$db/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-  ovsdb-server --detach --no-chdir --pidfile="$run/ovsdb-server.pid" \
+  ovsdb-server --detach --no-chdir -vconsole:err --pidfile="$run/ovsdb-server.pid" \
     --log-file="$log/ovsdb-server.log" --unixctl="$run/ovsdb-server.ctl" \
     --remote="punix:$run/db.sock" "$db/conf.db"
+  mark switch_db
   ovs-vsctl --db="unix:$run/db.sock" --no-wait -- init \
     -- set Open_vSwitch . external_ids:system-id=$chassis \
     external_ids:ovn-remote="ssl:$ip:6642" external_ids:ovn-encap-type=geneve \
     external_ids:ovn-encap-ip=$ip external_ids:ovn-bridge-datapath-type=netdev \
     -- add-br br-int -- set Bridge br-int datapath_type=netdev fail_mode=secure
-  ovs-vswitchd --detach --no-chdir --pidfile="$run/ovs-vswitchd.pid" \
+  mark switch_config
+  ovs-vswitchd --detach --no-chdir -vconsole:err --pidfile="$run/ovs-vswitchd.pid" \
     --log-file="$log/ovs-vswitchd.log" --unixctl="$run/ovs-vswitchd.ctl" \
     --disable-system "unix:$run/db.sock"
+  mark vswitchd
   # ovn-controller started before br-int's OpenFlow socket exists waits out a 1 s reconnect.
   until [[ -S $run/br-int.mgmt ]]; do sleep 0.002; done
 }
@@ -107,7 +110,7 @@ wait $sbjob
 mark databases
 
 # shellcheck disable=SC2046
-ovn-northd --detach --no-chdir --pidfile="$run/ovn-northd.pid" --log-file="$log/ovn-northd.log" \
+ovn-northd --detach --no-chdir -vconsole:err --pidfile="$run/ovn-northd.pid" --log-file="$log/ovn-northd.log" \
   --unixctl="$run/ovn-northd.ctl" --ovnnb-db="ssl:$ip:6641" --ovnsb-db="ssl:$ip:6642" \
   $(tls northd)
 mark northd
@@ -118,7 +121,7 @@ mark switch
 # ---- chassis: ovn-controller --------------------------------------------------------------
 
 # shellcheck disable=SC2046
-ovn-controller --detach --no-chdir --pidfile="$run/ovn-controller.pid" \
+ovn-controller --detach --no-chdir -vconsole:err --pidfile="$run/ovn-controller.pid" \
   --log-file="$log/ovn-controller.log" $(tls controller) "unix:$run/db.sock"
 mark controller
 

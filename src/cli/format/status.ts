@@ -35,7 +35,9 @@ function processLine(p: ProcessSummary): string {
   if (p.lastExit) {
     const how = p.lastExit.signal
       ? `killed by ${p.lastExit.signal}`
-      : `exit status ${p.lastExit.code ?? "unknown"}`;
+      : p.lastExit.code !== null
+        ? `exit status ${p.lastExit.code}`
+        : "how it ended is not known: it was adopted, not our child";
     parts.push(`last exit ${p.lastExit.at} (${how})`);
   }
   return `- ${p.name}: ${parts.join(", ")}`;
