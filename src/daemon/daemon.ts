@@ -105,6 +105,11 @@ export class Daemon {
     await this.server.listen(this.state.controlSocket);
     log(`microovnd ${process.pid} listening on ${this.state.controlSocket}`);
     void this.resume();
+    // A member to be bootstrapped will need these soon: get them while idle.
+    if (!this.rt.config) {
+      void import("../pki/x509.js");
+      void this.rt.datapathType();
+    }
     this.renewalTimer = setInterval(() => void this.renewCertificates(), DAY_MS);
     this.renewalTimer.unref();
   }

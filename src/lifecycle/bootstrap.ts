@@ -3,7 +3,8 @@
  * Checks first (not bootstrapped yet, no leftover data, programs installed,
  * ports free), then creates the CA and this member's certificates, creates
  * NB and SB as one-member Raft clusters, starts central and switch side by
- * side, then chassis, and finally records the member. If any step fails,
+ * side (the switch and br-int while the certificates are made), then
+ * ovn-controller, and finally records the member. If any step fails,
  * what it started is stopped and what it wrote is removed, so it can be run
  * again.
  */
@@ -20,10 +21,9 @@ import {
   type ServiceName,
 } from "../member/config.js";
 import { DEFAULT_CENTRAL_PORTS } from "../ovn/central.js";
-import { createCa } from "../pki/x509.js";
 import { certificateServices, issueCertificates } from "./certificates.js";
 import { checkPortsFree, checkPrograms } from "./preflight.js";
-import { startServices } from "./start.js";
+import { configureChassis, startCentral, startChassis, startSwitch } from "./start.js";
 import { stopEverything } from "./stop.js";
 
 export interface BootstrapRequest {
@@ -97,9 +97,24 @@ export async function bootstrap(
   };
   rt.config = config;
   try {
-    await rt.pki.writeCa(await createCa());
-    await issueCertificates(rt, certificateServices(services));
-    await startServices(rt);
+    // The switch needs no certificate: it starts while they are made.
+    const certificates = (async () => {
+      const { createCa } = await import("../pki/x509.js");
+      await rt.pki.writeCa(await createCa());
+      await issueCertificates(rt, certificateServices(services));
+    })();
+    const steps = await Promise.allSettled([
+      certificates.then(() => (services.includes("central") ? startCentral(rt) : undefined)),
+      services.includes("switch")
+        ? startSwitch(rt).then(async () => {
+            if (!services.includes("chassis")) return;
+            await configureChassis(rt);
+            await rt.chassis.waitForIntegrationBridge();
+          })
+        : undefined,
+    ]);
+    for (const step of steps) if (step.status === "rejected") throw step.reason;
+    if (services.includes("chassis")) await startChassis(rt);
     await rt.save(config);
     return config;
   } catch (e) {

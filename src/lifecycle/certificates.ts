@@ -12,7 +12,6 @@ import {
   isCertificateService,
   type CertificateService,
 } from "../pki/store.js";
-import { issueCertificate } from "../pki/x509.js";
 
 /** The certificates a member running `services` needs. */
 export function certificateServices(services: readonly ServiceName[]): CertificateService[] {
@@ -35,6 +34,8 @@ export async function issueCertificates(
       `the CA key ${rt.pki.caKeyPath} is missing, so certificates cannot be issued here`,
     );
   }
+  // Loaded on first use: an idle daemon does not need the X.509 library in memory.
+  const { issueCertificate } = await import("../pki/x509.js");
   const issued = await Promise.all(
     services.map((service) =>
       issueCertificate({ ca, member: config.name, service, addresses: [config.address] }),

@@ -8,7 +8,8 @@ import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
 import { pathExists, writeAtomically } from "../util/fs.js";
-import { inspectCertificate, type CertificateAndKey } from "./x509.js";
+import { X509Certificate } from "node:crypto";
+import type { CertificateAndKey } from "./x509.js";
 
 /** Services that get a certificate, with the titles `certificates list` shows. */
 export const CERTIFICATE_SERVICES = {
@@ -38,6 +39,16 @@ export interface CertificateStatus {
   cert: CertificateFileStatus & { notAfter?: Date; problem?: string };
   /** Absent for the CA on members that do not hold its key. */
   key?: CertificateFileStatus;
+}
+
+/**
+ * When a PEM certificate expires. Node's own parser is enough here, which
+ * keeps the X.509 library (and its memory) out of a daemon that only checks.
+ */
+export function certificateExpiry(pem: string): Date {
+  const notAfter = new Date(new X509Certificate(pem).validTo);
+  if (Number.isNaN(notAfter.getTime())) throw new Error("the certificate has no readable expiry");
+  return notAfter;
 }
 
 export class PkiStore {
@@ -109,7 +120,7 @@ export class PkiStore {
       const pem = await this.readCert(path);
       if (pem === undefined) return { path, present: false };
       try {
-        return { path, present: true, notAfter: (await inspectCertificate(pem)).notAfter };
+        return { path, present: true, notAfter: certificateExpiry(pem) };
       } catch (e) {
         return { path, present: true, problem: (e as Error).message };
       }

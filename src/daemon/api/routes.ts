@@ -13,6 +13,7 @@ import {
 import { disableService, enableService } from "../../lifecycle/services.js";
 import { isServiceName, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
+import { log } from "../log.js";
 import { gatherStatus } from "../status.js";
 import type { Route } from "./server.js";
 
@@ -47,6 +48,7 @@ export function clusterRoutes(daemon: Daemon): Route[] {
         const name = optionalString(body, "name");
         const address = optionalString(body, "address");
         const services = serviceList(body);
+        log(`bootstrap requested (${name ?? "host name"}, ${address ?? "default address"})`);
         const member = await rt.exclusive(() =>
           bootstrap(rt, {
             ...(name !== undefined ? { name } : {}),
