@@ -131,6 +131,21 @@ describe("cluster bootstrap on one member", () => {
     assert.match(await m.ok(["ovs-appctl", "version"]), /ovs-vswitchd/);
     assert.match(await m.ok(["ovs-ofctl", "dump-flows", "br-int"]), /table=0/);
     assert.match(await m.ok(["ovsdb-client", "list-dbs", "ssl:127.0.0.1:6641"]), /OVN_Northbound/);
+    await m.ok(["ovn-nbctl", "--wait=sb", "lsp-add", "sw0", "p1"]);
+    const trace = await m.ok([
+      "ovn-trace",
+      "--minimal",
+      "sw0",
+      'inport == "p1" && eth.src == 0a:00:00:00:00:01 && eth.dst == ff:ff:ff:ff:ff:ff',
+    ]);
+    assert.match(trace, /# reg14=0x1,vlan_tci=0x0000,dl_src=0a:00:00:00:00:01/);
+  });
+
+  it("reports its own, OVN's and Open vSwitch's versions", async () => {
+    const ovn = (await run("ovn-nbctl", ["--version"])).stdout.split("\n")[0]!.split(" ")[1]!;
+    const out = await m.ok(["--version"]);
+    assert.match(out, /^microovn: \d+\.\d+\.\d+\novn: (\S+)\nopenvswitch: \d+\.\d+\.\d+\n$/);
+    assert.ok(out.includes(`ovn: ${ovn}\n`), out);
   });
 
   it("refuses a second bootstrap and touches nothing", async () => {
