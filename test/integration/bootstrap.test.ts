@@ -201,6 +201,26 @@ describe("cluster bootstrap on one member", () => {
     const old = { nb: await serial("ovnnb"), client: await serial("client") };
     assert.match(await m.ok(["certificates", "reissue", "ovnnb"]), /New ovnnb certificate issued/);
     assert.notEqual(await serial("ovnnb"), old.nb);
+    // ovsdb-server notices the new files by itself and presents the new certificate.
+    const presented = async () => {
+      const hello = await m.sh("openssl", [
+        "s_client",
+        "-connect",
+        "127.0.0.1:6641",
+        "-cert",
+        m.path("data/pki/client-cert.pem"),
+        "-key",
+        m.path("data/pki/client-privkey.pem"),
+        "-CAfile",
+        m.path("data/pki/cacert.pem"),
+      ]);
+      return (await run("openssl", ["x509", "-noout", "-serial"], { input: hello })).stdout.trim();
+    };
+    const reissued = await serial("ovnnb");
+    await waitFor(
+      "NB to present the new certificate",
+      async () => (await presented()) === reissued,
+    );
     assert.equal(await serial("client"), old.client);
     await m.ok(["certificates", "reissue", "all"]);
     assert.notEqual(await serial("client"), old.client);
