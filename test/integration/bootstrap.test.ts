@@ -279,6 +279,16 @@ describe("cluster bootstrap on one member", () => {
     await waitFor("the chassis back in SB", async () =>
       (await m.ok(["ovn-sbctl", "--bare", "--columns=name", "list", "Chassis"])).includes("node1"),
     );
+    assert.match(await m.ok(["disable", "central"]), /Service central disabled/);
+    report = await status();
+    assert.ok(
+      !report.processes.some(
+        (p) => p.name.startsWith("ovsdb-server-") && p.name !== "ovsdb-server-switch",
+      ),
+    );
+    assert.match(await m.ok(["status"]), /OVN Northbound: Unavailable/);
+    await m.ok(["enable", "central"]);
+    assert.match(await m.ok(["ovn-nbctl", "ls-list"]), /\(sw0\)/, "NB data kept");
     const unknown = await m.cli(["enable", "dhcp"]);
     assert.match(unknown.stderr, /"dhcp" is not a service; choose one of central, switch, chassis/);
   });
