@@ -105,8 +105,9 @@ export class ControlClient {
     while (Date.now() < deadline) {
       if (await this.isUp()) return;
       if (exited !== undefined && !exitNoticed) {
-        // It may have lost the race to a daemon another command started: give that one a moment.
         exitNoticed = true;
+        // Lost the race to a daemon another command started: give that one a moment.
+        if (!(await logTail(logFile, 3)).includes("microovnd already runs")) break;
         deadline = Math.min(deadline, Date.now() + 2_000);
       }
       await new Promise((r) => setTimeout(r, 10));
@@ -125,8 +126,16 @@ export class ControlClient {
 
   /** Calls the API (starting the daemon if needed) and returns the body, or throws its error. */
   async call<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<T> {
-    await this.ensureDaemon();
-    const response = await this.send(method, path, body);
+    let response: { status: number; body: unknown };
+    try {
+      response = await this.send(method, path, body);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // No daemon listening yet: start one, then ask again.
+      if (code !== "ENOENT" && code !== "ECONNREFUSED") throw e;
+      await this.ensureDaemon();
+      response = await this.send(method, path, body);
+    }
     if (isApiError(response.body)) {
       throw new MicroOvnError(response.body.error.code, response.body.error.message);
     }
