@@ -1,6 +1,6 @@
 /**
  * Regenerates src/ovsdb/models/*.ts from the schemas of the installed OVN and
- * Open vSwitch packages, plus `_Server`, which ovsdb-server builds in and
+ * Open vSwitch packages and our own (schemas/), plus `_Server`, which ovsdb-server builds in and
  * which is read here from a short-lived ovsdb-server.
  *
  *   npm run generate:models
@@ -9,7 +9,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OvsdbClient } from "../src/ovsdb/client/client.js";
 import { generateModels } from "../src/ovsdb/schema/generate.js";
-import { INSTALLED_SCHEMAS } from "../src/ovsdb/schema/installed.js";
+import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../src/ovsdb/schema/installed.js";
 import { parseSchema, type DatabaseSchema } from "../src/ovsdb/schema/schema.js";
 import { startStandalone } from "../test/helpers/ovsdb-server.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
@@ -35,6 +35,11 @@ async function serverSchema(): Promise<DatabaseSchema> {
 for (const { file, model } of Object.values(INSTALLED_SCHEMAS)) {
   const schema = parseSchema(JSON.parse(await readFile(file, "utf8")));
   await writeFile(join(OUT, model), generateModels(schema, `${file} (version ${schema.version})`));
+  console.log(`${model}: ${schema.name} ${schema.version}, ${schema.tables.size} tables`);
+}
+for (const { file, label, model } of Object.values(PROJECT_SCHEMAS)) {
+  const schema = parseSchema(JSON.parse(await readFile(file, "utf8")));
+  await writeFile(join(OUT, model), generateModels(schema, `${label} (version ${schema.version})`));
   console.log(`${model}: ${schema.name} ${schema.version}, ${schema.tables.size} tables`);
 }
 const server = await serverSchema();

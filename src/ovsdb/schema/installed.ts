@@ -19,3 +19,14 @@ export const INSTALLED_SCHEMAS = {
     model: "open-vswitch.ts",
   },
 } as const;
+
+/** Schemas of this project's own databases, with the generated model file each one feeds. */
+export const PROJECT_SCHEMAS = {
+  microovn: {
+    /** Shown in the generated file's header (the absolute path differs per checkout). */
+    label: "schemas/microovn.ovsschema",
+    file: new URL("../../../schemas/microovn.ovsschema", import.meta.url).pathname,
+    database: "MicroOVN",
+    model: "microovn.ts",
+  },
+} as const;
