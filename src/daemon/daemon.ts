@@ -23,7 +23,7 @@ import {
   statusRoutes,
   toolRoutes,
 } from "./api/routes.js";
-import { ControlServer } from "./api/server.js";
+import { ControlServer } from "./api/control-server.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "./runtime.js";
 import type { StateDir } from "./state-dir.js";

@@ -15,7 +15,7 @@ import { isServiceName, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
 import { gatherStatus } from "../status.js";
-import type { Route } from "./server.js";
+import type { Route } from "./router.js";
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];

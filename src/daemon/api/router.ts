@@ -1,20 +1,29 @@
 /**
- * The control API: HTTP with JSON bodies on DIR/control.socket (mode 0600,
- * so only root talks to it), versioned paths under /1.0/. A MicroOvnError
- * becomes {"error": {"code", "message"}} with status 400; anything else is a
- * 500 with the message.
+ * HTTP with JSON bodies and versioned paths (/1.0/…), shared by the control
+ * API (unix socket) and the member API (mutual TLS). A MicroOvnError becomes
+ * {"error": {"code", "message"}} with status 400 (403 for a refused peer);
+ * anything else is a 500 with the message.
  */
-import { chmod, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { MicroOvnError } from "../../errors.js";
 
 export const API_VERSION = "1.0";
 const MAX_BODY_BYTES = 1 << 20;
 
+/** Who is calling over the member API: from its verified client certificate. */
+export interface Peer {
+  /** The member name (the certificate's CN). */
+  name: string;
+  /** SHA-256 of the certificate (DER), lowercase hex. */
+  fingerprint: string;
+}
+
 export interface ApiRequest {
   params: Record<string, string>;
   body: Record<string, unknown>;
   query: URLSearchParams;
+  /** Set on the member API when the caller showed a valid certificate. */
+  peer?: Peer;
 }
 
 export interface Route {
@@ -24,7 +33,12 @@ export interface Route {
   handler: (request: ApiRequest) => Promise<unknown>;
   /** Runs after the response has been sent (e.g. the daemon exiting). */
   after?: () => void;
+  /** Member API only: callable without a member certificate (joining). */
+  public?: boolean;
 }
+
+/** Decides whether a request may reach its route; throws to refuse it. */
+export type Guard = (route: Route, req: IncomingMessage) => Promise<Peer | undefined>;
 
 interface CompiledRoute extends Route {
   pattern: RegExp;
@@ -80,17 +94,18 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-export class ControlServer {
+export class Router {
   private readonly routes: CompiledRoute[];
-  private readonly server: Server;
 
-  constructor(routes: readonly Route[]) {
+  constructor(
+    routes: readonly Route[],
+    private readonly guard?: Guard,
+  ) {
     this.routes = routes.map(compile);
-    this.server = createServer((req, res) => void this.handle(req, res));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://control.socket");
+  async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://microovn");
     const candidates = this.routes.filter((r) => r.pattern.test(url.pathname));
     const route = candidates.find((r) => r.method === req.method);
     if (!route) {
@@ -106,9 +121,20 @@ export class ControlServer {
     const match = route.pattern.exec(url.pathname)!;
     const params: Record<string, string> = {};
     route.names.forEach((n, i) => (params[n] = decodeURIComponent(match[i + 1] ?? "")));
+    let peer: Peer | undefined;
+    try {
+      peer = await this.guard?.(route, req);
+    } catch (e) {
+      const refusal = e instanceof MicroOvnError ? e : new MicroOvnError("FORBIDDEN", String(e));
+      send(res, 403, { error: { code: refusal.code, message: refusal.message } });
+      req.resume();
+      return;
+    }
     try {
       const body = await readBody(req);
-      const result = await route.handler({ params, body, query: url.searchParams });
+      const request: ApiRequest = { params, body, query: url.searchParams };
+      if (peer) request.peer = peer;
+      const result = await route.handler(request);
       send(res, 200, result ?? {});
       if (route.after) res.once("finish", route.after);
     } catch (e) {
@@ -118,27 +144,5 @@ export class ControlServer {
         send(res, 500, { error: { code: "INTERNAL", message: (e as Error).message } });
       }
     }
-  }
-
-  async listen(socketPath: string): Promise<void> {
-    await rm(socketPath, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      // Created with no access for others, then made explicit.
-      const umask = process.umask(0o177);
-      this.server.listen(socketPath, () => {
-        process.umask(umask);
-        this.server.off("error", reject);
-        resolve();
-      });
-    });
-    await chmod(socketPath, 0o600);
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
   }
 }
