@@ -5,14 +5,14 @@
  * them. This file knows the programs' flags and files; the supervisor runs
  * them.
  */
-import { access, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { OvsdbClient } from "../ovsdb/client/client.js";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
-import { run } from "../process/run.js";
 import type { StateDir } from "../daemon/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
+import { createClusteredDb } from "./raft.js";
 
 export interface CentralPorts {
   nb: number;
@@ -96,21 +96,14 @@ export class Central {
 
   /** Creates the database as a new one-member Raft cluster, unless it exists. */
   async createCluster(db: CentralDatabase): Promise<void> {
-    for (const dir of [this.state.centralDbDir, this.state.runDir, this.state.logDir]) {
+    for (const dir of [this.state.runDir, this.state.logDir]) {
       await mkdir(dir, { recursive: true });
     }
-    try {
-      await access(this.dbFile(db));
-      return;
-    } catch {
-      /* absent: create it */
-    }
-    await run("ovsdb-tool", [
-      "create-cluster",
+    await createClusteredDb(
       this.dbFile(db),
       DATABASES[db].schema,
       sslTarget(this.address, this.raftPort(db)),
-    ]);
+    );
   }
 
   private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {

@@ -1,7 +1,10 @@
 /**
- * Reading the Raft state of a clustered ovsdb-server through its control
- * socket (`cluster/status DB`), as `status` and the tests need it.
+ * Clustered (Raft) OVSDB databases: creating one as a new one-member cluster,
+ * and reading a server's Raft state through its control socket
+ * (`cluster/status DB`).
  */
+import { access, mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { run } from "../process/run.js";
 
 /** The parts of `cluster/status DB` that we use. */
@@ -60,4 +63,25 @@ export async function readClusterStatus(
     { allowFailure: true, timeoutMs: 3_000 },
   );
   return result.exitCode === 0 ? parseClusterStatus(result.stdout) : undefined;
+}
+
+/**
+ * Creates `file` as a new one-member Raft cluster of `schemaFile` whose
+ * members talk at `raftTarget` (e.g. "ssl:10.0.0.1:6643"), unless the file
+ * exists. Returns whether it was created.
+ */
+export async function createClusteredDb(
+  file: string,
+  schemaFile: string,
+  raftTarget: string,
+): Promise<boolean> {
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    await access(file);
+    return false;
+  } catch {
+    /* absent: create it */
+  }
+  await run("ovsdb-tool", ["create-cluster", file, schemaFile, raftTarget]);
+  return true;
 }

@@ -1,0 +1,81 @@
+/**
+ * The cluster state database (`MicroOVN`, schemas/microovn.ovsschema): a
+ * third Raft-clustered ovsdb-server on the voter members, client port 6649
+ * and Raft port 6650, TLS only, with this member's API certificate. Other
+ * members reach it as TLS clients. This file knows its files and flags; the
+ * supervisor runs it.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { StateDir } from "../daemon/state-dir.js";
+import { psslTarget, sslTarget } from "../ovn/central.js";
+import { createClusteredDb } from "../ovn/raft.js";
+import { PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
+import type { PkiStore } from "../pki/store.js";
+import type { ProcessSpec } from "../supervisor/supervisor.js";
+
+export const STATE_DB_PORTS = { client: 6649, raft: 6650 } as const;
+
+export const STATE_DATABASE = PROJECT_SCHEMAS.microovn.database;
+
+export class StateDb {
+  constructor(
+    readonly state: StateDir,
+    readonly pki: PkiStore,
+    /** This member's address, where the database listens and Raft peers reach it. */
+    readonly address: string,
+    readonly ports: { client: number; raft: number } = STATE_DB_PORTS,
+  ) {}
+
+  get dbFile(): string {
+    return join(this.state.stateDbDir, "microovn.db");
+  }
+
+  get unixSocket(): string {
+    return this.state.socket("microovn_db.sock");
+  }
+
+  get controlSocket(): string {
+    return this.state.socket("microovn_db.ctl");
+  }
+
+  /** This member's client remote, e.g. "ssl:10.0.0.1:6649". */
+  get clientRemote(): string {
+    return sslTarget(this.address, this.ports.client);
+  }
+
+  /** Creates the database as a new one-member Raft cluster, unless it exists. */
+  async createCluster(): Promise<void> {
+    for (const dir of [this.state.runDir, this.state.logDir]) {
+      await mkdir(dir, { recursive: true });
+    }
+    await createClusteredDb(
+      this.dbFile,
+      PROJECT_SCHEMAS.microovn.file,
+      sslTarget(this.address, this.ports.raft),
+    );
+  }
+
+  serverSpec(): ProcessSpec {
+    const pidFile = this.state.socket("microovn_db.pid");
+    const tls = this.pki.tlsFiles("microovn");
+    return {
+      name: "ovsdb-server-state",
+      program: "ovsdb-server",
+      args: [
+        this.dbFile,
+        `--pidfile=${pidFile}`,
+        `--unixctl=${this.controlSocket}`,
+        `--remote=punix:${this.unixSocket}`,
+        // The schema has no connection table: the listener is fixed here.
+        `--remote=${psslTarget(this.address, this.ports.client)}`,
+        `--private-key=${tls.privateKey}`,
+        `--certificate=${tls.certificate}`,
+        `--ca-cert=${tls.caCert}`,
+      ],
+      pidFile,
+      logFile: this.state.log("ovsdb-server-state"),
+      env: { OVS_RUNDIR: this.state.runDir, OVN_RUNDIR: this.state.runDir },
+    };
+  }
+}
