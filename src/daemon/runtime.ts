@@ -4,6 +4,7 @@
  * OVS programs. The lifecycle steps (src/lifecycle/) take it as their
  * argument; they run one at a time (`exclusive`).
  */
+import { StateDb } from "../cluster/state-db.js";
 import { MicroOvnError } from "../errors.js";
 import { MemberConfigFile, type MemberConfig } from "../member/config.js";
 import { Central } from "../ovn/central.js";
@@ -57,6 +58,11 @@ export class MemberRuntime {
 
   central(): Central {
     return new Central(this.state, this.pki, this.requireConfig().address);
+  }
+
+  /** The cluster state database this member serves. */
+  stateDb(): StateDb {
+    return new StateDb(this.state, this.pki, this.requireConfig().address);
   }
 
   /** Every NB client remote of the cluster (only this member's, until clustering). */

@@ -2,9 +2,10 @@
  * `cluster bootstrap`: makes this machine the first member of a new cluster.
  * Checks first (not bootstrapped yet, no leftover data, programs installed,
  * ports free), then creates the CA and this member's certificates, creates
- * NB and SB as one-member Raft clusters, starts central and switch side by
- * side (the switch and br-int while the certificates are made), then
- * ovn-controller, and finally records the member. If any step fails,
+ * NB, SB and the cluster state database as one-member Raft clusters, starts
+ * them and the switch side by side (the switch and br-int while the
+ * certificates are made), then ovn-controller, and finally records the
+ * member (in the state database and in member.json). If any step fails,
  * what it started is stopped and what it wrote is removed, so it can be run
  * again.
  */
@@ -23,7 +24,15 @@ import {
 import { DEFAULT_CENTRAL_PORTS } from "../ovn/central.js";
 import { certificateServices, issueCertificates } from "./certificates.js";
 import { checkPortsFree, checkPrograms } from "./preflight.js";
-import { configureChassis, startCentral, startChassis, startSwitch } from "./start.js";
+import {
+  configureChassis,
+  startCentral,
+  startChassis,
+  startStateDb,
+  startSwitch,
+} from "./start.js";
+import { recordMember } from "../cluster/members.js";
+import { STATE_DB_PORTS } from "../cluster/state-db.js";
 import { stopEverything } from "./stop.js";
 
 export interface BootstrapRequest {
@@ -87,6 +96,10 @@ export async function bootstrap(
       { port: p.sbRaft, purpose: "OVN Southbound Raft" },
     ]);
   }
+  await checkPortsFree(address, [
+    { port: STATE_DB_PORTS.client, purpose: "cluster state database clients" },
+    { port: STATE_DB_PORTS.raft, purpose: "cluster state database Raft" },
+  ]);
 
   const config: MemberConfig = {
     name,
@@ -104,7 +117,12 @@ export async function bootstrap(
       await issueCertificates(rt, certificateServices(services));
     })();
     const steps = await Promise.allSettled([
-      certificates.then(() => (services.includes("central") ? startCentral(rt) : undefined)),
+      certificates.then(() =>
+        Promise.all([
+          startStateDb(rt),
+          services.includes("central") ? startCentral(rt) : undefined,
+        ]),
+      ),
       services.includes("switch")
         ? startSwitch(rt).then(async () => {
             if (!services.includes("chassis")) return;
@@ -115,6 +133,7 @@ export async function bootstrap(
     ]);
     for (const step of steps) if (step.status === "rejected") throw step.reason;
     if (services.includes("chassis")) await startChassis(rt);
+    await recordMember(rt);
     await rt.save(config);
     return config;
   } catch (e) {

@@ -3,6 +3,7 @@
  * encapsulation IP), kept in the member record and written into conf.db;
  * ovn-controller follows them without a restart.
  */
+import { recordMember } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { checkAddress, parseBridgeMappings, type ChassisSettings } from "../member/config.js";
@@ -52,5 +53,6 @@ export async function updateChassisSettings(
     throw e;
   }
   await rt.save({ ...config, chassis: settings });
+  await recordMember(rt);
   return settings;
 }

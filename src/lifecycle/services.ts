@@ -2,6 +2,7 @@
  * `enable SERVICE` / `disable SERVICE` on this member. The member record
  * changes only once the service has started or stopped.
  */
+import { recordMember } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { SERVICES, isServiceName, type ServiceName } from "../member/config.js";
@@ -41,6 +42,7 @@ export async function enableService(rt: MemberRuntime, name: string): Promise<bo
   if (service === "switch") await startSwitch(rt);
   if (service === "chassis") await startChassis(rt);
   await rt.save({ ...config, services });
+  await recordMember(rt);
   return true;
 }
 
@@ -59,5 +61,6 @@ export async function disableService(rt: MemberRuntime, name: string): Promise<b
   if (service === "switch") await stopSwitch(rt);
   if (service === "chassis") await stopChassis(rt, { unregister: true });
   await rt.save({ ...config, services: config.services.filter((s) => s !== service) });
+  await recordMember(rt);
   return true;
 }

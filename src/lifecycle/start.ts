@@ -39,6 +39,19 @@ async function startDatabase(rt: MemberRuntime, db: CentralDatabase): Promise<vo
   }
 }
 
+/** The cluster state database (on voters; every member is one until clustering). */
+export async function startStateDb(rt: MemberRuntime): Promise<void> {
+  const stateDb = rt.stateDb();
+  await stateDb.createCluster();
+  const spec = stateDb.serverSpec();
+  await rt.supervisor.ensure(spec);
+  await waitForPath(
+    stateDb.unixSocket,
+    SOCKET_WAIT_MS,
+    notReady("ovsdb-server", stateDb.unixSocket, spec.logFile),
+  );
+}
+
 /** NB and SB ovsdb-servers listening with TLS, then ovn-northd. */
 export async function startCentral(rt: MemberRuntime): Promise<void> {
   await Promise.all([startDatabase(rt, "nb"), startDatabase(rt, "sb")]);
@@ -99,10 +112,14 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
   await rt.supervisor.ensure(rt.chassis.spec());
 }
 
-/** Every service in the member's configuration: central and switch side by side, then chassis. */
+/**
+ * The state database and every service in the member's configuration:
+ * those side by side, then chassis.
+ */
 export async function startServices(rt: MemberRuntime): Promise<void> {
   const { services } = rt.requireConfig();
   await Promise.all([
+    startStateDb(rt),
     services.includes("central") ? startCentral(rt) : undefined,
     services.includes("switch") ? startSwitch(rt) : undefined,
   ]);

@@ -30,5 +30,6 @@ export async function stopEverything(rt: MemberRuntime): Promise<void> {
   await stopChassis(rt, { unregister: false });
   await stopSwitch(rt);
   await stopCentral(rt);
+  await rt.supervisor.stop("ovsdb-server-state");
   await rt.supervisor.stopAll();
 }

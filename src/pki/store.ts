@@ -51,6 +51,11 @@ export function certificateExpiry(pem: string): Date {
   return notAfter;
 }
 
+/** SHA-256 of a PEM certificate's DER encoding, lowercase hex. */
+export function certificateFingerprint(pem: string): string {
+  return new X509Certificate(pem).fingerprint256.replaceAll(":", "").toLowerCase();
+}
+
 export class PkiStore {
   constructor(readonly dir: string) {}
 

@@ -21,6 +21,7 @@ const EXPECTED_PROCESSES = [
   "ovs-vswitchd",
   "ovsdb-server-nb",
   "ovsdb-server-sb",
+  "ovsdb-server-state",
   "ovsdb-server-switch",
 ];
 
@@ -91,6 +92,31 @@ describe("cluster bootstrap on one member", () => {
       "Datapath_Binding",
     ]);
     assert.match(datapaths, /name=sw0/);
+  });
+
+  it("records the member in the cluster state database, a Raft cluster over TLS", async () => {
+    const dump = await m.ok(["ovsdb-client", "dump", "ssl:127.0.0.1:6649", "MicroOVN", "Member"]);
+    assert.match(dump, /node1/);
+    assert.match(dump, /voter/);
+    assert.match(dump, /"127\.0\.0\.1"/);
+    const fingerprint = (
+      await run("openssl", [
+        "x509",
+        "-in",
+        m.path("data/pki/microovn-cert.pem"),
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+      ])
+    ).stdout
+      .split("=")[1]!
+      .trim()
+      .replaceAll(":", "")
+      .toLowerCase();
+    assert.ok(dump.includes(fingerprint), "the API certificate's fingerprint");
+    const raft = await m.ok(["ovn-appctl", "-t", "microovn_db", "cluster/status", "MicroOVN"]);
+    assert.match(raft, /Role: leader/);
+    assert.match(raft, /Address: ssl:127\.0\.0\.1:6650/);
   });
 
   it("registers the chassis with its settings", async () => {
@@ -267,6 +293,15 @@ describe("cluster bootstrap on one member", () => {
     let report = await status();
     assert.ok(!report.processes.some((p) => p.name === "ovn-controller"));
     assert.deepEqual(report.members[0]?.services, ["central", "switch"]);
+    const row = await m.ok([
+      "ovsdb-client",
+      "dump",
+      "ssl:127.0.0.1:6649",
+      "MicroOVN",
+      "Member",
+      "services",
+    ]);
+    assert.match(row, /\[central, switch\]/);
     await waitFor(
       "the chassis gone from SB",
       async () =>
@@ -282,9 +317,7 @@ describe("cluster bootstrap on one member", () => {
     assert.match(await m.ok(["disable", "central"]), /Service central disabled/);
     report = await status();
     assert.ok(
-      !report.processes.some(
-        (p) => p.name.startsWith("ovsdb-server-") && p.name !== "ovsdb-server-switch",
-      ),
+      !report.processes.some((p) => p.name === "ovsdb-server-nb" || p.name === "ovsdb-server-sb"),
     );
     assert.match(await m.ok(["status"]), /OVN Northbound: Unavailable/);
     await m.ok(["enable", "central"]);

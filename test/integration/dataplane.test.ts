@@ -88,7 +88,7 @@ describe("data plane on one member", () => {
     for (const [name, pid] of Object.entries(before)) {
       if (name !== "microovnd") assert.equal(after[name], pid, `${name} kept its pid`);
     }
-    assert.equal(report.processes.length, 6);
+    assert.equal(report.processes.length, 7);
     assert.ok(report.processes.every((p) => p.adopted && p.phase === "running"));
     const result = await running;
     const { sent, received } = counts(result.stdout);
@@ -100,6 +100,7 @@ describe("data plane on one member", () => {
     const names = [
       "ovsdb-server-nb",
       "ovsdb-server-sb",
+      "ovsdb-server-state",
       "ovn-northd",
       "ovsdb-server-switch",
       "ovs-vswitchd",
