@@ -9,7 +9,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OvsdbClient } from "../src/ovsdb/client/client.js";
 import { generateModels } from "../src/ovsdb/schema/generate.js";
-import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../src/ovsdb/schema/installed.js";
+import { INSTALLED_SCHEMAS, MODEL_SOURCES } from "../src/ovsdb/schema/installed.js";
 import { parseSchema, type DatabaseSchema } from "../src/ovsdb/schema/schema.js";
 import { startStandalone } from "../test/helpers/ovsdb-server.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
@@ -32,12 +32,7 @@ async function serverSchema(): Promise<DatabaseSchema> {
   }
 }
 
-for (const { file, model } of Object.values(INSTALLED_SCHEMAS)) {
-  const schema = parseSchema(JSON.parse(await readFile(file, "utf8")));
-  await writeFile(join(OUT, model), generateModels(schema, `${file} (version ${schema.version})`));
-  console.log(`${model}: ${schema.name} ${schema.version}, ${schema.tables.size} tables`);
-}
-for (const { file, label, model } of Object.values(PROJECT_SCHEMAS)) {
+for (const { file, label, model } of MODEL_SOURCES) {
   const schema = parseSchema(JSON.parse(await readFile(file, "utf8")));
   await writeFile(join(OUT, model), generateModels(schema, `${label} (version ${schema.version})`));
   console.log(`${model}: ${schema.name} ${schema.version}, ${schema.tables.size} tables`);

@@ -21,8 +21,6 @@ export interface JoinToken {
   expiresAt: string;
 }
 
-export const DEFAULT_TOKEN_LIFETIME_MS = 3 * 60 * 60 * 1000;
-
 export function newSecret(): string {
   return randomBytes(32).toString("base64url");
 }

@@ -5,7 +5,6 @@
  * members reach it as TLS clients. This file knows its files and flags; the
  * supervisor runs it.
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { StateDir } from "../daemon/state-dir.js";
 import { psslTarget, sslTarget } from "../ovn/central.js";
@@ -46,9 +45,6 @@ export class StateDb {
 
   /** Creates the database as a new one-member Raft cluster, unless it exists. */
   async createCluster(): Promise<void> {
-    for (const dir of [this.state.runDir, this.state.logDir]) {
-      await mkdir(dir, { recursive: true });
-    }
     await createClusteredDb(
       this.dbFile,
       PROJECT_SCHEMAS.microovn.file,

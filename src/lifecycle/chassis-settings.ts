@@ -22,6 +22,12 @@ export function applyChassisChange(
 ): ChassisSettings {
   const next: ChassisSettings = { ...current, bridgeMappings: { ...current.bridgeMappings } };
   if (change.bridgeMappings !== undefined) {
+    if (change.bridgeMappings !== null && typeof change.bridgeMappings !== "string") {
+      throw new MicroOvnError(
+        "BAD_BRIDGE_MAPPINGS",
+        'bridge mappings are a string such as "physnet1:br-ex,physnet2:br-vlan"',
+      );
+    }
     next.bridgeMappings =
       change.bridgeMappings === null ? {} : parseBridgeMappings(change.bridgeMappings);
   }
@@ -32,6 +38,9 @@ export function applyChassisChange(
     next.gateway = change.gateway ?? false;
   }
   if (change.encapIp !== undefined) {
+    if (change.encapIp !== null && typeof change.encapIp !== "string") {
+      throw new MicroOvnError("BAD_ADDRESS", "the encapsulation IP must be a string");
+    }
     if (change.encapIp === null) delete next.encapIp;
     else next.encapIp = checkAddress(change.encapIp, "encapsulation IP");
   }

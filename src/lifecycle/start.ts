@@ -9,25 +9,31 @@ import { MicroOvnError } from "../errors.js";
 import type { ChassisIdentity } from "../ovn/chassis.js";
 import type { CentralDatabase } from "../ovn/central.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
+import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { waitForPath } from "../util/fs.js";
 
 const SOCKET_WAIT_MS = 10_000;
 
-function notReady(program: string, socket: string, log: string): () => Error {
-  return () =>
-    new MicroOvnError(
-      "SERVICE_DID_NOT_START",
-      `${program} did not open ${socket} within ${SOCKET_WAIT_MS / 1000} s; see ${log}`,
-    );
+/** Runs (or adopts) a server and resolves once its unix socket exists. */
+async function startServer(rt: MemberRuntime, spec: ProcessSpec, socket: string): Promise<void> {
+  await rt.supervisor.ensure(spec);
+  await waitForPath(
+    socket,
+    SOCKET_WAIT_MS,
+    () =>
+      new MicroOvnError(
+        "SERVICE_DID_NOT_START",
+        `${spec.program} did not open ${socket} within ${SOCKET_WAIT_MS / 1000} s; ` +
+          `see ${spec.logFile}`,
+      ),
+  );
 }
 
 async function startDatabase(rt: MemberRuntime, db: CentralDatabase): Promise<void> {
   const central = rt.central();
   await central.createCluster(db);
-  const spec = central.dbServerSpec(db);
-  await rt.supervisor.ensure(spec);
   const socket = central.unixSocket(db);
-  await waitForPath(socket, SOCKET_WAIT_MS, notReady("ovsdb-server", socket, spec.logFile));
+  await startServer(rt, central.dbServerSpec(db), socket);
   const client = await OvsdbClient.connect({
     remotes: `unix:${socket}`,
     database: central.databaseName(db),
@@ -43,13 +49,7 @@ async function startDatabase(rt: MemberRuntime, db: CentralDatabase): Promise<vo
 export async function startStateDb(rt: MemberRuntime): Promise<void> {
   const stateDb = rt.stateDb();
   await stateDb.createCluster();
-  const spec = stateDb.serverSpec();
-  await rt.supervisor.ensure(spec);
-  await waitForPath(
-    stateDb.unixSocket,
-    SOCKET_WAIT_MS,
-    notReady("ovsdb-server", stateDb.unixSocket, spec.logFile),
-  );
+  await startServer(rt, stateDb.serverSpec(), stateDb.unixSocket);
 }
 
 /** NB and SB ovsdb-servers listening with TLS, then ovn-northd. */
@@ -62,13 +62,7 @@ export async function startCentral(rt: MemberRuntime): Promise<void> {
 export async function startSwitch(rt: MemberRuntime): Promise<void> {
   const sw = rt.vswitch;
   await sw.createDb();
-  const spec = sw.dbServerSpec();
-  await rt.supervisor.ensure(spec);
-  await waitForPath(
-    sw.dbSocket,
-    SOCKET_WAIT_MS,
-    notReady("ovsdb-server", sw.dbSocket, spec.logFile),
-  );
+  await startServer(rt, sw.dbServerSpec(), sw.dbSocket);
   const client = await sw.connect();
   try {
     await sw.ensureRoot(client);

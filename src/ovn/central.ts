@@ -5,7 +5,6 @@
  * them. This file knows the programs' flags and files; the supervisor runs
  * them.
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { OvsdbClient } from "../ovsdb/client/client.js";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
@@ -96,9 +95,6 @@ export class Central {
 
   /** Creates the database as a new one-member Raft cluster, unless it exists. */
   async createCluster(db: CentralDatabase): Promise<void> {
-    for (const dir of [this.state.runDir, this.state.logDir]) {
-      await mkdir(dir, { recursive: true });
-    }
     await createClusteredDb(
       this.dbFile(db),
       DATABASES[db].schema,

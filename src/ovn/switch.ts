@@ -70,9 +70,7 @@ export class Switch {
   }
 
   async createDb(): Promise<void> {
-    for (const dir of [this.state.switchDbDir, this.state.runDir, this.state.logDir]) {
-      await mkdir(dir, { recursive: true });
-    }
+    await mkdir(this.state.switchDbDir, { recursive: true });
     try {
       await access(this.dbFile);
       return;

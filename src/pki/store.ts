@@ -51,9 +51,14 @@ export function certificateExpiry(pem: string): Date {
   return notAfter;
 }
 
+/** "AB:CD:…", as Node prints certificate fingerprints → "abcd…", as we store them. */
+export function hexFingerprint(fingerprint: string): string {
+  return fingerprint.replaceAll(":", "").toLowerCase();
+}
+
 /** SHA-256 of a PEM certificate's DER encoding, lowercase hex. */
 export function certificateFingerprint(pem: string): string {
-  return new X509Certificate(pem).fingerprint256.replaceAll(":", "").toLowerCase();
+  return hexFingerprint(new X509Certificate(pem).fingerprint256);
 }
 
 export class PkiStore {

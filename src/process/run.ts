@@ -60,6 +60,22 @@ function notFound(program: string, args: readonly string[]): ProgramError {
   );
 }
 
+/** Why a program could not be started at all. */
+function spawnFailure(
+  program: string,
+  args: readonly string[],
+  e: NodeJS.ErrnoException,
+): ProgramError {
+  return e.code === "ENOENT"
+    ? notFound(program, args)
+    : new ProgramError("PROGRAM_FAILED", `${describe(program, args)}: ${e.message}`, {
+        program,
+        args,
+        exitCode: null,
+        stderr: "",
+      });
+}
+
 /** Runs a program to completion and collects its output. */
 export function run(
   program: string,
@@ -87,16 +103,7 @@ export function run(
     });
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(
-        e.code === "ENOENT"
-          ? notFound(program, args)
-          : new ProgramError("PROGRAM_FAILED", `${describe(program, args)}: ${e.message}`, {
-              program,
-              args,
-              exitCode: null,
-              stderr: "",
-            }),
-      );
+      reject(spawnFailure(program, args, e));
     });
     child.on("close", (exitCode, signal) => {
       clearTimeout(timer);
@@ -162,18 +169,7 @@ export function spawnDetached(
     const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((done) =>
       child.once("exit", (exitCode, signal) => done({ exitCode, signal })),
     );
-    child.once("error", (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === "ENOENT"
-          ? notFound(program, args)
-          : new ProgramError("PROGRAM_FAILED", `${describe(program, args)}: ${e.message}`, {
-              program,
-              args,
-              exitCode: null,
-              stderr: "",
-            }),
-      ),
-    );
+    child.once("error", (e: NodeJS.ErrnoException) => reject(spawnFailure(program, args, e)));
     child.once("spawn", () => {
       resolve({ pid: child.pid!, exited, unref: () => child.unref() });
     });
@@ -194,18 +190,7 @@ export function runAttached(
       env: options.env ? { ...process.env, ...options.env } : process.env,
       stdio: "inherit",
     });
-    child.once("error", (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === "ENOENT"
-          ? notFound(program, args)
-          : new ProgramError("PROGRAM_FAILED", `${describe(program, args)}: ${e.message}`, {
-              program,
-              args,
-              exitCode: null,
-              stderr: "",
-            }),
-      ),
-    );
+    child.once("error", (e: NodeJS.ErrnoException) => reject(spawnFailure(program, args, e)));
     child.once("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
 }

@@ -10,8 +10,8 @@
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
-import { basename } from "node:path";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { MicroOvnError } from "../errors.js";
 import { spawnDetached } from "../process/run.js";
 
@@ -227,6 +227,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private async spawn(entry: Managed): Promise<void> {
     const { spec } = entry;
+    for (const dir of new Set([dirname(spec.logFile), dirname(spec.pidFile)])) {
+      await mkdir(dir, { recursive: true });
+    }
     const child = await spawnDetached(spec.program, spec.args, {
       logFile: spec.logFile,
       ...(spec.env ? { env: spec.env } : {}),

@@ -52,6 +52,15 @@ describe("member settings", () => {
     s = applyChassisChange(s, { encapIp: null, gateway: null });
     assert.deepEqual(s, { bridgeMappings: { physnet1: "br-ex" }, gateway: false });
     assert.throws(() => applyChassisChange(s, { encapIp: "x" }), code("BAD_ADDRESS"));
+    // Over the control API the values are whatever JSON a caller sent.
+    assert.throws(
+      () => applyChassisChange(s, { bridgeMappings: 5 as unknown as string }),
+      code("BAD_BRIDGE_MAPPINGS"),
+    );
+    assert.throws(
+      () => applyChassisChange(s, { encapIp: ["10.0.0.1"] as unknown as string }),
+      code("BAD_ADDRESS"),
+    );
   });
 
   it("turns chassis settings into ovn-controller's external_ids", () => {

@@ -9,6 +9,7 @@
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { MicroOvnError } from "../../errors.js";
+import { hexFingerprint } from "../../pki/store.js";
 import { Router, type Guard, type Peer, type Route } from "./router.js";
 
 export const MEMBER_API_PORT = 6686;
@@ -24,11 +25,6 @@ export interface MemberServerOptions {
   tls: MemberTls;
   /** Whether the certificate holder is a current member of the cluster. */
   isMember: (peer: Peer) => boolean | Promise<boolean>;
-}
-
-/** "AB:CD:…" as Node prints certificate fingerprints → "abcd…". */
-export function normalizeFingerprint(fingerprint: string): string {
-  return fingerprint.replaceAll(":", "").toLowerCase();
 }
 
 export class MemberServer {
@@ -53,7 +49,7 @@ export class MemberServer {
       const cn = subject?.CN;
       const peer: Peer = {
         name: Array.isArray(cn) ? (cn[0] ?? "") : (cn ?? ""),
-        fingerprint: normalizeFingerprint(cert.fingerprint256),
+        fingerprint: hexFingerprint(cert.fingerprint256),
       };
       if (!(await options.isMember(peer))) {
         if (route.public) return undefined;

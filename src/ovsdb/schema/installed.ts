@@ -30,3 +30,9 @@ export const PROJECT_SCHEMAS = {
     model: "microovn.ts",
   },
 } as const;
+
+/** Every schema a model file is generated from, with the label its header shows. */
+export const MODEL_SOURCES: readonly { file: string; label: string; model: string }[] = [
+  ...Object.values(INSTALLED_SCHEMAS).map(({ file, model }) => ({ file, label: file, model })),
+  ...Object.values(PROJECT_SCHEMAS).map(({ file, label, model }) => ({ file, label, model })),
+];
