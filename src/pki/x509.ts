@@ -118,10 +118,53 @@ export interface IssueOptions {
 
 /** Issues a certificate usable for TLS as server and client (OVSDB and Raft need both). */
 export async function issueCertificate(options: IssueOptions): Promise<CertificateAndKey> {
+  const keys = await newKeys();
+  const certPem = await certify(options, keys.publicKey);
+  return { certPem, keyPem: await exportKey(keys.privateKey) };
+}
+
+/** A certificate signing request and the private key it was made for, both PEM. */
+export interface SigningRequest {
+  csrPem: string;
+  keyPem: string;
+}
+
+/** Makes a key pair and a CSR for it (the private key never leaves the member that made it). */
+export async function createSigningRequest(member: string, service: string): Promise<SigningRequest> {
+  const keys = await newKeys();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: `CN=${rdn(member)}, OU=${rdn(service)}, O=MicroOVN`,
+    keys,
+    signingAlgorithm: ALGORITHM,
+  });
+  return { csrPem: csr.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+}
+
+/**
+ * Signs a CSR's public key once the CSR proves possession of the private
+ * key. Subject and subjectAltName come from `options`, never from the CSR:
+ * the signer decides what the certificate says.
+ */
+export async function signRequest(options: IssueOptions & { csrPem: string }): Promise<string> {
+  let csr: x509.Pkcs10CertificateRequest;
+  try {
+    csr = new x509.Pkcs10CertificateRequest(options.csrPem);
+  } catch (e) {
+    throw new PkiError("PKI_BAD_CSR", `not a PEM certificate request: ${(e as Error).message}`);
+  }
+  if (!(await csr.verify().catch(() => false))) {
+    throw new PkiError("PKI_BAD_CSR", "the certificate request's signature does not verify");
+  }
+  return certify(options, csr.publicKey);
+}
+
+async function certify(
+  options: IssueOptions,
+  publicKey: CryptoKey | x509.PublicKey,
+): Promise<string> {
   const now = options.now ?? new Date();
   const ca = new x509.X509Certificate(options.ca.certPem);
   const caKey = await importKey(options.ca.keyPem);
-  const keys = await newKeys();
   const names: x509.JsonGeneralName[] = [{ type: "dns", value: options.member }];
   for (const address of options.addresses ?? []) {
     names.push(isIP(address) ? { type: "ip", value: address } : { type: "dns", value: address });
@@ -132,7 +175,7 @@ export async function issueCertificate(options: IssueOptions): Promise<Certifica
     issuer: ca.subject,
     notBefore: now,
     notAfter: new Date(now.getTime() + (options.validDays ?? SERVICE_VALID_DAYS) * DAY_MS),
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: caKey,
     signingAlgorithm: ALGORITHM,
     extensions: [
@@ -146,11 +189,11 @@ export async function issueCertificate(options: IssueOptions): Promise<Certifica
         x509.ExtendedKeyUsage.clientAuth,
       ]),
       new x509.SubjectAlternativeNameExtension(names),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(ca, false),
     ],
   });
-  return { certPem: cert.toString("pem"), keyPem: await exportKey(keys.privateKey) };
+  return cert.toString("pem");
 }
 
 export interface CertificateInfo {

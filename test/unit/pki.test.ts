@@ -7,6 +7,8 @@ import {
   inspectCertificate,
   isIssuedBy,
   issueCertificate,
+  createSigningRequest,
+  signRequest,
 } from "../../src/pki/x509.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -78,5 +80,43 @@ describe("cluster PKI certificates", () => {
       (e: Error & { code?: string }) => e.code === "PKI_BAD_KEY",
     );
     await assert.rejects(inspectCertificate("not a certificate"), /not a PEM certificate/);
+  });
+
+  it("signs a CSR's key with the subject the signer chooses, and refuses a forged CSR", async () => {
+    const ca = await createCa();
+    const request = await createSigningRequest("asked-for", "client");
+    const certPem = await signRequest({
+      ca,
+      csrPem: request.csrPem,
+      member: "node-4",
+      service: "ovnsb",
+      addresses: ["10.0.0.4"],
+    });
+    const info = await inspectCertificate(certPem);
+    assert.match(info.subject, /CN=node-4/);
+    assert.match(info.subject, /OU=ovnsb/);
+    assert.deepEqual(info.ipAddresses, ["10.0.0.4"]);
+    assert.equal(await isIssuedBy(certPem, ca.certPem), true);
+    // The certificate's key is the one the requester kept.
+    const { X509Certificate, createPrivateKey, createPublicKey } = await import("node:crypto");
+    const publicDer = new X509Certificate(certPem).publicKey.export({ type: "spki", format: "der" });
+    const fromKey = createPublicKey(createPrivateKey(request.keyPem)).export({
+      type: "spki",
+      format: "der",
+    });
+    assert.deepEqual(publicDer, fromKey);
+
+    const body = request.csrPem.split("\n").slice(1, -2).join("");
+    const der = Buffer.from(body, "base64");
+    der[der.length - 10] = der[der.length - 10]! ^ 0xff; // break the signature
+    const forged = `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n`;
+    await assert.rejects(
+      signRequest({ ca, csrPem: forged, member: "x", service: "client" }),
+      (e: Error & { code?: string }) => e.code === "PKI_BAD_CSR",
+    );
+    await assert.rejects(
+      signRequest({ ca, csrPem: "garbage", member: "x", service: "client" }),
+      /not a PEM certificate request/,
+    );
   });
 });
