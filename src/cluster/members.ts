@@ -1,7 +1,9 @@
 /**
- * This member's row in the cluster state database: name, address, role,
- * API certificate fingerprint, services, chassis settings and versions,
- * written when it becomes a member and whenever those change.
+ * Members in the cluster state database: connecting to it (voters through
+ * their own server's unix socket, other members over TLS to the voters),
+ * this member's row (name, address, role, API certificate fingerprint,
+ * services, chassis settings, versions, heartbeat), and what rows say about
+ * the layout and who is online.
  */
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { formatBridgeMappings, type MemberConfig } from "../member/config.js";
@@ -9,7 +11,47 @@ import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import { certificateFingerprint } from "../pki/store.js";
 import { VERSION } from "../version.js";
+import { normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
 import { STATE_DATABASE } from "./state-db.js";
+
+export type MemberRow = MicroOVNDatabase["Member"];
+
+/** How often each daemon writes its heartbeat. */
+export const HEARTBEAT_INTERVAL_MS = 2_000;
+/** A member whose heartbeat is older than this is OFFLINE. */
+export const OFFLINE_AFTER_MS = 8_000;
+
+export type MemberStatus = "ONLINE" | "OFFLINE";
+
+export function memberStatus(row: Pick<MemberRow, "heartbeat">, now = Date.now()): MemberStatus {
+  return now - row.heartbeat <= OFFLINE_AFTER_MS ? "ONLINE" : "OFFLINE";
+}
+
+export function layoutFromRows(rows: Iterable<MemberRow>): ClusterLayout {
+  const members: LayoutMember[] = [];
+  for (const r of rows) {
+    members.push({ name: r.name, address: r.address, role: r.role, services: [...r.services] });
+  }
+  return normalizeLayout(members);
+}
+
+/**
+ * A client of the cluster state database. Writes sent to a follower are
+ * passed on to the Raft leader by the server itself, so any voter will do.
+ */
+export function connectStateDb(
+  rt: MemberRuntime,
+  remotes: readonly string[] = rt.stateDbRemotes(),
+): Promise<OvsdbClient<MicroOVNDatabase>> {
+  return OvsdbClient.connect<MicroOVNDatabase>({
+    remotes,
+    database: STATE_DATABASE,
+    leaderOnly: false,
+    tls: rt.pki.tlsFiles("microovn"),
+    waitForConnectionMs: 10_000,
+    requestTimeoutMs: 10_000,
+  });
+}
 
 function chassisMap(config: MemberConfig): Map<string, string> {
   const map = new Map<string, string>();
@@ -20,26 +62,38 @@ function chassisMap(config: MemberConfig): Map<string, string> {
   return map;
 }
 
-/** Inserts or updates this member's row, through the local state database server. */
-export async function recordMember(rt: MemberRuntime): Promise<void> {
+/** This member's row as it should be now. */
+export async function memberRow(rt: MemberRuntime): Promise<Omit<MemberRow, "_uuid" | "_version">> {
   const config = rt.requireConfig();
   const certificate = await rt.pki.readCert(rt.pki.certPath("microovn"));
-  const client = await OvsdbClient.connect<MicroOVNDatabase>({
-    remotes: `unix:${rt.stateDb().unixSocket}`,
-    database: STATE_DATABASE,
-  });
+  return {
+    name: config.name,
+    address: config.address,
+    role: rt.self()?.role ?? "voter",
+    fingerprint: certificate ? certificateFingerprint(certificate) : "",
+    heartbeat: Date.now(),
+    services: [...config.services],
+    chassis: chassisMap(config),
+    versions: new Map([["microovn", VERSION]]),
+  };
+}
+
+/**
+ * Inserts or updates this member's row (and its own entry in the layout,
+ * so the member's view follows at once).
+ */
+export async function recordMember(rt: MemberRuntime): Promise<void> {
+  const row = await memberRow(rt);
+  const others = rt.layout.members.filter((m) => m.name !== row.name);
+  await rt.saveLayout(
+    normalizeLayout([
+      ...others,
+      { name: row.name, address: row.address, role: row.role, services: row.services },
+    ]),
+  );
+  const client = await connectStateDb(rt);
   try {
-    const row = {
-      name: config.name,
-      address: config.address,
-      role: "voter" as const,
-      fingerprint: certificate ? certificateFingerprint(certificate) : "",
-      heartbeat: Date.now(),
-      services: [...config.services],
-      chassis: chassisMap(config),
-      versions: new Map([["microovn", VERSION]]),
-    };
-    const [existing] = await client.select("Member", [["name", "==", config.name]], ["name"]);
+    const [existing] = await client.select("Member", [["name", "==", row.name]], ["name"]);
     const txn = client.transaction();
     if (existing) txn.update("Member", [["_uuid", "==", existing._uuid]], row);
     else txn.insert("Member", row);

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { StateDir } from "../daemon/state-dir.js";
 import { psslTarget, sslTarget } from "../ovn/central.js";
-import { createClusteredDb } from "../ovn/raft.js";
+import { createClusteredDb, joinClusteredDb } from "../ovn/raft.js";
 import { PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
@@ -43,13 +43,21 @@ export class StateDb {
     return sslTarget(this.address, this.ports.client);
   }
 
-  /** Creates the database as a new one-member Raft cluster, unless it exists. */
-  async createCluster(): Promise<void> {
-    await createClusteredDb(
-      this.dbFile,
-      PROJECT_SCHEMAS.microovn.file,
-      sslTarget(this.address, this.ports.raft),
-    );
+  get raftTarget(): string {
+    return sslTarget(this.address, this.ports.raft);
+  }
+
+  /**
+   * Creates the database, unless it exists: as a new one-member Raft
+   * cluster, or, given the other voters' Raft addresses, as a server that
+   * joins theirs when it starts.
+   */
+  async createDb(peers: readonly string[] = []): Promise<void> {
+    if (peers.length === 0) {
+      await createClusteredDb(this.dbFile, PROJECT_SCHEMAS.microovn.file, this.raftTarget);
+    } else {
+      await joinClusteredDb(this.dbFile, STATE_DATABASE, this.raftTarget, peers);
+    }
   }
 
   serverSpec(): ProcessSpec {

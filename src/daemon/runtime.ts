@@ -4,6 +4,13 @@
  * OVS programs. The lifecycle steps (src/lifecycle/) take it as their
  * argument; they run one at a time (`exclusive`).
  */
+import {
+  LayoutFile,
+  databaseRemotes,
+  stateDbRemotes,
+  type ClusterLayout,
+  type LayoutMember,
+} from "../cluster/layout.js";
 import { StateDb } from "../cluster/state-db.js";
 import { MicroOvnError } from "../errors.js";
 import { MemberConfigFile, type MemberConfig } from "../member/config.js";
@@ -18,10 +25,13 @@ export class MemberRuntime {
   readonly pki: PkiStore;
   readonly supervisor: Supervisor;
   readonly configFile: MemberConfigFile;
+  readonly layoutFile: LayoutFile;
   readonly vswitch: Switch;
   readonly chassis: Chassis;
   /** Undefined until bootstrapped. */
   config: MemberConfig | undefined;
+  /** Every member, as last seen in the cluster state database. */
+  layout: ClusterLayout = { members: [] };
   private datapath: DatapathType | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -32,12 +42,14 @@ export class MemberRuntime {
     this.pki = new PkiStore(state.pkiDir);
     this.supervisor = new Supervisor(supervisorOptions);
     this.configFile = new MemberConfigFile(state.memberConfigPath);
+    this.layoutFile = new LayoutFile(state.clusterLayoutPath);
     this.vswitch = new Switch(state);
     this.chassis = new Chassis(this.vswitch, this.pki);
   }
 
   async load(): Promise<MemberConfig | undefined> {
     this.config = await this.configFile.read();
+    this.layout = (await this.layoutFile.read()) ?? { members: [] };
     return this.config;
   }
 
@@ -65,14 +77,34 @@ export class MemberRuntime {
     return new StateDb(this.state, this.pki, this.requireConfig().address);
   }
 
-  /** Every NB client remote of the cluster (only this member's, until clustering). */
+  async saveLayout(layout: ClusterLayout): Promise<void> {
+    await this.layoutFile.write(layout);
+    this.layout = layout;
+  }
+
+  /** This member's place in the layout. */
+  self(): LayoutMember | undefined {
+    const name = this.config?.name;
+    return this.layout.members.find((m) => m.name === name);
+  }
+
+  isVoter(): boolean {
+    return this.self()?.role === "voter";
+  }
+
+  /** Every NB client remote of the cluster (one per central). */
   nbRemotes(): string[] {
-    return [this.central().clientRemote("nb")];
+    return databaseRemotes(this.layout, "nb");
   }
 
   /** Every SB client remote of the cluster. */
   sbRemotes(): string[] {
-    return [this.central().clientRemote("sb")];
+    return databaseRemotes(this.layout, "sb");
+  }
+
+  /** Where this member reaches the cluster state database. */
+  stateDbRemotes(): string[] {
+    return this.isVoter() ? [`unix:${this.stateDb().unixSocket}`] : stateDbRemotes(this.layout);
   }
 
   async datapathType(): Promise<DatapathType> {

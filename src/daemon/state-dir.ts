@@ -50,6 +50,11 @@ export class StateDir {
     return join(this.root, "data", "member.json");
   }
 
+  /** The cluster's layout as this member last saw it. */
+  get clusterLayoutPath(): string {
+    return join(this.root, "data", "cluster.json");
+  }
+
   get dataDir(): string {
     return join(this.root, "data");
   }

@@ -109,6 +109,7 @@ export async function bootstrap(
     createdAt: new Date().toISOString(),
   };
   rt.config = config;
+  rt.layout = { members: [{ name, address, role: "voter", services: [...services] }] };
   try {
     // The switch needs no certificate: it starts while they are made.
     const certificates = (async () => {
@@ -139,6 +140,7 @@ export async function bootstrap(
   } catch (e) {
     await stopEverything(rt).catch(() => undefined);
     rt.config = undefined;
+    rt.layout = { members: [] };
     await rm(rt.state.dataDir, { recursive: true, force: true });
     await rm(rt.state.runDir, { recursive: true, force: true });
     throw e;

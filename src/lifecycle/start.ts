@@ -7,8 +7,7 @@
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { ChassisIdentity } from "../ovn/chassis.js";
-import type { CentralDatabase } from "../ovn/central.js";
-import { OvsdbClient } from "../ovsdb/client/client.js";
+import { raftPeers, stateDbRaftPeers } from "../cluster/layout.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { waitForPath } from "../util/fs.js";
 
@@ -29,33 +28,27 @@ async function startServer(rt: MemberRuntime, spec: ProcessSpec, socket: string)
   );
 }
 
-async function startDatabase(rt: MemberRuntime, db: CentralDatabase): Promise<void> {
-  const central = rt.central();
-  await central.createCluster(db);
-  const socket = central.unixSocket(db);
-  await startServer(rt, central.dbServerSpec(db), socket);
-  const client = await OvsdbClient.connect({
-    remotes: `unix:${socket}`,
-    database: central.databaseName(db),
-  });
-  try {
-    await central.listenOnTls(db, client);
-  } finally {
-    client.close();
-  }
-}
-
-/** The cluster state database (on voters; every member is one until clustering). */
+/** The cluster state database (on voters), joining the other voters' Raft cluster if new. */
 export async function startStateDb(rt: MemberRuntime): Promise<void> {
   const stateDb = rt.stateDb();
-  await stateDb.createCluster();
+  await stateDb.createDb(stateDbRaftPeers(rt.layout, rt.requireConfig().name));
   await startServer(rt, stateDb.serverSpec(), stateDb.unixSocket);
 }
 
-/** NB and SB ovsdb-servers listening with TLS, then ovn-northd. */
+/**
+ * NB and SB ovsdb-servers listening with TLS (joining the other centrals'
+ * Raft clusters if new), then ovn-northd.
+ */
 export async function startCentral(rt: MemberRuntime): Promise<void> {
-  await Promise.all([startDatabase(rt, "nb"), startDatabase(rt, "sb")]);
-  await rt.supervisor.ensure(rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes()));
+  const central = rt.central();
+  const name = rt.requireConfig().name;
+  await Promise.all(
+    (["nb", "sb"] as const).map(async (db) => {
+      await central.createDb(db, raftPeers(rt.layout, db, name));
+      await startServer(rt, central.dbServerSpec(db), central.unixSocket(db));
+    }),
+  );
+  await rt.supervisor.ensure(central.northdSpec(rt.nbRemotes(), rt.sbRemotes()));
 }
 
 /** conf.db's ovsdb-server (with its root row), then ovs-vswitchd. */
@@ -107,13 +100,13 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
 }
 
 /**
- * The state database and every service in the member's configuration:
- * those side by side, then chassis.
+ * The state database (on voters) and every service in the member's
+ * configuration: those side by side, then chassis.
  */
 export async function startServices(rt: MemberRuntime): Promise<void> {
   const { services } = rt.requireConfig();
   await Promise.all([
-    startStateDb(rt),
+    rt.isVoter() ? startStateDb(rt) : undefined,
     services.includes("central") ? startCentral(rt) : undefined,
     services.includes("switch") ? startSwitch(rt) : undefined,
   ]);

@@ -6,12 +6,11 @@
  * them.
  */
 import { join } from "node:path";
-import type { OvsdbClient } from "../ovsdb/client/client.js";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { StateDir } from "../daemon/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
-import { createClusteredDb } from "./raft.js";
+import { createClusteredDb, joinClusteredDb } from "./raft.js";
 
 export interface CentralPorts {
   nb: number;
@@ -93,13 +92,21 @@ export class Central {
     return db === "nb" ? this.ports.nbRaft : this.ports.sbRaft;
   }
 
-  /** Creates the database as a new one-member Raft cluster, unless it exists. */
-  async createCluster(db: CentralDatabase): Promise<void> {
-    await createClusteredDb(
-      this.dbFile(db),
-      DATABASES[db].schema,
-      sslTarget(this.address, this.raftPort(db)),
-    );
+  raftTarget(db: CentralDatabase): string {
+    return sslTarget(this.address, this.raftPort(db));
+  }
+
+  /**
+   * Creates the database, unless it exists: as a new one-member Raft
+   * cluster, or, given the Raft addresses of the other centrals, as a server
+   * that joins theirs when it starts.
+   */
+  async createDb(db: CentralDatabase, peers: readonly string[] = []): Promise<void> {
+    if (peers.length === 0) {
+      await createClusteredDb(this.dbFile(db), DATABASES[db].schema, this.raftTarget(db));
+    } else {
+      await joinClusteredDb(this.dbFile(db), DATABASES[db].name, this.raftTarget(db), peers);
+    }
   }
 
   private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {
@@ -130,6 +137,9 @@ export class Central {
         `--pidfile=${pidFile}`,
         `--unixctl=${this.controlSocket(db)}`,
         `--remote=punix:${this.unixSocket(db)}`,
+        // Each central listens on its own address; the connections table is
+        // replicated to every central, so it only holds what operators add.
+        `--remote=${psslTarget(this.address, this.clientPort(db))}`,
         `--remote=db:${d.name},${d.globalTable},connections`,
         ...this.tlsArgs(d.service),
       ],
@@ -161,34 +171,5 @@ export class Central {
   /** This member's client remote for a database. */
   clientRemote(db: CentralDatabase): string {
     return sslTarget(this.address, this.clientPort(db));
-  }
-
-  /**
-   * Makes the database listen with TLS on its client port (a Connection row
-   * referenced from NB_Global/SB_Global, creating the global row if none
-   * exists yet). Idempotent; run through a client on the unix socket.
-   */
-  async listenOnTls(db: CentralDatabase, client: OvsdbClient): Promise<void> {
-    const d = DATABASES[db];
-    const target = psslTarget(this.address, this.clientPort(db));
-    const [existing] = await client.select(d.globalTable, [], ["connections"]);
-    const [found] = await client.select("Connection", [["target", "==", target]], ["target"]);
-    if (existing && found && (existing.connections as string[]).includes(found._uuid as string)) {
-      return;
-    }
-    const txn = client.transaction();
-    const connection =
-      (found?._uuid as string | undefined) ??
-      txn.insert("Connection", { target, inactivity_probe: 5000 });
-    if (existing) {
-      txn.mutate(
-        d.globalTable,
-        [["_uuid", "==", existing._uuid]],
-        [["connections", "insert", [connection]]],
-      );
-    } else {
-      txn.insert(d.globalTable, { connections: [connection] });
-    }
-    await txn.commit();
   }
 }

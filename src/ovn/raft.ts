@@ -5,6 +5,8 @@
  */
 import { access, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
 
 /** The parts of `cluster/status DB` that we use. */
@@ -84,4 +86,84 @@ export async function createClusteredDb(
   }
   await run("ovsdb-tool", ["create-cluster", file, schemaFile, raftTarget]);
   return true;
+}
+
+/**
+ * Creates `file` as a server that will join an existing cluster of
+ * `database` at the first contact with one of `peers`, unless the file
+ * exists. Returns whether it was created.
+ */
+export async function joinClusteredDb(
+  file: string,
+  database: string,
+  raftTarget: string,
+  peers: readonly string[],
+): Promise<boolean> {
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    await access(file);
+    return false;
+  } catch {
+    /* absent: create it */
+  }
+  await run("ovsdb-tool", ["join-cluster", file, database, raftTarget, ...peers]);
+  return true;
+}
+
+/** Waits until the server behind `controlSocket` is a full member of its cluster. */
+export async function waitForClusterMember(
+  controlSocket: string,
+  database: string,
+  timeoutMs: number,
+): Promise<ClusterStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ClusterStatus | undefined;
+  for (;;) {
+    last = await readClusterStatus(controlSocket, database);
+    if (last?.status === "cluster member" && last.leader !== "unknown") return last;
+    if (Date.now() > deadline) {
+      throw new MicroOvnError(
+        "RAFT_JOIN_TIMEOUT",
+        `${database} did not become a cluster member within ${timeoutMs / 1000} s ` +
+          `(status: ${last?.status || "no answer"}); are the other members reachable?`,
+      );
+    }
+    await delay(100);
+  }
+}
+
+/**
+ * Leaves the cluster gracefully (`cluster/leave`) and waits until the other
+ * servers have removed this one; ovsdb-server exits by itself after that.
+ */
+export async function leaveCluster(
+  controlSocket: string,
+  database: string,
+  timeoutMs: number,
+): Promise<void> {
+  await run("ovs-appctl", ["-T", "5", "-t", controlSocket, "cluster/leave", database], {
+    allowFailure: true,
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await readClusterStatus(controlSocket, database);
+    if (status === undefined || status.status === "left cluster") return;
+    if (Date.now() > deadline) {
+      throw new MicroOvnError(
+        "RAFT_LEAVE_TIMEOUT",
+        `${database} did not leave its cluster within ${timeoutMs / 1000} s ` +
+          `(status: ${status.status}); the other members may be unreachable`,
+      );
+    }
+    await delay(100);
+  }
+}
+
+/** Removes another server (by ID or Raft address) from the cluster, e.g. one that is dead. */
+export async function kickFromCluster(
+  controlSocket: string,
+  database: string,
+  server: string,
+): Promise<void> {
+  await run("ovs-appctl", ["-T", "5", "-t", controlSocket, "cluster/kick", database, server]);
 }

@@ -40,8 +40,8 @@ before(async () => {
     client: await freePort(),
     raft: await freePort(),
   });
-  await stateDb.createCluster();
-  await stateDb.createCluster(); // an existing database is kept
+  await stateDb.createDb();
+  await stateDb.createDb(); // an existing database is kept
   await supervisor.start(stateDb.serverSpec());
 });
 
