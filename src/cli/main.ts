@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { MicroOvnError } from "../errors.js";
 import { registerCertificates } from "./commands/certificates.js";
 import { registerChassis } from "./commands/chassis.js";
+import { registerLab } from "./commands/lab.js";
 import { registerCluster } from "./commands/cluster.js";
 import { runPassthrough } from "./commands/passthrough.js";
 import { registerServices } from "./commands/services.js";
@@ -66,9 +67,10 @@ async function main(argv: string[]): Promise<number> {
   registerServices(program, ctx);
   registerCertificates(program, ctx);
   registerChassis(program, ctx);
+  registerLab(program, ctx);
   for (const c of program.commands) c.exitOverride();
   await program.parseAsync(argv, { from: "user" });
-  return 0;
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
 }
 
 main(process.argv.slice(2)).then(

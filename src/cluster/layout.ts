@@ -60,7 +60,11 @@ export function databaseRemotes(layout: ClusterLayout, db: CentralDatabase): str
 }
 
 /** Raft addresses of NB or SB on every central except `exceptName`. */
-export function raftPeers(layout: ClusterLayout, db: CentralDatabase, exceptName: string): string[] {
+export function raftPeers(
+  layout: ClusterLayout,
+  db: CentralDatabase,
+  exceptName: string,
+): string[] {
   const port = db === "nb" ? DEFAULT_CENTRAL_PORTS.nbRaft : DEFAULT_CENTRAL_PORTS.sbRaft;
   return centrals(layout)
     .filter((m) => m.name !== exceptName)

@@ -24,6 +24,11 @@ import {
   toolRoutes,
 } from "./api/routes.js";
 import { ControlServer } from "./api/control-server.js";
+import { MemberServer, type MemberTls } from "./api/member-server.js";
+import { memberRoutes } from "./api/member-routes.js";
+import { ClusterWatcher } from "../cluster/watcher.js";
+import { recordMember } from "../cluster/members.js";
+import { refresh } from "../lifecycle/refresh.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "./runtime.js";
 import type { StateDir } from "./state-dir.js";
@@ -55,7 +60,9 @@ export async function runningDaemon(state: StateDir): Promise<number | undefined
 
 export class Daemon {
   readonly rt: MemberRuntime;
+  readonly watcher: ClusterWatcher;
   private readonly server: ControlServer;
+  private memberServer: MemberServer | undefined;
   private ready = false;
   private resumeError: string | undefined;
   private renewalTimer: NodeJS.Timeout | undefined;
@@ -66,6 +73,20 @@ export class Daemon {
     supervisorOptions: SupervisorOptions = {},
   ) {
     this.rt = new MemberRuntime(state, supervisorOptions);
+    this.watcher = new ClusterWatcher(this.rt);
+    this.watcher.on("problem", (message) => log(message));
+    this.watcher.on("layout", (layout) => {
+      void this.rt
+        .exclusive(() => refresh(this.rt, layout))
+        .then((done) => {
+          if (done.length > 0)
+            log(
+              `cluster changed (${layout.members.map((m) => m.name).join(", ")}): refreshed ${done.join(", ")}`,
+            );
+          this.watcher.followRemotes();
+        })
+        .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
+    });
     this.server = new ControlServer([
       ...clusterRoutes(this),
       ...statusRoutes(this),
@@ -143,6 +164,10 @@ export class Daemon {
       if (this.rt.config) {
         await this.rt.exclusive(() => startServices(this.rt));
         log(`services of ${this.rt.config.name} are up: ${this.rt.config.services.join(", ")}`);
+        await this.startMembership();
+        void this.rt
+          .exclusive(() => recordMember(this.rt))
+          .catch((e: Error) => log(`could not update this member's row: ${e.message}`));
         await this.renewCertificates();
       }
     } catch (e) {
@@ -162,6 +187,42 @@ export class Daemon {
     }
   }
 
+  private async memberTls(): Promise<MemberTls> {
+    const pki = this.rt.pki;
+    const read = (path: string) => readFile(path, "utf8");
+    return {
+      key: await read(pki.keyPath("microovn")),
+      cert: await read(pki.certPath("microovn")),
+      ca: await read(pki.caCertPath),
+    };
+  }
+
+  /**
+   * Takes part in the cluster: follows the state database (refreshing on
+   * changes, writing heartbeats) and serves the member API. After
+   * bootstrap, join, and a daemon start on a member.
+   */
+  async startMembership(): Promise<void> {
+    const config = this.rt.requireConfig();
+    this.watcher.start();
+    if (!this.memberServer) {
+      const server = new MemberServer(memberRoutes(this), {
+        tls: await this.memberTls(),
+        isMember: (peer) => this.watcher.isMember(peer.name, peer.fingerprint),
+      });
+      await server.listen(config.address);
+      this.memberServer = server;
+      log(`member API listening on ${config.address}:${server.port}`);
+    }
+  }
+
+  /** Stops following the cluster and serving the member API (after leaving it). */
+  async stopMembership(): Promise<void> {
+    this.watcher.stop();
+    await this.memberServer?.close();
+    this.memberServer = undefined;
+  }
+
   /** Stops every OVN process of this member (the data stays). */
   stopServices(): Promise<void> {
     return this.rt.exclusive(() => stopEverything(this.rt));
@@ -172,6 +233,8 @@ export class Daemon {
     if (!this.exiting) {
       this.exiting = true;
       clearInterval(this.renewalTimer);
+      this.watcher.stop();
+      await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();
       await rm(this.state.controlSocket, { force: true });

@@ -34,6 +34,7 @@ import {
 import { recordMember } from "../cluster/members.js";
 import { STATE_DB_PORTS } from "../cluster/state-db.js";
 import { stopEverything } from "./stop.js";
+import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
 
 export interface BootstrapRequest {
   /** Default: the host name. */
@@ -62,14 +63,20 @@ async function isEmptyOrAbsent(dir: string): Promise<boolean> {
   }
 }
 
-export async function bootstrap(
+/**
+ * Everything that must hold before this machine becomes a member (by
+ * bootstrap or join): not a member yet, no leftover data, the programs of
+ * `services` installed, and their ports free on `address`.
+ */
+export async function checkNewMember(
   rt: MemberRuntime,
-  request: BootstrapRequest = {},
-): Promise<MemberConfig> {
+  address: string,
+  services: readonly ServiceName[],
+): Promise<void> {
   if (rt.config) {
     throw new MicroOvnError(
       "ALREADY_BOOTSTRAPPED",
-      `this member is already bootstrapped as ${rt.config.name} (${rt.config.address}); ` +
+      `this member is already part of a cluster as ${rt.config.name} (${rt.config.address}); ` +
         `nothing was changed. See \`microovn status\``,
     );
   }
@@ -77,12 +84,9 @@ export async function bootstrap(
     throw new MicroOvnError(
       "STATE_DIR_NOT_EMPTY",
       `${rt.state.dataDir} holds data from an earlier member but no member record; ` +
-        `move it away (or choose another --state-dir), then bootstrap again`,
+        `move it away (or choose another --state-dir), then try again`,
     );
   }
-  const name = checkMemberName(request.name ?? hostname());
-  const address = checkAddress(request.address ?? defaultAddress());
-  const services = request.services ?? [...SERVICES];
   if (services.includes("chassis") && !services.includes("switch")) {
     throw new MicroOvnError("BAD_SERVICES", "the chassis service needs the switch service");
   }
@@ -99,7 +103,18 @@ export async function bootstrap(
   await checkPortsFree(address, [
     { port: STATE_DB_PORTS.client, purpose: "cluster state database clients" },
     { port: STATE_DB_PORTS.raft, purpose: "cluster state database Raft" },
+    { port: MEMBER_API_PORT, purpose: "member API" },
   ]);
+}
+
+export async function bootstrap(
+  rt: MemberRuntime,
+  request: BootstrapRequest = {},
+): Promise<MemberConfig> {
+  const name = checkMemberName(request.name ?? hostname());
+  const address = checkAddress(request.address ?? defaultAddress());
+  const services = request.services ?? [...SERVICES];
+  await checkNewMember(rt, address, services);
 
   const config: MemberConfig = {
     name,

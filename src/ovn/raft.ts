@@ -159,11 +159,24 @@ export async function leaveCluster(
   }
 }
 
-/** Removes another server (by ID or Raft address) from the cluster, e.g. one that is dead. */
+/**
+ * Removes another server (by ID or Raft address) from the cluster, e.g. one
+ * that is dead. Returns false if the cluster did not know it.
+ */
 export async function kickFromCluster(
   controlSocket: string,
   database: string,
   server: string,
-): Promise<void> {
-  await run("ovs-appctl", ["-T", "5", "-t", controlSocket, "cluster/kick", database, server]);
+): Promise<boolean> {
+  const result = await run(
+    "ovs-appctl",
+    ["-T", "5", "-t", controlSocket, "cluster/kick", database, server],
+    { allowFailure: true },
+  );
+  if (result.exitCode === 0) return true;
+  if (/unknown server/i.test(result.stderr)) return false;
+  throw new MicroOvnError(
+    "RAFT_KICK_FAILED",
+    `could not remove ${server} from ${database}: ${result.stderr.trim() || result.stdout.trim()}`,
+  );
 }

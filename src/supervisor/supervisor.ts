@@ -95,6 +95,16 @@ function isOurProcess(pid: number, spec: ProcessSpec): boolean {
   );
 }
 
+/** Whether `pid` runs with exactly `spec`'s arguments. */
+function runsWithArgs(pid: number, spec: ProcessSpec): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(1, -1);
+    return argv.length === spec.args.length && argv.every((a, i) => a === spec.args[i]);
+  } catch {
+    return false;
+  }
+}
+
 async function readPid(pidFile: string): Promise<number | undefined> {
   try {
     const pid = Number((await readFile(pidFile, "utf8")).trim());
@@ -167,6 +177,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Like start(), but a process already supervised under this name is left as it is. */
   async ensure(spec: ProcessSpec): Promise<ProcessStatus> {
     return this.get(spec.name) ?? this.start(spec);
+  }
+
+  /**
+   * Like ensure(), but a process that runs with other arguments than
+   * `spec`'s is stopped and started again with them. Returns whether it was
+   * (re)started.
+   */
+  async replace(spec: ProcessSpec, options: StopOptions = {}): Promise<boolean> {
+    const entry = this.managed.get(spec.name);
+    const pid = entry?.status.pid;
+    if (entry && pid !== undefined && runsWithArgs(pid, spec)) return false;
+    if (entry) await this.stop(spec.name, options);
+    await this.start(spec);
+    return true;
   }
 
   /**

@@ -1,7 +1,12 @@
-/** `microovn cluster bootstrap`. */
+/** `microovn cluster bootstrap|add|join|list|remove`. */
 import type { Command } from "commander";
 import type { MemberConfig } from "../../member/config.js";
 import type { CliContext } from "../context.js";
+import { checkListFormat, formatMembers, type MemberRow } from "../format/members.js";
+
+function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
+}
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command("cluster").description("Manage the cluster's members");
@@ -27,5 +32,83 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       ctx.print(
         `Bootstrapped ${member.name} (${member.address}); services: ${member.services.join(", ")}`,
       );
+    });
+
+  cluster
+    .command("add")
+    .description("Make a single-use join token for a new member (printed alone on its line)")
+    .argument("<name>", "the new member's name")
+    .option("--timeout <duration>", "how long the token is valid: seconds, or e.g. 30m, 3h", "3h")
+    .action(async (name: string, options: { timeout: string }) => {
+      const { token, expiresAt } = await ctx
+        .client()
+        .call<{ token: string; expiresAt: string }>("POST", "/cluster/add", {
+          name,
+          timeout: options.timeout,
+        });
+      ctx.print(token);
+      process.stderr.write(`(valid for ${name} until ${expiresAt})\n`);
+    });
+
+  cluster
+    .command("join")
+    .description("Join the cluster that issued TOKEN")
+    .argument("<token>", "what `microovn cluster add NAME` printed on a member")
+    .option("--name <name>", "this member's name (must be the token's; default: the token's)")
+    .option("--address <ip>", "address other members reach this one at")
+    .action(async (token: string, options: { name?: string; address?: string }) => {
+      const { member, layout } = await ctx.client().call<{
+        member: MemberConfig;
+        layout: { members: { name: string }[] };
+      }>("POST", "/cluster/join", { token, ...options });
+      ctx.print(
+        `Joined the cluster as ${member.name} (${member.address}); services: ` +
+          `${member.services.join(", ")}; members: ${layout.members.map((m) => m.name).join(", ")}`,
+      );
+    });
+
+  cluster
+    .command("list")
+    .description("List the members: name, address, role, certificate fingerprint, status")
+    .option("-f, --format <format>", "table, compact, json, yaml or csv", "table")
+    .action(async (options: { format: string }) => {
+      const format = checkListFormat(options.format);
+      const { members } = await ctx
+        .client()
+        .call<{ members: MemberRow[] }>("GET", "/cluster/members");
+      process.stdout.write(
+        formatMembers(
+          members.map(({ name, address, role, fingerprint, status }) => ({
+            name,
+            address,
+            role,
+            fingerprint,
+            status,
+          })),
+          format,
+        ),
+      );
+    });
+
+  cluster
+    .command("remove")
+    .description("Remove a member: it leaves every Raft cluster and keeps a backup of its data")
+    .argument("<name>", "the member to remove")
+    .option("--force", "remove a member that is down (kick it from the Raft clusters)")
+    .action(async (name: string, options: { force?: boolean }) => {
+      const result = await ctx.client().call<{
+        backup?: string;
+        kicked?: string[];
+        warnings: string[];
+      }>("POST", `/cluster/members/${encodeURIComponent(name)}/remove`, {
+        force: options.force === true,
+      });
+      ctx.print(
+        result.backup
+          ? `Removed ${name}; its data, logs and keys are in ${result.backup} on ${name}`
+          : `Removed ${name}` +
+              (result.kicked?.length ? ` (kicked from ${result.kicked.join(", ")})` : ""),
+      );
+      printWarnings(result.warnings);
     });
 }

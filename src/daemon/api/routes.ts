@@ -4,7 +4,11 @@
  * `rt.exclusive` so that steps never overlap.
  */
 import { MicroOvnError } from "../../errors.js";
+import { memberStatus } from "../../cluster/members.js";
+import { issueJoinToken, parseLifetime } from "../../lifecycle/add.js";
 import { bootstrap } from "../../lifecycle/bootstrap.js";
+import { join } from "../../lifecycle/join.js";
+import { removeMember } from "../../lifecycle/remove.js";
 import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
 import {
   updateChassisSettings,
@@ -56,7 +60,84 @@ export function clusterRoutes(daemon: Daemon): Route[] {
             ...(services !== undefined ? { services } : {}),
           }),
         );
+        await daemon.startMembership();
         return { member };
+      },
+    },
+    {
+      method: "POST",
+      path: "/cluster/add",
+      handler: async ({ body }) => {
+        const name = optionalString(body, "name");
+        if (name === undefined) throw new MicroOvnError("BAD_REQUEST", `"name" is required`);
+        const timeout = optionalString(body, "timeout");
+        const lifetimeSeconds = timeout !== undefined ? parseLifetime(timeout) : undefined;
+        const members = daemon.watcher.members();
+        const issued = await rt.exclusive(() =>
+          issueJoinToken(rt, members, {
+            name,
+            ...(lifetimeSeconds !== undefined ? { lifetimeSeconds } : {}),
+          }),
+        );
+        log(`join token issued for ${name}, valid until ${issued.expiresAt}`);
+        return issued;
+      },
+    },
+    {
+      method: "POST",
+      path: "/cluster/join",
+      handler: async ({ body }) => {
+        const token = optionalString(body, "token");
+        if (token === undefined) throw new MicroOvnError("BAD_REQUEST", `"token" is required`);
+        const name = optionalString(body, "name");
+        const address = optionalString(body, "address");
+        const member = await rt.exclusive(() =>
+          join(rt, {
+            token,
+            ...(name !== undefined ? { name } : {}),
+            ...(address !== undefined ? { address } : {}),
+          }),
+        );
+        log(
+          `joined the cluster as ${member.name} (${member.address}): ${member.services.join(", ")}`,
+        );
+        await daemon.startMembership();
+        return { member, layout: rt.layout };
+      },
+    },
+    {
+      method: "GET",
+      path: "/cluster/members",
+      handler: () => {
+        rt.requireConfig();
+        const now = Date.now();
+        const members = daemon.watcher
+          .members()
+          .map((m) => ({
+            name: m.name,
+            address: m.address,
+            role: m.role,
+            fingerprint: m.fingerprint,
+            services: [...m.services].sort(),
+            status: memberStatus(m, now),
+            heartbeatAgeMs: now - m.heartbeat,
+          }))
+          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        return Promise.resolve({ members });
+      },
+    },
+    {
+      method: "POST",
+      path: "/cluster/members/:name/remove",
+      handler: async ({ params, body }) => {
+        const force = body.force === true;
+        const name = params.name ?? "";
+        log(`removal of ${name} requested${force ? " (forced)" : ""}`);
+        const rows = daemon.watcher.members();
+        const result = await rt.exclusive(() => removeMember(rt, rows, name, force));
+        if (result.self) await daemon.stopMembership();
+        log(`removed ${name}` + (result.backup ? `; its data is in ${result.backup}` : ""));
+        return result;
       },
     },
   ];

@@ -1,0 +1,172 @@
+/**
+ * `microovn lab up|status|down|exec`: a real multi-member cluster on this
+ * machine, one network namespace per member (see src/lab/lab.ts).
+ */
+import type { Command } from "commander";
+import { MicroOvnError } from "../../errors.js";
+import { DEFAULT_LAB_ROOT, Lab, type LabOptions } from "../../lab/lab.js";
+import { isRunning } from "../../supervisor/supervisor.js";
+import type { CliContext } from "../context.js";
+
+interface RootOptions {
+  dir: string;
+}
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new MicroOvnError("ROOT_REQUIRED", "the lab makes network namespaces: run it with sudo");
+  }
+}
+
+function count(text: string, what: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new MicroOvnError(
+      "BAD_LAB_OPTION",
+      `--${what} must be a whole number from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+async function loadLab(options: RootOptions): Promise<Lab> {
+  const lab = await Lab.load({ root: options.dir });
+  if (!lab) {
+    throw new MicroOvnError(
+      "NO_LAB",
+      `no lab runs from ${options.dir}; start one with \`microovn lab up --nodes 3\``,
+    );
+  }
+  return lab;
+}
+
+function table(rows: readonly string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+async function describe(lab: Lab): Promise<string> {
+  const lines: string[] = [`Lab in ${lab.root}`];
+  const nodeRows = [["MEMBER", "NAMESPACE", "ADDRESS", "ENCAP IP", "STATE DIR", "MICROOVND"]];
+  for (const n of lab.nodes) {
+    const pid = (await lab.pids(n.name)).microovnd;
+    nodeRows.push([
+      n.name,
+      n.namespace,
+      n.address,
+      n.encapIp,
+      n.stateDir,
+      pid !== undefined && isRunning(pid) ? `running (pid ${pid})` : "not running",
+    ]);
+  }
+  lines.push("", table(nodeRows));
+  if (lab.vms.length > 0) {
+    const vmRows = [["VM", "ON", "IP", "MAC", "NAMESPACE"]];
+    for (const v of lab.vms) vmRows.push([v.name, v.node, v.ip, v.mac, v.namespace]);
+    lines.push("", table(vmRows));
+  }
+  for (const n of lab.nodes) {
+    const r = await lab.cli(n.name, ["cluster", "list", "-f", "compact"]);
+    if (r.exitCode === 0) {
+      lines.push("", `Cluster (as ${n.name} sees it):`, r.stdout.trimEnd());
+      break;
+    }
+  }
+  return lines.join("\n");
+}
+
+export function registerLab(program: Command, ctx: CliContext): void {
+  const lab = program
+    .command("lab")
+    .description("A multi-member cluster on this machine, one network namespace per member");
+  const dirOption = [
+    "--dir <dir>",
+    "where the lab keeps its members' state",
+    DEFAULT_LAB_ROOT,
+  ] as const;
+
+  lab
+    .command("up")
+    .description("Make N members (joined into one cluster) and VMs on a shared logical switch")
+    .option("--nodes <n>", "how many members", "3")
+    .option("--vms <n>", "how many VMs", "0")
+    .option("--vm-on <members>", "members to put VMs on, in turn (e.g. m1,m3; default: all)")
+    .option("--prefix <name>", "namespace name prefix", "mlab")
+    .option(...dirOption)
+    .action(
+      async (
+        options: RootOptions & { nodes: string; vms: string; vmOn?: string; prefix: string },
+      ) => {
+        requireRoot();
+        const nodes = count(options.nodes, "nodes", 1, 9);
+        const vms = count(options.vms, "vms", 0, 200);
+        const labOptions: LabOptions = { root: options.dir, prefix: options.prefix };
+        const created = await Lab.create(labOptions);
+        try {
+          for (let i = 0; i < nodes; i++) {
+            const node = await created.grow();
+            process.stderr.write(
+              `${node.name} ${i === 0 ? "bootstrapped" : "joined"} at ${node.address} ` +
+                `in ${node.joinSeconds!.toFixed(2)} s\n`,
+            );
+          }
+          const on = options.vmOn
+            ? options.vmOn.split(",").map((s) => created.node(s.trim()).name)
+            : created.nodes.map((n) => n.name);
+          for (let i = 0; i < vms; i++) {
+            const vm = await created.addVm(on[i % on.length]!);
+            process.stderr.write(`${vm.name} (${vm.ip}) on ${vm.node}\n`);
+          }
+        } catch (e) {
+          process.stderr.write(
+            `The lab could not be completed; what was made stays for inspection. ` +
+              `Remove it with \`microovn lab down --dir ${options.dir}\`.\n`,
+          );
+          throw e;
+        }
+        ctx.print(await describe(created));
+      },
+    );
+
+  lab
+    .command("status")
+    .description("Show the lab's members, VMs and cluster")
+    .option(...dirOption)
+    .action(async (options: RootOptions) => {
+      requireRoot();
+      ctx.print(await describe(await loadLab(options)));
+    });
+
+  lab
+    .command("exec")
+    .description("Run a command in a member's namespace (with its state dir) or a VM's")
+    .argument("<name>", "a member (m1, m2, …) or a VM (vm1, …)")
+    .argument("<command...>", "the command, after --")
+    .option(...dirOption)
+    .action(async (name: string, command: string[], options: RootOptions) => {
+      requireRoot();
+      const found = await loadLab(options);
+      const [program, ...args] = command;
+      const r = await found.exec(name, program!, args);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.exitCode ?? 1;
+    });
+
+  lab
+    .command("down")
+    .description("Stop every member and remove the lab's namespaces and files")
+    .option(...dirOption)
+    .action(async (options: RootOptions) => {
+      requireRoot();
+      await (await loadLab(options)).down();
+      ctx.print(`The lab in ${options.dir} is gone`);
+    });
+}

@@ -1,0 +1,52 @@
+/**
+ * The member API's endpoints (port 6686, mutual TLS): what members ask of
+ * each other, and joining (the one public route: the caller proves itself
+ * with its token's secret instead of a certificate).
+ */
+import { MicroOvnError } from "../../errors.js";
+import { admitMember, parseJoinRequest } from "../../lifecycle/add.js";
+import { forget, leave } from "../../lifecycle/remove.js";
+import type { Daemon } from "../daemon.js";
+import { log } from "../log.js";
+import type { Route } from "./router.js";
+
+export function memberRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "POST",
+      path: "/cluster/join",
+      public: true,
+      handler: async ({ body }) => {
+        const request = parseJoinRequest(body);
+        const answer = await rt.exclusive(() => admitMember(rt, request));
+        log(`admitted ${answer.member.name} (${answer.member.address}) as ${answer.member.role}`);
+        return answer;
+      },
+    },
+    {
+      method: "POST",
+      path: "/cluster/leave",
+      handler: async ({ peer }) => {
+        log(`leaving the cluster, as ${peer?.name ?? "?"} asked`);
+        const backup = await rt.exclusive(() => leave(rt));
+        log(`left the cluster; data, logs and keys are in ${backup}`);
+        return { backup };
+      },
+      after: () => void daemon.stopMembership(),
+    },
+    {
+      method: "POST",
+      path: "/cluster/forget",
+      handler: async ({ body, peer }) => {
+        const name = typeof body.name === "string" ? body.name : peer?.name;
+        const row = daemon.watcher.members().find((m) => m.name === name);
+        if (!row) {
+          throw new MicroOvnError("NOT_A_MEMBER", `"${String(name)}" is not a member`);
+        }
+        log(`removing ${row.name} from the cluster, as ${peer?.name ?? "?"} asked`);
+        return { kicked: await rt.exclusive(() => forget(rt, row)) };
+      },
+    },
+  ];
+}

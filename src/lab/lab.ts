@@ -1,0 +1,397 @@
+/**
+ * The lab: a real multi-member cluster on one machine. Every member gets its
+ * own network namespace, state dir and microovnd; a hub namespace holds two
+ * Linux bridges, one for the members' own network (Raft, OVSDB, member API)
+ * and one for the underlay that Geneve tunnels cross. VMs are namespaces
+ * plugged into a member's br-int, bound to ports of one logical switch.
+ *
+ * With the userspace (netdev) datapath, OVS carries tunnels only from an
+ * address on an OVS bridge: each member's underlay link goes into br-phy,
+ * which holds the encapsulation address. With the kernel datapath the
+ * member's own address serves.
+ *
+ * The description of a lab is kept in ROOT/lab.json, so `lab status` and
+ * `lab down` find everything it made (namespaces are deleted by name only
+ * if they are in that file).
+ */
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { MicroOvnError } from "../errors.js";
+import { detectDatapath, type DatapathType } from "../ovn/switch.js";
+import { run, type RunResult } from "../process/run.js";
+import { writeAtomically } from "../util/fs.js";
+import { createNamespace, createVeth, deleteNamespace, runIn } from "./netns.js";
+
+export const DEFAULT_LAB_ROOT = "/var/lib/microovn-lab";
+const MEMBER_NET = "198.18.0";
+const UNDERLAY_NET = "198.18.1";
+const VM_NET = "10.0.0";
+export const LAB_SWITCH = "lab-sw0";
+const COMMAND_TIMEOUT_MS = 180_000;
+
+export interface LabNode {
+  name: string;
+  namespace: string;
+  stateDir: string;
+  address: string;
+  /** The Geneve (encapsulation) address, on br-phy with the netdev datapath. */
+  encapIp: string;
+  /** Join time in seconds (the first member: bootstrap time). */
+  joinSeconds?: number;
+}
+
+export interface LabVm {
+  name: string;
+  node: string;
+  namespace: string;
+  port: string;
+  mac: string;
+  ip: string;
+}
+
+export interface LabDescription {
+  prefix: string;
+  datapath: DatapathType;
+  nodes: LabNode[];
+  vms: LabVm[];
+}
+
+export interface LabOptions {
+  /** Where state dirs and lab.json go. */
+  root?: string;
+  /** Namespace name prefix (keep it short: interface names have 15 characters). */
+  prefix?: string;
+  /** How to run the microovn CLI; default: this installation's, with this node. */
+  cli?: readonly string[];
+}
+
+/** This installation's CLI, with the same node (and loader, under tsx). */
+function defaultCli(): string[] {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const main = fileURLToPath(new URL(`../cli/main${ext}`, import.meta.url));
+  return [process.execPath, ...process.execArgv, main];
+}
+
+function labError(message: string): MicroOvnError {
+  return new MicroOvnError("LAB", message);
+}
+
+export class Lab {
+  readonly root: string;
+  readonly cliCommand: readonly string[];
+  private description: LabDescription;
+
+  private constructor(options: LabOptions, description: LabDescription) {
+    this.root = options.root ?? DEFAULT_LAB_ROOT;
+    this.cliCommand = options.cli ?? defaultCli();
+    this.description = description;
+  }
+
+  get descriptionPath(): string {
+    return join(this.root, "lab.json");
+  }
+
+  get nodes(): readonly LabNode[] {
+    return this.description.nodes;
+  }
+
+  get vms(): readonly LabVm[] {
+    return this.description.vms;
+  }
+
+  get hub(): string {
+    return `${this.description.prefix}-hub`;
+  }
+
+  node(name: string): LabNode {
+    const node = this.description.nodes.find((n) => n.name === name);
+    if (!node) {
+      throw labError(
+        `no lab member "${name}"; the lab has ${this.description.nodes.map((n) => n.name).join(", ")}`,
+      );
+    }
+    return node;
+  }
+
+  /** The lab described in `root`, if there is one. */
+  static async load(options: LabOptions = {}): Promise<Lab | undefined> {
+    const root = options.root ?? DEFAULT_LAB_ROOT;
+    try {
+      const text = await readFile(join(root, "lab.json"), "utf8");
+      return new Lab(options, JSON.parse(text) as LabDescription);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Makes the hub and an empty lab (no members yet); `grow` adds them.
+   * Refuses if a lab already lives in `root`.
+   */
+  static async create(options: LabOptions = {}): Promise<Lab> {
+    const root = options.root ?? DEFAULT_LAB_ROOT;
+    if (await Lab.load(options)) {
+      throw labError(
+        `a lab already runs from ${root}; see \`microovn lab status\`, or \`microovn lab down\` first`,
+      );
+    }
+    const prefix = options.prefix ?? "mlab";
+    if (!/^[a-z][a-z0-9]{0,7}$/.test(prefix)) {
+      throw labError(`"${prefix}" is not a lab prefix: use 1-8 lowercase letters and digits`);
+    }
+    const lab = new Lab(options, {
+      prefix,
+      datapath: await detectDatapath(),
+      nodes: [],
+      vms: [],
+    });
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    await lab.save();
+    await createNamespace(lab.hub);
+    for (const bridge of ["members", "underlay"]) {
+      await run("ip", ["-n", lab.hub, "link", "add", bridge, "type", "bridge"]);
+      await run("ip", ["-n", lab.hub, "link", "set", bridge, "up"]);
+    }
+    return lab;
+  }
+
+  private async save(): Promise<void> {
+    await writeAtomically(
+      this.descriptionPath,
+      `${JSON.stringify(this.description, null, 2)}\n`,
+      0o600,
+    );
+  }
+
+  /** `microovn ARGS…` as member `node`; never throws on exit status. */
+  cli(node: string, args: readonly string[]): Promise<RunResult> {
+    const n = this.node(node);
+    const [program, ...rest] = [...this.cliCommand, "--state-dir", n.stateDir, ...args];
+    return runIn(n.namespace, program!, rest, {
+      allowFailure: true,
+      timeoutMs: COMMAND_TIMEOUT_MS,
+    });
+  }
+
+  /** Like cli(), but throws with stderr unless it exits 0; returns stdout. */
+  async ok(node: string, args: readonly string[]): Promise<string> {
+    const r = await this.cli(node, args);
+    if (r.exitCode !== 0) {
+      throw labError(
+        `${node}: microovn ${args.join(" ")} exited ${r.exitCode}: ${(r.stderr + r.stdout).trim()}`,
+      );
+    }
+    return r.stdout;
+  }
+
+  /** Runs a program in a member's or VM's namespace (by lab name). */
+  exec(name: string, program: string, args: readonly string[]): Promise<RunResult> {
+    const node = this.description.nodes.find((n) => n.name === name);
+    const vm = this.description.vms.find((v) => v.name === name);
+    if (node) {
+      return runIn(
+        node.namespace,
+        "env",
+        [`MICROOVN_STATE_DIR=${node.stateDir}`, program, ...args],
+        {
+          allowFailure: true,
+          timeoutMs: COMMAND_TIMEOUT_MS,
+        },
+      );
+    }
+    if (vm)
+      return runIn(vm.namespace, program, args, {
+        allowFailure: true,
+        timeoutMs: COMMAND_TIMEOUT_MS,
+      });
+    throw labError(`no lab member or VM "${name}"`);
+  }
+
+  /** A member's namespace, links and addresses (no microovn yet). */
+  private async plumb(index: number): Promise<LabNode> {
+    const name = `m${index}`;
+    const p = this.description.prefix;
+    const node: LabNode = {
+      name,
+      namespace: `${p}-${name}`,
+      stateDir: join(this.root, name),
+      address: `${MEMBER_NET}.${index}`,
+      encapIp:
+        this.description.datapath === "netdev"
+          ? `${UNDERLAY_NET}.${index}`
+          : `${MEMBER_NET}.${index}`,
+    };
+    this.description.nodes.push(node);
+    await this.save();
+    await createNamespace(node.namespace);
+    await createVeth(
+      { namespace: node.namespace, name: "eth0" },
+      { namespace: this.hub, name: `${name}-eth0` },
+    );
+    await run("ip", ["-n", this.hub, "link", "set", `${name}-eth0`, "master", "members"]);
+    await run("ip", ["-n", node.namespace, "addr", "add", `${node.address}/24`, "dev", "eth0"]);
+    if (this.description.datapath === "netdev") {
+      await createVeth(
+        { namespace: node.namespace, name: "ul0" },
+        { namespace: this.hub, name: `${name}-ul0` },
+      );
+      await run("ip", ["-n", this.hub, "link", "set", `${name}-ul0`, "master", "underlay"]);
+    }
+    return node;
+  }
+
+  /**
+   * With the netdev datapath: br-phy holds the underlay link and the
+   * encapsulation address, and the chassis is told to use that address.
+   */
+  private async underlay(node: LabNode): Promise<void> {
+    if (this.description.datapath !== "netdev") return;
+    await this.ok(node.name, [
+      "ovs-vsctl",
+      "--may-exist",
+      "add-br",
+      "br-phy",
+      "--",
+      "set",
+      "Bridge",
+      "br-phy",
+      "datapath_type=netdev",
+      "--",
+      "--may-exist",
+      "add-port",
+      "br-phy",
+      "ul0",
+    ]);
+    const ns = node.namespace;
+    await run("ip", ["-n", ns, "addr", "replace", `${node.encapIp}/24`, "dev", "br-phy"]);
+    await run("ip", ["-n", ns, "link", "set", "br-phy", "up"]);
+    await this.ok(node.name, ["chassis", "set", "encap-ip", node.encapIp]);
+  }
+
+  /**
+   * Adds one member: the first bootstraps, the others join with a token
+   * from the first member that answers. Returns it with its join time.
+   */
+  async grow(): Promise<LabNode> {
+    const index = Math.max(0, ...this.description.nodes.map((n) => Number(n.name.slice(1)))) + 1;
+    const existing = [...this.description.nodes];
+    const node = await this.plumb(index);
+    const started = process.hrtime.bigint();
+    if (existing.length === 0) {
+      await this.ok(node.name, [
+        "cluster",
+        "bootstrap",
+        "--name",
+        node.name,
+        "--address",
+        node.address,
+      ]);
+    } else {
+      const inviter = existing[0]!;
+      const token = (await this.ok(inviter.name, ["cluster", "add", node.name])).trim();
+      await this.ok(node.name, ["cluster", "join", token, "--address", node.address]);
+    }
+    node.joinSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await this.underlay(node);
+    await this.save();
+    return node;
+  }
+
+  /** The logical switch the lab's VMs share (made on first use). */
+  private async ensureSwitch(): Promise<void> {
+    const any = this.description.nodes[0];
+    if (!any) throw labError("the lab has no members yet");
+    await this.ok(any.name, ["ovn-nbctl", "--may-exist", "ls-add", LAB_SWITCH]);
+  }
+
+  /** A VM on member `nodeName`: a namespace whose eth0 is a port of the lab switch. */
+  async addVm(nodeName: string): Promise<LabVm> {
+    const node = this.node(nodeName);
+    await this.ensureSwitch();
+    const index = Math.max(0, ...this.description.vms.map((v) => Number(v.name.slice(2)))) + 1;
+    if (index > 200) throw labError("a lab holds at most 200 VMs");
+    const hex = index.toString(16).padStart(2, "0");
+    const vm: LabVm = {
+      name: `vm${index}`,
+      node: node.name,
+      namespace: `${this.description.prefix}-vm${index}`,
+      port: `lab-vm${index}`,
+      mac: `02:00:00:00:00:${hex}`,
+      ip: `${VM_NET}.${10 + index}`,
+    };
+    this.description.vms.push(vm);
+    await this.save();
+    await createNamespace(vm.namespace);
+    const hostSide = `vm${index}-h`;
+    await createVeth(
+      { namespace: node.namespace, name: hostSide },
+      { namespace: vm.namespace, name: "eth0" },
+    );
+    const ns = vm.namespace;
+    await run("ip", ["-n", ns, "link", "set", "eth0", "address", vm.mac]);
+    // Room for the Geneve header on the underlay.
+    await run("ip", ["-n", ns, "link", "set", "eth0", "mtu", "1400"]);
+    await run("ip", ["-n", ns, "addr", "add", `${vm.ip}/24`, "dev", "eth0"]);
+    await this.ok(node.name, [
+      "ovn-nbctl",
+      "--may-exist",
+      "lsp-add",
+      LAB_SWITCH,
+      vm.port,
+      "--",
+      "lsp-set-addresses",
+      vm.port,
+      `${vm.mac} ${vm.ip}`,
+    ]);
+    await this.ok(node.name, [
+      "ovs-vsctl",
+      "--may-exist",
+      "add-port",
+      "br-int",
+      hostSide,
+      "--",
+      "set",
+      "Interface",
+      hostSide,
+      `external_ids:iface-id=${vm.port}`,
+    ]);
+    return vm;
+  }
+
+  /** Pids of a member's processes: its OVN programs and its microovnd. */
+  async pids(nodeName: string): Promise<Record<string, number>> {
+    const runDir = join(this.node(nodeName).stateDir, "run");
+    const out: Record<string, number> = {};
+    for (const file of await readdir(runDir).catch(() => [] as string[])) {
+      if (!file.endsWith(".pid")) continue;
+      const pid = Number((await readFile(join(runDir, file), "utf8").catch(() => "")).trim());
+      if (Number.isInteger(pid) && pid > 1) out[file.slice(0, -4)] = pid;
+    }
+    return out;
+  }
+
+  /**
+   * Stops everything: each member shuts down (its OVN processes and
+   * microovnd), whatever still runs is killed by pid, then the namespaces
+   * and the lab's files go.
+   */
+  async down(): Promise<void> {
+    await Promise.all(
+      this.description.nodes.map(async (n) => {
+        await this.cli(n.name, ["shutdown"]).catch(() => undefined);
+        for (const pid of Object.values(await this.pids(n.name))) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
+        }
+      }),
+    );
+    for (const vm of this.description.vms) await deleteNamespace(vm.namespace);
+    for (const n of this.description.nodes) await deleteNamespace(n.namespace);
+    await deleteNamespace(this.hub);
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * `cluster join TOKEN`: this machine becomes a member of the cluster that
+ * issued the token. It checks what it can on its own first (the token reads,
+ * has not expired, names this member; programs and ports), makes a key pair
+ * and a certificate request for each certificate it may need, and calls the
+ * member API at the token's address — checking that member's certificate
+ * against the token's fingerprint before the secret leaves. The answer
+ * brings the CA certificate (and key, for voters), the signed certificates
+ * and the layout. Then it joins the Raft clusters it has a place in, starts
+ * its services and records itself. Until the cluster has admitted it,
+ * nothing is written here; if a later step fails, this member asks the
+ * cluster to forget it and removes what it wrote, so it can try again.
+ */
+import { rm } from "node:fs/promises";
+import type { MemberRuntime } from "../daemon/runtime.js";
+import { MicroOvnError } from "../errors.js";
+import {
+  SERVICES,
+  checkAddress,
+  checkMemberName,
+  defaultChassisSettings,
+  type MemberConfig,
+} from "../member/config.js";
+import { CERTIFICATE_SERVICES, type CertificateService } from "../pki/store.js";
+import { decodeJoinToken, isExpired, type JoinToken } from "../cluster/join-token.js";
+import { callMember, isUnreachable } from "../cluster/member-client.js";
+import { recordMember } from "../cluster/members.js";
+import { waitForClusterMember } from "../ovn/raft.js";
+import { STATE_DATABASE } from "../cluster/state-db.js";
+import type { JoinAnswer, JoinRequest } from "./add.js";
+import { checkNewMember, defaultAddress } from "./bootstrap.js";
+import { startServices } from "./start.js";
+import { stopEverything } from "./stop.js";
+
+const RAFT_JOIN_TIMEOUT_MS = 30_000;
+
+export interface JoinOptions {
+  token: string;
+  /** Must be the token's name when given. */
+  name?: string;
+  /** Default: the first non-loopback IPv4 address. */
+  address?: string;
+}
+
+/** Asks the members in the token, in turn, to admit this one. */
+async function askToJoin(token: JoinToken, request: JoinRequest): Promise<JoinAnswer> {
+  const failures: string[] = [];
+  for (const target of token.addresses) {
+    try {
+      return await callMember<JoinAnswer>(target, "POST", "/cluster/join", request, {
+        fingerprint: token.fingerprint,
+      });
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      failures.push(`${target}: ${(e as Error).message}`);
+    }
+  }
+  throw new MicroOvnError(
+    "CLUSTER_UNREACHABLE",
+    `could not reach the cluster at ${failures.join("; ")}. Check that the address is right ` +
+      "and reachable from here and that microovnd runs there; nothing was changed",
+  );
+}
+
+export async function join(rt: MemberRuntime, options: JoinOptions): Promise<MemberConfig> {
+  const token = decodeJoinToken(options.token);
+  if (options.name !== undefined && options.name !== token.name) {
+    throw new MicroOvnError(
+      "WRONG_NAME",
+      `this token was issued for "${token.name}", not "${options.name}"; join with the name ` +
+        "it was issued for, or ask for a token for this name",
+    );
+  }
+  if (isExpired(token)) {
+    throw new MicroOvnError(
+      "TOKEN_EXPIRED",
+      `this token for "${token.name}" expired at ${token.expiresAt}; ask for a new one ` +
+        "(`microovn cluster add NAME`)",
+    );
+  }
+  const name = checkMemberName(token.name);
+  const address = checkAddress(options.address ?? defaultAddress());
+  // Where this member fits is the cluster's choice: be ready for everything.
+  await checkNewMember(rt, address, SERVICES);
+
+  const { createSigningRequest } = await import("../pki/x509.js");
+  const services = Object.keys(CERTIFICATE_SERVICES) as CertificateService[];
+  const made = await Promise.all(services.map((s) => createSigningRequest(name, s)));
+  const keys = new Map(services.map((s, i) => [s, made[i]!.keyPem]));
+  const answer = await askToJoin(token, {
+    name,
+    secret: token.secret,
+    address,
+    requests: Object.fromEntries(services.map((s, i) => [s, made[i]!.csrPem])),
+  });
+
+  const config: MemberConfig = {
+    name,
+    address,
+    services: [...answer.member.services],
+    chassis: defaultChassisSettings(),
+    createdAt: new Date().toISOString(),
+  };
+  rt.config = config;
+  rt.layout = answer.layout;
+  try {
+    await rt.pki.writeCa({
+      certPem: answer.caCert,
+      ...(answer.caKey !== undefined ? { keyPem: answer.caKey } : {}),
+    });
+    for (const [service, certPem] of Object.entries(answer.certificates)) {
+      const s = service as CertificateService;
+      await rt.pki.writeService(s, { certPem, keyPem: keys.get(s)! });
+    }
+    await rt.saveLayout(answer.layout);
+    await startServices(rt);
+    await waitForRaft(rt);
+    await recordMember(rt);
+    await rt.save(config);
+    return config;
+  } catch (e) {
+    // Admitted, but could not finish: let the cluster forget this member.
+    await callMember(token.addresses[0]!, "POST", "/cluster/forget", {}, { pki: rt.pki }).catch(
+      () => undefined,
+    );
+    await stopEverything(rt).catch(() => undefined);
+    rt.config = undefined;
+    rt.layout = { members: [] };
+    await rm(rt.state.dataDir, { recursive: true, force: true });
+    await rm(rt.state.runDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Waits until this member's servers are full members of their Raft clusters. */
+async function waitForRaft(rt: MemberRuntime): Promise<void> {
+  const waits: Promise<unknown>[] = [];
+  if (rt.isVoter()) {
+    waits.push(
+      waitForClusterMember(rt.stateDb().controlSocket, STATE_DATABASE, RAFT_JOIN_TIMEOUT_MS),
+    );
+  }
+  if (rt.requireConfig().services.includes("central")) {
+    const central = rt.central();
+    for (const db of ["nb", "sb"] as const) {
+      waits.push(
+        waitForClusterMember(
+          central.controlSocket(db),
+          central.databaseName(db),
+          RAFT_JOIN_TIMEOUT_MS,
+        ),
+      );
+    }
+  }
+  await Promise.all(waits);
+}

@@ -1,0 +1,33 @@
+/**
+ * Refresh on a membership change (a member joined or left, or its role or
+ * services changed): this member keeps the new layout, points
+ * ovn-controller at every central's SB (ovn-controller follows a changed
+ * ovn-remote by itself, without a restart), gives ovn-northd the new NB and
+ * SB lists (northd takes them only on its command line, so it is started
+ * again; it keeps no state), and reaches the state database through the
+ * current voters.
+ */
+import type { ClusterLayout } from "../cluster/layout.js";
+import type { MemberRuntime } from "../daemon/runtime.js";
+import { configureChassis } from "./start.js";
+
+/** Applies `layout`; returns what was refreshed, for the log. */
+export async function refresh(rt: MemberRuntime, layout: ClusterLayout): Promise<string[]> {
+  const config = rt.config;
+  if (!config) return [];
+  if (!layout.members.some((m) => m.name === config.name)) {
+    // This member was removed; what remains for it is to leave (see remove.ts).
+    return [];
+  }
+  await rt.saveLayout(layout);
+  const done: string[] = ["layout"];
+  if (rt.supervisor.get("ovs-vswitchd") && config.services.includes("chassis")) {
+    await configureChassis(rt);
+    done.push("ovn-remote");
+  }
+  if (rt.supervisor.get("ovn-northd")) {
+    const northd = rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes());
+    if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
+  }
+  return done;
+}
