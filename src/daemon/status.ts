@@ -9,14 +9,19 @@ import type { ServiceName } from "../member/config.js";
 import type { CentralDatabase } from "../ovn/central.js";
 import { readClusterStatus, type ClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
-import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
+import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
+import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { ProcessStatus } from "../supervisor/supervisor.js";
 import type { MemberRuntime } from "./runtime.js";
+import { memberStatus, type MemberRow, type MemberStatus } from "../cluster/members.js";
 
 export interface MemberSummary {
   name: string;
   address: string;
   services: ServiceName[];
+  role?: string;
+  /** From heartbeats, when the state database could be read. */
+  status?: MemberStatus;
 }
 
 export interface DatabaseSummary {
@@ -111,6 +116,30 @@ async function databaseSummary(rt: MemberRuntime, db: CentralDatabase): Promise<
   return summary;
 }
 
+/** The cluster state database, on voters (other members have no server of it). */
+async function stateDbSummary(rt: MemberRuntime): Promise<DatabaseSummary | undefined> {
+  if (!rt.isVoter()) return undefined;
+  const summary: DatabaseSummary = { title: "MicroOVN cluster state", database: STATE_DATABASE };
+  const installed = await installedSchemaVersion(PROJECT_SCHEMAS.microovn.file);
+  if (installed) summary.installedSchema = installed;
+  let client: OvsdbClient | undefined;
+  try {
+    client = await OvsdbClient.connect({
+      remotes: `unix:${rt.stateDb().unixSocket}`,
+      leaderOnly: false,
+      waitForConnectionMs: 2_000,
+    });
+    summary.runningSchema = (await client.getSchema(STATE_DATABASE)).version;
+  } catch (e) {
+    summary.error = (e as Error).message;
+  } finally {
+    client?.close();
+  }
+  const raft = await readClusterStatus(rt.stateDb().controlSocket, STATE_DATABASE);
+  if (raft) summary.raft = raft;
+  return summary;
+}
+
 function processSummary(p: ProcessStatus): ProcessSummary {
   const { lastExit, nextStartAt, ...rest } = p;
   const out: ProcessSummary = { ...rest };
@@ -143,20 +172,42 @@ async function certificateProblems(rt: MemberRuntime): Promise<CertificateProble
   return problems;
 }
 
-export async function gatherStatus(rt: MemberRuntime): Promise<StatusReport> {
+/** Every member: from the state database's rows when given, else from the last layout seen. */
+function memberSummaries(
+  rt: MemberRuntime,
+  rows: readonly MemberRow[] | undefined,
+): MemberSummary[] {
+  const now = Date.now();
+  const out: MemberSummary[] = rows
+    ? rows.map((r) => ({
+        name: r.name,
+        address: r.address,
+        services: [...r.services].sort(),
+        role: r.role,
+        status: memberStatus(r, now),
+      }))
+    : rt.layout.members.map((m) => ({ ...m, services: [...m.services] }));
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export async function gatherStatus(
+  rt: MemberRuntime,
+  rows?: readonly MemberRow[],
+): Promise<StatusReport> {
   const config = rt.config;
   if (!config) {
     return { bootstrapped: false, members: [], databases: [], processes: [], certificates: [] };
   }
-  const [nb, sb, certificates] = await Promise.all([
+  const [nb, sb, state, certificates] = await Promise.all([
     databaseSummary(rt, "nb"),
     databaseSummary(rt, "sb"),
+    stateDbSummary(rt),
     certificateProblems(rt),
   ]);
   return {
     bootstrapped: true,
-    members: [{ name: config.name, address: config.address, services: [...config.services] }],
-    databases: [nb, sb],
+    members: memberSummaries(rt, rows),
+    databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,
   };

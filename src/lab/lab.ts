@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { MicroOvnError } from "../errors.js";
 import { detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { run, type RunResult } from "../process/run.js";
+import { isRunning } from "../supervisor/supervisor.js";
 import { writeAtomically } from "../util/fs.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "./netns.js";
 
@@ -379,7 +380,11 @@ export class Lab {
   async down(): Promise<void> {
     await Promise.all(
       this.description.nodes.map(async (n) => {
-        await this.cli(n.name, ["shutdown"]).catch(() => undefined);
+        const daemon = (await this.pids(n.name)).microovnd;
+        // Only a running daemon is asked: the CLI would start one otherwise.
+        if (daemon !== undefined && isRunning(daemon)) {
+          await this.cli(n.name, ["shutdown"]).catch(() => undefined);
+        }
         for (const pid of Object.values(await this.pids(n.name))) {
           try {
             process.kill(pid, "SIGKILL");

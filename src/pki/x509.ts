@@ -130,7 +130,10 @@ export interface SigningRequest {
 }
 
 /** Makes a key pair and a CSR for it (the private key never leaves the member that made it). */
-export async function createSigningRequest(member: string, service: string): Promise<SigningRequest> {
+export async function createSigningRequest(
+  member: string,
+  service: string,
+): Promise<SigningRequest> {
   const keys = await newKeys();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${rdn(member)}, OU=${rdn(service)}, O=MicroOVN`,

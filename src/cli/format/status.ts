@@ -49,7 +49,11 @@ export function formatStatus(report: StatusReport): string {
   }
   const lines = ["MicroOVN deployment summary:"];
   for (const m of report.members) {
-    lines.push(`- ${m.name} (${m.address})`, `  Services: ${[...m.services].sort().join(", ")}`);
+    const offline = m.status === "OFFLINE" ? " OFFLINE" : "";
+    lines.push(
+      `- ${m.name} (${m.address})${offline}`,
+      `  Services: ${[...m.services].sort().join(", ")}`,
+    );
   }
   lines.push("OVN Database summary:");
   for (const db of report.databases) lines.push(...databaseLine(db));

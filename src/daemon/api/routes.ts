@@ -153,7 +153,15 @@ export function statusRoutes(daemon: Daemon): Route[] {
     {
       method: "GET",
       path: "/status",
-      handler: () => gatherStatus(daemon.rt),
+      handler: () => {
+        let rows;
+        try {
+          rows = daemon.watcher.members();
+        } catch {
+          rows = undefined; // the state database has not answered: the last layout seen
+        }
+        return gatherStatus(daemon.rt, rows);
+      },
     },
   ];
 }
