@@ -271,15 +271,22 @@ export class Lab {
   }
 
   /**
-   * Adds one member: the first bootstraps, the others join with a token
-   * from the first member that answers. Returns it with its join time.
+   * Makes the next member's namespace and links, without microovn on it
+   * yet (`join` makes it a member).
    */
-  async grow(): Promise<LabNode> {
+  async addNode(): Promise<LabNode> {
     const index = Math.max(0, ...this.description.nodes.map((n) => Number(n.name.slice(1)))) + 1;
-    const existing = [...this.description.nodes];
-    const node = await this.plumb(index);
+    return this.plumb(index);
+  }
+
+  /**
+   * Makes `node` a member: the first bootstraps, the others join with a
+   * token from the first member. Records the time it took.
+   */
+  async join(node: LabNode): Promise<LabNode> {
+    const inviter = this.description.nodes.find((n) => n !== node && n.joinSeconds !== undefined);
     const started = process.hrtime.bigint();
-    if (existing.length === 0) {
+    if (!inviter) {
       await this.ok(node.name, [
         "cluster",
         "bootstrap",
@@ -289,7 +296,6 @@ export class Lab {
         node.address,
       ]);
     } else {
-      const inviter = existing[0]!;
       const token = (await this.ok(inviter.name, ["cluster", "add", node.name])).trim();
       await this.ok(node.name, ["cluster", "join", token, "--address", node.address]);
     }
@@ -297,6 +303,11 @@ export class Lab {
     await this.underlay(node);
     await this.save();
     return node;
+  }
+
+  /** One more member, joined. */
+  async grow(): Promise<LabNode> {
+    return this.join(await this.addNode());
   }
 
   /** The logical switch the lab's VMs share (made on first use). */

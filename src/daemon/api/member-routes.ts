@@ -3,6 +3,7 @@
  * each other, and joining (the one public route: the caller proves itself
  * with its token's secret instead of a certificate).
  */
+import { layoutFromRows } from "../../cluster/members.js";
 import { MicroOvnError } from "../../errors.js";
 import { admitMember, parseJoinRequest } from "../../lifecycle/add.js";
 import { forget, leave } from "../../lifecycle/remove.js";
@@ -13,6 +14,11 @@ import type { Route } from "./router.js";
 export function memberRoutes(daemon: Daemon): Route[] {
   const rt = daemon.rt;
   return [
+    {
+      method: "GET",
+      path: "/cluster/members",
+      handler: () => Promise.resolve({ members: layoutFromRows(daemon.watcher.members()).members }),
+    },
     {
       method: "POST",
       path: "/cluster/join",
