@@ -21,6 +21,15 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript helpers run by `node` inside namespaces: linted without types.
+    files: ["**/*.mjs"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: null },
+      globals: { process: "readonly", Buffer: "readonly" },
+    },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: {
       "@typescript-eslint/no-floating-promises": [

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the test suite with Node's test runner. Usage: scripts/test.sh [unit|integration|all]
+# Runs the test suite with Node's test runner. Usage: scripts/test.sh [unit|integration|cluster|all]
 # Test files are listed explicitly: Node 20's runner does not expand globs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,12 @@ if [[ "$layer" == unit || "$layer" == all ]]; then
 fi
 if [[ "$layer" == integration || "$layer" == all ]]; then
   files+=(test/integration/*.test.ts)
+fi
+if [[ "$layer" == cluster || "$layer" == all ]]; then
+  # Several members in the lab, one network namespace each.
+  files+=(test/cluster/*.test.ts)
+fi
+if [[ "$layer" != unit ]]; then
   # Member tests run the built CLI and daemon, as a user would.
   npm run --silent build
 fi

@@ -84,7 +84,7 @@ async function openTls(
       }
       resolve(socket);
     });
-    socket.once("error", (e) => {
+    socket.once("error", (e: Error) => {
       clearTimeout(timer);
       reject(e);
     });

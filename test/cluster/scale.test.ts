@@ -79,7 +79,7 @@ describe("scaling a cluster from 1 to 5 members and back to 3", () => {
       ".",
       "external_ids:ovn-remote",
     ]);
-    assert.equal(JSON.parse(remote).split(",").length, 3);
+    assert.equal((JSON.parse(remote) as string).split(",").length, 3);
   });
 
   it("removes a member gracefully: it leaves every Raft cluster and SB, and keeps a backup", async () => {
@@ -159,6 +159,6 @@ describe("scaling a cluster from 1 to 5 members and back to 3", () => {
       ".",
       "external_ids:ovn-remote",
     ]);
-    assert.equal(JSON.parse(remote), "ssl:198.18.0.1:6642");
+    assert.equal(JSON.parse(remote) as string, "ssl:198.18.0.1:6642");
   });
 });

@@ -96,7 +96,11 @@ describe("a three-member cluster", () => {
         ".",
         "external_ids:ovn-remote",
       ]);
-      assert.deepEqual(JSON.parse(remote).split(",").sort(), sb, `ovn-remote on ${n.name}`);
+      assert.deepEqual(
+        (JSON.parse(remote) as string).split(",").sort(),
+        sb,
+        `ovn-remote on ${n.name}`,
+      );
       const pid = (await lab!.pids(n.name))["ovn-northd"];
       const args = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0");
       const value = (flag: string) =>

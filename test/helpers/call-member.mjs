@@ -21,7 +21,9 @@ const req = request(
     res.on("data", (c) => chunks.push(c));
     res.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
-      process.stdout.write(JSON.stringify({ status: res.statusCode, body: JSON.parse(text || "{}") }));
+      process.stdout.write(
+        JSON.stringify({ status: res.statusCode, body: JSON.parse(text || "{}") }),
+      );
     });
   },
 );

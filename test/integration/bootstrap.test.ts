@@ -188,7 +188,10 @@ describe("cluster bootstrap on one member", () => {
     const before = { files: await fingerprint(), pids: await m.pids() };
     const r = await m.cli(["cluster", "bootstrap", "--name", "other", "--address", "127.0.0.1"]);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /already part of a cluster as node1 \(127\.0\.0\.1\); nothing was changed/);
+    assert.match(
+      r.stderr,
+      /already part of a cluster as node1 \(127\.0\.0\.1\); nothing was changed/,
+    );
     assert.equal(await fingerprint(), before.files);
     assert.deepEqual(await m.pids(), before.pids);
   });

@@ -99,7 +99,10 @@ describe("cluster PKI certificates", () => {
     assert.equal(await isIssuedBy(certPem, ca.certPem), true);
     // The certificate's key is the one the requester kept.
     const { X509Certificate, createPrivateKey, createPublicKey } = await import("node:crypto");
-    const publicDer = new X509Certificate(certPem).publicKey.export({ type: "spki", format: "der" });
+    const publicDer = new X509Certificate(certPem).publicKey.export({
+      type: "spki",
+      format: "der",
+    });
     const fromKey = createPublicKey(createPrivateKey(request.keyPem)).export({
       type: "spki",
       format: "der",
