@@ -28,7 +28,8 @@ import { MemberServer, type MemberTls } from "./api/member-server.js";
 import { memberRoutes } from "./api/member-routes.js";
 import { ClusterWatcher } from "../cluster/watcher.js";
 import { recordMember } from "../cluster/members.js";
-import { refresh } from "../lifecycle/refresh.js";
+import { followLeaders, refresh } from "../lifecycle/refresh.js";
+import { LeaderTracker } from "../cluster/leader-tracker.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "./runtime.js";
 import type { StateDir } from "./state-dir.js";
@@ -61,6 +62,8 @@ export async function runningDaemon(state: StateDir): Promise<number | undefined
 export class Daemon {
   readonly rt: MemberRuntime;
   readonly watcher: ClusterWatcher;
+  readonly leaders: LeaderTracker;
+  private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
   private ready = false;
@@ -75,6 +78,19 @@ export class Daemon {
     this.rt = new MemberRuntime(state, supervisorOptions);
     this.watcher = new ClusterWatcher(this.rt);
     this.watcher.on("problem", (message) => log(message));
+    this.leaders = new LeaderTracker(this.rt);
+    this.leaders.on("moved", (db, remote) => {
+      this.rt.leaders[db] = remote;
+      log(`the ${db.toUpperCase()} leader is at ${remote}`);
+      // NB and SB usually move together: act once for both.
+      clearTimeout(this.leaderMoveTimer);
+      this.leaderMoveTimer = setTimeout(() => {
+        void this.rt
+          .exclusive(() => followLeaders(this.rt))
+          .then((done) => done.length > 0 && log(`followed the new leaders: ${done.join(", ")}`))
+          .catch((e: Error) => log(`could not follow the new leaders: ${e.message}`));
+      }, 50);
+    });
     this.watcher.on("layout", (layout) => {
       void this.rt
         .exclusive(() => refresh(this.rt, layout))
@@ -84,6 +100,7 @@ export class Daemon {
               `cluster changed (${layout.members.map((m) => m.name).join(", ")}): refreshed ${done.join(", ")}`,
             );
           this.watcher.followRemotes();
+          this.leaders.follow();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -205,6 +222,7 @@ export class Daemon {
   async startMembership(): Promise<void> {
     const config = this.rt.requireConfig();
     this.watcher.start();
+    this.leaders.follow();
     if (!this.memberServer) {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
@@ -219,6 +237,7 @@ export class Daemon {
   /** Stops following the cluster and serving the member API (after leaving it). */
   async stopMembership(): Promise<void> {
     this.watcher.stop();
+    this.leaders.stop();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -234,6 +253,7 @@ export class Daemon {
       this.exiting = true;
       clearInterval(this.renewalTimer);
       this.watcher.stop();
+      this.leaders.stop();
       await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();

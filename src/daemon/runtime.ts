@@ -14,7 +14,7 @@ import {
 import { StateDb } from "../cluster/state-db.js";
 import { MicroOvnError } from "../errors.js";
 import { MemberConfigFile, type MemberConfig } from "../member/config.js";
-import { Central } from "../ovn/central.js";
+import { Central, type CentralDatabase } from "../ovn/central.js";
 import { Chassis } from "../ovn/chassis.js";
 import { Switch, detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { PkiStore } from "../pki/store.js";
@@ -32,6 +32,8 @@ export class MemberRuntime {
   config: MemberConfig | undefined;
   /** Every member, as last seen in the cluster state database. */
   layout: ClusterLayout = { members: [] };
+  /** Where the NB and SB Raft leaders were last seen (client remotes). */
+  readonly leaders: Partial<Record<CentralDatabase, string>> = {};
   private datapath: DatapathType | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -92,14 +94,22 @@ export class MemberRuntime {
     return this.self()?.role === "voter";
   }
 
-  /** Every NB client remote of the cluster (one per central). */
+  /** Every NB client remote of the cluster (one per central), the leader's first. */
   nbRemotes(): string[] {
-    return databaseRemotes(this.layout, "nb");
+    return this.leaderFirst("nb");
   }
 
-  /** Every SB client remote of the cluster. */
+  /** Every SB client remote of the cluster, the leader's first. */
   sbRemotes(): string[] {
-    return databaseRemotes(this.layout, "sb");
+    return this.leaderFirst("sb");
+  }
+
+  private leaderFirst(db: CentralDatabase): string[] {
+    const remotes = databaseRemotes(this.layout, db);
+    const leader = this.leaders[db];
+    return leader !== undefined && remotes.includes(leader)
+      ? [leader, ...remotes.filter((r) => r !== leader)]
+      : remotes;
   }
 
   /** Where this member reaches the cluster state database. */

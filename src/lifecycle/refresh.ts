@@ -31,3 +31,24 @@ export async function refresh(rt: MemberRuntime, layout: ClusterLayout): Promise
   }
   return done;
 }
+
+/**
+ * After a Raft leader moved: ovn-remote with the SB leader first (so
+ * ovn-controller connects again at once), and a new ovn-northd (which tries
+ * every server without backoff). Returns what was done, for the log.
+ */
+export async function followLeaders(rt: MemberRuntime): Promise<string[]> {
+  const config = rt.config;
+  if (!config) return [];
+  const done: string[] = [];
+  if (rt.supervisor.get("ovs-vswitchd") && config.services.includes("chassis")) {
+    await configureChassis(rt);
+    done.push("ovn-remote");
+  }
+  if (rt.supervisor.get("ovn-northd")) {
+    await rt.supervisor.stop("ovn-northd");
+    await rt.supervisor.start(rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes()));
+    done.push("ovn-northd");
+  }
+  return done;
+}
