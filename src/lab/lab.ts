@@ -74,6 +74,25 @@ function defaultCli(): string[] {
   return [process.execPath, ...process.execArgv, main];
 }
 
+/**
+ * `microovn ovs-vsctl …` arguments that put a VM's host-side link into
+ * br-int, bound to logical switch port `port`.
+ */
+export function plugVmArgs(hostSide: string, port: string): string[] {
+  return [
+    "ovs-vsctl",
+    "--may-exist",
+    "add-port",
+    "br-int",
+    hostSide,
+    "--",
+    "set",
+    "Interface",
+    hostSide,
+    `external_ids:iface-id=${port}`,
+  ];
+}
+
 function labError(message: string): MicroOvnError {
   return new MicroOvnError("LAB", message);
 }
@@ -356,18 +375,7 @@ export class Lab {
       vm.port,
       `${vm.mac} ${vm.ip}`,
     ]);
-    await this.ok(node.name, [
-      "ovs-vsctl",
-      "--may-exist",
-      "add-port",
-      "br-int",
-      hostSide,
-      "--",
-      "set",
-      "Interface",
-      hostSide,
-      `external_ids:iface-id=${vm.port}`,
-    ]);
+    await this.ok(node.name, plugVmArgs(hostSide, vm.port));
     return vm;
   }
 

@@ -10,7 +10,7 @@
  * again.
  */
 import { hostname, networkInterfaces } from "node:os";
-import { readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
@@ -33,7 +33,7 @@ import {
 } from "./start.js";
 import { recordMember } from "../cluster/members.js";
 import { STATE_DB_PORTS } from "../cluster/state-db.js";
-import { stopEverything } from "./stop.js";
+import { undoNewMember } from "./stop.js";
 import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
 
 export interface BootstrapRequest {
@@ -153,11 +153,7 @@ export async function bootstrap(
     await rt.save(config);
     return config;
   } catch (e) {
-    await stopEverything(rt).catch(() => undefined);
-    rt.config = undefined;
-    rt.layout = { members: [] };
-    await rm(rt.state.dataDir, { recursive: true, force: true });
-    await rm(rt.state.runDir, { recursive: true, force: true });
+    await undoNewMember(rt);
     throw e;
   }
 }

@@ -11,7 +11,6 @@
  * nothing is written here; if a later step fails, this member asks the
  * cluster to forget it and removes what it wrote, so it can try again.
  */
-import { rm } from "node:fs/promises";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
@@ -30,7 +29,7 @@ import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { JoinAnswer, JoinRequest } from "./add.js";
 import { checkNewMember, defaultAddress } from "./bootstrap.js";
 import { startServices } from "./start.js";
-import { stopEverything } from "./stop.js";
+import { undoNewMember } from "./stop.js";
 
 const RAFT_JOIN_TIMEOUT_MS = 30_000;
 
@@ -123,11 +122,7 @@ export async function join(rt: MemberRuntime, options: JoinOptions): Promise<Mem
     await callMember(token.addresses[0]!, "POST", "/cluster/forget", {}, { pki: rt.pki }).catch(
       () => undefined,
     );
-    await stopEverything(rt).catch(() => undefined);
-    rt.config = undefined;
-    rt.layout = { members: [] };
-    await rm(rt.state.dataDir, { recursive: true, force: true });
-    await rm(rt.state.runDir, { recursive: true, force: true });
+    await undoNewMember(rt);
     throw e;
   }
 }

@@ -2,6 +2,7 @@
  * Stopping this member's services: on `disable`, on `shutdown`, and when a
  * bootstrap fails half way. Data stays on disk.
  */
+import { rm } from "node:fs/promises";
 import type { MemberRuntime } from "../daemon/runtime.js";
 
 export async function stopChassis(
@@ -32,4 +33,16 @@ export async function stopEverything(rt: MemberRuntime): Promise<void> {
   await stopCentral(rt);
   await rt.supervisor.stop("ovsdb-server-state");
   await rt.supervisor.stopAll();
+}
+
+/**
+ * Undoes a bootstrap or join that failed half way: stops what it started
+ * and removes what it wrote (logs stay), so the command can be run again.
+ */
+export async function undoNewMember(rt: MemberRuntime): Promise<void> {
+  await stopEverything(rt).catch(() => undefined);
+  rt.config = undefined;
+  rt.layout = { members: [] };
+  await rm(rt.state.dataDir, { recursive: true, force: true });
+  await rm(rt.state.runDir, { recursive: true, force: true });
 }

@@ -67,25 +67,30 @@ export async function readClusterStatus(
   return result.exitCode === 0 ? parseClusterStatus(result.stdout) : undefined;
 }
 
-/**
- * Creates `file` as a new one-member Raft cluster of `schemaFile` whose
- * members talk at `raftTarget` (e.g. "ssl:10.0.0.1:6643"), unless the file
- * exists. Returns whether it was created.
- */
-export async function createClusteredDb(
-  file: string,
-  schemaFile: string,
-  raftTarget: string,
-): Promise<boolean> {
+/** Runs `ovsdb-tool ARGS` to make `file`, unless it exists; returns whether it did. */
+async function makeDbFile(file: string, args: readonly string[]): Promise<boolean> {
   await mkdir(dirname(file), { recursive: true });
   try {
     await access(file);
     return false;
   } catch {
-    /* absent: create it */
+    /* absent: make it */
   }
-  await run("ovsdb-tool", ["create-cluster", file, schemaFile, raftTarget]);
+  await run("ovsdb-tool", args);
   return true;
+}
+
+/**
+ * Creates `file` as a new one-member Raft cluster of `schemaFile` whose
+ * members talk at `raftTarget` (e.g. "ssl:10.0.0.1:6643"), unless the file
+ * exists. Returns whether it was created.
+ */
+export function createClusteredDb(
+  file: string,
+  schemaFile: string,
+  raftTarget: string,
+): Promise<boolean> {
+  return makeDbFile(file, ["create-cluster", file, schemaFile, raftTarget]);
 }
 
 /**
@@ -93,21 +98,13 @@ export async function createClusteredDb(
  * `database` at the first contact with one of `peers`, unless the file
  * exists. Returns whether it was created.
  */
-export async function joinClusteredDb(
+export function joinClusteredDb(
   file: string,
   database: string,
   raftTarget: string,
   peers: readonly string[],
 ): Promise<boolean> {
-  await mkdir(dirname(file), { recursive: true });
-  try {
-    await access(file);
-    return false;
-  } catch {
-    /* absent: create it */
-  }
-  await run("ovsdb-tool", ["join-cluster", file, database, raftTarget, ...peers]);
-  return true;
+  return makeDbFile(file, ["join-cluster", file, database, raftTarget, ...peers]);
 }
 
 /** Waits until the server behind `controlSocket` is a full member of its cluster. */

@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { readFile, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { plugVmArgs } from "../../src/lab/lab.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "../../src/lab/netns.js";
 import { run, type RunResult } from "../../src/process/run.js";
 import { isAlive, stopPid } from "./processes.js";
@@ -109,17 +110,7 @@ export class TestMember {
     );
     await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "address", mac]);
     await run("ip", ["-n", vm.namespace, "addr", "add", `${ip}/24`, "dev", "eth0"]);
-    await this.ok([
-      "ovs-vsctl",
-      "add-port",
-      "br-int",
-      hostSide,
-      "--",
-      "set",
-      "Interface",
-      hostSide,
-      `external_ids:iface-id=${port}`,
-    ]);
+    await this.ok(plugVmArgs(hostSide, port));
     return vm;
   }
 
