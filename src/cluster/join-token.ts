@@ -89,3 +89,21 @@ export function decodeJoinToken(text: string): JoinToken {
 export function isExpired(token: Pick<JoinToken, "expiresAt">, now = new Date()): boolean {
   return Date.parse(token.expiresAt) <= now.getTime();
 }
+
+/** The token was for another name (checked by the joiner and again by the cluster). */
+export function wrongName(issuedFor: string, asked: string): MicroOvnError {
+  return new MicroOvnError(
+    "WRONG_NAME",
+    `this token was issued for "${issuedFor}", not "${asked}"; join with the name it was ` +
+      "issued for, or ask for a token for this name",
+  );
+}
+
+/** The token has expired (checked by the joiner and again by the cluster). */
+export function tokenExpired(name: string, expiresAt: Date): MicroOvnError {
+  return new MicroOvnError(
+    "TOKEN_EXPIRED",
+    `this token for "${name}" expired at ${expiresAt.toISOString()}; ask for a new one ` +
+      "(`microovn cluster add NAME`)",
+  );
+}

@@ -6,7 +6,7 @@
  * database (which, on a spare, it reaches through those voters).
  */
 import { readFile } from "node:fs/promises";
-import { sslTarget, DEFAULT_CENTRAL_PORTS, type CentralDatabase } from "../ovn/central.js";
+import { clientPort, raftPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
 import { isServiceName, type ServiceName } from "../member/config.js";
 import { writeAtomically } from "../util/fs.js";
 import type { MemberRole } from "./placement.js";
@@ -23,7 +23,8 @@ export interface ClusterLayout {
   members: LayoutMember[];
 }
 
-function byName(a: LayoutMember, b: LayoutMember): number {
+/** Sort order of members everywhere: by name. */
+export function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
@@ -55,8 +56,7 @@ export function voters(layout: ClusterLayout): LayoutMember[] {
 
 /** Client remotes of NB or SB on every central, e.g. ["ssl:10.0.0.1:6641", …]. */
 export function databaseRemotes(layout: ClusterLayout, db: CentralDatabase): string[] {
-  const port = db === "nb" ? DEFAULT_CENTRAL_PORTS.nb : DEFAULT_CENTRAL_PORTS.sb;
-  return centrals(layout).map((m) => sslTarget(m.address, port));
+  return centrals(layout).map((m) => sslTarget(m.address, clientPort(db)));
 }
 
 /** Raft addresses of NB or SB on every central except `exceptName`. */
@@ -65,10 +65,9 @@ export function raftPeers(
   db: CentralDatabase,
   exceptName: string,
 ): string[] {
-  const port = db === "nb" ? DEFAULT_CENTRAL_PORTS.nbRaft : DEFAULT_CENTRAL_PORTS.sbRaft;
   return centrals(layout)
     .filter((m) => m.name !== exceptName)
-    .map((m) => sslTarget(m.address, port));
+    .map((m) => sslTarget(m.address, raftPort(db)));
 }
 
 /** Client remotes of the cluster state database (on the voters). */

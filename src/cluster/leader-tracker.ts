@@ -28,17 +28,13 @@ const DATABASE_NAMES: Record<CentralDatabase, string> = {
 
 export class LeaderTracker extends EventEmitter<LeaderEvents> {
   private readonly clients = new Map<CentralDatabase, OvsdbClient>();
+  /** Where each leader was last seen, e.g. "ssl:10.0.0.2:6642". */
   private readonly leaders = new Map<CentralDatabase, string>();
   private remotesKey = "";
   private generation = 0;
 
   constructor(private readonly rt: MemberRuntime) {
     super();
-  }
-
-  /** Where the leader of `db` was last seen, e.g. "ssl:10.0.0.2:6642". */
-  leader(db: CentralDatabase): string | undefined {
-    return this.leaders.get(db);
   }
 
   /** Starts following (again, if the databases' addresses changed). */

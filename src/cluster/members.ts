@@ -11,7 +11,7 @@ import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import { certificateFingerprint } from "../pki/store.js";
 import { VERSION } from "../version.js";
-import { normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
+import { byName, normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
 import { STATE_DATABASE } from "./state-db.js";
 
 export type MemberRow = MicroOVNDatabase["Member"];
@@ -25,6 +25,26 @@ export type MemberStatus = "ONLINE" | "OFFLINE";
 
 export function memberStatus(row: Pick<MemberRow, "heartbeat">, now = Date.now()): MemberStatus {
   return now - row.heartbeat <= OFFLINE_AFTER_MS ? "ONLINE" : "OFFLINE";
+}
+
+/** A member as `cluster list` and `status` show it. */
+export interface MemberView extends LayoutMember {
+  fingerprint: string;
+  status: MemberStatus;
+}
+
+/** Views of `rows`, by name, with each one's status at `now`. */
+export function describeMembers(rows: Iterable<MemberRow>, now = Date.now()): MemberView[] {
+  return [...rows]
+    .map((r) => ({
+      name: r.name,
+      address: r.address,
+      role: r.role,
+      services: [...r.services].sort(),
+      fingerprint: r.fingerprint,
+      status: memberStatus(r, now),
+    }))
+    .sort(byName);
 }
 
 export function layoutFromRows(rows: Iterable<MemberRow>): ClusterLayout {
@@ -63,7 +83,7 @@ function chassisMap(config: MemberConfig): Map<string, string> {
 }
 
 /** This member's row as it should be now. */
-export async function memberRow(rt: MemberRuntime): Promise<Omit<MemberRow, "_uuid" | "_version">> {
+async function memberRow(rt: MemberRuntime): Promise<Omit<MemberRow, "_uuid" | "_version">> {
   const config = rt.requireConfig();
   const certificate = await rt.pki.readCert(rt.pki.certPath("microovn"));
   return {

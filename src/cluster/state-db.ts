@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { StateDir } from "../daemon/state-dir.js";
 import { psslTarget, sslTarget } from "../ovn/central.js";
-import { createClusteredDb, joinClusteredDb } from "../ovn/raft.js";
+import { createClusteredDb } from "../ovn/raft.js";
 import { PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
@@ -53,11 +53,12 @@ export class StateDb {
    * joins theirs when it starts.
    */
   async createDb(peers: readonly string[] = []): Promise<void> {
-    if (peers.length === 0) {
-      await createClusteredDb(this.dbFile, PROJECT_SCHEMAS.microovn.file, this.raftTarget);
-    } else {
-      await joinClusteredDb(this.dbFile, STATE_DATABASE, this.raftTarget, peers);
-    }
+    await createClusteredDb(
+      this.dbFile,
+      { schema: PROJECT_SCHEMAS.microovn.file, database: STATE_DATABASE },
+      this.raftTarget,
+      peers,
+    );
   }
 
   serverSpec(): ProcessSpec {

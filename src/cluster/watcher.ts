@@ -106,14 +106,20 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
 
   /** Every member row, or an error when the state database has not been read yet. */
   members(): MemberRow[] {
-    if (!this.replica) {
+    const rows = this.knownMembers();
+    if (!rows) {
       throw new MicroOvnError(
         "STATE_DB_UNREACHABLE",
         `the cluster state database (${this.remotes || "not known yet"}) has not answered yet; ` +
           "check that the voters run (`microovn status`) and try again",
       );
     }
-    return [...this.replica.table("Member").values()];
+    return rows;
+  }
+
+  /** Every member row, or undefined when the state database has not been read yet. */
+  knownMembers(): MemberRow[] | undefined {
+    return this.replica ? [...this.replica.table("Member").values()] : undefined;
   }
 
   /** Whether the certificate holder is a current member (name and fingerprint both match). */

@@ -5,24 +5,19 @@
  */
 import { readFile } from "node:fs/promises";
 import { certificateServices } from "../lifecycle/certificates.js";
-import type { ServiceName } from "../member/config.js";
 import type { CentralDatabase } from "../ovn/central.js";
 import { readClusterStatus, type ClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
+import type { TlsFiles } from "../ovsdb/client/connection.js";
 import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { ProcessStatus } from "../supervisor/supervisor.js";
 import type { MemberRuntime } from "./runtime.js";
-import { memberStatus, type MemberRow, type MemberStatus } from "../cluster/members.js";
+import { describeMembers, type MemberRow, type MemberView } from "../cluster/members.js";
+import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
 
-export interface MemberSummary {
-  name: string;
-  address: string;
-  services: ServiceName[];
-  role?: string;
-  /** From heartbeats, when the state database could be read. */
-  status?: MemberStatus;
-}
+/** A member; fingerprint and status only when the state database could be read. */
+export type MemberSummary = LayoutMember & Partial<Pick<MemberView, "fingerprint" | "status">>;
 
 export interface DatabaseSummary {
   /** "OVN Northbound" or "OVN Southbound". */
@@ -77,67 +72,71 @@ async function installedSchemaVersion(file: string): Promise<string | undefined>
   }
 }
 
-async function databaseSummary(rt: MemberRuntime, db: CentralDatabase): Promise<DatabaseSummary> {
-  const d = DATABASES[db];
-  const summary: DatabaseSummary = {
-    title: d.title,
-    database: d.database,
-  };
-  const installed = await installedSchemaVersion(d.schema);
+interface SummarySource {
+  title: string;
+  database: string;
+  schemaFile: string;
+  /** Where to ask for the running schema. */
+  remotes: string | string[];
+  /** TLS files, for ssl remotes. */
+  tls?: TlsFiles;
+  /** The local server's control socket, for its Raft state. */
+  controlSocket?: string;
+}
+
+/** Schema versions (running and installed) and, for a local server, its Raft state. */
+async function databaseSummary(source: SummarySource): Promise<DatabaseSummary> {
+  const summary: DatabaseSummary = { title: source.title, database: source.database };
+  const installed = await installedSchemaVersion(source.schemaFile);
   if (installed) summary.installedSchema = installed;
-  const central = rt.central();
-  const local = rt.requireConfig().services.includes("central");
   let client: OvsdbClient | undefined;
   try {
-    client = await OvsdbClient.connect(
-      local
-        ? {
-            remotes: `unix:${central.unixSocket(db)}`,
-            leaderOnly: false,
-            waitForConnectionMs: 2_000,
-          }
-        : {
-            remotes: db === "nb" ? rt.nbRemotes() : rt.sbRemotes(),
-            leaderOnly: false,
-            waitForConnectionMs: 2_000,
-            tls: rt.pki.tlsFiles("client"),
-          },
-    );
-    summary.runningSchema = (await client.getSchema(d.database)).version;
+    client = await OvsdbClient.connect({
+      remotes: source.remotes,
+      leaderOnly: false,
+      waitForConnectionMs: 2_000,
+      ...(source.tls ? { tls: source.tls } : {}),
+    });
+    summary.runningSchema = (await client.getSchema(source.database)).version;
   } catch (e) {
     summary.error = (e as Error).message;
   } finally {
     client?.close();
   }
-  if (local) {
-    const raft = await readClusterStatus(central.controlSocket(db), d.database);
+  if (source.controlSocket) {
+    const raft = await readClusterStatus(source.controlSocket, source.database);
     if (raft) summary.raft = raft;
   }
   return summary;
 }
 
+/** NB or SB: this member's own server if it is a central, else the centrals' over TLS. */
+function centralSummary(rt: MemberRuntime, db: CentralDatabase): Promise<DatabaseSummary> {
+  const d = DATABASES[db];
+  const base = { title: d.title, database: d.database, schemaFile: d.schema };
+  if (!rt.requireConfig().services.includes("central")) {
+    const remotes = db === "nb" ? rt.nbRemotes() : rt.sbRemotes();
+    return databaseSummary({ ...base, remotes, tls: rt.pki.tlsFiles("client") });
+  }
+  const central = rt.central();
+  return databaseSummary({
+    ...base,
+    remotes: `unix:${central.unixSocket(db)}`,
+    controlSocket: central.controlSocket(db),
+  });
+}
+
 /** The cluster state database, on voters (other members have no server of it). */
 async function stateDbSummary(rt: MemberRuntime): Promise<DatabaseSummary | undefined> {
   if (!rt.isVoter()) return undefined;
-  const summary: DatabaseSummary = { title: "MicroOVN cluster state", database: STATE_DATABASE };
-  const installed = await installedSchemaVersion(PROJECT_SCHEMAS.microovn.file);
-  if (installed) summary.installedSchema = installed;
-  let client: OvsdbClient | undefined;
-  try {
-    client = await OvsdbClient.connect({
-      remotes: `unix:${rt.stateDb().unixSocket}`,
-      leaderOnly: false,
-      waitForConnectionMs: 2_000,
-    });
-    summary.runningSchema = (await client.getSchema(STATE_DATABASE)).version;
-  } catch (e) {
-    summary.error = (e as Error).message;
-  } finally {
-    client?.close();
-  }
-  const raft = await readClusterStatus(rt.stateDb().controlSocket, STATE_DATABASE);
-  if (raft) summary.raft = raft;
-  return summary;
+  const stateDb = rt.stateDb();
+  return databaseSummary({
+    title: "MicroOVN cluster state",
+    database: STATE_DATABASE,
+    schemaFile: PROJECT_SCHEMAS.microovn.file,
+    remotes: `unix:${stateDb.unixSocket}`,
+    controlSocket: stateDb.controlSocket,
+  });
 }
 
 function processSummary(p: ProcessStatus): ProcessSummary {
@@ -177,17 +176,7 @@ function memberSummaries(
   rt: MemberRuntime,
   rows: readonly MemberRow[] | undefined,
 ): MemberSummary[] {
-  const now = Date.now();
-  const out: MemberSummary[] = rows
-    ? rows.map((r) => ({
-        name: r.name,
-        address: r.address,
-        services: [...r.services].sort(),
-        role: r.role,
-        status: memberStatus(r, now),
-      }))
-    : rt.layout.members.map((m) => ({ ...m, services: [...m.services] }));
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return rows ? describeMembers(rows) : normalizeLayout(rt.layout.members).members;
 }
 
 export async function gatherStatus(
@@ -199,8 +188,8 @@ export async function gatherStatus(
     return { bootstrapped: false, members: [], databases: [], processes: [], certificates: [] };
   }
   const [nb, sb, state, certificates] = await Promise.all([
-    databaseSummary(rt, "nb"),
-    databaseSummary(rt, "sb"),
+    centralSummary(rt, "nb"),
+    centralSummary(rt, "sb"),
     stateDbSummary(rt),
     certificateProblems(rt),
   ]);

@@ -14,13 +14,13 @@
  * `lab down` find everything it made (namespaces are deleted by name only
  * if they are in that file).
  */
-import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MicroOvnError } from "../errors.js";
 import { detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { run, type RunResult } from "../process/run.js";
-import { isRunning } from "../supervisor/supervisor.js";
+import { isRunning, readPidFiles } from "../supervisor/supervisor.js";
 import { writeAtomically } from "../util/fs.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "./netns.js";
 
@@ -228,8 +228,12 @@ export class Lab {
     throw labError(`no lab member or VM "${name}"`);
   }
 
-  /** A member's namespace, links and addresses (no microovn yet). */
-  private async plumb(index: number): Promise<LabNode> {
+  /**
+   * Makes the next member's namespace, links and addresses, without
+   * microovn on it yet (`join` makes it a member).
+   */
+  async addNode(): Promise<LabNode> {
+    const index = Math.max(0, ...this.description.nodes.map((n) => Number(n.name.slice(1)))) + 1;
     const name = `m${index}`;
     const p = this.description.prefix;
     const node: LabNode = {
@@ -287,15 +291,6 @@ export class Lab {
     await run("ip", ["-n", ns, "addr", "replace", `${node.encapIp}/24`, "dev", "br-phy"]);
     await run("ip", ["-n", ns, "link", "set", "br-phy", "up"]);
     await this.ok(node.name, ["chassis", "set", "encap-ip", node.encapIp]);
-  }
-
-  /**
-   * Makes the next member's namespace and links, without microovn on it
-   * yet (`join` makes it a member).
-   */
-  async addNode(): Promise<LabNode> {
-    const index = Math.max(0, ...this.description.nodes.map((n) => Number(n.name.slice(1)))) + 1;
-    return this.plumb(index);
   }
 
   /**
@@ -380,15 +375,8 @@ export class Lab {
   }
 
   /** Pids of a member's processes: its OVN programs and its microovnd. */
-  async pids(nodeName: string): Promise<Record<string, number>> {
-    const runDir = join(this.node(nodeName).stateDir, "run");
-    const out: Record<string, number> = {};
-    for (const file of await readdir(runDir).catch(() => [] as string[])) {
-      if (!file.endsWith(".pid")) continue;
-      const pid = Number((await readFile(join(runDir, file), "utf8").catch(() => "")).trim());
-      if (Number.isInteger(pid) && pid > 1) out[file.slice(0, -4)] = pid;
-    }
-    return out;
+  pids(nodeName: string): Promise<Record<string, number>> {
+    return readPidFiles(join(this.node(nodeName).stateDir, "run"));
   }
 
   /**

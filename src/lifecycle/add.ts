@@ -21,6 +21,8 @@ import {
   hashSecret,
   newSecret,
   secretMatches,
+  tokenExpired,
+  wrongName,
   type JoinToken,
 } from "../cluster/join-token.js";
 import { normalizeLayout, type ClusterLayout, type LayoutMember } from "../cluster/layout.js";
@@ -163,19 +165,9 @@ export async function admitMember(rt: MemberRuntime, request: JoinRequest): Prom
     for (const t of tokens) if (secretMatches(request.secret, t.secret_hash)) token = t;
     if (!token) throw new MicroOvnError("TOKEN_UNKNOWN", UNKNOWN_TOKEN);
     if (token.expires_at <= Date.now()) {
-      throw new MicroOvnError(
-        "TOKEN_EXPIRED",
-        `this token for "${token.name}" expired at ${new Date(token.expires_at).toISOString()}; ` +
-          "ask for a new one (`microovn cluster add NAME`)",
-      );
+      throw tokenExpired(token.name, new Date(token.expires_at));
     }
-    if (token.name !== request.name) {
-      throw new MicroOvnError(
-        "WRONG_NAME",
-        `this token was issued for "${token.name}", not "${request.name}"; join with the name ` +
-          "it was issued for, or ask for a token for this name",
-      );
-    }
+    if (token.name !== request.name) throw wrongName(token.name, request.name);
     const name = checkMemberName(request.name);
     const address = checkAddress(request.address);
     const rows = await client.select("Member", []);

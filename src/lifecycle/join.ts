@@ -21,7 +21,13 @@ import {
   type MemberConfig,
 } from "../member/config.js";
 import { CERTIFICATE_SERVICES, type CertificateService } from "../pki/store.js";
-import { decodeJoinToken, isExpired, type JoinToken } from "../cluster/join-token.js";
+import {
+  decodeJoinToken,
+  isExpired,
+  tokenExpired,
+  wrongName,
+  type JoinToken,
+} from "../cluster/join-token.js";
 import { callMember, isUnreachable } from "../cluster/member-client.js";
 import { recordMember } from "../cluster/members.js";
 import { waitForClusterMember } from "../ovn/raft.js";
@@ -64,19 +70,9 @@ async function askToJoin(token: JoinToken, request: JoinRequest): Promise<JoinAn
 export async function join(rt: MemberRuntime, options: JoinOptions): Promise<MemberConfig> {
   const token = decodeJoinToken(options.token);
   if (options.name !== undefined && options.name !== token.name) {
-    throw new MicroOvnError(
-      "WRONG_NAME",
-      `this token was issued for "${token.name}", not "${options.name}"; join with the name ` +
-        "it was issued for, or ask for a token for this name",
-    );
+    throw wrongName(token.name, options.name);
   }
-  if (isExpired(token)) {
-    throw new MicroOvnError(
-      "TOKEN_EXPIRED",
-      `this token for "${token.name}" expired at ${token.expiresAt}; ask for a new one ` +
-        "(`microovn cluster add NAME`)",
-    );
-  }
+  if (isExpired(token)) throw tokenExpired(token.name, new Date(token.expiresAt));
   const name = checkMemberName(token.name);
   const address = checkAddress(options.address ?? defaultAddress());
   // Where this member fits is the cluster's choice: be ready for everything.

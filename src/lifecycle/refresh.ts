@@ -20,24 +20,26 @@ export async function refresh(rt: MemberRuntime, layout: ClusterLayout): Promise
     return [];
   }
   await rt.saveLayout(layout);
-  const done: string[] = ["layout"];
-  if (rt.supervisor.get("ovs-vswitchd") && config.services.includes("chassis")) {
-    await configureChassis(rt);
-    done.push("ovn-remote");
-  }
-  if (rt.supervisor.get("ovn-northd")) {
-    const northd = rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes());
-    if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
-  }
-  return done;
+  return ["layout", ...(await pointAtDatabases(rt, { restartNorthd: false }))];
 }
 
 /**
  * After a Raft leader moved: ovn-remote with the SB leader first (so
- * ovn-controller connects again at once), and a new ovn-northd (which tries
- * every server without backoff). Returns what was done, for the log.
+ * ovn-controller connects again at once), and a new ovn-northd even if its
+ * lists did not change (a new process tries every server without backoff).
  */
-export async function followLeaders(rt: MemberRuntime): Promise<string[]> {
+export function followLeaders(rt: MemberRuntime): Promise<string[]> {
+  return pointAtDatabases(rt, { restartNorthd: true });
+}
+
+/**
+ * ovn-remote and ovn-northd's lists as the layout and the known leaders say;
+ * northd is started again when its lists changed, or always if asked.
+ */
+async function pointAtDatabases(
+  rt: MemberRuntime,
+  options: { restartNorthd: boolean },
+): Promise<string[]> {
   const config = rt.config;
   if (!config) return [];
   const done: string[] = [];
@@ -46,9 +48,9 @@ export async function followLeaders(rt: MemberRuntime): Promise<string[]> {
     done.push("ovn-remote");
   }
   if (rt.supervisor.get("ovn-northd")) {
-    await rt.supervisor.stop("ovn-northd");
-    await rt.supervisor.start(rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes()));
-    done.push("ovn-northd");
+    const northd = rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes());
+    if (options.restartNorthd) await rt.supervisor.stop(northd.name);
+    if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
   }
   return done;
 }

@@ -16,7 +16,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
-import { DEFAULT_CENTRAL_PORTS, sslTarget, type CentralDatabase } from "../ovn/central.js";
+import { raftPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
 import { kickFromCluster, leaveCluster, readClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { OvnSouthboundDatabase } from "../ovsdb/models/ovn-southbound.js";
@@ -113,8 +113,11 @@ async function kickServers(rt: MemberRuntime, row: MemberRow): Promise<string[]>
   if (row.services.includes("central") && config.services.includes("central")) {
     const central = rt.central();
     for (const db of ["nb", "sb"] as CentralDatabase[]) {
-      const port = db === "nb" ? DEFAULT_CENTRAL_PORTS.nbRaft : DEFAULT_CENTRAL_PORTS.sbRaft;
-      await kick(central.controlSocket(db), central.databaseName(db), sslTarget(row.address, port));
+      await kick(
+        central.controlSocket(db),
+        central.databaseName(db),
+        sslTarget(row.address, raftPort(db)),
+      );
     }
   }
   if (row.role === "voter" && rt.isVoter()) {
@@ -140,7 +143,7 @@ export async function forget(rt: MemberRuntime, row: MemberRow): Promise<string[
 }
 
 /** Warnings about what remains after `name` is gone. */
-export function removalWarnings(rows: readonly MemberRow[], name: string): string[] {
+function removalWarnings(rows: readonly MemberRow[], name: string): string[] {
   return centralWarnings(layoutFromRows(rows.filter((r) => r.name !== name)).members);
 }
 

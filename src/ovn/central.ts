@@ -10,7 +10,7 @@ import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { StateDir } from "../daemon/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
-import { createClusteredDb, joinClusteredDb } from "./raft.js";
+import { createClusteredDb } from "./raft.js";
 
 export interface CentralPorts {
   nb: number;
@@ -28,16 +28,26 @@ export const DEFAULT_CENTRAL_PORTS: CentralPorts = {
 
 export type CentralDatabase = "nb" | "sb";
 
+/** The port a central serves `db`'s clients on. */
+export function clientPort(db: CentralDatabase, ports = DEFAULT_CENTRAL_PORTS): number {
+  return db === "nb" ? ports.nb : ports.sb;
+}
+
+/** The port `db`'s Raft servers talk to each other on. */
+export function raftPort(db: CentralDatabase, ports = DEFAULT_CENTRAL_PORTS): number {
+  return db === "nb" ? ports.nbRaft : ports.sbRaft;
+}
+
 const DATABASES = {
   nb: {
-    name: INSTALLED_SCHEMAS.northbound.database,
+    database: INSTALLED_SCHEMAS.northbound.database,
     schema: INSTALLED_SCHEMAS.northbound.file,
     base: "ovnnb_db",
     service: "ovnnb",
     globalTable: "NB_Global",
   },
   sb: {
-    name: INSTALLED_SCHEMAS.southbound.database,
+    database: INSTALLED_SCHEMAS.southbound.database,
     schema: INSTALLED_SCHEMAS.southbound.file,
     base: "ovnsb_db",
     service: "ovnsb",
@@ -69,7 +79,7 @@ export class Central {
   ) {}
 
   databaseName(db: CentralDatabase): string {
-    return DATABASES[db].name;
+    return DATABASES[db].database;
   }
 
   dbFile(db: CentralDatabase): string {
@@ -85,11 +95,11 @@ export class Central {
   }
 
   clientPort(db: CentralDatabase): number {
-    return db === "nb" ? this.ports.nb : this.ports.sb;
+    return clientPort(db, this.ports);
   }
 
   raftPort(db: CentralDatabase): number {
-    return db === "nb" ? this.ports.nbRaft : this.ports.sbRaft;
+    return raftPort(db, this.ports);
   }
 
   raftTarget(db: CentralDatabase): string {
@@ -102,11 +112,7 @@ export class Central {
    * that joins theirs when it starts.
    */
   async createDb(db: CentralDatabase, peers: readonly string[] = []): Promise<void> {
-    if (peers.length === 0) {
-      await createClusteredDb(this.dbFile(db), DATABASES[db].schema, this.raftTarget(db));
-    } else {
-      await joinClusteredDb(this.dbFile(db), DATABASES[db].name, this.raftTarget(db), peers);
-    }
+    await createClusteredDb(this.dbFile(db), DATABASES[db], this.raftTarget(db), peers);
   }
 
   private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {
@@ -140,7 +146,7 @@ export class Central {
         // Each central listens on its own address; the connections table is
         // replicated to every central, so it only holds what operators add.
         `--remote=${psslTarget(this.address, this.clientPort(db))}`,
-        `--remote=db:${d.name},${d.globalTable},connections`,
+        `--remote=db:${d.database},${d.globalTable},connections`,
         ...this.tlsArgs(d.service),
       ],
       pidFile,

@@ -67,8 +67,26 @@ export async function readClusterStatus(
   return result.exitCode === 0 ? parseClusterStatus(result.stdout) : undefined;
 }
 
-/** Runs `ovsdb-tool ARGS` to make `file`, unless it exists; returns whether it did. */
-async function makeDbFile(file: string, args: readonly string[]): Promise<boolean> {
+/** Which database a clustered database file holds. */
+export interface ClusteredDbKind {
+  /** The schema file (to create a new cluster). */
+  schema: string;
+  /** The database name (to join an existing one). */
+  database: string;
+}
+
+/**
+ * Creates `file` unless it exists (returns whether it did): with no `peers`,
+ * as a new one-member Raft cluster whose members talk at `raftTarget` (e.g.
+ * "ssl:10.0.0.1:6643"); given the Raft addresses of servers of an existing
+ * cluster, as a server that joins theirs at its first contact with one.
+ */
+export async function createClusteredDb(
+  file: string,
+  kind: ClusteredDbKind,
+  raftTarget: string,
+  peers: readonly string[] = [],
+): Promise<boolean> {
   await mkdir(dirname(file), { recursive: true });
   try {
     await access(file);
@@ -76,35 +94,13 @@ async function makeDbFile(file: string, args: readonly string[]): Promise<boolea
   } catch {
     /* absent: make it */
   }
-  await run("ovsdb-tool", args);
+  await run(
+    "ovsdb-tool",
+    peers.length === 0
+      ? ["create-cluster", file, kind.schema, raftTarget]
+      : ["join-cluster", file, kind.database, raftTarget, ...peers],
+  );
   return true;
-}
-
-/**
- * Creates `file` as a new one-member Raft cluster of `schemaFile` whose
- * members talk at `raftTarget` (e.g. "ssl:10.0.0.1:6643"), unless the file
- * exists. Returns whether it was created.
- */
-export function createClusteredDb(
-  file: string,
-  schemaFile: string,
-  raftTarget: string,
-): Promise<boolean> {
-  return makeDbFile(file, ["create-cluster", file, schemaFile, raftTarget]);
-}
-
-/**
- * Creates `file` as a server that will join an existing cluster of
- * `database` at the first contact with one of `peers`, unless the file
- * exists. Returns whether it was created.
- */
-export function joinClusteredDb(
-  file: string,
-  database: string,
-  raftTarget: string,
-  peers: readonly string[],
-): Promise<boolean> {
-  return makeDbFile(file, ["join-cluster", file, database, raftTarget, ...peers]);
 }
 
 /** Waits until the server behind `controlSocket` is a full member of its cluster. */

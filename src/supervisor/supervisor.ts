@@ -10,8 +10,8 @@
  */
 import { EventEmitter } from "node:events";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, rm } from "node:fs/promises";
-import { basename, dirname } from "node:path";
+import { mkdir, readFile, readdir, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { MicroOvnError } from "../errors.js";
 import { spawnDetached } from "../process/run.js";
 
@@ -103,6 +103,17 @@ function runsWithArgs(pid: number, spec: ProcessSpec): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids by pidfile name (e.g. "ovn-northd", "microovnd") of the pidfiles in `dir`. */
+export async function readPidFiles(dir: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const file of await readdir(dir).catch(() => [] as string[])) {
+    if (!file.endsWith(".pid")) continue;
+    const pid = await readPid(join(dir, file));
+    if (pid !== undefined) out[file.slice(0, -4)] = pid;
+  }
+  return out;
 }
 
 async function readPid(pidFile: string): Promise<number | undefined> {

@@ -106,6 +106,23 @@ describe("joining with a bad token", () => {
     );
   });
 
+  it("refuses a join on a machine that is a member already, and other bad cluster commands", async () => {
+    const r = await lab!.cli("m1", ["cluster", "join", token]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(
+      r.stderr,
+      /already part of a cluster as m1 \(198\.18\.0\.1\); nothing was changed/,
+    );
+    const badName = await lab!.cli("m1", ["cluster", "add", "bad_name!"]);
+    assert.match(badName.stderr, /"bad_name!" is not a valid member name/);
+    const unknown = await lab!.cli("m1", ["cluster", "remove", "m42"]);
+    assert.notEqual(unknown.exitCode, 0);
+    assert.match(unknown.stderr, /"m42" is not a member of this cluster/);
+    const format = await lab!.cli("m1", ["cluster", "list", "-f", "xml"]);
+    assert.match(format.stderr, /"xml" is not an output format/);
+    assert.deepEqual(await members(), ["m1"]);
+  });
+
   it("joins with the right token after all that, and refuses it a second time", async () => {
     const r = await lab!.cli(joiner.name, ["cluster", "join", token, "--address", joiner.address]);
     assert.equal(r.exitCode, 0, r.stderr);

@@ -7,11 +7,11 @@
  * namespace and the dir.
  */
 import { existsSync } from "node:fs";
-import { readFile, readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { plugVmArgs } from "../../src/lab/lab.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "../../src/lab/netns.js";
 import { run, type RunResult } from "../../src/process/run.js";
+import { readPidFiles } from "../../src/supervisor/supervisor.js";
 import { isAlive, stopPid } from "./processes.js";
 import { makeTempDir, removeDir } from "./tmp.js";
 
@@ -84,15 +84,8 @@ export class TestMember {
   }
 
   /** Pids by pidfile name (e.g. "ovn-northd", "microovnd"). */
-  async pids(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    const runDir = this.path("run");
-    for (const file of await readdir(runDir).catch(() => [] as string[])) {
-      if (!file.endsWith(".pid")) continue;
-      const pid = Number((await readFile(join(runDir, file), "utf8").catch(() => "")).trim());
-      if (Number.isInteger(pid) && pid > 1) out[file.slice(0, -4)] = pid;
-    }
-    return out;
+  pids(): Promise<Record<string, number>> {
+    return readPidFiles(this.path("run"));
   }
 
   /**

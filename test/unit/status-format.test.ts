@@ -6,7 +6,14 @@ import type { StatusReport } from "../../src/daemon/status.js";
 
 const healthy: StatusReport = {
   bootstrapped: true,
-  members: [{ name: "movn1", address: "10.0.0.1", services: ["switch", "central", "chassis"] }],
+  members: [
+    {
+      name: "movn1",
+      address: "10.0.0.1",
+      role: "voter",
+      services: ["switch", "central", "chassis"],
+    },
+  ],
   databases: [
     {
       title: "OVN Northbound",
@@ -39,6 +46,37 @@ describe("status output", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("lists every member, marking those that are OFFLINE, and the state database", () => {
+    const text = formatStatus({
+      ...healthy,
+      members: [
+        { ...healthy.members[0]!, fingerprint: "ab", status: "ONLINE" },
+        {
+          name: "movn4",
+          address: "10.0.0.4",
+          role: "spare",
+          services: ["chassis", "switch"],
+          fingerprint: "cd",
+          status: "OFFLINE",
+        },
+      ],
+      databases: [
+        ...healthy.databases,
+        {
+          title: "MicroOVN cluster state",
+          database: "MicroOVN",
+          runningSchema: "1.0.0",
+          installedSchema: "1.0.0",
+        },
+      ],
+    });
+    assert.match(
+      text,
+      /- movn1 \(10\.0\.0\.1\)\n {2}Services: central, chassis, switch\n- movn4 \(10\.0\.0\.4\) OFFLINE\n {2}Services: chassis, switch\n/,
+    );
+    assert.match(text, /\nMicroOVN cluster state: OK \(1\.0\.0\)\n/);
   });
 
   it("adds schema mismatches, unreachable databases, restarts and certificate problems", () => {

@@ -4,7 +4,7 @@
  * `rt.exclusive` so that steps never overlap.
  */
 import { MicroOvnError } from "../../errors.js";
-import { memberStatus } from "../../cluster/members.js";
+import { describeMembers } from "../../cluster/members.js";
 import { issueJoinToken, parseLifetime } from "../../lifecycle/add.js";
 import { bootstrap } from "../../lifecycle/bootstrap.js";
 import { join } from "../../lifecycle/join.js";
@@ -110,20 +110,7 @@ export function clusterRoutes(daemon: Daemon): Route[] {
       path: "/cluster/members",
       handler: () => {
         rt.requireConfig();
-        const now = Date.now();
-        const members = daemon.watcher
-          .members()
-          .map((m) => ({
-            name: m.name,
-            address: m.address,
-            role: m.role,
-            fingerprint: m.fingerprint,
-            services: [...m.services].sort(),
-            status: memberStatus(m, now),
-            heartbeatAgeMs: now - m.heartbeat,
-          }))
-          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-        return Promise.resolve({ members });
+        return Promise.resolve({ members: describeMembers(daemon.watcher.members()) });
       },
     },
     {
@@ -153,15 +140,7 @@ export function statusRoutes(daemon: Daemon): Route[] {
     {
       method: "GET",
       path: "/status",
-      handler: () => {
-        let rows;
-        try {
-          rows = daemon.watcher.members();
-        } catch {
-          rows = undefined; // the state database has not answered: the last layout seen
-        }
-        return gatherStatus(daemon.rt, rows);
-      },
+      handler: () => gatherStatus(daemon.rt, daemon.watcher.knownMembers()),
     },
   ];
 }
