@@ -5,7 +5,13 @@
  * memory; writing files is store.ts's job.
  */
 import "reflect-metadata";
-import { randomBytes, webcrypto } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  webcrypto,
+  type KeyObject,
+} from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { MicroOvnError } from "../errors.js";
@@ -57,21 +63,64 @@ async function exportKey(key: CryptoKey): Promise<string> {
   return toPem("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", key));
 }
 
-async function importKey(keyPem: string): Promise<CryptoKey> {
+/** A CA's private key, ready to sign, with the algorithm its type calls for. */
+interface SigningKey {
+  key: CryptoKey;
+  algorithm: Parameters<typeof x509.X509CertificateGenerator.create>[0]["signingAlgorithm"];
+}
+
+/**
+ * Imports a CA private key of any type the cluster accepts (ours are ECDSA
+ * P-384; an external CA may be RSA, ECDSA P-256/384/521 or Ed25519), in
+ * PKCS#8 or the older RSA/EC PEM forms.
+ */
+async function importSigningKey(keyPem: string): Promise<SigningKey> {
+  let key: KeyObject;
   try {
-    return await webcrypto.subtle.importKey(
-      "pkcs8",
-      fromPem(keyPem, "PRIVATE KEY"),
-      ALGORITHM,
-      true,
-      ["sign"],
-    );
+    key = createPrivateKey(keyPem);
   } catch (e) {
+    throw new PkiError("PKI_BAD_KEY", `not a PEM private key: ${(e as Error).message}`);
+  }
+  const algorithm = signingAlgorithm(key);
+  const der = key.export({ type: "pkcs8", format: "der" });
+  try {
+    return {
+      key: await webcrypto.subtle.importKey("pkcs8", der, algorithm, true, ["sign"]),
+      algorithm,
+    };
+  } catch (e) {
+    throw new PkiError("PKI_BAD_KEY", `the private key cannot sign: ${(e as Error).message}`);
+  }
+}
+
+const EC_HASHES: Record<string, string> = {
+  prime256v1: "SHA-256",
+  secp384r1: "SHA-384",
+  secp521r1: "SHA-512",
+};
+const EC_CURVES: Record<string, string> = {
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
+
+function signingAlgorithm(key: KeyObject): SigningKey["algorithm"] & { name: string } {
+  const type = key.asymmetricKeyType;
+  if (type === "rsa") return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  if (type === "ed25519") return { name: "Ed25519" };
+  if (type === "ec") {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? "";
+    const namedCurve = EC_CURVES[curve];
+    if (namedCurve) return { name: "ECDSA", namedCurve, hash: EC_HASHES[curve]! };
     throw new PkiError(
       "PKI_BAD_KEY",
-      `the CA private key is not a PKCS#8 ECDSA P-384 key: ${(e as Error).message}`,
+      `ECDSA keys on curve ${curve || "(unknown)"} are not supported; use P-256, P-384 or P-521`,
     );
   }
+  throw new PkiError(
+    "PKI_BAD_KEY",
+    `${type ?? "unknown"} keys are not supported; use an RSA, ECDSA or Ed25519 key`,
+  );
 }
 
 /** Quotes a value for an X.500 name (commas, plus signs and the like). */
@@ -167,7 +216,7 @@ async function certify(
 ): Promise<string> {
   const now = options.now ?? new Date();
   const ca = new x509.X509Certificate(options.ca.certPem);
-  const caKey = await importKey(options.ca.keyPem);
+  const signer = await importSigningKey(options.ca.keyPem);
   const names: x509.JsonGeneralName[] = [{ type: "dns", value: options.member }];
   for (const address of options.addresses ?? []) {
     names.push(isIP(address) ? { type: "ip", value: address } : { type: "dns", value: address });
@@ -179,8 +228,8 @@ async function certify(
     notBefore: now,
     notAfter: new Date(now.getTime() + (options.validDays ?? SERVICE_VALID_DAYS) * DAY_MS),
     publicKey,
-    signingKey: caKey,
-    signingAlgorithm: ALGORITHM,
+    signingKey: signer.key,
+    signingAlgorithm: signer.algorithm,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(
@@ -246,4 +295,98 @@ export async function isIssuedBy(
   const ca = new x509.X509Certificate(caPem);
   if (cert.issuer !== ca.subject) return false;
   return cert.verify({ publicKey: ca.publicKey, date: now });
+}
+
+/** A CA given from outside (`certificates set-ca`), checked and ready to store. */
+export interface ExternalCa extends CertificateAndKey {
+  subject: string;
+  notAfter: Date;
+  keyType: string;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[^-]+-----END \1-----/g;
+
+/** Splits one PEM text (`set-ca --combined`) into its certificate and private key. */
+export function splitCombinedPem(text: string): { certPem: string; keyPem: string } {
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  const certs = blocks.filter((b) => b[1] === "CERTIFICATE");
+  const keys = blocks.filter((b) => b[1]!.endsWith("PRIVATE KEY"));
+  if (certs.length !== 1 || keys.length !== 1) {
+    throw new PkiError(
+      "PKI_BAD_PEM",
+      `expected one CERTIFICATE and one PRIVATE KEY block, found ${certs.length} ` +
+        `certificate(s) and ${keys.length} private key(s)`,
+    );
+  }
+  return { certPem: `${certs[0]![0]}\n`, keyPem: `${keys[0]![0]}\n` };
+}
+
+/**
+ * Checks a CA certificate and key before the cluster uses them: one
+ * certificate, a CA (basicConstraints CA:TRUE) allowed to sign certificates
+ * (keyUsage keyCertSign), valid now, whose public key belongs to the
+ * private key, of a type we can sign with. Every refusal says why.
+ */
+export async function checkExternalCa(
+  ca: { certPem: string; keyPem: string },
+  now = new Date(),
+): Promise<ExternalCa> {
+  const certBlocks = [...ca.certPem.matchAll(PEM_BLOCK)].filter((b) => b[1] === "CERTIFICATE");
+  if (certBlocks.length !== 1) {
+    throw new PkiError(
+      "PKI_BAD_PEM",
+      `the certificate file must hold exactly one PEM CERTIFICATE, it holds ${certBlocks.length}`,
+    );
+  }
+  const certPem = `${certBlocks[0]![0]}\n`;
+  let cert: x509.X509Certificate;
+  try {
+    cert = new x509.X509Certificate(certPem);
+  } catch (e) {
+    throw new PkiError("PKI_BAD_PEM", `not a PEM certificate: ${(e as Error).message}`);
+  }
+  const basic = cert.getExtension(x509.BasicConstraintsExtension);
+  if (!basic?.ca) {
+    throw new PkiError(
+      "PKI_NOT_A_CA",
+      `${cert.subject} is not a CA certificate (basicConstraints CA:TRUE is missing)`,
+    );
+  }
+  const usage = cert.getExtension(x509.KeyUsagesExtension);
+  if (!usage || (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
+    throw new PkiError(
+      "PKI_NOT_A_CA",
+      `${cert.subject} may not sign certificates (keyUsage keyCertSign is missing)`,
+    );
+  }
+  if (cert.notAfter.getTime() <= now.getTime() || cert.notBefore.getTime() > now.getTime()) {
+    throw new PkiError(
+      "PKI_CA_NOT_VALID_NOW",
+      `${cert.subject} is valid from ${cert.notBefore.toISOString()} to ` +
+        `${cert.notAfter.toISOString()}, not now`,
+    );
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(ca.keyPem);
+  } catch (e) {
+    throw new PkiError("PKI_BAD_KEY", `not a PEM private key: ${(e as Error).message}`);
+  }
+  const fromKey = createPublicKey(privateKey).export({ type: "spki", format: "der" });
+  const fromCert = Buffer.from(cert.publicKey.rawData);
+  if (!fromKey.equals(fromCert)) {
+    throw new PkiError(
+      "PKI_KEY_MISMATCH",
+      `the private key does not belong to ${cert.subject}: their public keys differ`,
+    );
+  }
+  await importSigningKey(ca.keyPem);
+  const keyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  return {
+    certPem,
+    keyPem,
+    subject: cert.subject,
+    notAfter: cert.notAfter,
+    keyType: privateKey.asymmetricKeyType ?? "unknown",
+  };
 }
