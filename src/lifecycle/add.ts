@@ -29,7 +29,7 @@ import { normalizeLayout, type ClusterLayout, type LayoutMember } from "../clust
 import { joinHostPort } from "../cluster/member-client.js";
 import { connectStateDb, layoutFromRows, type MemberRow } from "../cluster/members.js";
 import { placeNewMember } from "../cluster/placement.js";
-import { certificateServices } from "./certificates.js";
+import { certificateServices, parseCertificateRequests, signForMember } from "./certificates.js";
 
 export const DEFAULT_TOKEN_LIFETIME_S = 3 * 60 * 60;
 const MAX_TOKEN_LIFETIME_S = 30 * 24 * 60 * 60;
@@ -133,18 +133,12 @@ export function parseJoinRequest(body: Record<string, unknown>): JoinRequest {
     }
     return v;
   };
-  const requests: JoinRequest["requests"] = {};
-  const given = body.requests;
-  if (typeof given !== "object" || given === null) {
-    throw new MicroOvnError("BAD_REQUEST", `"requests" must map certificate names to PEM CSRs`);
-  }
-  for (const [service, pem] of Object.entries(given)) {
-    if (!isCertificateService(service) || typeof pem !== "string") {
-      throw new MicroOvnError("BAD_REQUEST", `"requests" has a bad entry "${service}"`);
-    }
-    requests[service] = pem;
-  }
-  return { name: text("name"), secret: text("secret"), address: text("address"), requests };
+  return {
+    name: text("name"),
+    secret: text("secret"),
+    address: text("address"),
+    requests: parseCertificateRequests(body.requests),
+  };
 }
 
 const UNKNOWN_TOKEN =
@@ -189,17 +183,11 @@ export async function admitMember(rt: MemberRuntime, request: JoinRequest): Prom
         `certificate requests are missing for ${missing.join(", ")}`,
       );
     }
-    const { signRequest } = await import("../pki/x509.js");
-    const certificates: JoinAnswer["certificates"] = {};
-    for (const service of needed) {
-      certificates[service] = await signRequest({
-        ca,
-        csrPem: request.requests[service]!,
-        member: name,
-        service,
-        addresses: [address],
-      });
-    }
+    const certificates = await signForMember(
+      ca,
+      { name, address },
+      Object.fromEntries(needed.map((service) => [service, request.requests[service]!])),
+    );
     const member: LayoutMember = { name, address, ...placement };
     const txn = client.transaction();
     txn.delete("Join_Token", [["_uuid", "==", token._uuid]]);

@@ -1,9 +1,15 @@
 /**
  * Issuing this member's certificates from the cluster CA: at bootstrap, on
- * `certificates reissue`, and from the daemon's daily renewal check.
+ * `certificates reissue`, on `enable`, and from the daemon's daily renewal
+ * check. Voters hold the CA key and sign for themselves and for the others,
+ * who send certificate requests over the member API; private keys never
+ * leave the member they belong to.
  * Running programs pick new files up on their next connection; existing
  * connections keep working.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { voters } from "../cluster/layout.js";
+import { callMember, isUnreachable, joinHostPort } from "../cluster/member-client.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { ServiceName } from "../member/config.js";
@@ -12,6 +18,7 @@ import {
   isCertificateService,
   type CertificateService,
 } from "../pki/store.js";
+import type { CertificateAndKey } from "../pki/x509.js";
 
 /** The certificates a member running `services` needs. */
 export function certificateServices(services: readonly ServiceName[]): CertificateService[] {
@@ -22,26 +29,159 @@ export function certificateServices(services: readonly ServiceName[]): Certifica
   return out;
 }
 
+export type CertificateRequests = Partial<Record<CertificateService, string>>;
+export type SignedCertificates = Partial<Record<CertificateService, string>>;
+
+/** `{ "ovnnb": "-----BEGIN CERTIFICATE REQUEST-----…", … }` from a request body. */
+export function parseCertificateRequests(given: unknown): CertificateRequests {
+  if (typeof given !== "object" || given === null || Array.isArray(given)) {
+    throw new MicroOvnError("BAD_REQUEST", `"requests" must map certificate names to PEM CSRs`);
+  }
+  const requests: CertificateRequests = {};
+  for (const [service, pem] of Object.entries(given)) {
+    if (!isCertificateService(service) || typeof pem !== "string") {
+      throw new MicroOvnError("BAD_REQUEST", `"requests" has a bad entry "${service}"`);
+    }
+    requests[service] = pem;
+  }
+  return requests;
+}
+
+/**
+ * The signer's side (a voter, holding the CA key): certificates for
+ * `member`, whose name and address come from the cluster, never from the
+ * requests.
+ */
+export async function signForMember(
+  ca: CertificateAndKey,
+  member: { name: string; address: string },
+  requests: CertificateRequests,
+): Promise<SignedCertificates> {
+  const { signRequest } = await import("../pki/x509.js");
+  const signed: SignedCertificates = {};
+  for (const [service, csrPem] of Object.entries(requests) as [CertificateService, string][]) {
+    signed[service] = await signRequest({
+      ca,
+      csrPem,
+      member: member.name,
+      service,
+      addresses: [member.address],
+    });
+  }
+  return signed;
+}
+
+/** A key pair and a CSR per service; the keys never leave this member. */
+export async function makeRequests(
+  member: string,
+  services: readonly CertificateService[],
+): Promise<{ requests: CertificateRequests; keys: Partial<Record<CertificateService, string>> }> {
+  const { createSigningRequest } = await import("../pki/x509.js");
+  const made = await Promise.all(services.map((s) => createSigningRequest(member, s)));
+  const requests: CertificateRequests = {};
+  const keys: Partial<Record<CertificateService, string>> = {};
+  for (const [i, service] of services.entries()) {
+    requests[service] = made[i]!.csrPem;
+    keys[service] = made[i]!.keyPem;
+  }
+  return { requests, keys };
+}
+
+/**
+ * Stores signed certificates with their keys, after checking that each
+ * certificate is for its key: a signer cannot slip in a certificate for a
+ * key this member does not hold.
+ */
+export async function installCertificates(
+  rt: MemberRuntime,
+  keys: Partial<Record<CertificateService, string>>,
+  signed: SignedCertificates,
+): Promise<CertificateService[]> {
+  const services = Object.keys(keys) as CertificateService[];
+  for (const service of services) {
+    const certPem = signed[service];
+    if (certPem === undefined || !certificateMatchesKey(certPem, keys[service]!)) {
+      throw new MicroOvnError(
+        "BAD_SIGNED_CERTIFICATE",
+        `the signer gave back no certificate for this member's ${service} key`,
+      );
+    }
+  }
+  for (const service of services) {
+    await rt.pki.writeService(service, { certPem: signed[service]!, keyPem: keys[service]! });
+  }
+  return services;
+}
+
+function certificateMatchesKey(certPem: string, keyPem: string): boolean {
+  try {
+    return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Asks the voters, in turn, to sign: for members that do not hold the CA
+ * key. The first voter that answers signs.
+ */
+export async function signByVoter(
+  rt: MemberRuntime,
+  requests: CertificateRequests,
+): Promise<SignedCertificates> {
+  const self = rt.requireConfig().name;
+  const signers = voters(rt.layout).filter((v) => v.name !== self);
+  const failures: string[] = [];
+  for (const voter of signers) {
+    try {
+      const { certificates } = await callMember<{ certificates: SignedCertificates }>(
+        joinHostPort(voter.address),
+        "POST",
+        "/pki/sign",
+        { requests },
+        { pki: rt.pki },
+      );
+      return certificates;
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      failures.push(`${voter.name}: ${(e as Error).message}`);
+    }
+  }
+  throw new MicroOvnError(
+    "NO_SIGNER",
+    `no voter could sign this member's certificates (${failures.join("; ") || "no voters known"}); ` +
+      "try again once a voter is back",
+  );
+}
+
+/**
+ * New certificates for this member's `services`: signed here when this
+ * member holds the CA key (a voter), else by a voter over the member API.
+ */
 export async function issueCertificates(
   rt: MemberRuntime,
   services: readonly CertificateService[],
 ): Promise<void> {
   const config = rt.requireConfig();
   const ca = await rt.pki.readCa();
-  if (!ca) {
+  if (!ca && rt.layout.members.length <= 1) {
     throw new MicroOvnError(
       "CA_KEY_MISSING",
       `the CA key ${rt.pki.caKeyPath} is missing, so certificates cannot be issued here`,
     );
   }
-  // Loaded on first use: an idle daemon does not need the X.509 library in memory.
-  const { issueCertificate } = await import("../pki/x509.js");
-  const issued = await Promise.all(
-    services.map((service) =>
-      issueCertificate({ ca, member: config.name, service, addresses: [config.address] }),
-    ),
-  );
-  for (const [i, service] of services.entries()) await rt.pki.writeService(service, issued[i]!);
+  if (ca) {
+    const { issueCertificate } = await import("../pki/x509.js");
+    const issued = await Promise.all(
+      services.map((service) =>
+        issueCertificate({ ca, member: config.name, service, addresses: [config.address] }),
+      ),
+    );
+    for (const [i, service] of services.entries()) await rt.pki.writeService(service, issued[i]!);
+    return;
+  }
+  const { requests, keys } = await makeRequests(config.name, services);
+  await installCertificates(rt, keys, await signByVoter(rt, requests));
 }
 
 /** `certificates reissue SERVICE|all`: returns what was reissued. */

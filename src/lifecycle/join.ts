@@ -34,6 +34,8 @@ import { waitForClusterMember } from "../ovn/raft.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { JoinAnswer, JoinRequest } from "./add.js";
 import { checkNewMember, defaultAddress } from "./bootstrap.js";
+import { installCertificates, makeRequests } from "./certificates.js";
+import { waitForCentralRaft } from "./services.js";
 import { startServices } from "./start.js";
 import { undoNewMember } from "./stop.js";
 
@@ -78,16 +80,11 @@ export async function join(rt: MemberRuntime, options: JoinOptions): Promise<Mem
   // Where this member fits is the cluster's choice: be ready for everything.
   await checkNewMember(rt, address, SERVICES);
 
-  const { createSigningRequest } = await import("../pki/x509.js");
-  const services = Object.keys(CERTIFICATE_SERVICES) as CertificateService[];
-  const made = await Promise.all(services.map((s) => createSigningRequest(name, s)));
-  const keys = new Map(services.map((s, i) => [s, made[i]!.keyPem]));
-  const answer = await askToJoin(token, {
+  const { requests, keys } = await makeRequests(
     name,
-    secret: token.secret,
-    address,
-    requests: Object.fromEntries(services.map((s, i) => [s, made[i]!.csrPem])),
-  });
+    Object.keys(CERTIFICATE_SERVICES) as CertificateService[],
+  );
+  const answer = await askToJoin(token, { name, secret: token.secret, address, requests });
 
   const config: MemberConfig = {
     name,
@@ -103,10 +100,12 @@ export async function join(rt: MemberRuntime, options: JoinOptions): Promise<Mem
       certPem: answer.caCert,
       ...(answer.caKey !== undefined ? { keyPem: answer.caKey } : {}),
     });
-    for (const [service, certPem] of Object.entries(answer.certificates)) {
-      const s = service as CertificateService;
-      await rt.pki.writeService(s, { certPem, keyPem: keys.get(s)! });
-    }
+    const placed = Object.keys(answer.certificates) as CertificateService[];
+    await installCertificates(
+      rt,
+      Object.fromEntries(placed.map((s) => [s, keys[s]])),
+      answer.certificates,
+    );
     await rt.saveLayout(answer.layout);
     await startServices(rt);
     await waitForRaft(rt);
@@ -125,23 +124,10 @@ export async function join(rt: MemberRuntime, options: JoinOptions): Promise<Mem
 
 /** Waits until this member's servers are full members of their Raft clusters. */
 async function waitForRaft(rt: MemberRuntime): Promise<void> {
-  const waits: Promise<unknown>[] = [];
-  if (rt.isVoter()) {
-    waits.push(
-      waitForClusterMember(rt.stateDb().controlSocket, STATE_DATABASE, RAFT_JOIN_TIMEOUT_MS),
-    );
-  }
-  if (rt.requireConfig().services.includes("central")) {
-    const central = rt.central();
-    for (const db of ["nb", "sb"] as const) {
-      waits.push(
-        waitForClusterMember(
-          central.controlSocket(db),
-          central.databaseName(db),
-          RAFT_JOIN_TIMEOUT_MS,
-        ),
-      );
-    }
-  }
-  await Promise.all(waits);
+  await Promise.all([
+    rt.isVoter()
+      ? waitForClusterMember(rt.stateDb().controlSocket, STATE_DATABASE, RAFT_JOIN_TIMEOUT_MS)
+      : undefined,
+    rt.requireConfig().services.includes("central") ? waitForCentralRaft(rt) : undefined,
+  ]);
 }

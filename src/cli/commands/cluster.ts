@@ -1,12 +1,9 @@
 /** `microovn cluster bootstrap|add|join|list|remove`. */
 import type { Command } from "commander";
 import type { MemberConfig } from "../../member/config.js";
+import { printWarnings } from "../format/warnings.js";
 import type { CliContext } from "../context.js";
 import { checkListFormat, formatMembers, type MemberRow } from "../format/members.js";
-
-function printWarnings(warnings: readonly string[]): void {
-  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
-}
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command("cluster").description("Manage the cluster's members");

@@ -3,29 +3,52 @@ import type { Command } from "commander";
 import { isRunning } from "../../supervisor/supervisor.js";
 import { MicroOvnError } from "../../errors.js";
 import type { CliContext } from "../context.js";
+import { printWarnings } from "../format/warnings.js";
 
 export function registerServices(program: Command, ctx: CliContext): void {
+  const change = async (
+    action: "enable" | "disable",
+    service: string,
+    options: { node?: string; allowDisableLastCentral?: boolean },
+  ) => {
+    const result = await ctx
+      .client()
+      .call<{ changed: boolean; node: string; warnings: string[] }>(
+        "POST",
+        `/services/${encodeURIComponent(service)}/${action}`,
+        {
+          ...(options.node !== undefined ? { node: options.node } : {}),
+          allowDisableLastCentral: options.allowDisableLastCentral === true,
+        },
+      );
+    const where = options.node !== undefined ? ` on ${result.node}` : "";
+    ctx.print(
+      result.changed
+        ? `Service ${service} ${action}d${where}`
+        : `Service ${service} was ${action === "enable" ? "already enabled" : "not enabled"}${where}`,
+    );
+    printWarnings(result.warnings);
+  };
+
   program
     .command("enable")
-    .description("Start a service on this member and keep it enabled: central, switch or chassis")
+    .description("Start a service on a member and keep it enabled: central, switch or chassis")
     .argument("<service>")
-    .action(async (service: string) => {
-      const { changed } = await ctx
-        .client()
-        .call<{ changed: boolean }>("POST", `/services/${encodeURIComponent(service)}/enable`);
-      ctx.print(changed ? `Service ${service} enabled` : `Service ${service} was already enabled`);
-    });
+    .option("--node <name>", "the member to change (default: this one)")
+    .action((service: string, options: { node?: string }) => change("enable", service, options));
 
   program
     .command("disable")
-    .description("Stop a service on this member and keep it disabled (its data is kept)")
+    .description("Stop a service on a member and keep it disabled")
     .argument("<service>")
-    .action(async (service: string) => {
-      const { changed } = await ctx
-        .client()
-        .call<{ changed: boolean }>("POST", `/services/${encodeURIComponent(service)}/disable`);
-      ctx.print(changed ? `Service ${service} disabled` : `Service ${service} was not enabled`);
-    });
+    .option("--node <name>", "the member to change (default: this one)")
+    .option(
+      "--allow-disable-last-central",
+      "stop central even on the last member running it (the OVN databases go down; data kept)",
+    )
+    .action((service: string, options: { node?: string; allowDisableLastCentral?: boolean }) =>
+      change("disable", service, options),
+    );
 
   program
     .command("shutdown")

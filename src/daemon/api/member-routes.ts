@@ -6,9 +6,11 @@
 import { layoutFromRows } from "../../cluster/members.js";
 import { MicroOvnError } from "../../errors.js";
 import { admitMember, parseJoinRequest } from "../../lifecycle/add.js";
+import { parseCertificateRequests, signForMember } from "../../lifecycle/certificates.js";
 import { forget, leave } from "../../lifecycle/remove.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
+import { changeService } from "./routes.js";
 import type { Route } from "./router.js";
 
 export function memberRoutes(daemon: Daemon): Route[] {
@@ -52,6 +54,32 @@ export function memberRoutes(daemon: Daemon): Route[] {
         }
         log(`removing ${row.name} from the cluster, as ${peer?.name ?? "?"} asked`);
         return { kicked: await rt.exclusive(() => forget(rt, row)) };
+      },
+    },
+    ...(["enable", "disable"] as const).map((action): Route => ({
+      method: "POST",
+      path: `/services/:name/${action}`,
+      handler: ({ params, body, peer }) => {
+        log(`${peer?.name ?? "?"} asks to ${action} ${params.name ?? ""} here`);
+        return changeService(daemon, action, params.name ?? "", {
+          allowDisableLastCentral: body.allowDisableLastCentral === true,
+        });
+      },
+    })),
+    {
+      method: "POST",
+      path: "/pki/sign",
+      handler: async ({ body, peer }) => {
+        const row = daemon.watcher.members().find((m) => m.name === peer?.name);
+        if (!row)
+          throw new MicroOvnError("NOT_A_MEMBER", `"${String(peer?.name)}" is not a member`);
+        const ca = await rt.pki.readCa();
+        if (!ca) {
+          throw new MicroOvnError("NOT_A_VOTER", "this member does not hold the cluster CA key");
+        }
+        const requests = parseCertificateRequests(body.requests);
+        log(`signing ${Object.keys(requests).join(", ")} for ${row.name}`);
+        return { certificates: await signForMember(ca, row, requests) };
       },
     },
   ];

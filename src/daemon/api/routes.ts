@@ -14,12 +14,18 @@ import {
   updateChassisSettings,
   type ChassisSettingsChange,
 } from "../../lifecycle/chassis-settings.js";
-import { disableService, enableService } from "../../lifecycle/services.js";
+import {
+  disableService,
+  enableService,
+  type DisableOptions,
+  type ServiceChange,
+} from "../../lifecycle/services.js";
+import { callMember, joinHostPort } from "../../cluster/member-client.js";
 import { isServiceName, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
 import { gatherStatus } from "../status.js";
-import type { Route } from "./router.js";
+import type { ApiRequest, Route } from "./router.js";
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
@@ -147,22 +153,54 @@ export function statusRoutes(daemon: Daemon): Route[] {
 
 export function serviceRoutes(daemon: Daemon): Route[] {
   const rt = daemon.rt;
+  /** Runs the change here, or on the member named by `node`. */
+  const change = (action: "enable" | "disable") => async (request: ApiRequest) => {
+    const service = request.params.name ?? "";
+    const node = optionalString(request.body, "node");
+    const allowDisableLastCentral = request.body.allowDisableLastCentral === true;
+    if (node !== undefined && node !== rt.requireConfig().name) {
+      const row = daemon.watcher.members().find((m) => m.name === node);
+      if (!row) {
+        throw new MicroOvnError(
+          "UNKNOWN_MEMBER",
+          `"${node}" is not a member; see \`microovn cluster list\``,
+        );
+      }
+      log(`asking ${node} to ${action} ${service}`);
+      return callMember<ServiceChange>(
+        joinHostPort(row.address),
+        "POST",
+        `/services/${encodeURIComponent(service)}/${action}`,
+        { allowDisableLastCentral },
+        { pki: rt.pki },
+        SERVICE_CHANGE_TIMEOUT_MS,
+      );
+    }
+    return changeService(daemon, action, service, { allowDisableLastCentral });
+  };
   return [
-    {
-      method: "POST",
-      path: "/services/:name/enable",
-      handler: async ({ params }) => ({
-        changed: await rt.exclusive(() => enableService(rt, params.name ?? "")),
-      }),
-    },
-    {
-      method: "POST",
-      path: "/services/:name/disable",
-      handler: async ({ params }) => ({
-        changed: await rt.exclusive(() => disableService(rt, params.name ?? "")),
-      }),
-    },
+    { method: "POST", path: "/services/:name/enable", handler: change("enable") },
+    { method: "POST", path: "/services/:name/disable", handler: change("disable") },
   ];
+}
+
+/** How long a member may take to start or stop a service for another. */
+export const SERVICE_CHANGE_TIMEOUT_MS = 120_000;
+
+/** `enable`/`disable` on this member, logged. */
+export async function changeService(
+  daemon: Daemon,
+  action: "enable" | "disable",
+  service: string,
+  options: DisableOptions,
+): Promise<ServiceChange> {
+  const rt = daemon.rt;
+  const result = await rt.exclusive(() =>
+    action === "enable" ? enableService(rt, service) : disableService(rt, service, options),
+  );
+  if (result.changed) log(`${action}d ${service}`);
+  for (const warning of result.warnings) log(`warning: ${warning}`);
+  return result;
 }
 
 export function certificateRoutes(daemon: Daemon): Route[] {
