@@ -9,6 +9,7 @@ import { registerCertificates } from "./commands/certificates.js";
 import { registerChassis } from "./commands/chassis.js";
 import { registerLab } from "./commands/lab.js";
 import { registerCluster } from "./commands/cluster.js";
+import { registerInit } from "./commands/init.js";
 import { runPassthrough } from "./commands/passthrough.js";
 import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
@@ -62,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
     .option("-V, --version", "show the versions of microovn, OVN and Open vSwitch")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerInit(program, ctx);
   registerCluster(program, ctx);
   registerStatus(program, ctx);
   registerServices(program, ctx);

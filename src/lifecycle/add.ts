@@ -13,7 +13,6 @@ import { MicroOvnError } from "../errors.js";
 import { checkAddress, checkMemberName } from "../member/config.js";
 import {
   certificateFingerprint,
-  isCertificateService,
   type CertificateService,
 } from "../pki/store.js";
 import {

@@ -49,12 +49,6 @@ function toPem(label: string, der: ArrayBuffer): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
-function fromPem(pem: string, label: string): Buffer {
-  const match = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`).exec(pem);
-  if (!match) throw new PkiError("PKI_BAD_PEM", `expected a PEM block "${label}"`);
-  return Buffer.from(match[1]!.replace(/\s+/g, ""), "base64");
-}
-
 async function newKeys(): Promise<CryptoKeyPair> {
   return await webcrypto.subtle.generateKey(ALGORITHM, true, ["sign", "verify"]);
 }
@@ -63,10 +57,16 @@ async function exportKey(key: CryptoKey): Promise<string> {
   return toPem("PRIVATE KEY", await webcrypto.subtle.exportKey("pkcs8", key));
 }
 
+/** The signature algorithm for a key type, as WebCrypto names it. */
+type SigningAlgorithm =
+  | webcrypto.RsaHashedImportParams
+  | (webcrypto.EcKeyImportParams & { hash: string })
+  | webcrypto.Algorithm;
+
 /** A CA's private key, ready to sign, with the algorithm its type calls for. */
 interface SigningKey {
   key: CryptoKey;
-  algorithm: Parameters<typeof x509.X509CertificateGenerator.create>[0]["signingAlgorithm"];
+  algorithm: SigningAlgorithm;
 }
 
 /**
@@ -104,7 +104,7 @@ const EC_CURVES: Record<string, string> = {
   secp521r1: "P-521",
 };
 
-function signingAlgorithm(key: KeyObject): SigningKey["algorithm"] & { name: string } {
+function signingAlgorithm(key: KeyObject): SigningAlgorithm {
   const type = key.asymmetricKeyType;
   if (type === "rsa") return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
   if (type === "ed25519") return { name: "Ed25519" };

@@ -1,0 +1,311 @@
+/**
+ * `microovn init`: make this machine a member, asking questions (the
+ * wizard) or reading the answers from a YAML file (`--preseed FILE`, `-`
+ * for standard input). Either way the whole plan is settled and checked
+ * first — every question answered, every field of the file valid — and only
+ * then does the daemon act: bootstrap (POST /cluster/bootstrap) or join
+ * (POST /cluster/join), then the encapsulation IP (PUT /chassis), then the
+ * join tokens asked for (POST /cluster/add). Bad input, or the input
+ * ending early, changes nothing.
+ *
+ * Questions and progress go to stderr; stdout carries only the join tokens
+ * (the wizard: each alone on its line; a preseed: `NAME TOKEN` per line).
+ */
+import { readFile } from "node:fs/promises";
+import { hostname, networkInterfaces } from "node:os";
+import type { Command } from "commander";
+import type { Readiness } from "../../daemon/daemon.js";
+import { MicroOvnError } from "../../errors.js";
+import type { ChassisSettings, MemberConfig, ServiceName } from "../../member/config.js";
+import type { CliContext } from "../context.js";
+import type { ControlClient } from "../control-client.js";
+import type * as Checks from "../preseed.js";
+import type { BootstrapPlan, InitPlan } from "../preseed.js";
+import type { Prompter } from "../prompts.js";
+
+type ChecksModule = typeof Checks;
+
+function info(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** Every address of this machine (in this network namespace), lowercase. */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .map((a) => a.address.toLowerCase());
+}
+
+function checkLocal(address: string): string {
+  const local = localAddresses();
+  if (!local.includes(address.toLowerCase())) {
+    throw new MicroOvnError(
+      "ADDRESS_NOT_LOCAL",
+      `${address} is not an address of this machine (it has ${local.join(", ")})`,
+    );
+  }
+  return address;
+}
+
+/** Refuses a machine that is a member already, before anything is asked or done. */
+async function checkNotMember(client: ControlClient): Promise<void> {
+  const readiness = await client.call<Readiness>("GET", "/ready");
+  if (readiness.bootstrapped) {
+    throw new MicroOvnError(
+      "ALREADY_BOOTSTRAPPED",
+      "this machine is already a member of a cluster; nothing was changed. " +
+        "See `microovn status`",
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The wizard.
+
+const QUESTIONS = {
+  address: (d: string) => `Which address should MicroOVN listen on? [default=${d}]:`,
+  create: "Create a new MicroOVN cluster? (no: join an existing one) (yes/no) [default=no]:",
+  name: (d: string) => `Name of this member [default=${d}]:`,
+  services:
+    "Which services should this member run? " +
+    "(auto, or a comma list of central,switch,chassis) [default=auto]:",
+  encap: "Use a custom encapsulation (Geneve) IP address for this member? (yes/no) [default=no]:",
+  encapIp: "Encapsulation IP address for this member:",
+  more: "Make join tokens for more members now? (yes/no) [default=no]:",
+  tokenName: "Name of a new member (empty when done):",
+  token: "Join token (printed by `microovn cluster add NAME` on a member):",
+} as const;
+
+async function askEncapIp(c: ChecksModule, p: Prompter): Promise<string | undefined> {
+  if (!(await p.ask(QUESTIONS.encap, (a) => c.parseYesNo(a, false)))) return undefined;
+  return p.ask(QUESTIONS.encapIp, (a) => {
+    if (a === "") throw new MicroOvnError("INVALID_ANSWER", "an IP address is needed");
+    return c.checkIp(a);
+  });
+}
+
+async function wizard(c: ChecksModule, p: Prompter): Promise<InitPlan> {
+  const { defaultAddress } = await import("../../lifecycle/bootstrap.js");
+  const fallback = defaultAddress();
+  const address = await p.ask(QUESTIONS.address(fallback), (a) =>
+    a === "" ? fallback : checkLocal(c.checkIp(a)),
+  );
+  const create = await p.ask(QUESTIONS.create, (a) => c.parseYesNo(a, false));
+  if (!create) {
+    const token = await p.ask(QUESTIONS.token, (a) => {
+      if (a === "") throw new MicroOvnError("INVALID_ANSWER", "a join token is needed");
+      return { text: a, token: c.checkJoinToken(a) };
+    });
+    p.say(`This member will join as ${token.token.name}.`);
+    const encapIp = await askEncapIp(c, p);
+    return {
+      kind: "join",
+      token: token.text,
+      name: token.token.name,
+      address,
+      ...(encapIp !== undefined ? { encapIp } : {}),
+    };
+  }
+  const host = hostname();
+  const name = await p.ask(QUESTIONS.name(host), (a) => c.checkName(a === "" ? host : a));
+  const services = await p.ask(QUESTIONS.services, c.parseServicesAnswer);
+  const encapIp =
+    services === undefined || services.includes("chassis") ? await askEncapIp(c, p) : undefined;
+  const tokens: string[] = [];
+  if (await p.ask(QUESTIONS.more, (a) => c.parseYesNo(a, false))) {
+    for (;;) {
+      const next = await p.ask(QUESTIONS.tokenName, (a) =>
+        a === "" ? undefined : c.checkTokenName(a, [name, ...tokens]),
+      );
+      if (next === undefined) break;
+      tokens.push(next);
+    }
+  }
+  return {
+    kind: "bootstrap",
+    address,
+    name,
+    ...(services !== undefined ? { services } : {}),
+    ...(encapIp !== undefined ? { encapIp } : {}),
+    tokens,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The preseed file.
+
+async function readPreseed(file: string): Promise<string> {
+  try {
+    if (file !== "-") return await readFile(file, "utf8");
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  } catch (e) {
+    throw new MicroOvnError(
+      "PRESEED_UNREADABLE",
+      `cannot read the preseed file ${file === "-" ? "(standard input)" : file}: ` +
+        (e as Error).message,
+    );
+  }
+}
+
+/** What the preseed leaves to this machine, settled and checked before anything is done. */
+function completePreseed(c: ChecksModule, plan: InitPlan): InitPlan {
+  if (plan.address !== undefined) {
+    try {
+      checkLocal(plan.address);
+    } catch (e) {
+      throw new MicroOvnError("BAD_PRESEED", `preseed: "address" ${(e as Error).message}`);
+    }
+  }
+  if (plan.kind === "join" || plan.name !== undefined) return plan;
+  // The daemon would name the member after the host: check that name here.
+  const name = hostname();
+  try {
+    c.checkName(name);
+  } catch {
+    throw new MicroOvnError(
+      "BAD_PRESEED",
+      `preseed: "name" is not given and the host name "${name}" is not a valid member name; ` +
+        `give "name"`,
+    );
+  }
+  const clash = plan.tokens.findIndex((t) => t === name);
+  if (clash >= 0) {
+    throw new MicroOvnError(
+      "BAD_PRESEED",
+      `preseed: "tokens[${clash}]" is this member's own name ("${name}", the host name)`,
+    );
+  }
+  return { ...plan, name };
+}
+
+// ---------------------------------------------------------------------------
+// Doing it.
+
+type TokenPrinter = (name: string, token: string, expiresAt: string) => void;
+
+/** A step after this machine became a member: its failure says how to finish by hand. */
+async function afterwards<T>(
+  member: string,
+  what: string,
+  fix: string,
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    const code = e instanceof MicroOvnError ? e.code : "INIT_INCOMPLETE";
+    throw new MicroOvnError(
+      code,
+      `${member} is a member now, but ${what} failed: ${(e as Error).message}\n` +
+        `Finish with: ${fix}`,
+    );
+  }
+}
+
+async function setEncapIp(client: ControlClient, member: string, encapIp: string): Promise<void> {
+  const { settings } = await afterwards(
+    member,
+    "setting the encapsulation IP",
+    `microovn chassis set encap-ip ${encapIp}`,
+    () => client.call<{ settings: ChassisSettings }>("PUT", "/chassis", { encapIp }),
+  );
+  info(`Encapsulation IP: ${settings.encapIp ?? encapIp}`);
+}
+
+async function issueTokens(
+  client: ControlClient,
+  member: string,
+  plan: BootstrapPlan,
+  print: TokenPrinter,
+): Promise<void> {
+  for (const [i, name] of plan.tokens.entries()) {
+    const timeout = plan.tokensTimeout ?? "3h";
+    const { token, expiresAt } = await afterwards(
+      member,
+      `making the join token for ${name}`,
+      plan.tokens
+        .slice(i)
+        .map((n) => `microovn cluster add ${n} --timeout ${timeout}`)
+        .join("; "),
+      () =>
+        client.call<{ token: string; expiresAt: string }>("POST", "/cluster/add", {
+          name,
+          timeout,
+        }),
+    );
+    print(name, token, expiresAt);
+  }
+}
+
+function describe(member: MemberConfig): string {
+  return `${member.name} (${member.address}); services: ${member.services.join(", ")}`;
+}
+
+async function execute(client: ControlClient, plan: InitPlan, print: TokenPrinter): Promise<void> {
+  if (plan.kind === "bootstrap") {
+    info(`Bootstrapping a new cluster as ${plan.name ?? "this host"}…`);
+    const body: { name?: string; address?: string; services?: ServiceName[] } = {};
+    if (plan.name !== undefined) body.name = plan.name;
+    if (plan.address !== undefined) body.address = plan.address;
+    if (plan.services !== undefined) body.services = plan.services;
+    const { member } = await client.call<{ member: MemberConfig }>(
+      "POST",
+      "/cluster/bootstrap",
+      body,
+    );
+    info(`Bootstrapped ${describe(member)}`);
+    if (plan.encapIp !== undefined) await setEncapIp(client, member.name, plan.encapIp);
+    await issueTokens(client, member.name, plan, print);
+    return;
+  }
+  info(`Joining the cluster as ${plan.name}…`);
+  const { member, layout } = await client.call<{
+    member: MemberConfig;
+    layout: { members: { name: string }[] };
+  }>("POST", "/cluster/join", {
+    token: plan.token,
+    ...(plan.address !== undefined ? { address: plan.address } : {}),
+  });
+  info(`Joined as ${describe(member)}; members: ${layout.members.map((m) => m.name).join(", ")}`);
+  if (plan.encapIp !== undefined) await setEncapIp(client, member.name, plan.encapIp);
+}
+
+export function registerInit(program: Command, ctx: CliContext): void {
+  program
+    .command("init")
+    .description(
+      "Make this machine a member: bootstrap a new cluster or join one, answering questions " +
+        "or from a preseed file",
+    )
+    .option(
+      "--preseed <file>",
+      "take the answers from this YAML file (- for standard input) instead of asking",
+    )
+    .action(async (options: { preseed?: string }) => {
+      // Loaded only here: the checks pull in code other commands do not need.
+      const c: ChecksModule = await import("../preseed.js");
+      if (options.preseed !== undefined) {
+        const plan = completePreseed(c, c.parsePreseed(await readPreseed(options.preseed)));
+        const client = ctx.client();
+        await checkNotMember(client);
+        await execute(client, plan, (name, token) => ctx.print(`${name} ${token}`));
+        return;
+      }
+      const client = ctx.client();
+      await checkNotMember(client);
+      const { Prompter } = await import("../prompts.js");
+      const prompter = new Prompter(process.stdin, process.stderr);
+      let plan: InitPlan;
+      try {
+        plan = await wizard(c, prompter);
+      } finally {
+        prompter.close();
+      }
+      await execute(client, plan, (name, token, expiresAt) => {
+        info(`Join token for ${name} (valid until ${expiresAt}):`);
+        ctx.print(token);
+      });
+    });
+}
