@@ -125,7 +125,11 @@ export class ControlClient {
   }
 
   /** Calls the API (starting the daemon if needed) and returns the body, or throws its error. */
-  async call<T>(method: "GET" | "POST" | "PUT", path: string, body?: unknown): Promise<T> {
+  async call<T>(
+    method: "GET" | "POST" | "PUT" | "DELETE",
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     let response: { status: number; body: unknown };
     try {
       response = await this.send(method, path, body);

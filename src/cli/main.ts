@@ -9,6 +9,7 @@ import { registerCertificates } from "./commands/certificates.js";
 import { registerChassis } from "./commands/chassis.js";
 import { registerLab } from "./commands/lab.js";
 import { registerCluster } from "./commands/cluster.js";
+import { registerConfig } from "./commands/config.js";
 import { registerInit } from "./commands/init.js";
 import { runPassthrough } from "./commands/passthrough.js";
 import { registerServices } from "./commands/services.js";
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
   registerStatus(program, ctx);
   registerServices(program, ctx);
   registerCertificates(program, ctx);
+  registerConfig(program, ctx);
   registerChassis(program, ctx);
   registerLab(program, ctx);
   for (const c of program.commands) c.exitOverride();

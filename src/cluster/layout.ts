@@ -21,6 +21,8 @@ export interface LayoutMember {
 
 export interface ClusterLayout {
   members: LayoutMember[];
+  /** Cluster-wide settings (`microovn config`), e.g. ovn.central-ips; absent when none. */
+  config?: Record<string, string>;
 }
 
 /** Sort order of members everywhere: by name. */
@@ -28,9 +30,14 @@ export function byName(a: { name: string }, b: { name: string }): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-/** A layout in its one canonical form (members by name, services in order). */
-export function normalizeLayout(members: readonly LayoutMember[]): ClusterLayout {
+/** A layout in its one canonical form (members by name, services in order, keys sorted). */
+export function normalizeLayout(
+  members: readonly LayoutMember[],
+  config: Readonly<Record<string, string>> = {},
+): ClusterLayout {
+  const keys = Object.keys(config).sort();
   return {
+    ...(keys.length > 0 ? { config: Object.fromEntries(keys.map((k) => [k, config[k]!])) } : {}),
     members: members
       .map((m) => ({
         name: m.name,
@@ -43,7 +50,10 @@ export function normalizeLayout(members: readonly LayoutMember[]): ClusterLayout
 }
 
 export function sameLayout(a: ClusterLayout, b: ClusterLayout): boolean {
-  return JSON.stringify(normalizeLayout(a.members)) === JSON.stringify(normalizeLayout(b.members));
+  return (
+    JSON.stringify(normalizeLayout(a.members, a.config)) ===
+    JSON.stringify(normalizeLayout(b.members, b.config))
+  );
 }
 
 export function centrals(layout: ClusterLayout): LayoutMember[] {
@@ -93,13 +103,13 @@ export class LayoutFile {
       return undefined;
     }
     const value = JSON.parse(text) as ClusterLayout;
-    return normalizeLayout(value.members ?? []);
+    return normalizeLayout(value.members ?? [], value.config);
   }
 
   async write(layout: ClusterLayout): Promise<void> {
     await writeAtomically(
       this.path,
-      `${JSON.stringify(normalizeLayout(layout.members), null, 2)}\n`,
+      `${JSON.stringify(normalizeLayout(layout.members, layout.config), null, 2)}\n`,
       0o644,
     );
   }

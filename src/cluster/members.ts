@@ -47,12 +47,20 @@ export function describeMembers(rows: Iterable<MemberRow>, now = Date.now()): Me
     .sort(byName);
 }
 
-export function layoutFromRows(rows: Iterable<MemberRow>): ClusterLayout {
+export type ConfigRow = MicroOVNDatabase["Config"];
+
+/** The layout that Member rows (and Config rows, when given) describe. */
+export function layoutFromRows(
+  rows: Iterable<MemberRow>,
+  configRows: Iterable<Pick<ConfigRow, "key" | "value">> = [],
+): ClusterLayout {
   const members: LayoutMember[] = [];
   for (const r of rows) {
     members.push({ name: r.name, address: r.address, role: r.role, services: [...r.services] });
   }
-  return normalizeLayout(members);
+  const config: Record<string, string> = {};
+  for (const c of configRows) config[c.key] = c.value;
+  return normalizeLayout(members, config);
 }
 
 /**
@@ -106,10 +114,10 @@ export async function recordMember(rt: MemberRuntime): Promise<void> {
   const row = await memberRow(rt);
   const others = rt.layout.members.filter((m) => m.name !== row.name);
   await rt.saveLayout(
-    normalizeLayout([
-      ...others,
-      { name: row.name, address: row.address, role: row.role, services: row.services },
-    ]),
+    normalizeLayout(
+      [...others, { name: row.name, address: row.address, role: row.role, services: row.services }],
+      rt.layout.config,
+    ),
   );
   const client = await connectStateDb(rt);
   try {

@@ -1,7 +1,8 @@
 /**
- * The daemon's live view of the cluster: a replica of the Member table of
- * the cluster state database, kept by a monitor. It reports every change
- * of the layout (members, addresses, roles, services) so the member can
+ * The daemon's live view of the cluster: a replica of the Member and Config
+ * tables of the cluster state database, kept by a monitor. It reports every
+ * change of the layout (members, addresses, roles, services, cluster-wide
+ * settings) so the member can
  * refresh its OVN settings, writes this member's heartbeat, and answers
  * who is a member (for the member API) and who is online.
  */
@@ -67,7 +68,7 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
           client.close();
           return;
         }
-        const replica = await Replica.start(client, { Member: true });
+        const replica = await Replica.start(client, { Member: true, Config: true });
         this.client = client;
         this.replica = replica;
         replica.on("change", () => this.check());
@@ -86,7 +87,10 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
 
   private check(): void {
     if (!this.replica) return;
-    const layout = layoutFromRows(this.replica.table("Member").values());
+    const layout = layoutFromRows(
+      this.replica.table("Member").values(),
+      this.replica.table("Config").values(),
+    );
     if (layout.members.length > 0 && !sameLayout(layout, this.rt.layout)) {
       this.emit("layout", layout);
     }

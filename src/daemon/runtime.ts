@@ -14,7 +14,8 @@ import {
 import { StateDb } from "../cluster/state-db.js";
 import { MicroOvnError } from "../errors.js";
 import { MemberConfigFile, type MemberConfig } from "../member/config.js";
-import { Central, type CentralDatabase } from "../ovn/central.js";
+import { Central, clientPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
+import { CENTRAL_IPS, parseCentralIps } from "../cluster/config-keys.js";
 import { Chassis } from "../ovn/chassis.js";
 import { Switch, detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { PkiStore } from "../pki/store.js";
@@ -94,14 +95,35 @@ export class MemberRuntime {
     return this.self()?.role === "voter";
   }
 
-  /** Every NB client remote of the cluster (one per central), the leader's first. */
-  nbRemotes(): string[] {
-    return this.leaderFirst("nb");
+  /** The external OVN central's addresses (`ovn.central-ips`), or undefined. */
+  externalCentral(): string[] | undefined {
+    const value = this.layout.config?.[CENTRAL_IPS];
+    return value === undefined ? undefined : parseCentralIps(value);
   }
 
-  /** Every SB client remote of the cluster, the leader's first. */
+  /**
+   * Where chassis and client tools reach NB: the external central when one
+   * is set, else every central of the cluster, the leader's first.
+   */
+  nbRemotes(): string[] {
+    return this.centralRemotes("nb");
+  }
+
+  /** Where chassis and client tools reach SB (as nbRemotes). */
   sbRemotes(): string[] {
-    return this.leaderFirst("sb");
+    return this.centralRemotes("sb");
+  }
+
+  private centralRemotes(db: CentralDatabase): string[] {
+    const external = this.externalCentral();
+    return external
+      ? external.map((ip) => sslTarget(ip, clientPort(db)))
+      : this.ownCentralRemotes(db);
+  }
+
+  /** This cluster's own NB or SB servers, the leader's first (what ovn-northd uses). */
+  ownCentralRemotes(db: CentralDatabase): string[] {
+    return this.leaderFirst(db);
   }
 
   private leaderFirst(db: CentralDatabase): string[] {

@@ -49,6 +49,8 @@ export interface StatusReport {
   databases: DatabaseSummary[];
   processes: ProcessSummary[];
   certificates: CertificateProblem[];
+  /** Addresses of the external OVN central (`ovn.central-ips`), when one is used. */
+  externalCentral?: string[];
 }
 
 const DATABASES: Record<CentralDatabase, { title: string; schema: string; database: string }> = {
@@ -193,11 +195,13 @@ export async function gatherStatus(
     stateDbSummary(rt),
     certificateProblems(rt),
   ]);
+  const external = rt.externalCentral();
   return {
     bootstrapped: true,
     members: memberSummaries(rt, rows),
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,
+    ...(external ? { externalCentral: external } : {}),
   };
 }

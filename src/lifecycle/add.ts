@@ -11,10 +11,7 @@ import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { checkAddress, checkMemberName } from "../member/config.js";
-import {
-  certificateFingerprint,
-  type CertificateService,
-} from "../pki/store.js";
+import { certificateFingerprint, type CertificateService } from "../pki/store.js";
 import {
   encodeJoinToken,
   hashSecret,
@@ -200,7 +197,10 @@ export async function admitMember(rt: MemberRuntime, request: JoinRequest): Prom
     await txn.commit();
     const answer: JoinAnswer = {
       member,
-      layout: normalizeLayout([...layoutFromRows(rows).members, member]),
+      layout: normalizeLayout(
+        [...layoutFromRows(rows).members, member],
+        layoutFromRows([], await client.select("Config", [])).config,
+      ),
       caCert: ca.certPem,
       certificates,
     };

@@ -48,7 +48,7 @@ async function pointAtDatabases(
     done.push("ovn-remote");
   }
   if (rt.supervisor.get("ovn-northd")) {
-    const northd = rt.central().northdSpec(rt.nbRemotes(), rt.sbRemotes());
+    const northd = rt.central().northdSpec(rt.ownCentralRemotes("nb"), rt.ownCentralRemotes("sb"));
     if (options.restartNorthd) await rt.supervisor.stop(northd.name);
     if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
   }

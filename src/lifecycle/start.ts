@@ -48,7 +48,9 @@ export async function startCentral(rt: MemberRuntime): Promise<void> {
       await startServer(rt, central.dbServerSpec(db), central.unixSocket(db));
     }),
   );
-  await rt.supervisor.ensure(central.northdSpec(rt.nbRemotes(), rt.sbRemotes()));
+  await rt.supervisor.ensure(
+    central.northdSpec(rt.ownCentralRemotes("nb"), rt.ownCentralRemotes("sb")),
+  );
 }
 
 /** conf.db's ovsdb-server (with its root row), then ovs-vswitchd. */

@@ -29,11 +29,15 @@ function info(text: string): void {
   process.stderr.write(`${text}\n`);
 }
 
-/** Every address of this machine (in this network namespace), lowercase. */
+/**
+ * The addresses of this machine (in this network namespace) a member can
+ * listen on, lowercase; not IPv6 link-local ones, which need a scope.
+ */
 function localAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flatMap((list) => list ?? [])
-    .map((a) => a.address.toLowerCase());
+    .map((a) => a.address.toLowerCase())
+    .filter((a) => !a.startsWith("fe80:"));
 }
 
 function checkLocal(address: string): string {
@@ -64,7 +68,7 @@ async function checkNotMember(client: ControlClient): Promise<void> {
 
 const QUESTIONS = {
   address: (d: string) => `Which address should MicroOVN listen on? [default=${d}]:`,
-  create: "Create a new MicroOVN cluster? (no: join an existing one) (yes/no) [default=no]:",
+  create: "Create a new MicroOVN cluster (no: join an existing one)? (yes/no) [default=no]:",
   name: (d: string) => `Name of this member [default=${d}]:`,
   services:
     "Which services should this member run? " +
@@ -92,10 +96,14 @@ async function wizard(c: ChecksModule, p: Prompter): Promise<InitPlan> {
   );
   const create = await p.ask(QUESTIONS.create, (a) => c.parseYesNo(a, false));
   if (!create) {
-    const token = await p.ask(QUESTIONS.token, (a) => {
-      if (a === "") throw new MicroOvnError("INVALID_ANSWER", "a join token is needed");
-      return { text: a, token: c.checkJoinToken(a) };
-    });
+    const token = await p.ask(
+      QUESTIONS.token,
+      (a) => {
+        if (a === "") throw new MicroOvnError("INVALID_ANSWER", "a join token is needed");
+        return { text: a, token: c.checkJoinToken(a) };
+      },
+      { secret: true },
+    );
     p.say(`This member will join as ${token.token.name}.`);
     const encapIp = await askEncapIp(c, p);
     return {

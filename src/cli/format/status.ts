@@ -55,6 +55,9 @@ export function formatStatus(report: StatusReport): string {
       `  Services: ${[...m.services].sort().join(", ")}`,
     );
   }
+  if (report.externalCentral) {
+    lines.push(`External OVN central (ovn.central-ips): ${report.externalCentral.join(", ")}`);
+  }
   lines.push("OVN Database summary:");
   for (const db of report.databases) lines.push(...databaseLine(db));
   const troubled = report.processes.filter((p) => p.phase !== "running" || p.restarts > 0);

@@ -9,6 +9,7 @@ import { issueJoinToken, parseLifetime } from "../../lifecycle/add.js";
 import { bootstrap } from "../../lifecycle/bootstrap.js";
 import { join } from "../../lifecycle/join.js";
 import { removeMember } from "../../lifecycle/remove.js";
+import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
 import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
 import {
   updateChassisSettings,
@@ -221,6 +222,42 @@ export function certificateRoutes(daemon: Daemon): Route[] {
       handler: async ({ params }) => ({
         reissued: await rt.exclusive(() => reissueCertificates(rt, params.name ?? "")),
       }),
+    },
+  ];
+}
+
+export function configRoutes(daemon: Daemon): Route[] {
+  const rt = daemon.rt;
+  return [
+    {
+      method: "GET",
+      path: "/config",
+      handler: async () => ({ config: await listConfig(rt) }),
+    },
+    {
+      method: "GET",
+      path: "/config/:key",
+      handler: ({ params }) => getConfig(rt, params.key ?? ""),
+    },
+    {
+      method: "PUT",
+      path: "/config/:key",
+      handler: async ({ params, body }) => {
+        const value = optionalString(body, "value");
+        if (value === undefined) throw new MicroOvnError("BAD_REQUEST", `"value" is required`);
+        const result = await setConfig(rt, params.key ?? "", value);
+        log(`config ${result.key} set to ${result.value}`);
+        return result;
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/config/:key",
+      handler: async ({ params }) => {
+        await deleteConfig(rt, params.key ?? "");
+        log(`config ${params.key ?? ""} deleted`);
+        return {};
+      },
     },
   ];
 }
