@@ -9,7 +9,7 @@
  */
 import { readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { MicroOvnError } from "../errors.js";
-import { renewDueCertificates } from "../lifecycle/certificates.js";
+import { caRenewal, renewDueCertificates } from "../lifecycle/certificates.js";
 import { startServices } from "../lifecycle/start.js";
 import { stopEverything } from "../lifecycle/stop.js";
 import type { SupervisorOptions } from "../supervisor/supervisor.js";
@@ -20,6 +20,7 @@ import {
   clusterRoutes,
   configRoutes,
   daemonRoutes,
+  regenerateCa,
   serviceRoutes,
   statusRoutes,
   toolRoutes,
@@ -37,6 +38,8 @@ import type { StateDir } from "./state-dir.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Certificates (and a CA the cluster made) are replaced this long before they expire. */
+const CA_RENEWAL_DAYS = 10;
 
 export interface Readiness {
   ready: boolean;
@@ -77,6 +80,7 @@ export class Daemon {
     supervisorOptions: SupervisorOptions = {},
   ) {
     this.rt = new MemberRuntime(state, supervisorOptions);
+    this.rt.tlsChanged = async () => this.memberServer?.setTls(await this.memberTls());
     this.watcher = new ClusterWatcher(this.rt);
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
@@ -201,8 +205,28 @@ export class Daemon {
     try {
       const renewed = await this.rt.exclusive(() => renewDueCertificates(this.rt));
       if (renewed.length > 0) log(`renewed certificates: ${renewed.join(", ")}`);
+      await this.renewCa();
     } catch (e) {
       log(`certificate renewal failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async renewCa(): Promise<void> {
+    const rt = this.rt;
+    const name = rt.config?.name;
+    const rows = this.watcher.knownMembers();
+    if (name === undefined || !rows) return;
+    const due = (await rt.pki.renewalsDue([], CA_RENEWAL_DAYS)).includes("ca");
+    const action = caRenewal(due, await rt.pki.caOrigin(), name, rows);
+    if (action === "warn") {
+      log(
+        `the external CA expires within ${CA_RENEWAL_DAYS} days; give the cluster a new one ` +
+          "with `microovn certificates set-ca`",
+      );
+    }
+    if (action === "regenerate") {
+      log("the cluster CA expires soon: making a new one");
+      await regenerateCa(this);
     }
   }
 

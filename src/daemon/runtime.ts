@@ -35,6 +35,10 @@ export class MemberRuntime {
   layout: ClusterLayout = { members: [] };
   /** Where the NB and SB Raft leaders were last seen (client remotes). */
   readonly leaders: Partial<Record<CentralDatabase, string>> = {};
+  /** Which central the chassis was last pointed at (see refresh.ts). */
+  appliedCentral: string | undefined;
+  /** Called after this member's certificate or CA files changed (the daemon reloads its TLS). */
+  tlsChanged: () => Promise<void> = () => Promise.resolve();
   private datapath: DatapathType | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 

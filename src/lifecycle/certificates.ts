@@ -10,12 +10,14 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { voters } from "../cluster/layout.js";
 import { callMember, isUnreachable, joinHostPort } from "../cluster/member-client.js";
+import { memberStatus, type MemberRow } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { ServiceName } from "../member/config.js";
 import {
   CERTIFICATE_SERVICES,
   isCertificateService,
+  type CaOrigin,
   type CertificateService,
 } from "../pki/store.js";
 import type { CertificateAndKey } from "../pki/x509.js";
@@ -223,4 +225,28 @@ export async function renewDueCertificates(
   ).filter((name): name is CertificateService => name !== "ca");
   if (due.length > 0) await issueCertificates(rt, due);
   return due;
+}
+
+/** What the daily check does about the cluster CA. */
+export type CaRenewal = "none" | "regenerate" | "warn";
+
+/**
+ * A CA that expires within the renewal window is replaced only when the
+ * cluster made it, and then by one member only: the first online voter by
+ * name. An external CA is the operator's to replace; members warn.
+ */
+export function caRenewal(
+  due: boolean,
+  origin: CaOrigin,
+  self: string,
+  members: readonly Pick<MemberRow, "name" | "role" | "heartbeat">[],
+  now = Date.now(),
+): CaRenewal {
+  if (!due) return "none";
+  if (origin === "external") return "warn";
+  const first = members
+    .filter((m) => m.role === "voter" && memberStatus(m, now) === "ONLINE")
+    .map((m) => m.name)
+    .sort()[0];
+  return first === self ? "regenerate" : "none";
 }

@@ -46,6 +46,17 @@ async function pointAtDatabases(
   if (rt.supervisor.get("ovs-vswitchd") && config.services.includes("chassis")) {
     await configureChassis(rt);
     done.push("ovn-remote");
+    // ovn-controller remembers how far it had read its SB cluster's log and
+    // takes another cluster for a stale server of the same one: when
+    // ovn.central-ips moves it to another cluster, it starts afresh (its
+    // flows stay in ovs-vswitchd meanwhile).
+    const central = JSON.stringify(rt.externalCentral() ?? "own");
+    if (rt.appliedCentral !== central && rt.supervisor.get("ovn-controller")) {
+      await rt.supervisor.stop("ovn-controller");
+      await rt.supervisor.ensure(rt.chassis.spec());
+      rt.appliedCentral = central;
+      done.push("ovn-controller");
+    }
   }
   if (rt.supervisor.get("ovn-northd")) {
     const northd = rt.central().northdSpec(rt.ownCentralRemotes("nb"), rt.ownCentralRemotes("sb"));

@@ -4,7 +4,8 @@
  * Private keys are 0600; every file is replaced atomically (write, then
  * rename), so a process reading it never sees half a file.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rename } from "node:fs/promises";
+import { MicroOvnError } from "../errors.js";
 import { join } from "node:path";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
 import { pathExists, writeAtomically } from "../util/fs.js";
@@ -61,6 +62,23 @@ export function certificateFingerprint(pem: string): string {
   return hexFingerprint(new X509Certificate(pem).fingerprint256);
 }
 
+export type CaOrigin = "generated" | "external";
+
+/** The PEM certificates in a text, each with its own trailing newline. */
+export function splitCertificates(pem: string): string[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)].map(
+    (m) => `${m[0]}\n`,
+  );
+}
+
+function sameCertificate(a: string, b: string): boolean {
+  try {
+    return certificateFingerprint(a) === certificateFingerprint(b);
+  } catch {
+    return false;
+  }
+}
+
 export class PkiStore {
   constructor(readonly dir: string) {}
 
@@ -99,13 +117,65 @@ export class PkiStore {
   /** The CA with its key, or undefined when this member does not hold the key. */
   async readCa(): Promise<CertificateAndKey | undefined> {
     try {
-      return {
-        certPem: await readFile(this.caCertPath, "utf8"),
-        keyPem: await readFile(this.caKeyPath, "utf8"),
-      };
+      // While the CA changes, the file holds the old and the new CA: the first signs.
+      const [certPem] = splitCertificates(await readFile(this.caCertPath, "utf8"));
+      if (certPem === undefined) return undefined;
+      return { certPem, keyPem: await readFile(this.caKeyPath, "utf8") };
     } catch {
       return undefined;
     }
+  }
+
+  /** Where a new CA's key waits (voters only) while the cluster moves to that CA. */
+  get stagedCaKeyPath(): string {
+    return join(this.dir, "cacert-privkey.pem.next");
+  }
+
+  /** Whether the cluster CA was made by the cluster ("generated") or brought in ("external"). */
+  get caOriginPath(): string {
+    return join(this.dir, "ca-origin");
+  }
+
+  /** Every CA certificate this member trusts (more than one while the CA changes). */
+  async trustedCas(): Promise<string[]> {
+    const pem = await this.readCert(this.caCertPath);
+    return pem === undefined ? [] : splitCertificates(pem);
+  }
+
+  /**
+   * Trusts `certPem` besides the CAs trusted now (the current one stays
+   * first, so it keeps signing); a voter also keeps the new CA's key aside.
+   */
+  async addTrustedCa(certPem: string, keyPem?: string): Promise<void> {
+    const current = await this.trustedCas();
+    const bundle = current.some((c) => sameCertificate(c, certPem))
+      ? current
+      : [...current, ...splitCertificates(certPem)];
+    if (keyPem !== undefined) await writeAtomically(this.stagedCaKeyPath, keyPem, 0o600);
+    await writeAtomically(this.caCertPath, bundle.join(""), 0o644);
+  }
+
+  /**
+   * Makes `certPem` the only CA (it must be trusted already), with the key
+   * kept aside for it, if this member got one.
+   */
+  async commitCa(certPem: string, origin: CaOrigin): Promise<void> {
+    if (!(await this.trustedCas()).some((c) => sameCertificate(c, certPem))) {
+      throw new MicroOvnError(
+        "CA_NOT_STAGED",
+        "this member was not told to trust the new CA first; run the CA change again",
+      );
+    }
+    if (await pathExists(this.stagedCaKeyPath)) {
+      await rename(this.stagedCaKeyPath, this.caKeyPath);
+    }
+    await writeAtomically(this.caCertPath, splitCertificates(certPem).join(""), 0o644);
+    await writeAtomically(this.caOriginPath, `${origin}\n`, 0o644);
+  }
+
+  async caOrigin(): Promise<CaOrigin> {
+    const text = await this.readCert(this.caOriginPath);
+    return text?.trim() === "external" ? "external" : "generated";
   }
 
   async writeService(service: CertificateService, pair: CertificateAndKey): Promise<void> {

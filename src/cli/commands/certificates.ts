@@ -1,5 +1,9 @@
 /** `microovn certificates list` and `microovn certificates reissue SERVICE|all`. */
 import type { Command } from "commander";
+import { readFile } from "node:fs/promises";
+import { text } from "node:stream/consumers";
+import { MicroOvnError } from "../../errors.js";
+import type { RolloutResult } from "../../lifecycle/ca-rollout.js";
 import type { CertificateStatus } from "../../pki/store.js";
 import type { CliContext } from "../context.js";
 import { formatCertificates } from "../format/certificates.js";
@@ -18,6 +22,30 @@ export function registerCertificates(program: Command, ctx: CliContext): void {
       ctx.print(formatCertificates(list));
     });
   certificates
+    .command("regenerate-ca")
+    .description(
+      "Make a new cluster CA and move every member to it (new certificates everywhere; " +
+        "nothing stops, the old CA is refused afterwards)",
+    )
+    .action(async () => {
+      const result = await ctx.client().call<RolloutResult>("POST", "/certificates/regenerate-ca");
+      ctx.print(describeCaChange(result));
+    });
+  certificates
+    .command("set-ca")
+    .description(
+      "Use an external CA (RSA, ECDSA or Ed25519; a CA allowed to sign certificates) for the " +
+        "whole cluster; run on a voter. Every member gets new certificates from it",
+    )
+    .option("--cert <file>", "the CA certificate, PEM")
+    .option("--key <file>", "its private key, PEM")
+    .option("--combined", "read the certificate and key, both PEM, from stdin")
+    .action(async (options: { cert?: string; key?: string; combined?: boolean }) => {
+      const given = await readCaInput(options);
+      const result = await ctx.client().call<RolloutResult>("POST", "/certificates/set-ca", given);
+      ctx.print(describeCaChange(result));
+    });
+  certificates
     .command("reissue")
     .description("Issue a new certificate for a service of this member (or all of them)")
     .argument("<service>", "ovnnb, ovnsb, ovn-northd, ovn-controller, client, microovn or all")
@@ -27,4 +55,47 @@ export function registerCertificates(program: Command, ctx: CliContext): void {
       }>("POST", `/certificates/${encodeURIComponent(service)}/reissue`);
       ctx.print(reissued.map((s) => `New ${s} certificate issued`).join("\n"));
     });
+}
+
+function describeCaChange(result: RolloutResult): string {
+  return (
+    `New ${result.origin === "external" ? "external " : ""}CA ${result.subject}, valid until ` +
+    `${result.notAfter.slice(0, 10)}; new certificates on ${result.members.join(", ")}`
+  );
+}
+
+/** The CA from `--cert F --key F` or `--combined` (stdin); read here, checked by the daemon. */
+async function readCaInput(options: {
+  cert?: string;
+  key?: string;
+  combined?: boolean;
+}): Promise<{ certPem: string; keyPem: string }> {
+  const files = options.cert !== undefined || options.key !== undefined;
+  if (options.combined === true && files) {
+    throw new MicroOvnError("BAD_ARGUMENTS", "give either --cert and --key, or --combined");
+  }
+  if (options.combined === true) {
+    const { splitCombinedPem } = await import("../../pki/x509.js");
+    return splitCombinedPem(await text(process.stdin));
+  }
+  if (options.cert === undefined || options.key === undefined) {
+    throw new MicroOvnError(
+      "BAD_ARGUMENTS",
+      "give the CA as --cert FILE --key FILE, or as one PEM on stdin with --combined",
+    );
+  }
+  const read = async (path: string, what: string) => {
+    try {
+      return await readFile(path, "utf8");
+    } catch (e) {
+      throw new MicroOvnError(
+        "CANNOT_READ",
+        `cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      );
+    }
+  };
+  return {
+    certPem: await read(options.cert, "CA certificate"),
+    keyPem: await read(options.key, "CA key"),
+  };
 }

@@ -7,10 +7,16 @@ import { layoutFromRows } from "../../cluster/members.js";
 import { MicroOvnError } from "../../errors.js";
 import { admitMember, parseJoinRequest } from "../../lifecycle/add.js";
 import { parseCertificateRequests, signForMember } from "../../lifecycle/certificates.js";
+import {
+  commitNewCa,
+  installReissued,
+  requestCertificates,
+  trustNewCa,
+} from "../../lifecycle/ca-rollout.js";
 import { forget, leave } from "../../lifecycle/remove.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
-import { changeService } from "./routes.js";
+import { changeService, regenerateCa } from "./routes.js";
 import type { Route } from "./router.js";
 
 export function memberRoutes(daemon: Daemon): Route[] {
@@ -82,5 +88,64 @@ export function memberRoutes(daemon: Daemon): Route[] {
         return { certificates: await signForMember(ca, row, requests) };
       },
     },
+    {
+      method: "POST",
+      path: "/pki/ca/trust",
+      handler: async ({ body }) => {
+        const certPem = requiredString(body, "certPem");
+        const keyPem = typeof body.keyPem === "string" ? body.keyPem : undefined;
+        await rt.exclusive(() => trustNewCa(rt, certPem, keyPem));
+        log("CA change: trusting the new CA besides the current one");
+        return {};
+      },
+    },
+    {
+      method: "POST",
+      path: "/pki/requests",
+      handler: async () => ({ requests: await rt.exclusive(() => requestCertificates(rt)) }),
+    },
+    {
+      method: "POST",
+      path: "/pki/install",
+      handler: async ({ body }) => {
+        const certificates = body.certificates;
+        if (typeof certificates !== "object" || certificates === null) {
+          throw new MicroOvnError("BAD_REQUEST", `"certificates" must map names to PEM`);
+        }
+        const caPem = requiredString(body, "caPem");
+        await rt.exclusive(() =>
+          installReissued(rt, certificates as Record<string, string>, caPem),
+        );
+        log("CA change: new certificates installed");
+        return {};
+      },
+    },
+    {
+      method: "POST",
+      path: "/pki/ca/commit",
+      handler: async ({ body }) => {
+        const certPem = requiredString(body, "certPem");
+        const origin = body.origin === "external" ? "external" : "generated";
+        await rt.exclusive(() => commitNewCa(rt, certPem, origin));
+        log("CA change: the new CA is the only one trusted now");
+        return {};
+      },
+    },
+    {
+      method: "POST",
+      path: "/pki/ca/regenerate",
+      handler: async ({ peer }) => {
+        log(`CA change: a new CA, as ${peer?.name ?? "?"} asked`);
+        return regenerateCa(daemon);
+      },
+    },
   ];
+}
+
+function requiredString(body: Record<string, unknown>, key: string): string {
+  const value = body[key];
+  if (typeof value !== "string" || value === "") {
+    throw new MicroOvnError("BAD_REQUEST", `"${key}" must be a non-empty string`);
+  }
+  return value;
 }

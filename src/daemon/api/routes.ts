@@ -21,7 +21,11 @@ import {
   type DisableOptions,
   type ServiceChange,
 } from "../../lifecycle/services.js";
-import { callMember, joinHostPort } from "../../cluster/member-client.js";
+import { callMember, isUnreachable, joinHostPort } from "../../cluster/member-client.js";
+import { voters } from "../../cluster/layout.js";
+import { rolloutCa, type RolloutResult } from "../../lifecycle/ca-rollout.js";
+import type { CaOrigin } from "../../pki/store.js";
+import type { CertificateAndKey } from "../../pki/x509.js";
 import { isServiceName, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
@@ -218,6 +222,35 @@ export function certificateRoutes(daemon: Daemon): Route[] {
     },
     {
       method: "POST",
+      path: "/certificates/regenerate-ca",
+      handler: () => regenerateCa(daemon),
+    },
+    {
+      method: "POST",
+      path: "/certificates/set-ca",
+      handler: async ({ body }) => {
+        const certPem = optionalString(body, "certPem");
+        const keyPem = optionalString(body, "keyPem");
+        if (certPem === undefined || keyPem === undefined) {
+          throw new MicroOvnError("BAD_REQUEST", `"certPem" and "keyPem" are required`);
+        }
+        const { checkExternalCa } = await import("../../pki/x509.js");
+        const ca = await checkExternalCa({ certPem, keyPem });
+        if (!(await rt.pki.readCa())) {
+          throw new MicroOvnError(
+            "NOT_A_VOTER",
+            "the CA key may only be given to a voter; run this on one of " +
+              voters(rt.layout)
+                .map((v) => v.name)
+                .join(", "),
+          );
+        }
+        log(`CA change: the external CA ${ca.subject} (${ca.keyType})`);
+        return changeCa(daemon, ca, "external");
+      },
+    },
+    {
+      method: "POST",
       path: "/certificates/:name/reissue",
       handler: async ({ params }) => ({
         reissued: await rt.exclusive(() => reissueCertificates(rt, params.name ?? "")),
@@ -261,6 +294,50 @@ export function configRoutes(daemon: Daemon): Route[] {
     },
   ];
 }
+
+/**
+ * `certificates regenerate-ca` on a voter; other members hand it to a voter
+ * (the new CA's key is made where CA keys live).
+ */
+export async function regenerateCa(daemon: Daemon): Promise<RolloutResult> {
+  const rt = daemon.rt;
+  if (!(await rt.pki.readCa())) {
+    const failures: string[] = [];
+    for (const voter of voters(rt.layout)) {
+      try {
+        return await callMember<RolloutResult>(
+          joinHostPort(voter.address),
+          "POST",
+          "/pki/ca/regenerate",
+          {},
+          { pki: rt.pki },
+          CA_CHANGE_TIMEOUT_MS,
+        );
+      } catch (e) {
+        if (!isUnreachable(e)) throw e;
+        failures.push(`${voter.name}: ${(e as Error).message}`);
+      }
+    }
+    throw new MicroOvnError("NO_VOTER", `no voter could change the CA: ${failures.join("; ")}`);
+  }
+  const { createCa } = await import("../../pki/x509.js");
+  return changeCa(daemon, await createCa(), "generated");
+}
+
+async function changeCa(
+  daemon: Daemon,
+  ca: CertificateAndKey,
+  origin: CaOrigin,
+): Promise<RolloutResult> {
+  const rt = daemon.rt;
+  const rows = daemon.watcher.members();
+  const result = await rt.exclusive(() => rolloutCa(rt, rows, ca, origin, log));
+  log(`CA change done: ${result.subject}, valid until ${result.notAfter}`);
+  return result;
+}
+
+/** How long a whole CA change may take (every member, three steps). */
+export const CA_CHANGE_TIMEOUT_MS = 300_000;
 
 export function chassisRoutes(daemon: Daemon): Route[] {
   const rt = daemon.rt;
