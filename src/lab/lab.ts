@@ -267,9 +267,10 @@ export class Lab {
 
   /**
    * With the netdev datapath: br-phy holds the underlay link and the
-   * encapsulation address, and the chassis is told to use that address.
+   * encapsulation address, and the chassis is told to use that address
+   * (unless `setEncapIp` is false: a member given it by `init`).
    */
-  private async underlay(node: LabNode): Promise<void> {
+  async underlay(node: LabNode, options: { setEncapIp?: boolean } = {}): Promise<void> {
     if (this.description.datapath !== "netdev") return;
     await this.ok(node.name, [
       "ovs-vsctl",
@@ -290,7 +291,9 @@ export class Lab {
     const ns = node.namespace;
     await run("ip", ["-n", ns, "addr", "replace", `${node.encapIp}/24`, "dev", "br-phy"]);
     await run("ip", ["-n", ns, "link", "set", "br-phy", "up"]);
-    await this.ok(node.name, ["chassis", "set", "encap-ip", node.encapIp]);
+    if (options.setEncapIp !== false) {
+      await this.ok(node.name, ["chassis", "set", "encap-ip", node.encapIp]);
+    }
   }
 
   /**

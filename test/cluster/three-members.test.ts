@@ -139,6 +139,34 @@ describe("a three-member cluster", () => {
     );
   });
 
+  it("carries the Geneve traffic on the underlay network, not on the members' network", async () => {
+    const [vm1, vm2] = vms;
+    // Packets through m1's two links, as counted on the hub's side of each.
+    const packets = async (link: string) => {
+      const stats = await runIn(lab!.hub, "ip", ["-s", "-j", "link", "show", link]);
+      const [entry] = JSON.parse(stats.stdout) as {
+        stats64: { rx: { packets: number }; tx: { packets: number } };
+      }[];
+      return entry!.stats64.rx.packets + entry!.stats64.tx.packets;
+    };
+    const before = { underlay: await packets("m1-ul0"), members: await packets("m1-eth0") };
+    const r = await ping(vm1!, vm2!, 300, 0.005);
+    assert.equal(received(r.stdout), 300, r.stdout);
+    const underlay = (await packets("m1-ul0")) - before.underlay;
+    const members = (await packets("m1-eth0")) - before.members;
+    // 300 requests out and 300 replies in, each one Geneve packet on the underlay.
+    assert.ok(underlay >= 600, `${underlay} packets on the underlay`);
+    assert.ok(members < 300, `${members} packets on the members' network`);
+    const encap = await lab!.ok("m1", [
+      "ovs-vsctl",
+      "get",
+      "Open_vSwitch",
+      ".",
+      "external_ids:ovn-encap-ip",
+    ]);
+    assert.equal(encap.trim(), `"${lab!.node("m1").encapIp}"`);
+  });
+
   it("survives SIGKILL of everything on the member that leads NB and SB, and takes it back", async () => {
     const leaders = await Promise.all(
       (["nb", "sb"] as const).map(async (db) => {
