@@ -319,7 +319,17 @@ describe("cluster bootstrap on one member", () => {
     await waitFor("the chassis back in SB", async () =>
       (await m.ok(["ovn-sbctl", "--bare", "--columns=name", "list", "Chassis"])).includes("node1"),
     );
-    assert.match(await m.ok(["disable", "central"]), /Service central disabled/);
+    const last = await m.cli(["disable", "central"]);
+    assert.notEqual(last.exitCode, 0);
+    assert.match(last.stderr, /node1 is the last member running central/);
+    assert.ok(
+      (await status()).processes.some((p) => p.name === "ovsdb-server-nb"),
+      "still up",
+    );
+    assert.match(
+      await m.ok(["disable", "central", "--allow-disable-last-central"]),
+      /Service central disabled/,
+    );
     report = await status();
     assert.ok(
       !report.processes.some((p) => p.name === "ovsdb-server-nb" || p.name === "ovsdb-server-sb"),
