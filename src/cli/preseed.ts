@@ -4,12 +4,17 @@
  * done) and the answers the wizard gets. Pure: no I/O, no daemon; the
  * clock only through `now`.
  */
-import { isIP } from "node:net";
 import { parseDocument } from "yaml";
 import { MicroOvnError } from "../errors.js";
 import { decodeJoinToken, isExpired, tokenExpired, type JoinToken } from "../cluster/join-token.js";
 import { parseLifetime } from "../lifecycle/add.js";
-import { SERVICES, checkMemberName, isServiceName, type ServiceName } from "../member/config.js";
+import {
+  SERVICES,
+  checkAddress,
+  checkMemberName,
+  isServiceName,
+  type ServiceName,
+} from "../member/config.js";
 
 /** Make this machine the first member of a new cluster. */
 export interface BootstrapPlan {
@@ -63,8 +68,7 @@ function invalid(message: string): MicroOvnError {
 
 /** An IPv4 or IPv6 address. */
 export function checkIp(text: string): string {
-  if (isIP(text) === 0) throw invalid(`"${text}" is not an IP address (IPv4 or IPv6)`);
-  return text;
+  return checkAddress(text);
 }
 
 /** yes/y/no/n, any case; empty is `defaultValue`. */

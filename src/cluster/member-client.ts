@@ -13,6 +13,7 @@ import { MicroOvnError } from "../errors.js";
 import type { PkiStore } from "../pki/store.js";
 import { hexFingerprint } from "../pki/store.js";
 import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
+import { voters, type ClusterLayout } from "./layout.js";
 
 export type MemberAuth =
   /** Mutual TLS with this member's API certificate. */
@@ -148,6 +149,43 @@ export async function callMember<T>(
     );
   }
   return parsed as T;
+}
+
+/**
+ * Sends one request to the voters other than `self`, in turn, until one
+ * answers; an answer that is an error is final. `what` names the job for
+ * the error when none can be reached.
+ */
+export async function callAnyVoter<T>(
+  layout: ClusterLayout,
+  self: string,
+  path: string,
+  body: unknown,
+  pki: PkiStore,
+  what: string,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+): Promise<T> {
+  const failures: string[] = [];
+  for (const voter of voters(layout).filter((v) => v.name !== self)) {
+    try {
+      return await callMember<T>(
+        joinHostPort(voter.address),
+        "POST",
+        path,
+        body,
+        { pki },
+        timeoutMs,
+      );
+    } catch (e) {
+      if (!isUnreachable(e)) throw e;
+      failures.push(`${voter.name}: ${(e as Error).message}`);
+    }
+  }
+  throw new MicroOvnError(
+    "NO_VOTER",
+    `no voter could ${what} (${failures.join("; ") || "no voters known"}); try again once a ` +
+      "voter is back",
+  );
 }
 
 /** Whether the error is about reaching the member (as opposed to its answer). */

@@ -9,7 +9,7 @@
  */
 import { readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { MicroOvnError } from "../errors.js";
-import { caRenewal, renewDueCertificates } from "../lifecycle/certificates.js";
+import { RENEWAL_DAYS, caRenewal, renewDueCertificates } from "../lifecycle/certificates.js";
 import { startServices } from "../lifecycle/start.js";
 import { stopEverything } from "../lifecycle/stop.js";
 import type { SupervisorOptions } from "../supervisor/supervisor.js";
@@ -38,8 +38,6 @@ import type { StateDir } from "./state-dir.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Certificates (and a CA the cluster made) are replaced this long before they expire. */
-const CA_RENEWAL_DAYS = 10;
 
 export interface Readiness {
   ready: boolean;
@@ -216,11 +214,11 @@ export class Daemon {
     const name = rt.config?.name;
     const rows = this.watcher.knownMembers();
     if (name === undefined || !rows) return;
-    const due = (await rt.pki.renewalsDue([], CA_RENEWAL_DAYS)).includes("ca");
+    const due = (await rt.pki.renewalsDue([], RENEWAL_DAYS)).includes("ca");
     const action = caRenewal(due, await rt.pki.caOrigin(), name, rows);
     if (action === "warn") {
       log(
-        `the external CA expires within ${CA_RENEWAL_DAYS} days; give the cluster a new one ` +
+        `the external CA expires within ${RENEWAL_DAYS} days; give the cluster a new one ` +
           "with `microovn certificates set-ca`",
       );
     }

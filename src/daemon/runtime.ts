@@ -127,10 +127,6 @@ export class MemberRuntime {
 
   /** This cluster's own NB or SB servers, the leader's first (what ovn-northd uses). */
   ownCentralRemotes(db: CentralDatabase): string[] {
-    return this.leaderFirst(db);
-  }
-
-  private leaderFirst(db: CentralDatabase): string[] {
     const remotes = databaseRemotes(this.layout, db);
     const leader = this.leaders[db];
     return leader !== undefined && remotes.includes(leader)

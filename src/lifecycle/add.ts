@@ -25,7 +25,7 @@ import { normalizeLayout, type ClusterLayout, type LayoutMember } from "../clust
 import { joinHostPort } from "../cluster/member-client.js";
 import { connectStateDb, layoutFromRows, type MemberRow } from "../cluster/members.js";
 import { placeNewMember } from "../cluster/placement.js";
-import { certificateServices, parseCertificateRequests, signForMember } from "./certificates.js";
+import { certificateServices, parsePemsByService, signForMember } from "./certificates.js";
 
 export const DEFAULT_TOKEN_LIFETIME_S = 3 * 60 * 60;
 const MAX_TOKEN_LIFETIME_S = 30 * 24 * 60 * 60;
@@ -133,7 +133,7 @@ export function parseJoinRequest(body: Record<string, unknown>): JoinRequest {
     name: text("name"),
     secret: text("secret"),
     address: text("address"),
-    requests: parseCertificateRequests(body.requests),
+    requests: parsePemsByService(body, "requests"),
   };
 }
 
@@ -185,6 +185,7 @@ export async function admitMember(rt: MemberRuntime, request: JoinRequest): Prom
       Object.fromEntries(needed.map((service) => [service, request.requests[service]!])),
     );
     const member: LayoutMember = { name, address, ...placement };
+    const current = layoutFromRows(rows, await client.select("Config", []));
     const txn = client.transaction();
     txn.delete("Join_Token", [["_uuid", "==", token._uuid]]);
     txn.insert("Member", {
@@ -197,10 +198,7 @@ export async function admitMember(rt: MemberRuntime, request: JoinRequest): Prom
     await txn.commit();
     const answer: JoinAnswer = {
       member,
-      layout: normalizeLayout(
-        [...layoutFromRows(rows).members, member],
-        layoutFromRows([], await client.select("Config", [])).config,
-      ),
+      layout: normalizeLayout([...current.members, member], current.config),
       caCert: ca.certPem,
       certificates,
     };

@@ -23,6 +23,7 @@
  * named; running the command again starts over with a new CA.
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { voters } from "../cluster/layout.js";
 import { callMember, joinHostPort } from "../cluster/member-client.js";
 import { memberStatus, recordMember, type MemberRow } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
@@ -92,9 +93,7 @@ export async function installReissued(
     );
   }
   const { isIssuedBy } = await import("../pki/x509.js");
-  const trusted = await rt.pki.trustedCas();
-  const { certificateFingerprint } = await import("../pki/store.js");
-  if (!trusted.some((c) => certificateFingerprint(c) === certificateFingerprint(caPem))) {
+  if (!(await rt.pki.trusts(caPem))) {
     throw new MicroOvnError("CA_NOT_STAGED", "the new CA is not trusted here yet (step 1 missing)");
   }
   for (const pem of Object.values(signed)) {
@@ -152,7 +151,10 @@ export async function rolloutCa(
   if (!(await rt.pki.readCa())) {
     throw new MicroOvnError(
       "NOT_A_VOTER",
-      "only a voter (a member holding the CA key) can change the cluster CA",
+      "this member holds no CA key, and a CA key may only be given to a voter; run this on " +
+        `one of ${voters(rt.layout)
+          .map((v) => v.name)
+          .join(", ")}`,
     );
   }
   const offline = rows.filter((r) => memberStatus(r) === "OFFLINE").map((r) => r.name);

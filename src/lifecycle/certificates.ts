@@ -8,8 +8,7 @@
  * connections keep working.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { voters } from "../cluster/layout.js";
-import { callMember, isUnreachable, joinHostPort } from "../cluster/member-client.js";
+import { callAnyVoter } from "../cluster/member-client.js";
 import { memberStatus, type MemberRow } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
@@ -34,19 +33,26 @@ export function certificateServices(services: readonly ServiceName[]): Certifica
 export type CertificateRequests = Partial<Record<CertificateService, string>>;
 export type SignedCertificates = Partial<Record<CertificateService, string>>;
 
-/** `{ "ovnnb": "-----BEGIN CERTIFICATE REQUEST-----…", … }` from a request body. */
-export function parseCertificateRequests(given: unknown): CertificateRequests {
+/**
+ * `{ "ovnnb": "-----BEGIN …", … }` from a request body's `field`: PEM
+ * certificate requests or certificates, by certificate name.
+ */
+export function parsePemsByService(
+  body: Record<string, unknown>,
+  field: string,
+): Partial<Record<CertificateService, string>> {
+  const given = body[field];
   if (typeof given !== "object" || given === null || Array.isArray(given)) {
-    throw new MicroOvnError("BAD_REQUEST", `"requests" must map certificate names to PEM CSRs`);
+    throw new MicroOvnError("BAD_REQUEST", `"${field}" must map certificate names to PEM`);
   }
-  const requests: CertificateRequests = {};
+  const pems: Partial<Record<CertificateService, string>> = {};
   for (const [service, pem] of Object.entries(given)) {
     if (!isCertificateService(service) || typeof pem !== "string") {
-      throw new MicroOvnError("BAD_REQUEST", `"requests" has a bad entry "${service}"`);
+      throw new MicroOvnError("BAD_REQUEST", `"${field}" has a bad entry "${service}"`);
     }
-    requests[service] = pem;
+    pems[service] = pem;
   }
-  return requests;
+  return pems;
 }
 
 /**
@@ -124,39 +130,6 @@ function certificateMatchesKey(certPem: string, keyPem: string): boolean {
 }
 
 /**
- * Asks the voters, in turn, to sign: for members that do not hold the CA
- * key. The first voter that answers signs.
- */
-export async function signByVoter(
-  rt: MemberRuntime,
-  requests: CertificateRequests,
-): Promise<SignedCertificates> {
-  const self = rt.requireConfig().name;
-  const signers = voters(rt.layout).filter((v) => v.name !== self);
-  const failures: string[] = [];
-  for (const voter of signers) {
-    try {
-      const { certificates } = await callMember<{ certificates: SignedCertificates }>(
-        joinHostPort(voter.address),
-        "POST",
-        "/pki/sign",
-        { requests },
-        { pki: rt.pki },
-      );
-      return certificates;
-    } catch (e) {
-      if (!isUnreachable(e)) throw e;
-      failures.push(`${voter.name}: ${(e as Error).message}`);
-    }
-  }
-  throw new MicroOvnError(
-    "NO_SIGNER",
-    `no voter could sign this member's certificates (${failures.join("; ") || "no voters known"}); ` +
-      "try again once a voter is back",
-  );
-}
-
-/**
  * New certificates for this member's `services`: signed here when this
  * member holds the CA key (a voter), else by a voter over the member API.
  */
@@ -183,7 +156,15 @@ export async function issueCertificates(
     return;
   }
   const { requests, keys } = await makeRequests(config.name, services);
-  await installCertificates(rt, keys, await signByVoter(rt, requests));
+  const { certificates } = await callAnyVoter<{ certificates: SignedCertificates }>(
+    rt.layout,
+    config.name,
+    "/pki/sign",
+    { requests },
+    rt.pki,
+    "sign this member's certificates",
+  );
+  await installCertificates(rt, keys, certificates);
 }
 
 /** `certificates reissue SERVICE|all`: returns what was reissued. */
@@ -213,10 +194,13 @@ export async function reissueCertificates(
   return services;
 }
 
+/** Certificates (and a CA the cluster made) are replaced this long before they expire. */
+export const RENEWAL_DAYS = 10;
+
 /** Reissues whatever is missing or expires within `withinDays`; returns what was renewed. */
 export async function renewDueCertificates(
   rt: MemberRuntime,
-  withinDays = 10,
+  withinDays = RENEWAL_DAYS,
   now = new Date(),
 ): Promise<CertificateService[]> {
   if (!rt.config) return [];

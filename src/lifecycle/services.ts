@@ -106,7 +106,7 @@ export async function disableService(
 }
 
 /** Whether `name` is the only member of `layout` running central. */
-export function isLastCentral(layout: ClusterLayout, name: string): boolean {
+function isLastCentral(layout: ClusterLayout, name: string): boolean {
   const running = centrals(layout);
   return running.length === 1 && running[0]!.name === name;
 }

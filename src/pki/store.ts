@@ -142,13 +142,18 @@ export class PkiStore {
     return pem === undefined ? [] : splitCertificates(pem);
   }
 
+  /** Whether `certPem` is among the CAs this member trusts. */
+  async trusts(certPem: string): Promise<boolean> {
+    return (await this.trustedCas()).some((c) => sameCertificate(c, certPem));
+  }
+
   /**
    * Trusts `certPem` besides the CAs trusted now (the current one stays
    * first, so it keeps signing); a voter also keeps the new CA's key aside.
    */
   async addTrustedCa(certPem: string, keyPem?: string): Promise<void> {
     const current = await this.trustedCas();
-    const bundle = current.some((c) => sameCertificate(c, certPem))
+    const bundle = (await this.trusts(certPem))
       ? current
       : [...current, ...splitCertificates(certPem)];
     if (keyPem !== undefined) await writeAtomically(this.stagedCaKeyPath, keyPem, 0o600);
@@ -160,7 +165,7 @@ export class PkiStore {
    * kept aside for it, if this member got one.
    */
   async commitCa(certPem: string, origin: CaOrigin): Promise<void> {
-    if (!(await this.trustedCas()).some((c) => sameCertificate(c, certPem))) {
+    if (!(await this.trusts(certPem))) {
       throw new MicroOvnError(
         "CA_NOT_STAGED",
         "this member was not told to trust the new CA first; run the CA change again",

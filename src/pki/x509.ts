@@ -15,6 +15,7 @@ import {
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { MicroOvnError } from "../errors.js";
+import { splitCertificates } from "./store.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -331,14 +332,14 @@ export async function checkExternalCa(
   ca: { certPem: string; keyPem: string },
   now = new Date(),
 ): Promise<ExternalCa> {
-  const certBlocks = [...ca.certPem.matchAll(PEM_BLOCK)].filter((b) => b[1] === "CERTIFICATE");
+  const certBlocks = splitCertificates(ca.certPem);
   if (certBlocks.length !== 1) {
     throw new PkiError(
       "PKI_BAD_PEM",
       `the certificate file must hold exactly one PEM CERTIFICATE, it holds ${certBlocks.length}`,
     );
   }
-  const certPem = `${certBlocks[0]![0]}\n`;
+  const certPem = certBlocks[0]!;
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(certPem);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
 import { runIn } from "../../src/lab/netns.js";
 import { issueCertificate } from "../../src/pki/x509.js";
-import { startLab, stopLab } from "../helpers/lab.js";
+import { killNode, startLab, stopLab } from "../helpers/lab.js";
 import { CLI } from "../helpers/member.js";
 import { makeOpensslCa, opensslVerifies, type OpensslCa } from "../helpers/openssl-ca.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
@@ -328,5 +328,26 @@ describe("the cluster CA", () => {
     r = await lab!.cli("m1", ["config", "get", "ovn.central-ips"]);
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /ovn\.central-ips is not set/);
+    r = await lab!.cli("m2", ["config", "delete", "ovn.central-ips"]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /ovn\.central-ips is not set/);
+    r = await lab!.cli("m2", ["config", "set", "ovn.centrals", other.address]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /"ovn\.centrals" is not a setting; known: ovn\.central-ips/);
+    assert.equal((await lab!.ok("m3", ["config", "list"])).trim(), "KEY  VALUE");
+  });
+
+  it("refuses to change the CA while a member is offline, changing nothing", async () => {
+    const before = await caOf("m1");
+    await killNode(lab!, "m4");
+    await waitFor(
+      "m4 to be listed OFFLINE",
+      async () => (await lab!.ok("m1", ["cluster", "list"])).match(/m4 .*OFFLINE/) !== null,
+      { timeoutMs: 20_000, intervalMs: 500 },
+    );
+    const r = await lab!.cli("m2", ["certificates", "regenerate-ca"]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(r.stderr, /m4 is offline and would be left with the old CA.*Nothing was changed/);
+    for (const node of MEMBERS) assert.equal(await caOf(node), before, `${node} unchanged`);
   });
 });

@@ -6,7 +6,7 @@
 import { layoutFromRows } from "../../cluster/members.js";
 import { MicroOvnError } from "../../errors.js";
 import { admitMember, parseJoinRequest } from "../../lifecycle/add.js";
-import { parseCertificateRequests, signForMember } from "../../lifecycle/certificates.js";
+import { parsePemsByService, signForMember } from "../../lifecycle/certificates.js";
 import {
   commitNewCa,
   installReissued,
@@ -83,7 +83,7 @@ export function memberRoutes(daemon: Daemon): Route[] {
         if (!ca) {
           throw new MicroOvnError("NOT_A_VOTER", "this member does not hold the cluster CA key");
         }
-        const requests = parseCertificateRequests(body.requests);
+        const requests = parsePemsByService(body, "requests");
         log(`signing ${Object.keys(requests).join(", ")} for ${row.name}`);
         return { certificates: await signForMember(ca, row, requests) };
       },
@@ -108,14 +108,9 @@ export function memberRoutes(daemon: Daemon): Route[] {
       method: "POST",
       path: "/pki/install",
       handler: async ({ body }) => {
-        const certificates = body.certificates;
-        if (typeof certificates !== "object" || certificates === null) {
-          throw new MicroOvnError("BAD_REQUEST", `"certificates" must map names to PEM`);
-        }
+        const certificates = parsePemsByService(body, "certificates");
         const caPem = requiredString(body, "caPem");
-        await rt.exclusive(() =>
-          installReissued(rt, certificates as Record<string, string>, caPem),
-        );
+        await rt.exclusive(() => installReissued(rt, certificates, caPem));
         log("CA change: new certificates installed");
         return {};
       },

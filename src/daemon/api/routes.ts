@@ -21,8 +21,7 @@ import {
   type DisableOptions,
   type ServiceChange,
 } from "../../lifecycle/services.js";
-import { callMember, isUnreachable, joinHostPort } from "../../cluster/member-client.js";
-import { voters } from "../../cluster/layout.js";
+import { callAnyVoter, callMember, joinHostPort } from "../../cluster/member-client.js";
 import { rolloutCa, type RolloutResult } from "../../lifecycle/ca-rollout.js";
 import type { CaOrigin } from "../../pki/store.js";
 import type { CertificateAndKey } from "../../pki/x509.js";
@@ -236,15 +235,6 @@ export function certificateRoutes(daemon: Daemon): Route[] {
         }
         const { checkExternalCa } = await import("../../pki/x509.js");
         const ca = await checkExternalCa({ certPem, keyPem });
-        if (!(await rt.pki.readCa())) {
-          throw new MicroOvnError(
-            "NOT_A_VOTER",
-            "the CA key may only be given to a voter; run this on one of " +
-              voters(rt.layout)
-                .map((v) => v.name)
-                .join(", "),
-          );
-        }
         log(`CA change: the external CA ${ca.subject} (${ca.keyType})`);
         return changeCa(daemon, ca, "external");
       },
@@ -302,23 +292,15 @@ export function configRoutes(daemon: Daemon): Route[] {
 export async function regenerateCa(daemon: Daemon): Promise<RolloutResult> {
   const rt = daemon.rt;
   if (!(await rt.pki.readCa())) {
-    const failures: string[] = [];
-    for (const voter of voters(rt.layout)) {
-      try {
-        return await callMember<RolloutResult>(
-          joinHostPort(voter.address),
-          "POST",
-          "/pki/ca/regenerate",
-          {},
-          { pki: rt.pki },
-          CA_CHANGE_TIMEOUT_MS,
-        );
-      } catch (e) {
-        if (!isUnreachable(e)) throw e;
-        failures.push(`${voter.name}: ${(e as Error).message}`);
-      }
-    }
-    throw new MicroOvnError("NO_VOTER", `no voter could change the CA: ${failures.join("; ")}`);
+    return callAnyVoter<RolloutResult>(
+      rt.layout,
+      rt.requireConfig().name,
+      "/pki/ca/regenerate",
+      {},
+      rt.pki,
+      "change the CA",
+      CA_CHANGE_TIMEOUT_MS,
+    );
   }
   const { createCa } = await import("../../pki/x509.js");
   return changeCa(daemon, await createCa(), "generated");
