@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Runs the test suite with Node's test runner. Usage: scripts/test.sh [unit|integration|cluster|all]
+# Runs the test suite with Node's test runner.
+# Usage: scripts/test.sh [unit|integration|cluster|all | FILE.test.ts…]
 # Test files are listed explicitly: Node 20's runner does not expand globs.
+#
+# Every test makes its state dirs under one temporary directory of this run
+# (TMPDIR), so afterwards any process still carrying it, and any network
+# namespace made during the run, is a leak: both are reported by name and
+# pid, cleaned up, and fail the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 layer="${1:-all}"
 files=()
+if [[ $layer == *.test.ts ]]; then
+  files=("$@")
+  layer=files
+fi
 if [[ "$layer" == unit || "$layer" == all ]]; then
   files+=(test/unit/*.test.ts)
 fi
@@ -19,4 +29,35 @@ if [[ "$layer" != unit ]]; then
   # Member tests run the built CLI and daemon, as a user would.
   npm run --silent build
 fi
-exec node --import tsx --test --test-reporter=spec "${files[@]}"
+
+run_dir=$(mktemp -d /tmp/mt.XXXXXX)
+namespaces_before=$(ip netns list 2>/dev/null | cut -d' ' -f1 | sort || true)
+status=0
+TMPDIR=$run_dir node --import tsx --test --test-reporter=spec "${files[@]}" || status=$?
+
+# Processes of this run that outlived it, found by the TMPDIR they inherited
+# (never by name; microovnd rewrites its command line).
+leaked=()
+for proc in /proc/[0-9]*; do
+  pid=${proc#/proc/}
+  [[ $pid == "$$" ]] && continue
+  if grep -qzxF "TMPDIR=$run_dir" "$proc/environ" 2>/dev/null; then
+    leaked+=("$pid $(tr '\0' ' ' 2>/dev/null <"$proc/cmdline" | cut -c1-150)")
+  fi
+done
+namespaces_after=$(ip netns list 2>/dev/null | cut -d' ' -f1 | sort || true)
+new_namespaces=$(comm -13 <(echo "$namespaces_before") <(echo "$namespaces_after") | grep -v '^$' || true)
+
+if ((${#leaked[@]} > 0)); then
+  echo "Leak check: ${#leaked[@]} process(es) of the tests outlived them:" >&2
+  printf '  %s\n' "${leaked[@]}" >&2
+  for line in "${leaked[@]}"; do kill -KILL "${line%% *}" 2>/dev/null || true; done
+  status=1
+fi
+if [[ -n $new_namespaces ]]; then
+  echo "Leak check: network namespaces made during the run are still there:" >&2
+  printf '  %s\n' $new_namespaces >&2
+  status=1
+fi
+rm -rf "$run_dir"
+exit "$status"

@@ -12,8 +12,8 @@
  * Chassis rows and its member row are deleted. Its certificate is refused
  * by the member API from then on.
  */
-import { mkdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { raftPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
@@ -60,6 +60,32 @@ async function deleteChassis(rt: MemberRuntime, name: string): Promise<void> {
   }
 }
 
+/**
+ * Moves the member's data and its programs' logs to DIR/backup_<time>/ and
+ * clears the sockets and pidfiles of the programs that no longer run. The
+ * daemon stays, so its own files stay where they are: its pidfile (how
+ * `shutdown`, the lab and systemd find it) and its log (the file it still
+ * writes to).
+ */
+async function moveAside(rt: MemberRuntime): Promise<string> {
+  const state = rt.state;
+  const backup = state.backupDir();
+  await mkdir(join(backup, "logs"), { recursive: true, mode: 0o700 });
+  if (await pathExists(state.dataDir)) await rename(state.dataDir, join(backup, "data"));
+  const daemonLog = basename(state.log("microovnd"));
+  for (const file of await readdir(state.logDir).catch(() => [])) {
+    if (file !== daemonLog) await rename(join(state.logDir, file), join(backup, "logs", file));
+  }
+  const daemonPidFile = basename(state.daemonPidFile);
+  for (const file of await readdir(state.runDir).catch(() => [])) {
+    if (file !== daemonPidFile)
+      await rm(join(state.runDir, file), { recursive: true, force: true });
+  }
+  await mkdir(state.runDir, { recursive: true });
+  await mkdir(state.logDir, { recursive: true });
+  return backup;
+}
+
 /** The leaving member's side: see the top of this file. Returns the backup dir. */
 export async function leave(rt: MemberRuntime): Promise<string> {
   const config = rt.requireConfig();
@@ -81,15 +107,7 @@ export async function leave(rt: MemberRuntime): Promise<string> {
   }
   await Promise.all(leaving);
   await stopEverything(rt);
-  const backup = rt.state.backupDir();
-  await mkdir(backup, { recursive: true, mode: 0o700 });
-  for (const dir of [rt.state.dataDir, rt.state.logDir]) {
-    if (await pathExists(dir)) await rename(dir, join(backup, dir.slice(rt.state.root.length + 1)));
-  }
-  // Sockets and pidfiles of processes that no longer run (the daemon keeps its own).
-  await rm(rt.state.runDir, { recursive: true, force: true });
-  await mkdir(rt.state.runDir, { recursive: true });
-  await mkdir(rt.state.logDir, { recursive: true });
+  const backup = await moveAside(rt);
   rt.config = undefined;
   rt.layout = { members: [] };
   return backup;

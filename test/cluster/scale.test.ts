@@ -100,6 +100,11 @@ describe("scaling a cluster from 1 to 5 members and back to 3", () => {
       assert.ok(await stat(join(backup, f)), `${f} in the backup`);
     }
     await assert.rejects(stat(join(m2.stateDir, "data")), "nothing left outside the backup");
+    // The daemon runs on: its pidfile and its log stay where `shutdown` and the lab look.
+    assert.ok((await stat(join(m2.stateDir, "run/microovnd.pid"))).isFile());
+    assert.ok((await stat(join(m2.stateDir, "logs/microovnd.log"))).isFile());
+    await assert.rejects(stat(join(backup, "logs/microovnd.log")));
+    assert.ok(await stat(join(backup, "logs/ovn-controller.log")));
     for (const db of Object.keys(DATABASES) as LabDatabase[]) {
       const v = await raftStatus(lab!, "m1", db);
       assert.equal(v.servers, 2, `${db}: 2 servers`);
