@@ -134,6 +134,18 @@ export class MemberRuntime {
       : remotes;
   }
 
+  /**
+   * ovn-northd's NB or SB list: the cluster's own servers, leader first, and
+   * always this member's, since northd runs only beside them. The layout can
+   * lag behind: while central is being enabled again on the only member that
+   * had it, it lists no central at all.
+   */
+  northdRemotes(db: CentralDatabase): string[] {
+    const own = sslTarget(this.requireConfig().address, clientPort(db));
+    const remotes = this.ownCentralRemotes(db);
+    return remotes.includes(own) ? remotes : [...remotes, own];
+  }
+
   /** Where this member reaches the cluster state database. */
   stateDbRemotes(): string[] {
     return this.isVoter() ? [`unix:${this.stateDb().unixSocket}`] : stateDbRemotes(this.layout);

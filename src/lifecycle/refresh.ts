@@ -59,7 +59,7 @@ async function pointAtDatabases(
     }
   }
   if (rt.supervisor.get("ovn-northd")) {
-    const northd = rt.central().northdSpec(rt.ownCentralRemotes("nb"), rt.ownCentralRemotes("sb"));
+    const northd = rt.central().northdSpec(rt.northdRemotes("nb"), rt.northdRemotes("sb"));
     if (options.restartNorthd) await rt.supervisor.stop(northd.name);
     if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
   }

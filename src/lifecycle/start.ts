@@ -49,7 +49,7 @@ export async function startCentral(rt: MemberRuntime): Promise<void> {
     }),
   );
   await rt.supervisor.ensure(
-    central.northdSpec(rt.ownCentralRemotes("nb"), rt.ownCentralRemotes("sb")),
+    central.northdSpec(rt.northdRemotes("nb"), rt.northdRemotes("sb")),
   );
 }
 

@@ -337,6 +337,17 @@ describe("cluster bootstrap on one member", () => {
     assert.match(await m.ok(["status"]), /OVN Northbound: Unavailable/);
     await m.ok(["enable", "central"]);
     assert.match(await m.ok(["ovn-nbctl", "ls-list"]), /\(sw0\)/, "NB data kept");
+    // ovn-northd runs against this member's databases again, not against empty lists.
+    const northd = (await readFile(`/proc/${(await m.pids())["ovn-northd"]}/cmdline`, "utf8"))
+      .split("\0")
+      .filter((a) => a.startsWith("--ovnnb-db=") || a.startsWith("--ovnsb-db="));
+    assert.deepEqual(northd, ["--ovnnb-db=ssl:127.0.0.1:6641", "--ovnsb-db=ssl:127.0.0.1:6642"]);
+    await m.ok(["ovn-nbctl", "ls-add", "sw-after-enable"]);
+    await waitFor("northd to turn the new switch into a datapath", async () =>
+      (
+        await m.ok(["ovn-sbctl", "--bare", "--columns=external_ids", "list", "Datapath_Binding"])
+      ).includes("sw-after-enable"),
+    );
     const unknown = await m.cli(["enable", "dhcp"]);
     assert.match(unknown.stderr, /"dhcp" is not a service; choose one of central, switch, chassis/);
   });
