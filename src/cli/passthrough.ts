@@ -4,6 +4,7 @@
  * `microovn ovn-appctl -t ovnnb_db cluster/status OVN_Northbound` works as
  * typed. Options the user gives win over the ones added here.
  */
+import { MicroOvnError } from "../errors.js";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
 
 export const PASSTHROUGH_TOOLS = [
@@ -79,6 +80,17 @@ export function absoluteTargets(
   return { args: out, hasTarget };
 }
 
+/** Why a database tool has nowhere to go: no member runs central and none is set outside. */
+export function noCentral(tool: string): MicroOvnError {
+  const db = tool === "ovn-nbctl" ? "Northbound" : "Southbound";
+  return new MicroOvnError(
+    "NO_CENTRAL",
+    `no member of this cluster runs central, so there is no OVN ${db} database for ${tool} ` +
+      "to talk to. Run `microovn enable central` on a member (`--node NAME` from here), or " +
+      "point the cluster at an external central with `microovn config set ovn.central-ips IP[,IP…]`",
+  );
+}
+
 export function toolInvocation(
   tool: PassthroughTool,
   userArgs: readonly string[],
@@ -87,11 +99,12 @@ export function toolInvocation(
 ): Invocation {
   const env = { OVS_RUNDIR: ctx.runDir, OVN_RUNDIR: ctx.runDir };
   const args = [...userArgs];
-  const withDb = (remotes: string[]) => [
-    ...(hasOption(args, "--db") ? [] : [`--db=${remotes.join(",")}`]),
-    ...(hasOption(args, "--private-key", "-p") ? [] : tlsOptions(ctx.tls)),
-    ...args,
-  ];
+  const tls = hasOption(args, "--private-key", "-p") ? [] : tlsOptions(ctx.tls);
+  const withDb = (remotes: string[]) => {
+    if (hasOption(args, "--db")) return [...tls, ...args];
+    if (remotes.length === 0) throw noCentral(tool);
+    return [`--db=${remotes.join(",")}`, ...tls, ...args];
+  };
   switch (tool) {
     case "ovn-nbctl":
       return { program: tool, args: withDb(ctx.nbRemotes), env };
@@ -113,11 +126,7 @@ export function toolInvocation(
       return { program: tool, args: [...defaultTarget, ...fixed.args], env };
     }
     case "ovsdb-client":
-      return {
-        program: tool,
-        args: [...(hasOption(args, "--private-key", "-p") ? [] : tlsOptions(ctx.tls)), ...args],
-        env,
-      };
+      return { program: tool, args: [...tls, ...args], env };
     case "ovs-ofctl":
     case "ovs-dpctl":
     case "ovsdb-tool":

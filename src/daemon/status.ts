@@ -28,6 +28,12 @@ export interface DatabaseSummary {
   /** The schema version installed on this machine. */
   installedSchema?: string;
   raft?: ClusterStatus;
+  /**
+   * Whether the server that answered is in touch with a majority of its
+   * Raft cluster (`_Server.Database.connected`): when it is not, there is
+   * no leader and writes fail.
+   */
+  quorum?: boolean;
   /** Why the database could not be read. */
   error?: string;
 }
@@ -100,6 +106,16 @@ async function databaseSummary(source: SummarySource): Promise<DatabaseSummary> 
       ...(source.tls ? { tls: source.tls } : {}),
     });
     summary.runningSchema = (await client.getSchema(source.database)).version;
+    const [server] = await client.transact("_Server", [
+      {
+        op: "select",
+        table: "Database",
+        where: [["name", "==", source.database]],
+        columns: ["model", "connected"],
+      },
+    ]);
+    const row = (server as { rows?: { model?: string; connected?: boolean }[] }).rows?.[0];
+    if (row?.model === "clustered") summary.quorum = row.connected === true;
   } catch (e) {
     summary.error = (e as Error).message;
   } finally {
@@ -108,6 +124,8 @@ async function databaseSummary(source: SummarySource): Promise<DatabaseSummary> 
   if (source.controlSocket) {
     const raft = await readClusterStatus(source.controlSocket, source.database);
     if (raft) summary.raft = raft;
+    // A server may still call itself connected for a moment after it lost the majority.
+    if (raft && (raft.role === "candidate" || raft.leader === "unknown")) summary.quorum = false;
   }
   return summary;
 }
@@ -118,6 +136,15 @@ function centralSummary(rt: MemberRuntime, db: CentralDatabase): Promise<Databas
   const base = { title: d.title, database: d.database, schemaFile: d.schema };
   if (!rt.requireConfig().services.includes("central")) {
     const remotes = db === "nb" ? rt.nbRemotes() : rt.sbRemotes();
+    if (remotes.length === 0) {
+      return Promise.resolve({
+        title: d.title,
+        database: d.database,
+        error:
+          "no member runs central and no external central is set: run `microovn enable central` " +
+          "on a member, or `microovn config set ovn.central-ips IP[,IP…]`",
+      });
+    }
     return databaseSummary({ ...base, remotes, tls: rt.pki.tlsFiles("client") });
   }
   const central = rt.central();
@@ -179,6 +206,31 @@ function memberSummaries(
   rows: readonly MemberRow[] | undefined,
 ): MemberSummary[] {
   return rows ? describeMembers(rows) : normalizeLayout(rt.layout.members).members;
+}
+
+/** Whether a database summary shows a server that takes writes. */
+export function isWritable(db: DatabaseSummary): boolean {
+  return db.error === undefined && db.runningSchema !== undefined && db.quorum !== false;
+}
+
+/**
+ * What keeps this member's databases (NB, SB and, on voters, the cluster
+ * state) from taking writes; empty when they all can. `waitready` waits for
+ * this to be empty.
+ */
+export async function unwritableDatabases(rt: MemberRuntime): Promise<string[]> {
+  if (!rt.config) return [];
+  const summaries = await Promise.all([
+    centralSummary(rt, "nb"),
+    centralSummary(rt, "sb"),
+    stateDbSummary(rt),
+  ]);
+  return summaries
+    .filter((db): db is DatabaseSummary => db !== undefined && !isWritable(db))
+    .map(
+      (db) =>
+        `${db.title}: ${db.error ?? "no leader (a majority of its servers is not reachable)"}`,
+    );
 }
 
 export async function gatherStatus(

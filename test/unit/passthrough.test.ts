@@ -37,6 +37,22 @@ describe("passthrough tools", () => {
     assert.deepEqual(inv.args, ["--db=unix:/x", "-p", "k", "show"]);
   });
 
+  it("says no member runs central instead of passing an empty --db", () => {
+    const none = { ...ctx, nbRemotes: [], sbRemotes: [] };
+    for (const tool of ["ovn-nbctl", "ovn-sbctl", "ovn-trace"] as const) {
+      assert.throws(
+        () => toolInvocation(tool, ["show"], none, resolve),
+        (e: Error & { code?: string }) =>
+          e.code === "NO_CENTRAL" &&
+          e.message.includes(tool) &&
+          e.message.includes("microovn enable central") &&
+          e.message.includes("ovn.central-ips"),
+      );
+    }
+    const own = toolInvocation("ovn-nbctl", ["--db=unix:/x", "show"], none, resolve);
+    assert.deepEqual(own.args, [...TLS, "--db=unix:/x", "show"]);
+  });
+
   it("points ovs-vsctl at conf.db's socket", () => {
     const inv = toolInvocation("ovs-vsctl", ["show"], ctx, resolve);
     assert.deepEqual(inv.args, ["--db=unix:/s/run/db.sock", "show"]);

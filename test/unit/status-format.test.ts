@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { formatCertificates } from "../../src/cli/format/certificates.js";
 import { formatStatus } from "../../src/cli/format/status.js";
-import type { StatusReport } from "../../src/daemon/status.js";
+import { isWritable, type StatusReport } from "../../src/daemon/status.js";
 
 const healthy: StatusReport = {
   bootstrapped: true,
@@ -114,6 +114,18 @@ describe("status output", () => {
       /- ovn-controller: crashed, restarting at 2026-01-01T00:00:00\.400Z, restarted 2 times, .*killed by SIGKILL/,
     );
     assert.match(text, /Certificate problems:\n- ovnnb: \/p\/ovnnb-cert\.pem: expired/);
+  });
+
+  it("says loudly when a database has no leader, and isWritable agrees", () => {
+    const nb = { ...healthy.databases[0]!, quorum: false };
+    const text = formatStatus({ ...healthy, databases: [nb, healthy.databases[1]!] });
+    assert.match(text, /^OVN Northbound: No leader! Writes fail$/m);
+    assert.match(text, /microovn cluster recover/);
+    assert.match(text, /^OVN Southbound: OK \(20\.27\.0\)$/m);
+    assert.equal(isWritable(nb), false);
+    assert.equal(isWritable(healthy.databases[1]!), true);
+    assert.equal(isWritable({ ...healthy.databases[1]!, quorum: true }), true);
+    assert.equal(isWritable({ title: "x", database: "x", error: "refused" }), false);
   });
 
   it("tells a member that is not bootstrapped what to do", () => {

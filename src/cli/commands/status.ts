@@ -26,26 +26,35 @@ export function registerStatus(program: Command, ctx: CliContext): void {
 
   program
     .command("waitready")
-    .description("Wait until the daemon has brought this member's services up")
+    .description(
+      "Wait until this member's services are up and its databases take writes (have a Raft leader)",
+    )
     .option("--timeout <seconds>", "give up after this long (0: wait forever)", seconds, 0)
     .action(async (options: { timeout: number }) => {
       const client = ctx.client();
       const deadline = options.timeout > 0 ? Date.now() + options.timeout * 1000 : Infinity;
+      let waitingFor = ["microovnd to bring the services up"];
       for (;;) {
         const readiness = await client.call<Readiness>("GET", "/ready");
         if (readiness.ready) {
           if (readiness.error) {
             throw new MicroOvnError("SERVICES_NOT_UP", `microovnd is up but: ${readiness.error}`);
           }
-          return;
+          const { unwritable } = await client.call<{ unwritable: string[] }>(
+            "GET",
+            "/ready/databases",
+          );
+          if (unwritable.length === 0) return;
+          waitingFor = unwritable;
         }
         if (Date.now() > deadline) {
           throw new MicroOvnError(
             "NOT_READY",
-            `microovnd was not ready within ${options.timeout} s; see ${ctx.state.log("microovnd")}`,
+            `not ready within ${options.timeout} s:\n${waitingFor.map((w) => `- ${w}`).join("\n")}\n` +
+              `See \`microovn status\` and ${ctx.state.log("microovnd")}`,
           );
         }
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, readiness.ready ? 200 : 50));
       }
     });
 }

@@ -12,6 +12,14 @@ function databaseLine(db: DatabaseSummary): string[] {
   const raft = db.raft
     ? ` [raft: ${db.raft.role}, ${db.raft.servers} server${db.raft.servers === 1 ? "" : "s"}]`
     : "";
+  if (db.quorum === false) {
+    return [
+      `${db.title}: No leader! Writes fail${raft}`,
+      "This server cannot reach a majority of its Raft cluster. Start the other central " +
+        "members again (`microovn cluster list` shows which are OFFLINE); if they are lost " +
+        "for good, see `microovn cluster recover`.",
+    ];
+  }
   if (db.installedSchema && db.installedSchema !== db.runningSchema) {
     return [
       `${db.title}: Upgrade or attention required!${raft}`,

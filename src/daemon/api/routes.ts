@@ -28,7 +28,7 @@ import type { CertificateAndKey } from "../../pki/x509.js";
 import { isServiceName, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
-import { gatherStatus } from "../status.js";
+import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
@@ -146,6 +146,11 @@ export function statusRoutes(daemon: Daemon): Route[] {
       method: "GET",
       path: "/ready",
       handler: () => Promise.resolve(daemon.readiness()),
+    },
+    {
+      method: "GET",
+      path: "/ready/databases",
+      handler: async () => ({ unwritable: await unwritableDatabases(daemon.rt) }),
     },
     {
       method: "GET",
