@@ -334,7 +334,14 @@ describe("cluster bootstrap on one member", () => {
     assert.ok(
       !report.processes.some((p) => p.name === "ovsdb-server-nb" || p.name === "ovsdb-server-sb"),
     );
-    assert.match(await m.ok(["status"]), /OVN Northbound: Unavailable/);
+    assert.match(
+      await m.ok(["status"]),
+      /OVN Northbound: Unavailable \(no member runs central and no external central is set: run `microovn enable central`/,
+    );
+    const nowhere = await m.cli(["ovn-nbctl", "show"]);
+    assert.notEqual(nowhere.exitCode, 0);
+    assert.match(nowhere.stderr, /no member of this cluster runs central/);
+    assert.doesNotMatch(nowhere.stderr, /no remote given|Address family/);
     await m.ok(["enable", "central"]);
     assert.match(await m.ok(["ovn-nbctl", "ls-list"]), /\(sw0\)/, "NB data kept");
     // ovn-northd runs against this member's databases again, not against empty lists.
