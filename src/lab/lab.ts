@@ -31,6 +31,11 @@ const VM_NET = "10.0.0";
 export const LAB_SWITCH = "lab-sw0";
 const COMMAND_TIMEOUT_MS = 180_000;
 
+/** The lab's members are m1, m2, … in the order they were made. */
+export function labMemberName(index: number): string {
+  return `m${index}`;
+}
+
 export interface LabNode {
   name: string;
   namespace: string;
@@ -234,7 +239,7 @@ export class Lab {
    */
   async addNode(): Promise<LabNode> {
     const index = Math.max(0, ...this.description.nodes.map((n) => Number(n.name.slice(1)))) + 1;
-    const name = `m${index}`;
+    const name = labMemberName(index);
     const p = this.description.prefix;
     const node: LabNode = {
       name,

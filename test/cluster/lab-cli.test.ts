@@ -102,6 +102,10 @@ describe("microovn lab", () => {
         [["--nodes", "0"], /--nodes must be a whole number from 1 to 9/],
         [["--nodes", "2", "--vms", "x"], /--vms must be a whole number from 0 to 200/],
         [["--prefix", "Bad-Prefix"], /"Bad-Prefix" is not a lab prefix/],
+        [
+          ["--nodes", "2", "--vms", "2", "--vm-on", "m1,m7"],
+          /--vm-on names "m7", but a lab of 2 has the members m1, m2; nothing was made/,
+        ],
       ] as const) {
         const r = await run(process.execPath, [CLI, "lab", "up", ...args, "--dir", other], {
           allowFailure: true,

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { MicroOvnError } from "../../errors.js";
-import { DEFAULT_LAB_ROOT, Lab, type LabOptions } from "../../lab/lab.js";
+import { DEFAULT_LAB_ROOT, Lab, labMemberName, type LabOptions } from "../../lab/lab.js";
 import { isRunning } from "../../supervisor/supervisor.js";
 import type { CliContext } from "../context.js";
 
@@ -27,6 +27,22 @@ function count(text: string, what: string, min: number, max: number): number {
     );
   }
   return n;
+}
+
+/** The members `--vm-on` names, checked before anything is made (members are m1…mN). */
+export function vmHosts(vmOn: string | undefined, nodes: number): string[] {
+  const all = Array.from({ length: nodes }, (_, i) => labMemberName(i + 1));
+  if (vmOn === undefined) return all;
+  const names = vmOn.split(",").map((s) => s.trim());
+  const unknown = names.filter((n) => !all.includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new MicroOvnError(
+      "BAD_LAB_OPTION",
+      `--vm-on names ${unknown.map((n) => `"${n}"`).join(", ") || "no member"}, but a lab of ` +
+        `${nodes} has the members ${all.join(", ")}; nothing was made`,
+    );
+  }
+  return names;
 }
 
 async function loadLab(options: RootOptions): Promise<Lab> {
@@ -107,6 +123,7 @@ export function registerLab(program: Command, ctx: CliContext): void {
         requireRoot();
         const nodes = count(options.nodes, "nodes", 1, 9);
         const vms = count(options.vms, "vms", 0, 200);
+        const on = vmHosts(options.vmOn, nodes);
         const labOptions: LabOptions = { root: options.dir, prefix: options.prefix };
         const created = await Lab.create(labOptions);
         try {
@@ -117,9 +134,6 @@ export function registerLab(program: Command, ctx: CliContext): void {
                 `in ${node.joinSeconds!.toFixed(2)} s\n`,
             );
           }
-          const on = options.vmOn
-            ? options.vmOn.split(",").map((s) => created.node(s.trim()).name)
-            : created.nodes.map((n) => n.name);
           for (let i = 0; i < vms; i++) {
             const vm = await created.addVm(on[i % on.length]!);
             process.stderr.write(`${vm.name} (${vm.ip}) on ${vm.node}\n`);
