@@ -2,7 +2,8 @@
  * Where everything of one member lives (DESIGN §3). Several members can run
  * on one machine, each with its own state dir, so no path is global.
  */
-import { join, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { MicroOvnError } from "../errors.js";
 
 export const DEFAULT_STATE_DIR = "/var/lib/microovn";
@@ -10,11 +11,39 @@ export const DEFAULT_STATE_DIR = "/var/lib/microovn";
 /** Node cannot connect to unix sockets whose path is longer (sun_path is 108 bytes). */
 export const MAX_SOCKET_PATH = 107;
 
+/** The first path from `path` up to / that exists and is not a directory, if any. */
+function firstNonDirectory(path: string): string | undefined {
+  let blocker: string | undefined;
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      if (!statSync(p).isDirectory()) blocker = p;
+    } catch {
+      /* missing: made when needed */
+    }
+    if (p === dirname(p)) return blocker;
+  }
+}
+
 export class StateDir {
   readonly root: string;
 
   constructor(root: string = process.env.MICROOVN_STATE_DIR ?? DEFAULT_STATE_DIR) {
+    if (root.trim() === "") {
+      throw new MicroOvnError(
+        "STATE_DIR_EMPTY",
+        "the state dir is empty (MICROOVN_STATE_DIR= or --state-dir ''); give a directory, " +
+          `or unset MICROOVN_STATE_DIR to use ${DEFAULT_STATE_DIR}`,
+      );
+    }
     this.root = resolve(root);
+    const blocker = firstNonDirectory(this.root);
+    if (blocker !== undefined) {
+      throw new MicroOvnError(
+        "STATE_DIR_NOT_A_DIRECTORY",
+        `state dir ${this.root} cannot be used: ${blocker} is a file, not a directory; ` +
+          "give another --state-dir (or MICROOVN_STATE_DIR)",
+      );
+    }
     const longest = this.socket("ovn-controller.999999999.ctl");
     if (Buffer.byteLength(longest) > MAX_SOCKET_PATH) {
       throw new MicroOvnError(

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { StateDir } from "../../src/daemon/state-dir.js";
 
@@ -33,6 +36,39 @@ describe("state dir layout", () => {
     } finally {
       if (saved === undefined) delete process.env.MICROOVN_STATE_DIR;
       else process.env.MICROOVN_STATE_DIR = saved;
+    }
+  });
+
+  it("refuses an empty state dir instead of using the current directory", () => {
+    const saved = process.env.MICROOVN_STATE_DIR;
+    try {
+      process.env.MICROOVN_STATE_DIR = "";
+      for (const make of [() => new StateDir(), () => new StateDir(" ")]) {
+        assert.throws(make, (e: Error & { code?: string }) => {
+          return e.code === "STATE_DIR_EMPTY" && /unset MICROOVN_STATE_DIR/.test(e.message);
+        });
+      }
+    } finally {
+      if (saved === undefined) delete process.env.MICROOVN_STATE_DIR;
+      else process.env.MICROOVN_STATE_DIR = saved;
+    }
+  });
+
+  it("refuses a state dir that is a file or lies below one", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sd-"));
+    try {
+      const file = join(dir, "plain");
+      await writeFile(file, "x");
+      for (const root of [file, join(file, "below")]) {
+        assert.throws(
+          () => new StateDir(root),
+          (e: Error & { code?: string }) =>
+            e.code === "STATE_DIR_NOT_A_DIRECTORY" && e.message.includes(`${file} is a file`),
+        );
+      }
+      assert.equal(new StateDir(join(dir, "new")).root, join(dir, "new"), "a missing dir is fine");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
