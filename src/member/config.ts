@@ -17,6 +17,20 @@ export function isServiceName(name: string): name is ServiceName {
   return (SERVICES as readonly string[]).includes(name);
 }
 
+/** A list of service names (e.g. from `--services a,b`), each one named if it is not a service. */
+export function parseServiceList(names: readonly unknown[]): ServiceName[] {
+  const unknown = names.filter((n) => typeof n !== "string" || !isServiceName(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new MicroOvnError(
+      "UNKNOWN_SERVICE",
+      (unknown.length > 0
+        ? `${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "is not a service" : "are not services"}`
+        : "no service given") + `; choose from ${SERVICES.join(", ")}`,
+    );
+  }
+  return [...new Set(names as ServiceName[])];
+}
+
 /** Per-chassis OVN settings (Open_vSwitch external_ids). */
 export interface ChassisSettings {
   /** ovn-bridge-mappings: physical network name → bridge. */

@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { applyChassisChange } from "../../src/lifecycle/chassis-settings.js";
 import { certificateServices } from "../../src/lifecycle/certificates.js";
 import {
+  parseServiceList,
   checkAddress,
   checkMemberName,
   defaultChassisSettings,
@@ -139,5 +140,17 @@ describe("member settings", () => {
       version: string;
     };
     assert.equal(VERSION, pkg.version);
+  });
+
+  it("parses a service list, naming every word that is not a service", () => {
+    assert.deepEqual(parseServiceList(["central", "chassis", "central"]), ["central", "chassis"]);
+    assert.throws(
+      () => parseServiceList(["foo", "central"]),
+      (e: MicroOvnError) =>
+        e.code === "UNKNOWN_SERVICE" &&
+        e.message === '"foo" is not a service; choose from central, switch, chassis',
+    );
+    assert.throws(() => parseServiceList(["foo", "bar"]), /"foo", "bar" are not services/);
+    assert.throws(() => parseServiceList([]), /no service given/);
   });
 });

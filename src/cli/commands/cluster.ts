@@ -1,6 +1,6 @@
 /** `microovn cluster bootstrap|add|join|list|remove`. */
 import type { Command } from "commander";
-import type { MemberConfig } from "../../member/config.js";
+import { parseServiceList, type MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
 import type { CliContext } from "../context.js";
 import { checkListFormat, formatMembers, type MemberRow } from "../format/members.js";
@@ -21,7 +21,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       if (options.name !== undefined) body.name = options.name;
       if (options.address !== undefined) body.address = options.address;
       if (options.services !== undefined) {
-        body.services = options.services.split(",").map((s) => s.trim());
+        body.services = parseServiceList(options.services.split(",").map((s) => s.trim()));
       }
       const { member } = await ctx
         .client()

@@ -25,7 +25,7 @@ import { callAnyVoter, callMember, joinHostPort } from "../../cluster/member-cli
 import { rolloutCa, type RolloutResult } from "../../lifecycle/ca-rollout.js";
 import type { CaOrigin } from "../../pki/store.js";
 import type { CertificateAndKey } from "../../pki/x509.js";
-import { isServiceName, type ServiceName } from "../../member/config.js";
+import { parseServiceList, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
@@ -43,13 +43,10 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
 function serviceList(body: Record<string, unknown>): ServiceName[] | undefined {
   const value = body.services;
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((s) => typeof s === "string" && isServiceName(s))) {
-    throw new MicroOvnError(
-      "BAD_REQUEST",
-      `"services" must be a list of central, switch and chassis`,
-    );
+  if (!Array.isArray(value)) {
+    throw new MicroOvnError("BAD_REQUEST", `"services" must be a list of service names`);
   }
-  return value;
+  return parseServiceList(value);
 }
 
 export function clusterRoutes(daemon: Daemon): Route[] {
