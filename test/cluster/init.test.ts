@@ -194,7 +194,7 @@ describe("microovn init", () => {
     }[];
     assert.deepEqual(
       listed.map((m) => [m.name, m.address, m.role, m.status]),
-      lab!.nodes.map((n) => [n.name, n.address, "voter", "ONLINE"]),
+      lab!.nodes.map((n) => [n.name, `${n.address}:6686`, "voter", "ONLINE"]),
     );
     const status = JSON.parse(await lab!.ok("m3", ["status", "--json"])) as {
       members: { name: string; services: string[] }[];

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { checkListFormat, formatMembers, type MemberRow } from "../../src/cli/format/members.js";
+import {
+  checkListFormat,
+  formatMembers,
+  listedMember,
+  type MemberRow,
+} from "../../src/cli/format/members.js";
 
 const members: MemberRow[] = [
   {
@@ -63,5 +68,12 @@ describe("cluster list output", () => {
       /"xml" is not an output format; choose one of table/,
     );
     assert.equal(checkListFormat("yaml"), "yaml");
+  });
+
+  it("lists each member's API address with its port, IPv6 in brackets", () => {
+    const [v4, v6] = [members[1]!, { ...members[0]!, address: "fd00::2" }].map(listedMember);
+    assert.equal(v4!.address, "10.0.0.1:6686");
+    assert.equal(v6!.address, "[fd00::2]:6686");
+    assert.equal(v4!.fingerprint, members[1]!.fingerprint);
   });
 });

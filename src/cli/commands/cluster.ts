@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { parseServiceList, type MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
 import type { CliContext } from "../context.js";
-import { checkListFormat, formatMembers, type MemberRow } from "../format/members.js";
+import { checkListFormat, formatMembers, listedMember, type MemberRow } from "../format/members.js";
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command("cluster").description("Manage the cluster's members");
@@ -73,18 +73,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       const { members } = await ctx
         .client()
         .call<{ members: MemberRow[] }>("GET", "/cluster/members");
-      process.stdout.write(
-        formatMembers(
-          members.map(({ name, address, role, fingerprint, status }) => ({
-            name,
-            address,
-            role,
-            fingerprint,
-            status,
-          })),
-          format,
-        ),
-      );
+      process.stdout.write(formatMembers(members.map(listedMember), format));
     });
 
   cluster

@@ -3,6 +3,7 @@
  * with NAME, ADDRESS, ROLE, FINGERPRINT and STATUS, as MicroOVN shows them.
  */
 import { stringify as toYaml } from "yaml";
+import { joinHostPort } from "../../cluster/member-client.js";
 import { MicroOvnError } from "../../errors.js";
 
 export interface MemberRow {
@@ -24,6 +25,16 @@ export function checkListFormat(format: string): ListFormat {
     );
   }
   return format as ListFormat;
+}
+
+/**
+ * A member as listed: ADDRESS is where its member API listens (IP:PORT, as
+ * MicroOVN shows its cluster API address), the one address to open between
+ * members and the one a join token names.
+ */
+export function listedMember(m: MemberRow): MemberRow {
+  const { name, address, role, fingerprint, status } = m;
+  return { name, address: joinHostPort(address), role, fingerprint, status };
 }
 
 const HEADERS = ["NAME", "ADDRESS", "ROLE", "FINGERPRINT", "STATUS"] as const;
