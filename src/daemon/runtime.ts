@@ -13,7 +13,7 @@ import {
 } from "../cluster/layout.js";
 import { StateDb } from "../cluster/state-db.js";
 import { MicroOvnError } from "../errors.js";
-import { MemberConfigFile, type MemberConfig } from "../member/config.js";
+import { MemberConfigFile, NOT_A_MEMBER_HINT, type MemberConfig } from "../member/config.js";
 import { Central, clientPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
 import { CENTRAL_IPS, parseCentralIps } from "../cluster/config-keys.js";
 import { Chassis } from "../ovn/chassis.js";
@@ -69,7 +69,7 @@ export class MemberRuntime {
     if (!this.config) {
       throw new MicroOvnError(
         "NOT_BOOTSTRAPPED",
-        "this member is not part of a cluster yet; run `microovn cluster bootstrap` first",
+        `this machine is not a member of a cluster: ${NOT_A_MEMBER_HINT}`,
       );
     }
     return this.config;

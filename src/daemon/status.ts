@@ -3,7 +3,9 @@
  * services, NB and SB health (schema running vs installed, Raft state),
  * processes that crashed or wait to restart, and certificate problems.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { pathExists } from "../util/fs.js";
 import { certificateServices } from "../lifecycle/certificates.js";
 import type { CentralDatabase } from "../ovn/central.js";
 import { readClusterStatus, type ClusterStatus } from "../ovn/raft.js";
@@ -51,6 +53,8 @@ export interface ProcessSummary extends Omit<ProcessStatus, "lastExit" | "nextSt
 
 export interface StatusReport {
   bootstrapped: boolean;
+  /** For a machine that is not a member: where a member it once was keeps its data. */
+  formerMember?: string;
   members: MemberSummary[];
   databases: DatabaseSummary[];
   processes: ProcessSummary[];
@@ -200,6 +204,18 @@ async function certificateProblems(rt: MemberRuntime): Promise<CertificateProble
   return problems;
 }
 
+/** The newest backup_<time>/ holding a member's data (left there by `cluster remove`). */
+async function latestBackup(rt: MemberRuntime): Promise<string | undefined> {
+  const backups = (await readdir(rt.state.root).catch(() => []))
+    .filter((f) => /^backup_\d+$/.test(f))
+    .sort((a, b) => Number(b.slice(7)) - Number(a.slice(7)));
+  for (const b of backups) {
+    const dir = join(rt.state.root, b);
+    if (await pathExists(join(dir, "data", "member.json"))) return dir;
+  }
+  return undefined;
+}
+
 /** Every member: from the state database's rows when given, else from the last layout seen. */
 function memberSummaries(
   rt: MemberRuntime,
@@ -239,7 +255,15 @@ export async function gatherStatus(
 ): Promise<StatusReport> {
   const config = rt.config;
   if (!config) {
-    return { bootstrapped: false, members: [], databases: [], processes: [], certificates: [] };
+    const former = await latestBackup(rt);
+    return {
+      bootstrapped: false,
+      ...(former ? { formerMember: former } : {}),
+      members: [],
+      databases: [],
+      processes: [],
+      certificates: [],
+    };
   }
   const [nb, sb, state, certificates] = await Promise.all([
     centralSummary(rt, "nb"),

@@ -48,9 +48,7 @@ export async function startCentral(rt: MemberRuntime): Promise<void> {
       await startServer(rt, central.dbServerSpec(db), central.unixSocket(db));
     }),
   );
-  await rt.supervisor.ensure(
-    central.northdSpec(rt.northdRemotes("nb"), rt.northdRemotes("sb")),
-  );
+  await rt.supervisor.ensure(central.northdSpec(rt.northdRemotes("nb"), rt.northdRemotes("sb")));
 }
 
 /** conf.db's ovsdb-server (with its root row), then ovs-vswitchd. */

@@ -10,6 +10,12 @@ import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
 import { writeAtomically } from "../util/fs.js";
 
+/** What to do on a machine that is not a member (yet, or any more). */
+export const NOT_A_MEMBER_HINT =
+  "`microovn cluster join TOKEN` makes it a member (`microovn cluster add NAME` on a member " +
+  "prints the token), `microovn cluster bootstrap` starts a new cluster, and `microovn init` " +
+  "asks which";
+
 export const SERVICES = ["central", "switch", "chassis"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 

@@ -110,7 +110,7 @@ function underlay(node: LabNode): Promise<void> {
 async function assertNotMember(node: LabNode): Promise<void> {
   const left = await readdir(node.stateDir).catch(() => [] as string[]);
   assert.ok(!left.includes("data"), `${node.name} has no data: ${left.join(", ")}`);
-  assert.match(await lab!.ok(node.name, ["status"]), /not part of a cluster yet/);
+  assert.match(await lab!.ok(node.name, ["status"]), /not a member of a cluster yet/);
 }
 
 const q = (text: string) => new RegExp(`${text}: $`);

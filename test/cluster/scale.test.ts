@@ -104,6 +104,12 @@ describe("scaling a cluster from 1 to 5 members and back to 3", () => {
     assert.ok((await stat(join(m2.stateDir, "run/microovnd.pid"))).isFile());
     assert.ok((await stat(join(m2.stateDir, "logs/microovnd.log"))).isFile());
     await assert.rejects(stat(join(backup, "logs/microovnd.log")));
+    const after = await lab!.ok("m2", ["status"]);
+    assert.ok(
+      after.includes(`This machine was removed from its cluster (its old data is in ${backup}).`),
+      after,
+    );
+    assert.match(after, /`microovn cluster join TOKEN` makes it a member/);
     assert.ok(await stat(join(backup, "logs/ovn-controller.log")));
     for (const db of Object.keys(DATABASES) as LabDatabase[]) {
       const v = await raftStatus(lab!, "m1", db);

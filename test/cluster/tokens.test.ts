@@ -45,7 +45,7 @@ async function refused(joinToken: string, expected: RegExp, extra: string[] = []
   assert.deepEqual(await members(), ["m1"], "the cluster is unchanged");
   const left = await readdir(joiner.stateDir).catch(() => [] as string[]);
   assert.ok(!left.includes("data"), `the joiner has no data left: ${left.join(", ")}`);
-  assert.match(await lab!.ok(joiner.name, ["status"]), /not part of a cluster yet/);
+  assert.match(await lab!.ok(joiner.name, ["status"]), /not a member of a cluster yet/);
 }
 
 before(async () => {

@@ -29,11 +29,14 @@ describe("bootstrap errors", () => {
   it("commands that need a member say to bootstrap first", async () => {
     assert.match(
       await m.ok(["status"]),
-      /not part of a cluster yet; run `microovn cluster bootstrap`/,
+      /not a member of a cluster yet\.\n`microovn cluster join TOKEN` makes it a member .*`microovn cluster bootstrap` starts a new cluster/,
     );
     const r = await m.cli(["ovn-nbctl", "show"]);
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /run `microovn cluster bootstrap` first/);
+    assert.match(
+      r.stderr,
+      /not a member of a cluster: `microovn cluster join TOKEN` makes it a member/,
+    );
     assertNothingWritten();
   });
 

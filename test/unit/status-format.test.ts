@@ -137,7 +137,7 @@ describe("status output", () => {
         processes: [],
         certificates: [],
       }),
-      /run `microovn cluster bootstrap`/,
+      /not a member of a cluster yet\.\n`microovn cluster join TOKEN` makes it a member .*`microovn cluster bootstrap` starts a new cluster/,
     );
   });
 

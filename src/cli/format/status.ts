@@ -3,6 +3,7 @@
  * OVN Database summary), followed by processes that crashed or wait to
  * restart and certificate problems, when there are any.
  */
+import { NOT_A_MEMBER_HINT } from "../../member/config.js";
 import type { DatabaseSummary, ProcessSummary, StatusReport } from "../../daemon/status.js";
 
 function databaseLine(db: DatabaseSummary): string[] {
@@ -53,7 +54,10 @@ function processLine(p: ProcessSummary): string {
 
 export function formatStatus(report: StatusReport): string {
   if (!report.bootstrapped) {
-    return "This member is not part of a cluster yet; run `microovn cluster bootstrap`.\n";
+    const was = report.formerMember
+      ? `This machine was removed from its cluster (its old data is in ${report.formerMember}).`
+      : "This machine is not a member of a cluster yet.";
+    return `${was}\n${NOT_A_MEMBER_HINT}.\n`;
   }
   const lines = ["MicroOVN deployment summary:"];
   for (const m of report.members) {
