@@ -298,10 +298,14 @@ export class Lab {
 
   /**
    * Makes `node` a member: the first bootstraps, the others join with a
-   * token from the first member. Records the time it took.
+   * token from the first member (or from `inviterName`). Records the time
+   * it took.
    */
-  async join(node: LabNode): Promise<LabNode> {
-    const inviter = this.description.nodes.find((n) => n !== node && n.joinSeconds !== undefined);
+  async join(node: LabNode, inviterName?: string): Promise<LabNode> {
+    const inviter =
+      inviterName !== undefined
+        ? this.node(inviterName)
+        : this.description.nodes.find((n) => n !== node && n.joinSeconds !== undefined);
     const started = process.hrtime.bigint();
     if (!inviter) {
       await this.ok(node.name, [
@@ -322,9 +326,9 @@ export class Lab {
     return node;
   }
 
-  /** One more member, joined. */
-  async grow(): Promise<LabNode> {
-    return this.join(await this.addNode());
+  /** One more member, joined (with a token from `inviterName`, if given). */
+  async grow(inviterName?: string): Promise<LabNode> {
+    return this.join(await this.addNode(), inviterName);
   }
 
   /** The logical switch the lab's VMs share (made on first use). */

@@ -1,5 +1,6 @@
-/** `microovn cluster bootstrap|add|join|list|remove`. */
+/** `microovn cluster bootstrap|add|join|list|remove|recover`. */
 import type { Command } from "commander";
+import { MicroOvnError } from "../../errors.js";
 import type { MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
 import type { CliContext } from "../context.js";
@@ -108,4 +109,88 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       );
       printWarnings(result.warnings);
     });
+
+  cluster
+    .command("recover")
+    .description(
+      "After losing the majority of the database members for good: make this member the only " +
+        "member of a new cluster, keeping every row",
+    )
+    .option("--yes", "do not ask for confirmation (for scripts)")
+    .action(async (options: { yes?: boolean }) => {
+      const client = ctx.client();
+      // Asked first without confirming: a refusal comes before any question.
+      const plan = await client.call<RecoveryPlan>("POST", "/cluster/recover", {});
+      if (options.yes !== true) await confirmRecovery(plan);
+      const result = await client.call<RecoveryResult>("POST", "/cluster/recover", {
+        confirmed: true,
+      });
+      ctx.print(describeRecovery(result));
+    });
+}
+
+interface RecoveryPlan {
+  member: string;
+  lost: string[];
+}
+
+interface RecoveryResult extends RecoveryPlan {
+  backup: string;
+  clusterIds: Record<string, string>;
+  chassisDeleted: string[];
+  previousCa: "generated" | "external";
+}
+
+function lostNames(plan: RecoveryPlan): string {
+  return plan.lost.length > 0 ? plan.lost.join(", ") : "no other member";
+}
+
+async function confirmRecovery(plan: RecoveryPlan): Promise<void> {
+  if (process.stdin.isTTY !== true) {
+    throw new MicroOvnError(
+      "CONFIRMATION_REQUIRED",
+      "cluster recover cannot be undone and asks for confirmation on a terminal; " +
+        "run it on one, or add --yes. Nothing was changed",
+    );
+  }
+  const { Prompter } = await import("../prompts.js");
+  const prompter = new Prompter(process.stdin, process.stderr);
+  try {
+    prompter.say(
+      `${plan.member} becomes the only member of a new cluster, with every row of its ` +
+        `databases. Removed for good: ${lostNames(plan)} (their member rows, chassis and ` +
+        "certificates: a new CA replaces the current one). They must not be started again " +
+        "with their old data.",
+    );
+    const answer = await prompter.line("This cannot be undone. Type yes to go on:");
+    if (answer !== "yes") {
+      throw new MicroOvnError(
+        "NOT_CONFIRMED",
+        `recovery not confirmed ("${answer}"); nothing was changed`,
+      );
+    }
+  } finally {
+    prompter.close();
+  }
+}
+
+function describeRecovery(r: RecoveryResult): string {
+  const ids = Object.entries(r.clusterIds)
+    .map(([db, id]) => `${db} ${id}`)
+    .join(", ");
+  const lines = [
+    `Recovered: ${r.member} is the only member of a new cluster (${ids}); every row was kept.`,
+    `Removed for good: ${lostNames(r)}` +
+      (r.chassisDeleted.length > 0 ? ` (chassis deleted: ${r.chassisDeleted.join(", ")})` : ""),
+    "A new CA replaced the old one: certificates of the removed members are refused everywhere.",
+    `The old database files, certificates and keys are in ${r.backup}.`,
+  ];
+  if (r.previousCa === "external") {
+    lines.push("The old CA was external: `microovn certificates set-ca` puts one back.");
+  }
+  lines.push(
+    "Wipe the state dir of every removed machine before using it again, then add members " +
+      "back: `microovn cluster add NAME` here and `microovn cluster join TOKEN` there.",
+  );
+  return lines.join("\n");
 }
