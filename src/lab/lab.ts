@@ -331,17 +331,15 @@ export class Lab {
     return this.join(await this.addNode(), inviterName);
   }
 
-  /** The logical switch the lab's VMs share (made on first use). */
-  private async ensureSwitch(): Promise<void> {
-    const any = this.description.nodes[0];
-    if (!any) throw labError("the lab has no members yet");
-    await this.ok(any.name, ["ovn-nbctl", "--may-exist", "ls-add", LAB_SWITCH]);
+  /** The logical switch the lab's VMs share (made on first use, through `node`). */
+  private async ensureSwitch(node: LabNode): Promise<void> {
+    await this.ok(node.name, ["ovn-nbctl", "--may-exist", "ls-add", LAB_SWITCH]);
   }
 
   /** A VM on member `nodeName`: a namespace whose eth0 is a port of the lab switch. */
   async addVm(nodeName: string): Promise<LabVm> {
     const node = this.node(nodeName);
-    await this.ensureSwitch();
+    await this.ensureSwitch(node);
     const index = Math.max(0, ...this.description.vms.map((v) => Number(v.name.slice(2)))) + 1;
     if (index > 200) throw labError("a lab holds at most 200 VMs");
     const hex = index.toString(16).padStart(2, "0");
