@@ -10,42 +10,31 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Lab, LabVm } from "../../src/lab/lab.js";
+import { LAB_SWITCH, type Lab, type LabVm } from "../../src/lab/lab.js";
 import { inNamespace, runIn } from "../../src/lab/netns.js";
 import { run } from "../../src/process/run.js";
 import {
-  DATABASES,
+  LAB_DATABASES as ALL,
   callMemberApi,
   killNode,
+  logicalSwitches,
   raftStatus,
   startLab,
   stopLab,
-  type LabDatabase,
 } from "../helpers/lab.js";
 import { CLI } from "../helpers/member.js";
 import { waitFor } from "../helpers/wait.js";
 
 let lab: Lab | undefined;
 const vms: LabVm[] = [];
-const ALL = Object.keys(DATABASES) as LabDatabase[];
 const created = ["ls-a", "ls-b", "ls-c"];
 /** Switches are listed sorted: those made later are named to sort last (ls-x, ls-y). */
 /** m3's cluster IDs before recovery. */
-const oldIds: Partial<Record<LabDatabase, string>> = {};
+const oldIds: Record<string, string> = {};
 
+/** NB's switches but the lab's own (the VMs'). */
 async function switches(node: string): Promise<string[]> {
-  const out = await lab!.ok(node, [
-    "ovn-nbctl",
-    "--timeout=10",
-    "--bare",
-    "--columns=name",
-    "list",
-    "Logical_Switch",
-  ]);
-  return out
-    .split("\n")
-    .filter((l) => l !== "" && l.startsWith("ls-"))
-    .sort();
+  return (await logicalSwitches(lab!, node)).filter((name) => name !== LAB_SWITCH);
 }
 
 async function memberNames(node: string): Promise<string[]> {
