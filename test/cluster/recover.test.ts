@@ -8,6 +8,7 @@
  * with its old files cannot disturb the new cluster and says it was removed.
  */
 import assert from "node:assert/strict";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LAB_SWITCH, type Lab, type LabVm } from "../../src/lab/lab.js";
@@ -94,6 +95,11 @@ describe("losing two of three members for good", () => {
         { timeoutMs: 30_000, intervalMs: 250 },
       );
     }
+    // What operations.md tells operators to look for.
+    assert.match(
+      await lab!.ok("m3", ["status"]),
+      /OVN Northbound: .*\[raft: candidate, 3 servers\]/,
+    );
     const r = await lab!.cli("m3", ["cluster", "recover"]);
     assert.notEqual(r.exitCode, 0);
     assert.match(r.stderr, /asks for confirmation on a terminal; run it on one, or add --yes/);
@@ -120,6 +126,17 @@ describe("losing two of three members for good", () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /m3 is the only member of a new cluster/);
     assert.match(r.stdout, /Removed for good: m1, m2 \(chassis deleted: m1, m2\)/);
+    // The old files are kept: the old cluster's databases, CA and CA key.
+    const backup = /files, certificates and keys are in (\S+)\.$/m.exec(r.stdout)?.[1] ?? "";
+    for (const [db, file] of [
+      ["nb", "central/db/ovnnb_db.db"],
+      ["sb", "central/db/ovnsb_db.db"],
+      ["state", "state/db/microovn.db"],
+    ] as const) {
+      const cid = await run("ovsdb-tool", ["db-cid", join(backup, "data", file)]);
+      assert.ok(cid.stdout.startsWith(oldIds[db]!), `${file} in the backup is the old cluster's`);
+    }
+    await stat(join(backup, "data/pki/cacert-privkey.pem"));
     for (const db of ALL) {
       const view = await raftStatus(lab!, "m3", db);
       assert.equal(view.status, "cluster member", db);
@@ -194,6 +211,17 @@ describe("losing two of three members for good", () => {
     assert.deepEqual(await switches("m5"), [...created, "ls-x"]);
   });
 
+  it("refuses recovery on a member that holds no copies of the databases", async () => {
+    await lab!.grow("m3");
+    const r = await lab!.cli("m6", ["cluster", "recover", "--yes"]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(
+      r.stderr,
+      /m6 does not hold copies .*run `microovn cluster recover` on a surviving/,
+    );
+    assert.deepEqual(await memberNames("m6"), ["m3", "m4", "m5", "m6"]);
+  });
+
   it("lets VMs ping again: on the survivor and on a new member", async () => {
     vms.push(await lab!.addVm("m4"));
     await waitFor("vm1 on m3 to ping vm3 on m4", pings(vms[0]!, vms[2]!), {
@@ -224,7 +252,7 @@ describe("losing two of three members for good", () => {
       assert.equal(view.servers, 3, db);
       assert.equal(view.status, "cluster member", db);
     }
-    assert.deepEqual(await memberNames("m3"), ["m3", "m4", "m5"]);
+    assert.deepEqual(await memberNames("m3"), ["m3", "m4", "m5", "m6"]);
     await lab!.ok("m4", ["ovn-nbctl", "--timeout=10", "ls-add", "ls-y"]);
     assert.deepEqual(await switches("m3"), [...created, "ls-x", "ls-y"]);
   });
