@@ -19,6 +19,10 @@
  *  6. ovn-controller starts afresh (it would take the new SB cluster for a
  *     stale server of the old one).
  *
+ * Once step 2 is done there is no going back: DIR/data/recovery.json then
+ * records the recovery until it is finished, and running it again after a
+ * failure in steps 3 to 6 finishes it (each of those steps can be repeated).
+ *
  * The lost members are fenced out three ways: their Raft servers belong to
  * the old cluster ID, which the new servers refuse; their certificates come
  * from the old CA, which no server of the new cluster trusts (ovsdb-server
@@ -26,7 +30,7 @@
  * OVSDB and Raft ports); and they have no member row, so the member API
  * refuses them too. New members join with tokens as usual.
  */
-import { cp } from "node:fs/promises";
+import { cp, readFile, rename, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { normalizeLayout } from "../cluster/layout.js";
@@ -42,6 +46,7 @@ import {
   type ClusterStatus,
 } from "../ovn/raft.js";
 import type { CaOrigin } from "../pki/store.js";
+import { writeAtomically } from "../util/fs.js";
 import { certificateServices, issueCertificates } from "./certificates.js";
 import { restartChassis } from "./refresh.js";
 import { deleteChassis } from "./remove.js";
@@ -124,6 +129,28 @@ export interface RecoveryPlan {
   member: string;
   /** Every other member: all of them leave the cluster for good. */
   lost: string[];
+  /**
+   * The backup dir of a recovery that made the new database clusters but
+   * stopped before the end: this one finishes it.
+   */
+  unfinished?: string;
+}
+
+interface UnfinishedRecovery {
+  lost: string[];
+  backup: string;
+  previousCa: CaOrigin;
+}
+
+/** What an unfinished recovery left in DIR/data/recovery.json. */
+async function unfinishedRecovery(rt: MemberRuntime): Promise<UnfinishedRecovery | undefined> {
+  try {
+    return JSON.parse(
+      await readFile(rt.state.unfinishedRecoveryPath, "utf8"),
+    ) as UnfinishedRecovery;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -139,6 +166,11 @@ export async function planRecovery(rt: MemberRuntime): Promise<RecoveryPlan> {
         "(it is not a voter running central); run `microovn cluster recover` on a surviving " +
         "member that does (`microovn cluster list` there shows the voters). Nothing was changed",
     );
+  }
+  const unfinished = await unfinishedRecovery(rt);
+  if (unfinished) {
+    // The old clusters are gone already: only finishing is left, whatever Raft says now.
+    return { member: config.name, lost: unfinished.lost, unfinished: unfinished.backup };
   }
   const databases = raftDatabases(rt).map((db) => ({ ...db, samples: [] as RaftSample[] }));
   for (let i = 0; i < SAMPLES; i++) {
@@ -185,7 +217,6 @@ async function reformDatabases(
       done.push(db);
     }
   } catch (e) {
-    const { rename } = await import("node:fs/promises");
     for (const db of done) {
       await rename(join(backup, relative(rt.state.root, db.file)), db.file);
     }
@@ -199,10 +230,11 @@ async function reformDatabases(
 }
 
 /** A new CA, kept only here, and this member's certificates from it. */
-async function replaceCa(rt: MemberRuntime, backup: string): Promise<CaOrigin> {
-  const previous = await rt.pki.caOrigin();
+async function replaceCa(rt: MemberRuntime, backup: string): Promise<void> {
+  // Kept once: finishing an unfinished recovery must not put its own CA there.
   await cp(rt.state.pkiDir, join(backup, relative(rt.state.root, rt.state.pkiDir)), {
     recursive: true,
+    force: false,
   });
   const { createCa } = await import("../pki/x509.js");
   const ca = await createCa();
@@ -210,7 +242,6 @@ async function replaceCa(rt: MemberRuntime, backup: string): Promise<CaOrigin> {
   await rt.pki.commitCa(ca.certPem, "generated");
   await issueCertificates(rt, certificateServices(rt.requireConfig().services));
   await rt.tlsChanged();
-  return previous;
 }
 
 /** The state database keeps this member's row only, and no join token. */
@@ -230,12 +261,46 @@ async function keepOnlyThisMember(rt: MemberRuntime, name: string): Promise<void
 /** `cluster recover`: see the top of this file. */
 export async function recover(rt: MemberRuntime): Promise<RecoveryResult> {
   const plan = await planRecovery(rt);
+  const databases = raftDatabases(rt);
+  let unfinished = await unfinishedRecovery(rt);
+  if (!unfinished) {
+    unfinished = {
+      lost: plan.lost,
+      backup: rt.state.backupDir(),
+      previousCa: await rt.pki.caOrigin(),
+    };
+    await reformDatabases(rt, databases, unfinished.backup);
+    // From here on the old clusters are gone: a failure is finished, not undone.
+    await writeAtomically(
+      rt.state.unfinishedRecoveryPath,
+      `${JSON.stringify(unfinished)}\n`,
+      0o600,
+    );
+  }
+  const { backup, previousCa } = unfinished;
+  try {
+    const done = await finishRecovery(rt, databases, backup);
+    await rm(rt.state.unfinishedRecoveryPath, { force: true });
+    return { ...plan, backup, previousCa, ...done };
+  } catch (e) {
+    throw new MicroOvnError(
+      "RECOVERY_INCOMPLETE",
+      `the databases are new one-member clusters already (the old files are in ${backup}), ` +
+        `but recovery stopped after that: ${(e as Error).message}. Fix the cause, then run ` +
+        "`microovn cluster recover` again: it finishes what is left",
+    );
+  }
+}
+
+/** Steps 3 to 6 (see the top of this file), once the databases are new clusters. */
+async function finishRecovery(
+  rt: MemberRuntime,
+  databases: readonly RaftDatabase[],
+  backup: string,
+): Promise<Pick<RecoveryResult, "clusterIds" | "chassisDeleted">> {
   const config = rt.requireConfig();
   const lost = rt.layout.members.filter((m) => m.name !== config.name);
-  const databases = raftDatabases(rt);
-  const backup = rt.state.backupDir();
-  await reformDatabases(rt, databases, backup);
-  const previousCa = await replaceCa(rt, backup);
+  await replaceCa(rt, backup);
   await rt.saveLayout(
     normalizeLayout(
       rt.layout.members.filter((m) => m.name === config.name),
@@ -259,7 +324,7 @@ export async function recover(rt: MemberRuntime): Promise<RecoveryResult> {
     chassisDeleted.push(m.name);
   }
   if (rt.supervisor.get("ovn-controller")) await restartChassis(rt);
-  return { ...plan, backup, clusterIds, chassisDeleted, previousCa };
+  return { clusterIds, chassisDeleted };
 }
 
 /**

@@ -137,6 +137,8 @@ describe("losing two of three members for good", () => {
       assert.ok(cid.stdout.startsWith(oldIds[db]!), `${file} in the backup is the old cluster's`);
     }
     await stat(join(backup, "data/pki/cacert-privkey.pem"));
+    // Finished: nothing is left for a later `recover` to finish.
+    await assert.rejects(stat(join(lab!.node("m3").stateDir, "data/recovery.json")));
     for (const db of ALL) {
       const view = await raftStatus(lab!, "m3", db);
       assert.equal(view.status, "cluster member", db);

@@ -132,6 +132,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
 interface RecoveryPlan {
   member: string;
   lost: string[];
+  unfinished?: string;
 }
 
 interface RecoveryResult extends RecoveryPlan {
@@ -156,6 +157,9 @@ async function confirmRecovery(plan: RecoveryPlan): Promise<void> {
   const { Prompter } = await import("../prompts.js");
   const prompter = new Prompter(process.stdin, process.stderr);
   try {
+    if (plan.unfinished !== undefined) {
+      prompter.say(`A recovery begun earlier stopped half way (old files in ${plan.unfinished}).`);
+    }
     prompter.say(
       `${plan.member} becomes the only member of a new cluster, with every row of its ` +
         `databases. Removed for good: ${lostNames(plan)} (their member rows, chassis and ` +
