@@ -1,10 +1,15 @@
 /**
  * When `cluster recover` may run, decided from each database's Raft state
- * as this member's servers report it a few times over.
+ * as this member's servers report it a few times over; what it says.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { recoveryRefusal, type RaftSample } from "../../src/lifecycle/recover.js";
+import { describeRecovery, describeRecoveryPlan } from "../../src/cli/format/recovery.js";
+import {
+  recoveryRefusal,
+  type RaftSample,
+  type RecoveryResult,
+} from "../../src/lifecycle/recover.js";
 
 const lost: RaftSample = { role: "candidate", leader: "unknown", servers: 3 };
 const follower: RaftSample = { role: "follower", leader: "a1b2", servers: 3 };
@@ -55,6 +60,36 @@ describe("whether recovery may run", () => {
     assert.match(
       recoveryRefusal(databases([alone], [alone], [alone])) ?? "",
       /only server of every database already/,
+    );
+  });
+});
+
+describe("recover output", () => {
+  const result: RecoveryResult = {
+    member: "m3",
+    lost: ["m1", "m2"],
+    backup: "/var/lib/microovn/backup_1",
+    clusterIds: { OVN_Northbound: "1a2b", OVN_Southbound: "3c4d", MicroOVN: "5e6f" },
+    chassisDeleted: ["m1"],
+    previousCa: "generated",
+  };
+
+  it("says what was done, where the old files are and what comes next", () => {
+    const out = describeRecovery(result);
+    assert.match(out, /^Recovered: m3 is the only member of a new cluster \(OVN_Northbound 1a2b, /);
+    assert.match(out, /\nRemoved for good: m1, m2 \(chassis deleted: m1\)\n/);
+    assert.match(out, /are in \/var\/lib\/microovn\/backup_1\.\n/);
+    assert.match(out, /Wipe the state dir of every removed machine/);
+    assert.doesNotMatch(out, /external/);
+    assert.match(describeRecovery({ ...result, previousCa: "external" }), /set-ca` puts one back/);
+  });
+
+  it("asks about every member it removes, and says when it finishes an earlier run", () => {
+    assert.match(describeRecoveryPlan(result), /^m3 becomes .*Removed for good: m1, m2 /s);
+    const again = describeRecoveryPlan({ ...result, unfinished: "/x/backup_1" });
+    assert.match(
+      again,
+      /^A recovery begun earlier stopped half way \(old files in \/x\/backup_1\)/,
     );
   });
 });

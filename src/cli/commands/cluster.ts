@@ -5,6 +5,8 @@ import type { MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
 import type { CliContext } from "../context.js";
 import { checkListFormat, formatMembers, type MemberRow } from "../format/members.js";
+import { describeRecovery, describeRecoveryPlan } from "../format/recovery.js";
+import type { RecoveryPlan, RecoveryResult } from "../../lifecycle/recover.js";
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command("cluster").description("Manage the cluster's members");
@@ -129,23 +131,6 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     });
 }
 
-interface RecoveryPlan {
-  member: string;
-  lost: string[];
-  unfinished?: string;
-}
-
-interface RecoveryResult extends RecoveryPlan {
-  backup: string;
-  clusterIds: Record<string, string>;
-  chassisDeleted: string[];
-  previousCa: "generated" | "external";
-}
-
-function lostNames(plan: RecoveryPlan): string {
-  return plan.lost.length > 0 ? plan.lost.join(", ") : "no other member";
-}
-
 async function confirmRecovery(plan: RecoveryPlan): Promise<void> {
   if (process.stdin.isTTY !== true) {
     throw new MicroOvnError(
@@ -157,15 +142,7 @@ async function confirmRecovery(plan: RecoveryPlan): Promise<void> {
   const { Prompter } = await import("../prompts.js");
   const prompter = new Prompter(process.stdin, process.stderr);
   try {
-    if (plan.unfinished !== undefined) {
-      prompter.say(`A recovery begun earlier stopped half way (old files in ${plan.unfinished}).`);
-    }
-    prompter.say(
-      `${plan.member} becomes the only member of a new cluster, with every row of its ` +
-        `databases. Removed for good: ${lostNames(plan)} (their member rows, chassis and ` +
-        "certificates: a new CA replaces the current one). They must not be started again " +
-        "with their old data.",
-    );
+    prompter.say(describeRecoveryPlan(plan));
     const answer = await prompter.line("This cannot be undone. Type yes to go on:");
     if (answer !== "yes") {
       throw new MicroOvnError(
@@ -176,25 +153,4 @@ async function confirmRecovery(plan: RecoveryPlan): Promise<void> {
   } finally {
     prompter.close();
   }
-}
-
-function describeRecovery(r: RecoveryResult): string {
-  const ids = Object.entries(r.clusterIds)
-    .map(([db, id]) => `${db} ${id}`)
-    .join(", ");
-  const lines = [
-    `Recovered: ${r.member} is the only member of a new cluster (${ids}); every row was kept.`,
-    `Removed for good: ${lostNames(r)}` +
-      (r.chassisDeleted.length > 0 ? ` (chassis deleted: ${r.chassisDeleted.join(", ")})` : ""),
-    "A new CA replaced the old one: certificates of the removed members are refused everywhere.",
-    `The old database files, certificates and keys are in ${r.backup}.`,
-  ];
-  if (r.previousCa === "external") {
-    lines.push("The old CA was external: `microovn certificates set-ca` puts one back.");
-  }
-  lines.push(
-    "Wipe the state dir of every removed machine before using it again, then add members " +
-      "back: `microovn cluster add NAME` here and `microovn cluster join TOKEN` there.",
-  );
-  return lines.join("\n");
 }
