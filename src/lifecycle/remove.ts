@@ -12,8 +12,8 @@
  * Chassis rows and its member row are deleted. Its certificate is refused
  * by the member API from then on.
  */
-import { mkdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { raftPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
@@ -86,8 +86,13 @@ export async function leave(rt: MemberRuntime): Promise<string> {
   for (const dir of [rt.state.dataDir, rt.state.logDir]) {
     if (await pathExists(dir)) await rename(dir, join(backup, dir.slice(rt.state.root.length + 1)));
   }
-  // Sockets and pidfiles of processes that no longer run (the daemon keeps its own).
-  await rm(rt.state.runDir, { recursive: true, force: true });
+  // Sockets and pidfiles of processes that no longer run. The daemon keeps
+  // its own pidfile: it runs on, and is found (and stopped) by it.
+  const daemonPidFile = basename(rt.state.daemonPidFile);
+  for (const entry of await readdir(rt.state.runDir).catch(() => [])) {
+    if (entry !== daemonPidFile)
+      await rm(join(rt.state.runDir, entry), { recursive: true, force: true });
+  }
   await mkdir(rt.state.runDir, { recursive: true });
   await mkdir(rt.state.logDir, { recursive: true });
   rt.config = undefined;
