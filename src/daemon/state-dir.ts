@@ -84,6 +84,11 @@ export class StateDir {
     return join(this.root, "data", "cluster.json");
   }
 
+  /** A `cluster recover` that made new database clusters but has not finished. */
+  get unfinishedRecoveryPath(): string {
+    return join(this.root, "data", "recovery.json");
+  }
+
   get dataDir(): string {
     return join(this.root, "data");
   }

@@ -7,6 +7,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pathExists } from "../util/fs.js";
 import { certificateServices } from "../lifecycle/certificates.js";
+import { removalEvidence } from "../lifecycle/recover.js";
 import type { CentralDatabase } from "../ovn/central.js";
 import { readClusterStatus, type ClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
@@ -61,6 +62,8 @@ export interface StatusReport {
   certificates: CertificateProblem[];
   /** Addresses of the external OVN central (`ovn.central-ips`), when one is used. */
   externalCentral?: string[];
+  /** Why this member seems to have been removed from its cluster (e.g. by a recovery). */
+  removed?: string;
 }
 
 const DATABASES: Record<CentralDatabase, { title: string; schema: string; database: string }> = {
@@ -272,6 +275,9 @@ export async function gatherStatus(
     certificateProblems(rt),
   ]);
   const external = rt.externalCentral();
+  // Only asked when the state database is out of reach: the others are asked then.
+  const cutOff = state ? state.raft?.leader === "unknown" : rows === undefined;
+  const removed = cutOff ? await removalEvidence(rt) : undefined;
   return {
     bootstrapped: true,
     members: memberSummaries(rt, rows),
@@ -279,5 +285,6 @@ export async function gatherStatus(
     processes: rt.supervisor.status().map(processSummary),
     certificates,
     ...(external ? { externalCentral: external } : {}),
+    ...(removed ? { removed } : {}),
   };
 }

@@ -303,10 +303,14 @@ export class Lab {
 
   /**
    * Makes `node` a member: the first bootstraps, the others join with a
-   * token from the first member. Records the time it took.
+   * token from the first member (or from `inviterName`). Records the time
+   * it took.
    */
-  async join(node: LabNode): Promise<LabNode> {
-    const inviter = this.description.nodes.find((n) => n !== node && n.joinSeconds !== undefined);
+  async join(node: LabNode, inviterName?: string): Promise<LabNode> {
+    const inviter =
+      inviterName !== undefined
+        ? this.node(inviterName)
+        : this.description.nodes.find((n) => n !== node && n.joinSeconds !== undefined);
     const started = process.hrtime.bigint();
     if (!inviter) {
       await this.ok(node.name, [
@@ -327,22 +331,20 @@ export class Lab {
     return node;
   }
 
-  /** One more member, joined. */
-  async grow(): Promise<LabNode> {
-    return this.join(await this.addNode());
+  /** One more member, joined (with a token from `inviterName`, if given). */
+  async grow(inviterName?: string): Promise<LabNode> {
+    return this.join(await this.addNode(), inviterName);
   }
 
-  /** The logical switch the lab's VMs share (made on first use). */
-  private async ensureSwitch(): Promise<void> {
-    const any = this.description.nodes[0];
-    if (!any) throw labError("the lab has no members yet");
-    await this.ok(any.name, ["ovn-nbctl", "--may-exist", "ls-add", LAB_SWITCH]);
+  /** The logical switch the lab's VMs share (made on first use, through `node`). */
+  private async ensureSwitch(node: LabNode): Promise<void> {
+    await this.ok(node.name, ["ovn-nbctl", "--may-exist", "ls-add", LAB_SWITCH]);
   }
 
   /** A VM on member `nodeName`: a namespace whose eth0 is a port of the lab switch. */
   async addVm(nodeName: string): Promise<LabVm> {
     const node = this.node(nodeName);
-    await this.ensureSwitch();
+    await this.ensureSwitch(node);
     const index = Math.max(0, ...this.description.vms.map((v) => Number(v.name.slice(2)))) + 1;
     if (index > 200) throw labError("a lab holds at most 200 VMs");
     const hex = index.toString(16).padStart(2, "0");

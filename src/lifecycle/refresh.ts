@@ -52,9 +52,7 @@ async function pointAtDatabases(
     // flows stay in ovs-vswitchd meanwhile).
     const central = JSON.stringify(rt.externalCentral() ?? "own");
     if (rt.appliedCentral !== central && rt.supervisor.get("ovn-controller")) {
-      await rt.supervisor.stop("ovn-controller");
-      await rt.supervisor.ensure(rt.chassis.spec());
-      rt.appliedCentral = central;
+      await restartChassis(rt);
       done.push("ovn-controller");
     }
   }
@@ -64,4 +62,14 @@ async function pointAtDatabases(
     if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
   }
   return done;
+}
+
+/**
+ * ovn-controller started afresh (its flows stay in ovs-vswitchd meanwhile):
+ * for when its SB is another cluster than the one it has read so far.
+ */
+export async function restartChassis(rt: MemberRuntime): Promise<void> {
+  await rt.supervisor.stop("ovn-controller");
+  await rt.supervisor.ensure(rt.chassis.spec());
+  rt.appliedCentral = JSON.stringify(rt.externalCentral() ?? "own");
 }

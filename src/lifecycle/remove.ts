@@ -42,7 +42,7 @@ async function deleteMemberRow(rt: MemberRuntime, name: string): Promise<void> {
 }
 
 /** Deletes a chassis's rows from SB (what ovn-controller's `exit` would have done). */
-async function deleteChassis(rt: MemberRuntime, name: string): Promise<void> {
+export async function deleteChassis(rt: MemberRuntime, name: string): Promise<void> {
   const client = await OvsdbClient.connect<OvnSouthboundDatabase>({
     remotes: rt.sbRemotes(),
     database: "OVN_Southbound",

@@ -1,9 +1,10 @@
 /**
  * Clustered (Raft) OVSDB databases: creating one as a new one-member cluster,
- * and reading a server's Raft state through its control socket
+ * making a new one-member cluster of a server whose cluster is lost, and
+ * reading a server's Raft state through its control socket
  * (`cluster/status DB`).
  */
-import { access, mkdir } from "node:fs/promises";
+import { access, mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { MicroOvnError } from "../errors.js";
@@ -172,4 +173,36 @@ export async function kickFromCluster(
     "RAFT_KICK_FAILED",
     `could not remove ${server} from ${database}: ${result.stderr.trim() || result.stdout.trim()}`,
   );
+}
+
+/**
+ * Makes the clustered database `file` a new one-member cluster at
+ * `raftTarget` with every row of its local copy, for when the other servers
+ * of its cluster are lost for good (its server must be stopped). The old
+ * file goes to `backupFile`. The new cluster has a new cluster ID, so
+ * servers of the old one can never take part in it.
+ */
+export async function reformAsOneServer(
+  file: string,
+  raftTarget: string,
+  backupFile: string,
+): Promise<void> {
+  // OVN's own way out of a lost cluster: a standalone copy, then a new
+  // cluster made from it (create-cluster takes a database as contents).
+  const standalone = `${file}.standalone`;
+  await rm(standalone, { force: true });
+  try {
+    await run("ovsdb-tool", ["cluster-to-standalone", standalone, file]);
+    await mkdir(dirname(backupFile), { recursive: true, mode: 0o700 });
+    await rename(file, backupFile);
+    try {
+      await run("ovsdb-tool", ["create-cluster", file, standalone, raftTarget]);
+    } catch (e) {
+      await rm(file, { force: true });
+      await rename(backupFile, file);
+      throw e;
+    }
+  } finally {
+    await rm(standalone, { force: true });
+  }
 }

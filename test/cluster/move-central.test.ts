@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab } from "../../src/lab/lab.js";
-import { raftStatus, startLab, stopLab } from "../helpers/lab.js";
+import { logicalSwitches, raftStatus, startLab, stopLab } from "../helpers/lab.js";
 import { waitFor } from "../helpers/wait.js";
 
 let lab: Lab | undefined;
@@ -20,18 +20,8 @@ before(async () => {
 
 after(() => stopLab(lab));
 
-async function switches(node: string): Promise<string[]> {
-  const out = await lab!.ok(node, [
-    "ovn-nbctl",
-    "--bare",
-    "--columns=name",
-    "list",
-    "Logical_Switch",
-  ]);
-  return out
-    .split("\n")
-    .filter((l) => l !== "")
-    .sort();
+function switches(node: string): Promise<string[]> {
+  return logicalSwitches(lab!, node);
 }
 
 async function ovnRemote(node: string): Promise<string> {

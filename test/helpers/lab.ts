@@ -43,6 +43,25 @@ export const DATABASES = {
 
 export type LabDatabase = keyof typeof DATABASES;
 
+/** NB, SB and the state database. */
+export const LAB_DATABASES = Object.keys(DATABASES) as LabDatabase[];
+
+/** Names of NB's logical switches as `node` reads them, sorted. */
+export async function logicalSwitches(lab: Lab, node: string): Promise<string[]> {
+  const out = await lab.ok(node, [
+    "ovn-nbctl",
+    "--timeout=10",
+    "--bare",
+    "--columns=name",
+    "list",
+    "Logical_Switch",
+  ]);
+  return out
+    .split("\n")
+    .filter((l) => l !== "")
+    .sort();
+}
+
 export interface RaftView extends ClusterStatus {
   /** Raft addresses of every server listed. */
   addresses: string[];

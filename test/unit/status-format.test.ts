@@ -161,4 +161,15 @@ describe("status output", () => {
         "[OVN Northbound Service]\n/p/ovnnb-cert.pem (Error: Missing)\n/p/ovnnb-privkey.pem (OK: Present)\n",
     );
   });
+  it("says first when the member was removed from its cluster, and what to do", () => {
+    const out = formatStatus({
+      ...healthy,
+      removed: "m3 (10.0.0.3) presents a certificate from another CA",
+    });
+    assert.match(
+      out,
+      /^MicroOVN deployment summary:\nThis member was removed from the cluster: m3 \(10\.0\.0\.3\) presents a certificate from another CA\. .*wipe its state dir and join again/,
+    );
+    assert.doesNotMatch(formatStatus(healthy), /removed/);
+  });
 });

@@ -1,9 +1,12 @@
-/** `microovn cluster bootstrap|add|join|list|remove`. */
+/** `microovn cluster bootstrap|add|join|list|remove|recover`. */
 import type { Command } from "commander";
+import { MicroOvnError } from "../../errors.js";
 import { parseServiceList, type MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
 import type { CliContext } from "../context.js";
 import { checkListFormat, formatMembers, listedMember, type MemberRow } from "../format/members.js";
+import { describeRecovery, describeRecoveryPlan } from "../format/recovery.js";
+import type { RecoveryPlan, RecoveryResult } from "../../lifecycle/recover.js";
 
 export function registerCluster(program: Command, ctx: CliContext): void {
   const cluster = program.command("cluster").description("Manage the cluster's members");
@@ -97,4 +100,46 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       );
       printWarnings(result.warnings);
     });
+
+  cluster
+    .command("recover")
+    .description(
+      "After losing the majority of the database members for good: make this member the only " +
+        "member of a new cluster, keeping every row",
+    )
+    .option("--yes", "do not ask for confirmation (for scripts)")
+    .action(async (options: { yes?: boolean }) => {
+      const client = ctx.client();
+      // Asked first without confirming: a refusal comes before any question.
+      const plan = await client.call<RecoveryPlan>("POST", "/cluster/recover", {});
+      if (options.yes !== true) await confirmRecovery(plan);
+      const result = await client.call<RecoveryResult>("POST", "/cluster/recover", {
+        confirmed: true,
+      });
+      ctx.print(describeRecovery(result));
+    });
+}
+
+async function confirmRecovery(plan: RecoveryPlan): Promise<void> {
+  if (process.stdin.isTTY !== true) {
+    throw new MicroOvnError(
+      "CONFIRMATION_REQUIRED",
+      "cluster recover cannot be undone and asks for confirmation on a terminal; " +
+        "run it on one, or add --yes. Nothing was changed",
+    );
+  }
+  const { Prompter } = await import("../prompts.js");
+  const prompter = new Prompter(process.stdin, process.stderr);
+  try {
+    prompter.say(describeRecoveryPlan(plan));
+    const answer = await prompter.line("This cannot be undone. Type yes to go on:");
+    if (answer !== "yes") {
+      throw new MicroOvnError(
+        "NOT_CONFIRMED",
+        `recovery not confirmed ("${answer}"); nothing was changed`,
+      );
+    }
+  } finally {
+    prompter.close();
+  }
 }

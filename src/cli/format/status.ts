@@ -60,6 +60,13 @@ export function formatStatus(report: StatusReport): string {
     return `${was}\n${NOT_A_MEMBER_HINT}.\n`;
   }
   const lines = ["MicroOVN deployment summary:"];
+  if (report.removed) {
+    lines.push(
+      `This member was removed from the cluster: ${report.removed}. Its data belongs to the ` +
+        "old cluster: stop it (`microovn shutdown`), wipe its state dir and join again with " +
+        "a token (`microovn cluster add NAME` on a member).",
+    );
+  }
   for (const m of report.members) {
     const offline = m.status === "OFFLINE" ? " OFFLINE" : "";
     lines.push(

@@ -9,6 +9,7 @@ import { issueJoinToken, parseLifetime } from "../../lifecycle/add.js";
 import { bootstrap } from "../../lifecycle/bootstrap.js";
 import { join } from "../../lifecycle/join.js";
 import { removeMember } from "../../lifecycle/remove.js";
+import { planRecovery, recover } from "../../lifecycle/recover.js";
 import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
 import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
 import {
@@ -131,6 +132,23 @@ export function clusterRoutes(daemon: Daemon): Route[] {
         const result = await rt.exclusive(() => removeMember(rt, rows, name, force));
         if (result.self) await daemon.stopMembership();
         log(`removed ${name}` + (result.backup ? `; its data is in ${result.backup}` : ""));
+        return result;
+      },
+    },
+    {
+      method: "POST",
+      path: "/cluster/recover",
+      handler: async ({ body }) => {
+        // Unconfirmed: only whether recovery is allowed and whom it removes (for the prompt).
+        if (body.confirmed !== true) return rt.exclusive(() => planRecovery(rt));
+        log("recovery requested: this member becomes the only member of a new cluster");
+        const result = await rt.exclusive(() => recover(rt));
+        // Follow the new state database from scratch, with the new certificates.
+        await daemon.stopMembership();
+        await daemon.startMembership();
+        log(
+          `recovered: removed ${result.lost.join(", ") || "no one"}; old files in ${result.backup}`,
+        );
         return result;
       },
     },
