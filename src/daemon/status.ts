@@ -1,7 +1,8 @@
 /**
  * What `microovn status` shows, gathered by the daemon: the member and its
  * services, NB and SB health (schema running vs installed, Raft state),
- * processes that crashed or wait to restart, and certificate problems.
+ * processes that crashed or wait to restart, certificate problems, and
+ * chassis settings that cannot work (Geneve tunnels that have no way out).
  */
 import { readFile } from "node:fs/promises";
 import { certificateServices } from "../lifecycle/certificates.js";
@@ -15,6 +16,8 @@ import type { ProcessStatus } from "../supervisor/supervisor.js";
 import type { MemberRuntime } from "./runtime.js";
 import { describeMembers, type MemberRow, type MemberView } from "../cluster/members.js";
 import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
+import { INTEGRATION_BRIDGE, encapsulationIp } from "../member/config.js";
+import { readLinks, tunnelProblem } from "../ovn/underlay.js";
 
 /** A member; fingerprint and status only when the state database could be read. */
 export type MemberSummary = LayoutMember & Partial<Pick<MemberView, "fingerprint" | "status">>;
@@ -49,6 +52,8 @@ export interface StatusReport {
   databases: DatabaseSummary[];
   processes: ProcessSummary[];
   certificates: CertificateProblem[];
+  /** Settings of this member that cannot work, each saying what to do. */
+  problems: string[];
   /** Addresses of the external OVN central (`ovn.central-ips`), when one is used. */
   externalCentral?: string[];
 }
@@ -173,6 +178,43 @@ async function certificateProblems(rt: MemberRuntime): Promise<CertificateProble
   return problems;
 }
 
+/**
+ * Whether this chassis's Geneve tunnels have a way out: its encapsulation
+ * IP must be an address of this machine and, on the userspace datapath,
+ * sit on an OVS bridge (see src/ovn/underlay.ts).
+ */
+async function tunnelProblems(rt: MemberRuntime): Promise<string[]> {
+  const config = rt.requireConfig();
+  if (!config.services.includes("chassis")) return [];
+  const datapath = await rt.datapathType();
+  let bridgeInterfaces = new Set<string>();
+  if (datapath === "netdev") {
+    try {
+      const client = await rt.vswitch.connect();
+      try {
+        const owners = await rt.vswitch.internalInterfaces(client);
+        bridgeInterfaces = new Set(
+          [...owners.keys()].filter((i) => owners.get(i) !== INTEGRATION_BRIDGE),
+        );
+      } finally {
+        client.close();
+      }
+    } catch {
+      return []; // conf.db does not answer: the process list says why
+    }
+  }
+  const problem = tunnelProblem({
+    encapIp: encapsulationIp(config.chassis, config.address),
+    datapath,
+    links: await readLinks(),
+    bridgeInterfaces,
+    otherChassis: rt.layout.members.some(
+      (m) => m.name !== config.name && m.services.includes("chassis"),
+    ),
+  });
+  return problem ? [problem] : [];
+}
+
 /** Every member: from the state database's rows when given, else from the last layout seen. */
 function memberSummaries(
   rt: MemberRuntime,
@@ -187,13 +229,15 @@ export async function gatherStatus(
 ): Promise<StatusReport> {
   const config = rt.config;
   if (!config) {
-    return { bootstrapped: false, members: [], databases: [], processes: [], certificates: [] };
+    const none = { members: [], databases: [], processes: [], certificates: [], problems: [] };
+    return { bootstrapped: false, ...none };
   }
-  const [nb, sb, state, certificates] = await Promise.all([
+  const [nb, sb, state, certificates, tunnels] = await Promise.all([
     centralSummary(rt, "nb"),
     centralSummary(rt, "sb"),
     stateDbSummary(rt),
     certificateProblems(rt),
+    tunnelProblems(rt),
   ]);
   const external = rt.externalCentral();
   return {
@@ -202,6 +246,7 @@ export async function gatherStatus(
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,
+    problems: tunnels,
     ...(external ? { externalCentral: external } : {}),
   };
 }

@@ -10,6 +10,7 @@ import type { ChassisIdentity } from "../ovn/chassis.js";
 import { raftPeers, stateDbRaftPeers } from "../cluster/layout.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { waitForPath } from "../util/fs.js";
+import { applyUnderlay } from "./underlay.js";
 
 const SOCKET_WAIT_MS = 10_000;
 
@@ -88,7 +89,10 @@ export async function configureChassis(rt: MemberRuntime): Promise<void> {
   }
 }
 
-/** Chassis settings and br-int in conf.db, then ovn-controller once br-int is up. */
+/**
+ * The underlay on br-phy, chassis settings and br-int in conf.db, then
+ * ovn-controller once br-int is up.
+ */
 export async function startChassis(rt: MemberRuntime): Promise<void> {
   if (!rt.supervisor.get("ovs-vswitchd")) {
     throw new MicroOvnError(
@@ -96,6 +100,7 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
       "the chassis service needs the switch service; run `microovn enable switch` first",
     );
   }
+  await applyUnderlay(rt);
   await configureChassis(rt);
   await rt.chassis.waitForIntegrationBridge();
   await rt.supervisor.ensure(rt.chassis.spec());

@@ -30,6 +30,7 @@ const healthy: StatusReport = {
   ],
   processes: [{ name: "ovn-northd", phase: "running", pid: 12, restarts: 0, adopted: false }],
   certificates: [],
+  problems: [],
 };
 
 describe("status output", () => {
@@ -124,6 +125,7 @@ describe("status output", () => {
         databases: [],
         processes: [],
         certificates: [],
+        problems: [],
       }),
       /run `microovn cluster bootstrap`/,
     );
