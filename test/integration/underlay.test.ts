@@ -10,6 +10,7 @@
  * veth its address back. The network here is made by hand, not by the lab.
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { StatusReport } from "../../src/daemon/status.js";
 import { createVeth } from "../../src/lab/netns.js";
@@ -75,6 +76,30 @@ async function memberConnections(n: Node): Promise<Set<string>> {
       .filter((f) => f.length >= 4 && f[2]!.startsWith(`${NET}.`) && f[3]!.startsWith(`${NET}.`))
       .map((f) => `${f[2]} ${f[3]}`),
   );
+}
+
+/** What a refused command must leave as it was: settings, conf.db's bridges, addresses. */
+async function snapshot(n: Node): Promise<string> {
+  const addresses = JSON.parse(await n.member.sh("ip", ["-j", "address", "show"])) as {
+    ifname: string;
+    addr_info: { local: string }[];
+  }[];
+  return JSON.stringify({
+    member: await readFile(n.member.path("data", "member.json"), "utf8"),
+    chassis: await n.member.ok(["chassis", "show"]),
+    bridges: await n.member.ok(["ovs-vsctl", "list-br"]),
+    ids: await n.member.ok(["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids"]),
+    addresses: addresses.map((l) => [l.ifname, l.addr_info.map((a) => a.local)]),
+  });
+}
+
+/** Runs `microovn ARGS` on `n`, expects it refused with `message`, and nothing changed. */
+async function refused(n: Node, args: string[], message: RegExp): Promise<void> {
+  const before = await snapshot(n);
+  const r = await n.member.cli(args);
+  assert.notEqual(r.exitCode, 0, `${args.join(" ")} was accepted`);
+  assert.match(r.stderr, message);
+  assert.equal(await snapshot(n), before, `${args.join(" ")} changed nothing`);
 }
 
 async function clusterOnline(n: Node): Promise<boolean> {
@@ -145,6 +170,42 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
     assert.notEqual(r.exitCode, 0, `vm1 reached vm2 without an underlay bridge:\n${r.stdout}`);
   });
 
+  it("chassis set refuses what cannot work, and changes nothing", async (t) => {
+    if (datapath !== "netdev") return t.skip("this machine has the kernel datapath");
+    const a = nodes[0]!;
+    // An interface without an address, for the check that wants one.
+    await a.member.sh("ip", ["link", "add", "nx0", "type", "veth", "peer", "name", "nx1"]);
+    const set = (key: string, value: string) => ["chassis", "set", key, value];
+    await refused(
+      a,
+      set("bridge-mappings", "physnet1:br-int"),
+      /onto br-int, the integration bridge/,
+    );
+    await refused(
+      a,
+      set("bridge-mappings", "physnet1:.."),
+      /"physnet1:\.\." is not a bridge mapping/,
+    );
+    await refused(
+      a,
+      set("encap-ip", "203.0.113.9"),
+      /203\.0\.113\.9 is not an address of this machine/,
+    );
+    await refused(
+      a,
+      set("underlay-interface", "nosuch0"),
+      /has no interface "nosuch0" \(it has .*ul0/,
+    );
+    await refused(a, set("underlay-interface", "lo"), /lo is the loopback interface/);
+    await refused(a, set("underlay-interface", "br-int"), /br-int is a bridge MicroOVN makes/);
+    await refused(
+      a,
+      set("underlay-interface", "h-vm1"),
+      /h-vm1 is a port of the OVS bridge br-int already; take it out/,
+    );
+    await refused(a, set("underlay-interface", "nx0"), /nx0 has no IP address to carry Geneve/);
+  });
+
   it("underlay-interface moves the address onto br-phy, the members stay connected, VMs ping across", async (t) => {
     if (datapath !== "netdev") return t.skip("this machine has the kernel datapath");
     const [a, b] = nodes as [Node, Node];
@@ -177,6 +238,11 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
       ]);
       assert.equal(JSON.parse(ip), n.address);
     }
+    await refused(
+      a,
+      ["chassis", "set", "underlay-interface", "nx0"],
+      /the underlay interface is ul0 already; run `microovn chassis unset underlay-interface` first/,
+    );
     const after = await memberConnections(a);
     const kept = [...before].filter((c) => after.has(c));
     assert.deepEqual(kept, [...before], "every connection between the members survived");
@@ -186,7 +252,9 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
     const pinged = (await steady).stdout;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(pinged);
     assert.ok(m, pinged);
-    t.diagnostic(`member-to-member pings during the moves: ${m[2]} of ${m[1]} answered`);
+    t.diagnostic(
+      `member-to-member pings during the moves: ${pinged.split("\n").find((l) => l.includes("transmitted"))}`,
+    );
     for (const n of nodes) assert.deepEqual((await status(n)).problems, [], n.name);
     await waitFor(
       "vm1 reaches vm2 through Geneve",
@@ -216,6 +284,23 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
       {
         timeoutMs: 30_000,
       },
+    );
+  });
+
+  it("disable chassis gives the address back; enable chassis moves it again", async (t) => {
+    if (datapath !== "netdev") return t.skip("this machine has the kernel datapath");
+    const [a, b] = nodes as [Node, Node];
+    await a.member.ok(["disable", "chassis"]);
+    assert.deepEqual(await addressesOf(a, LINK), [a.address]);
+    assert.deepEqual((await a.member.ok(["ovs-vsctl", "list-br"])).trim().split("\n"), ["br-int"]);
+    assert.ok(await clusterOnline(b));
+    await a.member.ok(["enable", "chassis"]);
+    assert.deepEqual(await addressesOf(a, "br-phy"), [a.address]);
+    assert.deepEqual(await addressesOf(a, LINK), []);
+    await waitFor(
+      "vm1 reaches vm2 with the chassis back",
+      async () => (await ping(a.vm!, b.vm!)).exitCode === 0,
+      { timeoutMs: 30_000 },
     );
   });
 
