@@ -117,6 +117,15 @@ describe("status output", () => {
     assert.match(text, /Certificate problems:\n- ovnnb: \/p\/ovnnb-cert\.pem: expired/);
   });
 
+  it("ends with the settings that cannot work, loudly", () => {
+    const text = formatStatus({ ...healthy, problems: ["Geneve tunnels cannot work: fix it"] });
+    assert.match(
+      text,
+      /OVN Southbound: OK \(20\.27\.0\)\nPROBLEMS:\n- Geneve tunnels cannot work: fix it\n$/,
+    );
+    assert.doesNotMatch(formatStatus(healthy), /PROBLEMS/);
+  });
+
   it("tells a member that is not bootstrapped what to do", () => {
     assert.match(
       formatStatus({
