@@ -11,11 +11,14 @@ import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { UnderlaySetting } from "../member/config.js";
 import {
+  PORT_KERNEL_SETTINGS,
   UNDERLAY_BRIDGE,
   checkUnderlayCandidate,
   moveAddressing,
+  readKernelSettings,
   readLinks,
   waitForLink,
+  writeKernelSettings,
 } from "../ovn/underlay.js";
 import type { SwitchClient } from "../ovn/switch.js";
 
@@ -46,6 +49,7 @@ export async function checkUnderlay(rt: MemberRuntime, name: string): Promise<Un
   }
   const links = await readLinks();
   const current = config.chassis.underlay;
+  const again = current?.interface === name;
   const address = checkUnderlayCandidate({
     name,
     datapath: await rt.datapathType(),
@@ -55,7 +59,9 @@ export async function checkUnderlay(rt: MemberRuntime, name: string): Promise<Un
     current: current?.interface,
     currentAddress: current?.address,
   });
-  return { interface: name, address };
+  // Set again, the interface is a port already: its settings from before are the recorded ones.
+  const kernelSettings = again ? current.kernelSettings : await readKernelSettings(name);
+  return { interface: name, address, ...(kernelSettings ? { kernelSettings } : {}) };
 }
 
 /**
@@ -83,6 +89,8 @@ export async function applyUnderlay(rt: MemberRuntime): Promise<void> {
   );
   await waitForLink(UNDERLAY_BRIDGE);
   await moveAddressing(underlay.interface, UNDERLAY_BRIDGE);
+  // Only now: turning IPv6 off on the interface would drop IPv6 addresses not yet moved.
+  await writeKernelSettings(underlay.interface, PORT_KERNEL_SETTINGS);
 }
 
 /**
@@ -95,8 +103,16 @@ export async function restoreUnderlay(
 ): Promise<void> {
   const underlay = rt.config?.chassis.underlay;
   if (!underlay) return;
-  if ((await readLinks()).some((l) => l.ifname === UNDERLAY_BRIDGE)) {
-    await moveAddressing(UNDERLAY_BRIDGE, underlay.interface);
+  const links = await readLinks();
+  // An interface that is gone cannot take anything back; br-phy may still go.
+  if (links.some((l) => l.ifname === underlay.interface)) {
+    // First: IPv6 must be on again before IPv6 addresses can go back.
+    if (underlay.kernelSettings) {
+      await writeKernelSettings(underlay.interface, underlay.kernelSettings);
+    }
+    if (links.some((l) => l.ifname === UNDERLAY_BRIDGE)) {
+      await moveAddressing(UNDERLAY_BRIDGE, underlay.interface);
+    }
   }
   // conf.db is only there while the switch service runs.
   if (options.deleteBridge && rt.supervisor.get("ovsdb-server-switch")) {

@@ -36,6 +36,8 @@ export interface ChassisSettings {
 export interface UnderlaySetting {
   interface: string;
   address: string;
+  /** The interface's kernel settings before it became a port, given back on unset. */
+  kernelSettings?: Record<string, string>;
 }
 
 /** The Geneve tunnel endpoint: encap-ip, else the underlay's address, else the member address. */

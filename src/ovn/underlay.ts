@@ -13,12 +13,21 @@
  * added to br-phy before they leave the interface, and every route is
  * swapped in place with `ip route replace` in one `ip -batch`.
  *
+ * The kernel still sees every frame that arrives on the interface (OVS
+ * reads it through a packet socket) and, as the addresses are still the
+ * machine's, would answer each one a second time next to br-phy. While the
+ * interface is a port its own stack is told to ignore them: strict reverse
+ * path filtering (the way back to every sender is br-phy now), ARP answers
+ * only for its own addresses (none), no IPv6. Its settings from before come
+ * back with its addresses.
+ *
  * With the kernel datapath none of this is needed: the kernel's Geneve
  * leaves from any address of the machine.
  *
  * The plan is pure (built from `ip -j` output) so it is unit-tested; the
  * rest runs `ip` through src/process/run.ts.
  */
+import { readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
 import { INTEGRATION_BRIDGE } from "../member/config.js";
@@ -289,6 +298,42 @@ export function tunnelProblem(c: TunnelCheck): string | undefined {
 
 // ---------------------------------------------------------------------------
 // The machine.
+
+/** The underlay interface's kernel settings while it is a port of br-phy (see the top). */
+export const PORT_KERNEL_SETTINGS: Readonly<Record<string, string>> = {
+  "ipv4/conf/IFACE/rp_filter": "1",
+  "ipv4/conf/IFACE/arp_ignore": "1",
+  "ipv6/conf/IFACE/disable_ipv6": "1",
+};
+
+function kernelSettingPath(key: string, iface: string): string {
+  return `/proc/sys/net/${key.replace("IFACE", iface)}`;
+}
+
+/** The interface's current values of the settings PORT_KERNEL_SETTINGS changes. */
+export async function readKernelSettings(iface: string): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  for (const key of Object.keys(PORT_KERNEL_SETTINGS)) {
+    try {
+      values[key] = (await readFile(kernelSettingPath(key, iface), "utf8")).trim();
+    } catch {
+      /* IPv6 may be off in this kernel: nothing to change then */
+    }
+  }
+  return values;
+}
+
+/** Writes those settings for `iface` (keys as in PORT_KERNEL_SETTINGS). */
+export async function writeKernelSettings(
+  iface: string,
+  values: Readonly<Record<string, string>>,
+): Promise<void> {
+  for (const [key, value] of Object.entries(values)) {
+    await writeFile(kernelSettingPath(key, iface), `${value}\n`).catch((e: Error) => {
+      if (!key.startsWith("ipv6/")) throw e;
+    });
+  }
+}
 
 async function ipJson(args: readonly string[]): Promise<unknown> {
   const r = await run("ip", ["-j", ...args], { timeoutMs: 10_000 });
