@@ -190,15 +190,10 @@ async function tunnelProblems(rt: MemberRuntime): Promise<string[]> {
   let bridgeInterfaces = new Set<string>();
   if (datapath === "netdev") {
     try {
-      const client = await rt.vswitch.connect();
-      try {
-        const owners = await rt.vswitch.internalInterfaces(client);
-        bridgeInterfaces = new Set(
-          [...owners.keys()].filter((i) => owners.get(i) !== INTEGRATION_BRIDGE),
-        );
-      } finally {
-        client.close();
-      }
+      const owners = await rt.vswitch.withClient((c) => rt.vswitch.internalInterfaces(c));
+      bridgeInterfaces = new Set(
+        [...owners.keys()].filter((i) => owners.get(i) !== INTEGRATION_BRIDGE),
+      );
     } catch {
       return []; // conf.db does not answer: the process list says why
     }

@@ -59,12 +59,7 @@ export async function startSwitch(rt: MemberRuntime): Promise<void> {
   const sw = rt.vswitch;
   await sw.createDb();
   await startServer(rt, sw.dbServerSpec(), sw.dbSocket);
-  const client = await sw.connect();
-  try {
-    await sw.ensureRoot(client);
-  } finally {
-    client.close();
-  }
+  await sw.withClient((client) => sw.ensureRoot(client));
   await rt.supervisor.ensure(sw.vswitchdSpec(await rt.datapathType()));
 }
 
@@ -81,12 +76,8 @@ export async function chassisIdentity(rt: MemberRuntime): Promise<ChassisIdentit
 
 /** Writes the chassis settings into conf.db (ovn-controller follows them while it runs). */
 export async function configureChassis(rt: MemberRuntime): Promise<void> {
-  const client = await rt.vswitch.connect();
-  try {
-    await rt.chassis.configure(client, await chassisIdentity(rt));
-  } finally {
-    client.close();
-  }
+  const identity = await chassisIdentity(rt);
+  await rt.vswitch.withClient((client) => rt.chassis.configure(client, identity));
 }
 
 /**

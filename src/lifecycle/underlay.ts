@@ -11,7 +11,8 @@ import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { UnderlaySetting } from "../member/config.js";
 import {
-  PORT_KERNEL_SETTINGS,
+  PORT_IPV4_SETTINGS,
+  PORT_IPV6_SETTINGS,
   UNDERLAY_BRIDGE,
   checkUnderlayCandidate,
   moveAddressing,
@@ -20,16 +21,6 @@ import {
   waitForLink,
   writeKernelSettings,
 } from "../ovn/underlay.js";
-import type { SwitchClient } from "../ovn/switch.js";
-
-async function withSwitch<T>(rt: MemberRuntime, use: (c: SwitchClient) => Promise<T>): Promise<T> {
-  const client = await rt.vswitch.connect();
-  try {
-    return await use(client);
-  } finally {
-    client.close();
-  }
-}
 
 /** Checks `name` as this chassis's underlay interface; returns the setting to keep. */
 export async function checkUnderlay(rt: MemberRuntime, name: string): Promise<UnderlaySetting> {
@@ -55,7 +46,7 @@ export async function checkUnderlay(rt: MemberRuntime, name: string): Promise<Un
     datapath: await rt.datapathType(),
     link: links.find((l) => l.ifname === name),
     allLinks: links.map((l) => l.ifname),
-    ovsBridge: await withSwitch(rt, (c) => rt.vswitch.bridgeOfInterface(c, name)),
+    ovsBridge: await rt.vswitch.withClient((c) => rt.vswitch.bridgeOfInterface(c, name)),
     current: current?.interface,
     currentAddress: current?.address,
   });
@@ -81,16 +72,16 @@ export async function applyUnderlay(rt: MemberRuntime): Promise<void> {
     );
   }
   const datapathType = await rt.datapathType();
-  await withSwitch(rt, (c) =>
+  await rt.vswitch.withClient((c) =>
     rt.vswitch.ensureBridgePort(c, UNDERLAY_BRIDGE, underlay.interface, {
       datapathType,
       ...(link.address ? { otherConfig: { hwaddr: link.address } } : {}),
     }),
   );
   await waitForLink(UNDERLAY_BRIDGE);
+  await writeKernelSettings(underlay.interface, PORT_IPV4_SETTINGS, "ipv4");
   await moveAddressing(underlay.interface, UNDERLAY_BRIDGE);
-  // Only now: turning IPv6 off on the interface would drop IPv6 addresses not yet moved.
-  await writeKernelSettings(underlay.interface, PORT_KERNEL_SETTINGS);
+  await writeKernelSettings(underlay.interface, PORT_IPV6_SETTINGS, "ipv6");
 }
 
 /**
@@ -106,16 +97,16 @@ export async function restoreUnderlay(
   const links = await readLinks();
   // An interface that is gone cannot take anything back; br-phy may still go.
   if (links.some((l) => l.ifname === underlay.interface)) {
-    // First: IPv6 must be on again before IPv6 addresses can go back.
-    if (underlay.kernelSettings) {
-      await writeKernelSettings(underlay.interface, underlay.kernelSettings);
-    }
+    // The move in reverse: IPv6 on again before IPv6 addresses go back.
+    const before = underlay.kernelSettings ?? {};
+    await writeKernelSettings(underlay.interface, before, "ipv6");
     if (links.some((l) => l.ifname === UNDERLAY_BRIDGE)) {
       await moveAddressing(UNDERLAY_BRIDGE, underlay.interface);
     }
+    await writeKernelSettings(underlay.interface, before, "ipv4");
   }
   // conf.db is only there while the switch service runs.
   if (options.deleteBridge && rt.supervisor.get("ovsdb-server-switch")) {
-    await withSwitch(rt, (c) => rt.vswitch.deleteBridge(c, UNDERLAY_BRIDGE));
+    await rt.vswitch.withClient((c) => rt.vswitch.deleteBridge(c, UNDERLAY_BRIDGE));
   }
 }

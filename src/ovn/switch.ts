@@ -139,6 +139,16 @@ export class Switch {
     });
   }
 
+  /** Runs `use` with a connection to conf.db, closed afterwards whatever happens. */
+  async withClient<T>(use: (client: SwitchClient) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    try {
+      return await use(client);
+    } finally {
+      client.close();
+    }
+  }
+
   /** Makes sure the root Open_vSwitch row exists (what `ovs-vsctl init` does). */
   async ensureRoot(client: SwitchClient): Promise<string> {
     const [root] = await client.select("Open_vSwitch", [], ["_uuid"]);

@@ -299,10 +299,18 @@ export function tunnelProblem(c: TunnelCheck): string | undefined {
 // ---------------------------------------------------------------------------
 // The machine.
 
-/** The underlay interface's kernel settings while it is a port of br-phy (see the top). */
-export const PORT_KERNEL_SETTINGS: Readonly<Record<string, string>> = {
+/**
+ * The underlay interface's kernel settings while it is a port of br-phy
+ * (see the top). The IPv4 ones change nothing while the addresses are
+ * still on the interface and hold from the moment they leave, so they are
+ * written before the move; turning IPv6 off would drop IPv6 addresses, so
+ * that comes after.
+ */
+export const PORT_IPV4_SETTINGS: Readonly<Record<string, string>> = {
   "ipv4/conf/IFACE/rp_filter": "1",
   "ipv4/conf/IFACE/arp_ignore": "1",
+};
+export const PORT_IPV6_SETTINGS: Readonly<Record<string, string>> = {
   "ipv6/conf/IFACE/disable_ipv6": "1",
 };
 
@@ -310,10 +318,10 @@ function kernelSettingPath(key: string, iface: string): string {
   return `/proc/sys/net/${key.replace("IFACE", iface)}`;
 }
 
-/** The interface's current values of the settings PORT_KERNEL_SETTINGS changes. */
+/** The interface's current values of the settings a port gets. */
 export async function readKernelSettings(iface: string): Promise<Record<string, string>> {
   const values: Record<string, string> = {};
-  for (const key of Object.keys(PORT_KERNEL_SETTINGS)) {
+  for (const key of Object.keys({ ...PORT_IPV4_SETTINGS, ...PORT_IPV6_SETTINGS })) {
     try {
       values[key] = (await readFile(kernelSettingPath(key, iface), "utf8")).trim();
     } catch {
@@ -323,12 +331,14 @@ export async function readKernelSettings(iface: string): Promise<Record<string, 
   return values;
 }
 
-/** Writes those settings for `iface` (keys as in PORT_KERNEL_SETTINGS). */
+/** Writes those of `values` for one family (keys as in PORT_IPV4_SETTINGS) for `iface`. */
 export async function writeKernelSettings(
   iface: string,
   values: Readonly<Record<string, string>>,
+  family: "ipv4" | "ipv6",
 ): Promise<void> {
   for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith(`${family}/`)) continue;
     await writeFile(kernelSettingPath(key, iface), `${value}\n`).catch((e: Error) => {
       if (!key.startsWith("ipv6/")) throw e;
     });

