@@ -345,6 +345,8 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
     for (const n of nodes) {
       const shown = await n.member.ok(["chassis", "unset", "underlay-interface"]);
       assert.match(shown, /underlay-interface: \(none\)/);
+      assert.match(shown, /^bridge-mappings: \(none\)$/m);
+      assert.doesNotMatch(shown, / $/m, "no line ends in a space");
       assert.deepEqual(await addressesOf(n, LINK), [n.address]);
       const bridges = await n.member.ok(["ovs-vsctl", "list-br"]);
       assert.deepEqual(bridges.trim().split("\n"), ["br-int"]);
