@@ -49,6 +49,9 @@ export class ControlClient {
       const req = httpRequest(
         {
           socketPath: this.state.controlSocket,
+          // Not Node's global agent: it drops a socket idle for 5 s, which
+          // would fail any step that takes longer (a join, a removal).
+          agent: false,
           path: `/1.0${path}`,
           method,
           headers: payload

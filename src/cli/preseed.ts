@@ -25,6 +25,8 @@ export interface BootstrapPlan {
   name?: string;
   /** Absent: auto (all of them). */
   services?: ServiceName[];
+  /** The interface whose addresses move onto br-phy (userspace datapath). */
+  underlayInterface?: string;
   encapIp?: string;
   /** A join token is issued for each of these names, in this order. */
   tokens: string[];
@@ -39,6 +41,7 @@ export interface JoinPlan {
   /** This member's name: the token's. */
   name: string;
   address?: string;
+  underlayInterface?: string;
   encapIp?: string;
 }
 
@@ -51,6 +54,7 @@ export const PRESEED_KEYS = [
   "create",
   "services",
   "encap_ip",
+  "underlay_interface",
   "tokens",
   "tokens_timeout",
   "join",
@@ -69,6 +73,18 @@ function invalid(message: string): MicroOvnError {
 /** An IPv4 or IPv6 address. */
 export function checkIp(text: string): string {
   return checkAddress(text);
+}
+
+/**
+ * A network interface name as Linux allows it (1-15 characters, no
+ * slash, colon or blank, not "." or ".."); whether this machine has it
+ * is checked apart.
+ */
+export function checkInterfaceName(text: string): string {
+  if (!/^[^/:\s]{1,15}$/.test(text) || text === "." || text === "..") {
+    throw invalid(`"${text}" is not a network interface name (e.g. eth1; see \`ip link\`)`);
+  }
+  return text;
 }
 
 /** yes/y/no/n, any case; empty is `defaultValue`. */
@@ -225,6 +241,12 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
 
   const address = ip("address");
   const encapIp = ip("encap_ip");
+  const underlayInterface = field(
+    "underlay_interface",
+    data.underlay_interface,
+    "a network interface name (e.g. eth1)",
+    checkInterfaceName,
+  );
   const name = field("name", data.name, MEMBER_NAME, checkName);
 
   let create = false;
@@ -294,8 +316,13 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
         `got ${show(s)}`,
     );
   }
-  if (encapIp !== undefined && services !== undefined && !services.includes("chassis")) {
-    problem("encap_ip", `is for the chassis service, which "services" does not include`);
+  for (const [key, value] of [
+    ["encap_ip", encapIp],
+    ["underlay_interface", underlayInterface],
+  ] as const) {
+    if (value !== undefined && services !== undefined && !services.includes("chassis")) {
+      problem(key, `is for the chassis service, which "services" does not include`);
+    }
   }
 
   const tokens: string[] = [];
@@ -349,6 +376,7 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
       ...(address !== undefined ? { address } : {}),
       ...(name !== undefined ? { name } : {}),
       ...(services !== undefined ? { services } : {}),
+      ...(underlayInterface !== undefined ? { underlayInterface } : {}),
       ...(encapIp !== undefined ? { encapIp } : {}),
       tokens,
       ...(tokensTimeout !== undefined ? { tokensTimeout } : {}),
@@ -359,6 +387,7 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
     token: tokenText!,
     name: token!.name,
     ...(address !== undefined ? { address } : {}),
+    ...(underlayInterface !== undefined ? { underlayInterface } : {}),
     ...(encapIp !== undefined ? { encapIp } : {}),
   };
 }

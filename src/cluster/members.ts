@@ -87,6 +87,7 @@ function chassisMap(config: MemberConfig): Map<string, string> {
   if (mappings !== "") map.set("bridge-mappings", mappings);
   if (config.chassis.gateway) map.set("gateway", "true");
   if (config.chassis.encapIp) map.set("encap-ip", config.chassis.encapIp);
+  if (config.chassis.underlay) map.set("underlay-interface", config.chassis.underlay.interface);
   return map;
 }
 

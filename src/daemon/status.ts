@@ -1,7 +1,8 @@
 /**
  * What `microovn status` shows, gathered by the daemon: the member and its
  * services, NB and SB health (schema running vs installed, Raft state),
- * processes that crashed or wait to restart, and certificate problems.
+ * processes that crashed or wait to restart, certificate problems, and
+ * chassis settings that cannot work (Geneve tunnels that have no way out).
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +19,8 @@ import type { ProcessStatus } from "../supervisor/supervisor.js";
 import type { MemberRuntime } from "./runtime.js";
 import { describeMembers, type MemberRow, type MemberView } from "../cluster/members.js";
 import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
+import { INTEGRATION_BRIDGE, encapsulationIp } from "../member/config.js";
+import { readLinks, tunnelProblem } from "../ovn/underlay.js";
 
 /** A member; fingerprint and status only when the state database could be read. */
 export type MemberSummary = LayoutMember & Partial<Pick<MemberView, "fingerprint" | "status">>;
@@ -60,6 +63,8 @@ export interface StatusReport {
   databases: DatabaseSummary[];
   processes: ProcessSummary[];
   certificates: CertificateProblem[];
+  /** Settings of this member that cannot work, each saying what to do. */
+  problems: string[];
   /** Addresses of the external OVN central (`ovn.central-ips`), when one is used. */
   externalCentral?: string[];
   /** Why this member seems to have been removed from its cluster (e.g. by a recovery). */
@@ -219,6 +224,38 @@ async function latestBackup(rt: MemberRuntime): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * Whether this chassis's Geneve tunnels have a way out: its encapsulation
+ * IP must be an address of this machine and, on the userspace datapath,
+ * sit on an OVS bridge (see src/ovn/underlay.ts).
+ */
+async function tunnelProblems(rt: MemberRuntime): Promise<string[]> {
+  const config = rt.requireConfig();
+  if (!config.services.includes("chassis")) return [];
+  const datapath = await rt.datapathType();
+  let bridgeInterfaces = new Set<string>();
+  if (datapath === "netdev") {
+    try {
+      const owners = await rt.vswitch.withClient((c) => rt.vswitch.internalInterfaces(c));
+      bridgeInterfaces = new Set(
+        [...owners.keys()].filter((i) => owners.get(i) !== INTEGRATION_BRIDGE),
+      );
+    } catch {
+      return []; // conf.db does not answer: the process list says why
+    }
+  }
+  const problem = tunnelProblem({
+    encapIp: encapsulationIp(config.chassis, config.address),
+    datapath,
+    links: await readLinks(),
+    bridgeInterfaces,
+    otherChassis: rt.layout.members.some(
+      (m) => m.name !== config.name && m.services.includes("chassis"),
+    ),
+  });
+  return problem ? [problem] : [];
+}
+
 /** Every member: from the state database's rows when given, else from the last layout seen. */
 function memberSummaries(
   rt: MemberRuntime,
@@ -259,20 +296,15 @@ export async function gatherStatus(
   const config = rt.config;
   if (!config) {
     const former = await latestBackup(rt);
-    return {
-      bootstrapped: false,
-      ...(former ? { formerMember: former } : {}),
-      members: [],
-      databases: [],
-      processes: [],
-      certificates: [],
-    };
+    const none = { members: [], databases: [], processes: [], certificates: [], problems: [] };
+    return { bootstrapped: false, ...(former ? { formerMember: former } : {}), ...none };
   }
-  const [nb, sb, state, certificates] = await Promise.all([
+  const [nb, sb, state, certificates, tunnels] = await Promise.all([
     centralSummary(rt, "nb"),
     centralSummary(rt, "sb"),
     stateDbSummary(rt),
     certificateProblems(rt),
+    tunnelProblems(rt),
   ]);
   const external = rt.externalCentral();
   // Only asked when the state database is out of reach: the others are asked then.
@@ -284,6 +316,7 @@ export async function gatherStatus(
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,
+    problems: tunnels,
     ...(external ? { externalCentral: external } : {}),
     ...(removed ? { removed } : {}),
   };

@@ -6,9 +6,10 @@
  * plugged into a member's br-int, bound to ports of one logical switch.
  *
  * With the userspace (netdev) datapath, OVS carries tunnels only from an
- * address on an OVS bridge: each member's underlay link goes into br-phy,
- * which holds the encapsulation address. With the kernel datapath the
- * member's own address serves.
+ * address on an OVS bridge: each member's underlay link holds the
+ * encapsulation address, and `chassis set underlay-interface` moves it onto
+ * br-phy as on a real machine. With the kernel datapath the member's own
+ * address serves.
  *
  * The description of a lab is kept in ROOT/lab.json, so `lab status` and
  * `lab down` find everything it made (namespaces are deleted by name only
@@ -266,39 +267,19 @@ export class Lab {
         { namespace: this.hub, name: `${name}-ul0` },
       );
       await run("ip", ["-n", this.hub, "link", "set", `${name}-ul0`, "master", "underlay"]);
+      await run("ip", ["-n", node.namespace, "addr", "add", `${node.encapIp}/24`, "dev", "ul0"]);
     }
     return node;
   }
 
   /**
-   * With the netdev datapath: br-phy holds the underlay link and the
-   * encapsulation address, and the chassis is told to use that address
-   * (unless `setEncapIp` is false: a member given it by `init`).
+   * With the netdev datapath: the underlay link and its address move onto
+   * br-phy (`chassis set underlay-interface ul0`), which makes that address
+   * the encapsulation IP unless one was set.
    */
-  async underlay(node: LabNode, options: { setEncapIp?: boolean } = {}): Promise<void> {
+  async underlay(node: LabNode): Promise<void> {
     if (this.description.datapath !== "netdev") return;
-    await this.ok(node.name, [
-      "ovs-vsctl",
-      "--may-exist",
-      "add-br",
-      "br-phy",
-      "--",
-      "set",
-      "Bridge",
-      "br-phy",
-      "datapath_type=netdev",
-      "--",
-      "--may-exist",
-      "add-port",
-      "br-phy",
-      "ul0",
-    ]);
-    const ns = node.namespace;
-    await run("ip", ["-n", ns, "addr", "replace", `${node.encapIp}/24`, "dev", "br-phy"]);
-    await run("ip", ["-n", ns, "link", "set", "br-phy", "up"]);
-    if (options.setEncapIp !== false) {
-      await this.ok(node.name, ["chassis", "set", "encap-ip", node.encapIp]);
-    }
+    await this.ok(node.name, ["chassis", "set", "underlay-interface", "ul0"]);
   }
 
   /**

@@ -1,21 +1,33 @@
 /**
  * Per-chassis OVN settings (bridge mappings, gateway capability, a custom
- * encapsulation IP), kept in the member record and written into conf.db;
- * ovn-controller follows them without a restart.
+ * encapsulation IP, the underlay interface), kept in the member record and
+ * written into conf.db; ovn-controller follows them without a restart.
+ * A value that cannot work is refused before anything changes.
  */
 import { recordMember } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { checkAddress, parseBridgeMappings, type ChassisSettings } from "../member/config.js";
+import { isLocalAddress } from "../ovn/underlay.js";
 import { configureChassis } from "./start.js";
+import { applyUnderlay, checkUnderlay, restoreUnderlay } from "./underlay.js";
 
 /** What `chassis set` accepts; a value of null clears a setting. */
 export interface ChassisSettingsChange {
   bridgeMappings?: string | null;
   gateway?: boolean | null;
   encapIp?: string | null;
+  underlayInterface?: string | null;
 }
 
+export const CHASSIS_CHANGE_KEYS = [
+  "bridgeMappings",
+  "gateway",
+  "encapIp",
+  "underlayInterface",
+] as const;
+
+/** The pure part: every setting but the underlay interface, which needs the machine. */
 export function applyChassisChange(
   current: ChassisSettings,
   change: ChassisSettingsChange,
@@ -47,17 +59,44 @@ export function applyChassisChange(
   return next;
 }
 
+/** Refuses an encapsulation IP this machine does not have: no tunnel could reach it. */
+async function checkEncapIpLocal(encapIp: string): Promise<void> {
+  if (!(await isLocalAddress(encapIp))) {
+    throw new MicroOvnError(
+      "ADDRESS_NOT_LOCAL",
+      `${encapIp} is not an address of this machine, so no tunnel could reach it; give one ` +
+        "it has (see `ip address`); nothing was changed",
+    );
+  }
+}
+
 export async function updateChassisSettings(
   rt: MemberRuntime,
   change: ChassisSettingsChange,
 ): Promise<ChassisSettings> {
   const config = rt.requireConfig();
   const settings = applyChassisChange(config.chassis, change);
+  // The underlay's addresses are this machine's too (on the interface or on br-phy).
+  if (typeof change.encapIp === "string") await checkEncapIpLocal(change.encapIp);
+  const underlayChange = change.underlayInterface;
+  if (underlayChange === null) {
+    await restoreUnderlay(rt, { deleteBridge: true });
+    delete settings.underlay;
+  } else if (underlayChange !== undefined) {
+    settings.underlay = await checkUnderlay(rt, underlayChange);
+  }
   const previous = config;
   rt.config = { ...config, chassis: settings };
   try {
-    if (config.services.includes("chassis")) await configureChassis(rt);
+    if (config.services.includes("chassis")) {
+      await applyUnderlay(rt);
+      await configureChassis(rt);
+    }
   } catch (e) {
+    // A new underlay that failed half way gives the interface its addresses back.
+    if (underlayChange && !previous.chassis.underlay) {
+      await restoreUnderlay(rt, { deleteBridge: true }).catch(() => undefined);
+    }
     rt.config = previous;
     throw e;
   }

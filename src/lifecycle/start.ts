@@ -10,6 +10,7 @@ import type { ChassisIdentity } from "../ovn/chassis.js";
 import { raftPeers, stateDbRaftPeers } from "../cluster/layout.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { waitForPath } from "../util/fs.js";
+import { applyUnderlay } from "./underlay.js";
 
 const SOCKET_WAIT_MS = 10_000;
 
@@ -56,12 +57,7 @@ export async function startSwitch(rt: MemberRuntime): Promise<void> {
   const sw = rt.vswitch;
   await sw.createDb();
   await startServer(rt, sw.dbServerSpec(), sw.dbSocket);
-  const client = await sw.connect();
-  try {
-    await sw.ensureRoot(client);
-  } finally {
-    client.close();
-  }
+  await sw.withClient((client) => sw.ensureRoot(client));
   await rt.supervisor.ensure(sw.vswitchdSpec(await rt.datapathType()));
 }
 
@@ -78,15 +74,14 @@ export async function chassisIdentity(rt: MemberRuntime): Promise<ChassisIdentit
 
 /** Writes the chassis settings into conf.db (ovn-controller follows them while it runs). */
 export async function configureChassis(rt: MemberRuntime): Promise<void> {
-  const client = await rt.vswitch.connect();
-  try {
-    await rt.chassis.configure(client, await chassisIdentity(rt));
-  } finally {
-    client.close();
-  }
+  const identity = await chassisIdentity(rt);
+  await rt.vswitch.withClient((client) => rt.chassis.configure(client, identity));
 }
 
-/** Chassis settings and br-int in conf.db, then ovn-controller once br-int is up. */
+/**
+ * The underlay on br-phy, chassis settings and br-int in conf.db, then
+ * ovn-controller once br-int is up.
+ */
 export async function startChassis(rt: MemberRuntime): Promise<void> {
   if (!rt.supervisor.get("ovs-vswitchd")) {
     throw new MicroOvnError(
@@ -94,6 +89,7 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
       "the chassis service needs the switch service; run `microovn enable switch` first",
     );
   }
+  await applyUnderlay(rt);
   await configureChassis(rt);
   await rt.chassis.waitForIntegrationBridge();
   await rt.supervisor.ensure(rt.chassis.spec());

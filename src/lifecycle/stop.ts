@@ -4,7 +4,13 @@
  */
 import { rm } from "node:fs/promises";
 import type { MemberRuntime } from "../daemon/runtime.js";
+import { restoreUnderlay } from "./underlay.js";
 
+/**
+ * Stops ovn-controller and gives the underlay interface its addresses back
+ * (br-phy vanishes with vswitchd, and the machine must stay reachable); a
+ * chassis that goes for good (`unregister`) deletes br-phy as well.
+ */
 export async function stopChassis(
   rt: MemberRuntime,
   options: { unregister: boolean },
@@ -14,6 +20,7 @@ export async function stopChassis(
     // `exit` makes ovn-controller delete its Chassis row; a plain SIGTERM keeps it.
     options.unregister ? { ask: (pid) => rt.chassis.exitAndUnregister(pid) } : {},
   );
+  await restoreUnderlay(rt, { deleteBridge: options.unregister });
 }
 
 export async function stopSwitch(rt: MemberRuntime): Promise<void> {

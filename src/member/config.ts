@@ -43,8 +43,26 @@ export interface ChassisSettings {
   bridgeMappings: Record<string, string>;
   /** ovn-cms-options=enable-chassis-as-gw. */
   gateway: boolean;
-  /** ovn-encap-ip when it is not the member address. */
+  /** ovn-encap-ip when it is not the member address (nor the underlay's). */
   encapIp?: string;
+  /**
+   * On the userspace datapath: the interface whose addresses and routes
+   * live on the OVS bridge br-phy, and the address of them that carries
+   * Geneve unless encapIp says otherwise.
+   */
+  underlay?: UnderlaySetting;
+}
+
+export interface UnderlaySetting {
+  interface: string;
+  address: string;
+  /** The interface's kernel settings before it became a port, given back on unset. */
+  kernelSettings?: Record<string, string>;
+}
+
+/** The Geneve tunnel endpoint: encap-ip, else the underlay's address, else the member address. */
+export function encapsulationIp(settings: ChassisSettings, memberAddress: string): string {
+  return settings.encapIp ?? settings.underlay?.address ?? memberAddress;
 }
 
 export interface MemberConfig {
@@ -82,17 +100,33 @@ export function checkAddress(address: string, what = "address"): string {
   return address;
 }
 
-/** Reads a bridge-mappings string "physnet1:br-ex,physnet2:br-vlan". */
+/** ovn-controller's own bridge: OVN writes its flows, nothing else may be mapped onto it. */
+export const INTEGRATION_BRIDGE = "br-int";
+
+/**
+ * Reads a bridge-mappings string "physnet1:br-ex,physnet2:br-vlan". Names
+ * start with a letter or digit (a bridge name is also a Linux interface
+ * name: at most 15 characters, never "." or ".."); br-int is refused, since
+ * a physical network patched into the integration bridge loops it onto itself.
+ */
 export function parseBridgeMappings(text: string): Record<string, string> {
   const mappings: Record<string, string> = {};
   for (const item of text.split(",").map((s) => s.trim())) {
     if (item === "") continue;
-    const m = /^([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]{1,15})$/.exec(item);
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]*):([A-Za-z0-9][A-Za-z0-9_.-]{0,14})$/.exec(item);
     if (!m?.[1] || !m[2]) {
       throw new MicroOvnError(
         "BAD_BRIDGE_MAPPINGS",
         `"${item}" is not a bridge mapping; write NETWORK:BRIDGE, e.g. physnet1:br-ex ` +
-          `(bridge names have at most 15 characters), several separated by commas`,
+          `(names start with a letter or digit; bridge names have at most 15 characters), ` +
+          `several separated by commas`,
+      );
+    }
+    if (m[2] === INTEGRATION_BRIDGE) {
+      throw new MicroOvnError(
+        "BAD_BRIDGE_MAPPINGS",
+        `"${item}" maps a physical network onto ${INTEGRATION_BRIDGE}, the integration bridge ` +
+          `ovn-controller owns; map it onto a bridge of its own, e.g. ${m[1]}:br-ex`,
       );
     }
     if (m[1] in mappings) {

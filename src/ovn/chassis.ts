@@ -6,14 +6,17 @@
  * OpenFlow on br-int.mgmt in the same run dir.
  */
 import { MicroOvnError } from "../errors.js";
-import { formatBridgeMappings, type ChassisSettings } from "../member/config.js";
+import {
+  INTEGRATION_BRIDGE,
+  encapsulationIp,
+  formatBridgeMappings,
+  type ChassisSettings,
+} from "../member/config.js";
 import type { PkiStore } from "../pki/store.js";
 import { run } from "../process/run.js";
 import { waitForPath } from "../util/fs.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import type { DatapathType, Switch, SwitchClient } from "./switch.js";
-
-export const INTEGRATION_BRIDGE = "br-int";
 
 /** The external_ids keys this service owns; others are left alone. */
 export const CHASSIS_KEYS = [
@@ -30,7 +33,7 @@ export const CHASSIS_KEYS = [
 export interface ChassisIdentity {
   /** The member name: system-id and hostname of the chassis. */
   name: string;
-  /** The member address: the tunnel endpoint unless settings.encapIp says otherwise. */
+  /** The member address: the tunnel endpoint unless the settings say otherwise. */
   address: string;
   /** Every SB client remote, e.g. ["ssl:10.0.0.1:6642"]. */
   sbRemotes: readonly string[];
@@ -45,7 +48,7 @@ export function chassisExternalIds(identity: ChassisIdentity): Map<string, strin
     ["hostname", identity.name],
     ["ovn-remote", identity.sbRemotes.join(",")],
     ["ovn-encap-type", "geneve"],
-    ["ovn-encap-ip", identity.settings.encapIp ?? identity.address],
+    ["ovn-encap-ip", encapsulationIp(identity.settings, identity.address)],
     ["ovn-bridge-datapath-type", identity.datapathType],
   ]);
   const mappings = formatBridgeMappings(identity.settings.bridgeMappings);

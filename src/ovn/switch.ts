@@ -18,16 +18,32 @@ import type { ProcessSpec } from "../supervisor/supervisor.js";
 /** "system" is the kernel datapath; "netdev" the userspace one. */
 export type DatapathType = "system" | "netdev";
 
+/** How detectDatapath looks at the machine (tests give their own). */
+export interface DatapathProbe {
+  /** Whether the openvswitch kernel module is loaded. */
+  moduleLoaded(): boolean;
+  /** Tries to load it; failing is fine. */
+  loadModule(): Promise<void>;
+}
+
+const MACHINE_PROBE: DatapathProbe = {
+  moduleLoaded: () => existsSync("/sys/module/openvswitch"),
+  loadModule: async () => {
+    await run("modprobe", ["openvswitch"], { allowFailure: true, timeoutMs: 5_000 }).catch(
+      () => undefined,
+    );
+  },
+};
+
 /**
  * The kernel datapath when its module is loaded or can be loaded, else the
- * userspace one.
+ * userspace one. Production hosts have the module: there Geneve leaves from
+ * any address of the machine and nothing about underlay bridges applies.
  */
-export async function detectDatapath(): Promise<DatapathType> {
-  if (existsSync("/sys/module/openvswitch")) return "system";
-  await run("modprobe", ["openvswitch"], { allowFailure: true, timeoutMs: 5_000 }).catch(
-    () => undefined,
-  );
-  return existsSync("/sys/module/openvswitch") ? "system" : "netdev";
+export async function detectDatapath(probe: DatapathProbe = MACHINE_PROBE): Promise<DatapathType> {
+  if (probe.moduleLoaded()) return "system";
+  await probe.loadModule();
+  return probe.moduleLoaded() ? "system" : "netdev";
 }
 
 export type SwitchClient = OvsdbClient<OpenVSwitchDatabase>;
@@ -123,6 +139,16 @@ export class Switch {
     });
   }
 
+  /** Runs `use` with a connection to conf.db, closed afterwards whatever happens. */
+  async withClient<T>(use: (client: SwitchClient) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    try {
+      return await use(client);
+    } finally {
+      client.close();
+    }
+  }
+
   /** Makes sure the root Open_vSwitch row exists (what `ovs-vsctl init` does). */
   async ensureRoot(client: SwitchClient): Promise<string> {
     const [root] = await client.select("Open_vSwitch", [], ["_uuid"]);
@@ -159,6 +185,80 @@ export class Switch {
     if (options.otherConfig) row.other_config = new Map(Object.entries(options.otherConfig));
     const bridgeUuid = txn.insert("Bridge", row);
     txn.mutate("Open_vSwitch", [["_uuid", "==", rootUuid]], [["bridges", "insert", [bridgeUuid]]]);
+    await txn.commit();
+  }
+
+  /**
+   * Adds `port` (an existing network interface) to `bridge`, making the
+   * bridge first if needed, in one transaction.
+   */
+  async ensureBridgePort(
+    client: SwitchClient,
+    bridge: string,
+    port: string,
+    options: BridgeOptions,
+  ): Promise<void> {
+    await this.ensureBridge(client, bridge, options);
+    const [row] = await client.select("Bridge", [["name", "==", bridge]], ["_uuid"]);
+    if (!row) return;
+    const txn = client.transaction();
+    if (options.otherConfig) {
+      const wanted = new Map(Object.entries(options.otherConfig));
+      txn.mutate(
+        "Bridge",
+        [["_uuid", "==", row._uuid]],
+        [
+          ["other_config", "delete", [...wanted.keys()]],
+          ["other_config", "insert", wanted],
+        ],
+      );
+    }
+    if ((await this.bridgeOfInterface(client, port)) !== bridge) {
+      const iface = txn.insert("Interface", { name: port });
+      const portRow = txn.insert("Port", { name: port, interfaces: [iface] });
+      txn.mutate("Bridge", [["_uuid", "==", row._uuid]], [["ports", "insert", [portRow]]]);
+    }
+    await txn.commit();
+  }
+
+  /** The bridge that holds interface `name`, if any. */
+  async bridgeOfInterface(client: SwitchClient, name: string): Promise<string | undefined> {
+    const [iface] = await client.select("Interface", [["name", "==", name]], ["_uuid"]);
+    if (!iface) return undefined;
+    const [port] = await client.select(
+      "Port",
+      [["interfaces", "includes", iface._uuid]],
+      ["_uuid"],
+    );
+    if (!port) return undefined;
+    const [bridge] = await client.select("Bridge", [["ports", "includes", port._uuid]], ["name"]);
+    return bridge?.name;
+  }
+
+  /**
+   * Bridges and the names of their internal interfaces (the ones the
+   * kernel sees, where an address can live).
+   */
+  async internalInterfaces(client: SwitchClient): Promise<Map<string, string>> {
+    const owner = new Map<string, string>();
+    const bridges = await client.select("Bridge", [], ["name", "ports"]);
+    const ports = await client.select("Port", [], ["interfaces"]);
+    const internal = await client.select("Interface", [["type", "==", "internal"]], ["name"]);
+    for (const iface of internal) {
+      const port = ports.find((p) => p.interfaces.includes(iface._uuid));
+      const bridge = port && bridges.find((b) => b.ports.includes(port._uuid));
+      if (bridge) owner.set(iface.name, bridge.name);
+    }
+    return owner;
+  }
+
+  /** Removes `bridge` and its ports (what `ovs-vsctl --if-exists del-br` does). */
+  async deleteBridge(client: SwitchClient, bridge: string): Promise<void> {
+    const [row] = await client.select("Bridge", [["name", "==", bridge]], ["_uuid"]);
+    if (!row) return;
+    const rootUuid = await this.ensureRoot(client);
+    const txn = client.transaction();
+    txn.mutate("Open_vSwitch", [["_uuid", "==", rootUuid]], [["bridges", "delete", [row._uuid]]]);
     await txn.commit();
   }
 

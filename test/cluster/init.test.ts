@@ -4,8 +4,8 @@
  * some refused and asked again), m2 joins from a preseed file, m3 joins
  * through the wizard with every answer piped at once. The result is the
  * cluster `cluster bootstrap/add/join` makes: three voters running central,
- * switch and chassis, each with its encapsulation IP, VMs on two of them
- * talking through Geneve. Bad input (a bad preseed, the input ending early)
+ * switch and chassis, each with its underlay interface (on the userspace
+ * datapath) and encapsulation IP, VMs on two of them talking through Geneve. Bad input (a bad preseed, the input ending early)
  * changes nothing, and a member is refused.
  */
 import assert from "node:assert/strict";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab, LabNode } from "../../src/lab/lab.js";
 import { inNamespace, runIn } from "../../src/lab/netns.js";
+import { detectDatapath } from "../../src/ovn/switch.js";
 import { run, type RunResult } from "../../src/process/run.js";
 import { startLab, stopLab } from "../helpers/lab.js";
 import { CLI } from "../helpers/member.js";
@@ -102,10 +103,8 @@ function converse(node: LabNode, steps: readonly Step[]): Promise<RunResult> {
   });
 }
 
-/** br-phy with the underlay link and the address; init already set ovn-encap-ip. */
-function underlay(node: LabNode): Promise<void> {
-  return lab!.underlay(node, { setEncapIp: false });
-}
+/** The wizard asks for an underlay interface only on the userspace datapath. */
+const NETDEV = (await detectDatapath()) === "netdev";
 
 async function assertNotMember(node: LabNode): Promise<void> {
   const left = await readdir(node.stateDir).catch(() => [] as string[]);
@@ -137,6 +136,18 @@ describe("microovn init", () => {
       { prompt: q(`"maybe" is neither yes nor no.*\\n.*Create a new .*`), answer: "yes" },
       { prompt: q(`Name of this member \\[default=.*\\]`), answer: "m1" },
       { prompt: q(`Which services .*\\[default=auto\\]`), answer: "" },
+      ...(NETDEV
+        ? [
+            {
+              prompt: q(`move onto br-phy \\(empty: none\\) \\[default=none\\]`),
+              answer: "nosuch0",
+            },
+            {
+              prompt: q(`has no interface "nosuch0" .*\\n.*move onto br-phy .*`),
+              answer: "ul0",
+            },
+          ]
+        : []),
       { prompt: q(`custom encapsulation .*\\[default=no\\]`), answer: "yes" },
       { prompt: q(`Encapsulation IP address for this member`), answer: "198.18.1" },
       { prompt: q(`not an IP address.*\\n.*Encapsulation IP address .*`), answer: m1.encapIp },
@@ -154,7 +165,7 @@ describe("microovn init", () => {
     assert.equal(lines.length, 1, `stdout holds the token alone: ${r.stdout}`);
     m2Token = lines[0]!;
     assert.match(m2Token, /^[A-Za-z0-9+/]+=*$/);
-    await underlay(m1);
+    if (NETDEV) assert.match(r.stderr, /Underlay interface: ul0 \(its addresses are on br-phy/);
   });
 
   it("joins m2 from a preseed file", async () => {
@@ -162,19 +173,22 @@ describe("microovn init", () => {
     const file = join(lab!.root, "m2-preseed.yaml");
     await writeFile(
       file,
-      `# m2 joins\naddress: ${m2.address}\nencap_ip: ${m2.encapIp}\njoin:\n  token: ${m2Token}\n`,
+      `# m2 joins\naddress: ${m2.address}\nencap_ip: ${m2.encapIp}\n` +
+        (NETDEV ? "underlay_interface: ul0\n" : "") +
+        `join:\n  token: ${m2Token}\n`,
     );
     const r = await init(m2, ["--preseed", file]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, "", "a join prints no tokens");
     assert.match(r.stderr, /Joined as m2 \(198\.18\.0\.2\); services: central, switch, chassis/);
-    await underlay(m2);
   });
 
   it("joins m3 through the wizard with every answer piped at once", async () => {
     const m3 = await lab!.addNode();
     const token = (await lab!.ok("m1", ["cluster", "add", "m3"])).trim();
-    const r = await init(m3, [], `${m3.address}\nno\n${token}\nyes\n${m3.encapIp}\n`);
+    // The encapsulation IP is left to the underlay (its address) where there is one.
+    const answers = NETDEV ? ["ul0", "no"] : ["yes", m3.encapIp];
+    const r = await init(m3, [], [m3.address, "no", token, ...answers, ""].join("\n"));
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /This member will join as m3\./);
@@ -182,7 +196,6 @@ describe("microovn init", () => {
     assert.ok(!r.stderr.includes(token), "the token is not echoed");
     assert.match(r.stderr, /Joined as m3 \(198\.18\.0\.3\)/);
     assert.doesNotMatch(r.stderr, /Which services/, "a joiner is not asked for services");
-    await underlay(m3);
   });
 
   it("made the cluster bootstrap/add/join make: three voters with every service", async () => {
@@ -205,7 +218,7 @@ describe("microovn init", () => {
     );
   });
 
-  it("set each member's encapsulation IP", async () => {
+  it("set each member's encapsulation IP, on br-phy with the userspace datapath", async () => {
     for (const n of lab!.nodes) {
       const ip = await lab!.ok(n.name, [
         "ovs-vsctl",
@@ -215,10 +228,9 @@ describe("microovn init", () => {
         "external_ids:ovn-encap-ip",
       ]);
       assert.equal(JSON.parse(ip), n.encapIp, n.name);
-      assert.match(
-        await lab!.ok(n.name, ["chassis", "show"]),
-        new RegExp(`encap-ip: ${n.encapIp}`),
-      );
+      const shown = await lab!.ok(n.name, ["chassis", "show"]);
+      assert.match(shown, new RegExp(`encap-ip: \\(?${n.encapIp}`));
+      if (NETDEV) assert.match(shown, /underlay-interface: ul0 \(its addresses on br-phy\)/);
     }
   });
 
@@ -257,6 +269,21 @@ describe("microovn init", () => {
     );
     assert.notEqual(conflict.exitCode, 0);
     assert.match(conflict.stderr, /"create: true" and "join" exclude each other/);
+
+    if (NETDEV) {
+      const noLink = await init(m4, ["--preseed", "-"], "create: true\nunderlay_interface: eth7\n");
+      assert.notEqual(noLink.exitCode, 0);
+      assert.match(
+        noLink.stderr,
+        /preseed: "underlay_interface" this machine has no interface "eth7"/,
+      );
+    }
+    const notHere = await init(m4, ["--preseed", "-"], "create: true\nencap_ip: 203.0.113.9\n");
+    assert.notEqual(notHere.exitCode, 0);
+    assert.match(
+      notHere.stderr,
+      /preseed: "encap_ip" 203\.0\.113\.9 is not an address of this machine/,
+    );
 
     const missing = await init(m4, ["--preseed", join(lab!.root, "nope.yaml")]);
     assert.match(missing.stderr, /cannot read the preseed file .*nope\.yaml/);

@@ -94,6 +94,12 @@ tokens_timeout: 30m
       address: "198.18.0.2",
       encapIp: "fd00::2",
     });
+    assert.deepEqual(parse(`join:\n  token: ${M2}\nunderlay_interface: enp5s0\n`), {
+      kind: "join",
+      token: M2,
+      name: "m2",
+      underlayInterface: "enp5s0",
+    });
     assert.deepEqual(parse(`create: false\nname: m2\nservices: auto\njoin: {token: "${M2}"}\n`), {
       kind: "join",
       token: M2,
@@ -162,6 +168,20 @@ describe("preseed files that are refused", () => {
       "create: true\nservices: [central]\nencap_ip: 10.0.0.1\n",
       /"encap_ip" is for the chassis service/,
     );
+    refused(
+      "create: true\nservices: [central, switch]\nunderlay_interface: eth1\n",
+      /"underlay_interface" is for the chassis service/,
+    );
+  });
+
+  it("names an underlay interface that is no interface name", () => {
+    for (const bad of ["eth0:1", "a/b", "..", "x".repeat(16), "[eth1]"]) {
+      refused(
+        `create: true\nunderlay_interface: ${bad}\n`,
+        /^preseed: "underlay_interface" must be a network interface name \(e\.g\. eth1\), got /,
+      );
+    }
+    assert.equal(parse("create: true\nunderlay_interface: eth1\n").underlayInterface, "eth1");
   });
 
   it("refuses unknown keys, naming them", () => {

@@ -30,6 +30,7 @@ const healthy: StatusReport = {
   ],
   processes: [{ name: "ovn-northd", phase: "running", pid: 12, restarts: 0, adopted: false }],
   certificates: [],
+  problems: [],
 };
 
 describe("status output", () => {
@@ -128,6 +129,15 @@ describe("status output", () => {
     assert.equal(isWritable({ title: "x", database: "x", error: "refused" }), false);
   });
 
+  it("ends with the settings that cannot work, loudly", () => {
+    const text = formatStatus({ ...healthy, problems: ["Geneve tunnels cannot work: fix it"] });
+    assert.match(
+      text,
+      /OVN Southbound: OK \(20\.27\.0\)\nPROBLEMS:\n- Geneve tunnels cannot work: fix it\n$/,
+    );
+    assert.doesNotMatch(formatStatus(healthy), /PROBLEMS/);
+  });
+
   it("tells a member that is not bootstrapped what to do", () => {
     assert.match(
       formatStatus({
@@ -136,6 +146,7 @@ describe("status output", () => {
         databases: [],
         processes: [],
         certificates: [],
+        problems: [],
       }),
       /not a member of a cluster yet\.\n`microovn cluster join TOKEN` makes it a member .*`microovn cluster bootstrap` starts a new cluster/,
     );

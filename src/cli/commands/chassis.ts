@@ -1,16 +1,19 @@
 /**
  * `microovn chassis show|set KEY VALUE|unset KEY`: this member's OVN chassis
- * settings (bridge-mappings, gateway, encap-ip), kept across restarts.
+ * settings (bridge-mappings, gateway, encap-ip, underlay-interface), kept
+ * across restarts.
  */
 import type { Command } from "commander";
 import { MicroOvnError } from "../../errors.js";
 import { formatBridgeMappings, type ChassisSettings } from "../../member/config.js";
+import { UNDERLAY_BRIDGE } from "../../ovn/underlay.js";
 import type { CliContext } from "../context.js";
 
 const KEYS = {
   "bridge-mappings": "bridgeMappings",
   gateway: "gateway",
   "encap-ip": "encapIp",
+  "underlay-interface": "underlayInterface",
 } as const;
 
 type Key = keyof typeof KEYS;
@@ -32,17 +35,22 @@ function parseValue(key: Key, value: string): string | boolean {
 }
 
 function show(settings: ChassisSettings): string {
+  const { underlay } = settings;
+  const defaultEncap = underlay ? `(${underlay.address}, the underlay's)` : "(member address)";
   return [
-    `bridge-mappings: ${formatBridgeMappings(settings.bridgeMappings)}`,
+    `bridge-mappings: ${formatBridgeMappings(settings.bridgeMappings) || "(none)"}`,
     `gateway: ${settings.gateway}`,
-    `encap-ip: ${settings.encapIp ?? "(member address)"}`,
+    `encap-ip: ${settings.encapIp ?? defaultEncap}`,
+    `underlay-interface: ${underlay ? `${underlay.interface} (its addresses on ${UNDERLAY_BRIDGE})` : "(none)"}`,
   ].join("\n");
 }
 
 export function registerChassis(program: Command, ctx: CliContext): void {
   const chassis = program
     .command("chassis")
-    .description("This member's chassis settings: bridge-mappings, gateway, encap-ip");
+    .description(
+      "This member's chassis settings: bridge-mappings, gateway, encap-ip, underlay-interface",
+    );
   chassis
     .command("show")
     .description("Show the chassis settings")
@@ -54,7 +62,10 @@ export function registerChassis(program: Command, ctx: CliContext): void {
     });
   chassis
     .command("set")
-    .description("Set one: bridge-mappings physnet1:br-ex[,…] | gateway true|false | encap-ip IP")
+    .description(
+      "Set one: bridge-mappings physnet1:br-ex[,…] | gateway true|false | encap-ip IP | " +
+        "underlay-interface IFACE (userspace datapath: its addresses move onto br-phy)",
+    )
     .argument("<key>")
     .argument("<value>")
     .action(async (key: string, value: string) => {

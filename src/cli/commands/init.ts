@@ -4,9 +4,9 @@
  * for standard input). Either way the whole plan is settled and checked
  * first — every question answered, every field of the file valid — and only
  * then does the daemon act: bootstrap (POST /cluster/bootstrap) or join
- * (POST /cluster/join), then the encapsulation IP (PUT /chassis), then the
- * join tokens asked for (POST /cluster/add). Bad input, or the input
- * ending early, changes nothing.
+ * (POST /cluster/join), then the underlay interface and the encapsulation
+ * IP (PUT /chassis), then the join tokens asked for (POST /cluster/add).
+ * Bad input, or the input ending early, changes nothing.
  *
  * Questions and progress go to stderr; stdout carries only the join tokens
  * (the wizard: each alone on its line; a preseed: `NAME TOKEN` per line).
@@ -17,6 +17,8 @@ import type { Command } from "commander";
 import type { Readiness } from "../../daemon/daemon.js";
 import { MicroOvnError } from "../../errors.js";
 import type { ChassisSettings, MemberConfig, ServiceName } from "../../member/config.js";
+import { detectDatapath, type DatapathType } from "../../ovn/switch.js";
+import { UNDERLAY_BRIDGE, checkUnderlayCandidate, readLinks } from "../../ovn/underlay.js";
 import type { CliContext } from "../context.js";
 import type { ControlClient } from "../control-client.js";
 import type * as Checks from "../preseed.js";
@@ -51,6 +53,28 @@ function checkLocal(address: string): string {
   return address;
 }
 
+/**
+ * Checks an underlay interface against this machine (it has it, with an
+ * address; not loopback, not a MicroOVN bridge; the userspace datapath).
+ */
+async function underlayChecker(): Promise<{
+  datapath: DatapathType;
+  check: (name: string) => string;
+}> {
+  const [datapath, links] = await Promise.all([detectDatapath(), readLinks()]);
+  const check = (name: string) =>
+    checkUnderlayCandidate({
+      name,
+      datapath,
+      link: links.find((l) => l.ifname === name),
+      allLinks: links.map((l) => l.ifname),
+      ovsBridge: undefined,
+      current: undefined,
+      currentAddress: undefined,
+    });
+  return { datapath, check };
+}
+
 /** Refuses a machine that is a member already, before anything is asked or done. */
 async function checkNotMember(client: ControlClient): Promise<void> {
   const readiness = await client.call<Readiness>("GET", "/ready");
@@ -73,6 +97,10 @@ const QUESTIONS = {
   services:
     "Which services should this member run? " +
     "(auto, or a comma list of central,switch,chassis) [default=auto]:",
+  underlay:
+    "This machine has no openvswitch kernel module, so Geneve to other machines leaves only " +
+    `from an address on an OVS bridge. Interface facing the other machines, whose addresses ` +
+    `and routes move onto ${UNDERLAY_BRIDGE} (empty: none) [default=none]:`,
   encap: "Use a custom encapsulation (Geneve) IP address for this member? (yes/no) [default=no]:",
   encapIp: "Encapsulation IP address for this member:",
   more: "Make join tokens for more members now? (yes/no) [default=no]:",
@@ -80,12 +108,29 @@ const QUESTIONS = {
   token: "Join token (printed by `microovn cluster add NAME` on a member):",
 } as const;
 
-async function askEncapIp(c: ChecksModule, p: Prompter): Promise<string | undefined> {
-  if (!(await p.ask(QUESTIONS.encap, (a) => c.parseYesNo(a, false)))) return undefined;
-  return p.ask(QUESTIONS.encapIp, (a) => {
+interface ChassisAnswers {
+  underlayInterface?: string;
+  encapIp?: string;
+}
+
+/** The underlay interface (asked only on the userspace datapath) and a custom encapsulation IP. */
+async function askChassis(c: ChecksModule, p: Prompter): Promise<ChassisAnswers> {
+  const answers: ChassisAnswers = {};
+  const underlay = await underlayChecker();
+  if (underlay.datapath === "netdev") {
+    const name = await p.ask(QUESTIONS.underlay, (a) => {
+      if (a === "") return undefined;
+      underlay.check(c.checkInterfaceName(a));
+      return a;
+    });
+    if (name !== undefined) answers.underlayInterface = name;
+  }
+  if (!(await p.ask(QUESTIONS.encap, (a) => c.parseYesNo(a, false)))) return answers;
+  answers.encapIp = await p.ask(QUESTIONS.encapIp, (a) => {
     if (a === "") throw new MicroOvnError("INVALID_ANSWER", "an IP address is needed");
-    return c.checkIp(a);
+    return checkLocal(c.checkIp(a));
   });
+  return answers;
 }
 
 async function wizard(c: ChecksModule, p: Prompter): Promise<InitPlan> {
@@ -105,20 +150,19 @@ async function wizard(c: ChecksModule, p: Prompter): Promise<InitPlan> {
       { secret: true },
     );
     p.say(`This member will join as ${token.token.name}.`);
-    const encapIp = await askEncapIp(c, p);
     return {
       kind: "join",
       token: token.text,
       name: token.token.name,
       address,
-      ...(encapIp !== undefined ? { encapIp } : {}),
+      ...(await askChassis(c, p)),
     };
   }
   const host = hostname();
   const name = await p.ask(QUESTIONS.name(host), (a) => c.checkName(a === "" ? host : a));
   const services = await p.ask(QUESTIONS.services, c.parseServicesAnswer);
-  const encapIp =
-    services === undefined || services.includes("chassis") ? await askEncapIp(c, p) : undefined;
+  const chassis =
+    services === undefined || services.includes("chassis") ? await askChassis(c, p) : {};
   const tokens: string[] = [];
   if (await p.ask(QUESTIONS.more, (a) => c.parseYesNo(a, false))) {
     for (;;) {
@@ -134,7 +178,7 @@ async function wizard(c: ChecksModule, p: Prompter): Promise<InitPlan> {
     address,
     name,
     ...(services !== undefined ? { services } : {}),
-    ...(encapIp !== undefined ? { encapIp } : {}),
+    ...chassis,
     tokens,
   };
 }
@@ -157,14 +201,23 @@ async function readPreseed(file: string): Promise<string> {
   }
 }
 
+/** `check` on a preseed field; its refusal names the field. */
+function preseedField(key: string, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    throw new MicroOvnError("BAD_PRESEED", `preseed: "${key}" ${(e as Error).message}`);
+  }
+}
+
 /** What the preseed leaves to this machine, settled and checked before anything is done. */
-function completePreseed(c: ChecksModule, plan: InitPlan): InitPlan {
-  if (plan.address !== undefined) {
-    try {
-      checkLocal(plan.address);
-    } catch (e) {
-      throw new MicroOvnError("BAD_PRESEED", `preseed: "address" ${(e as Error).message}`);
-    }
+async function completePreseed(c: ChecksModule, plan: InitPlan): Promise<InitPlan> {
+  const { address, encapIp, underlayInterface } = plan;
+  if (address !== undefined) preseedField("address", () => checkLocal(address));
+  if (encapIp !== undefined) preseedField("encap_ip", () => checkLocal(encapIp));
+  if (underlayInterface !== undefined) {
+    const underlay = await underlayChecker();
+    preseedField("underlay_interface", () => underlay.check(underlayInterface));
   }
   if (plan.kind === "join" || plan.name !== undefined) return plan;
   // The daemon would name the member after the host: check that name here.
@@ -212,14 +265,32 @@ async function afterwards<T>(
   }
 }
 
-async function setEncapIp(client: ControlClient, member: string, encapIp: string): Promise<void> {
-  const { settings } = await afterwards(
-    member,
-    "setting the encapsulation IP",
-    `microovn chassis set encap-ip ${encapIp}`,
-    () => client.call<{ settings: ChassisSettings }>("PUT", "/chassis", { encapIp }),
-  );
-  info(`Encapsulation IP: ${settings.encapIp ?? encapIp}`);
+/** The underlay interface, then the encapsulation IP, as `chassis set` would set them. */
+async function setChassis(client: ControlClient, member: string, plan: InitPlan): Promise<void> {
+  const put = (body: Record<string, string>) => () =>
+    client.call<{ settings: ChassisSettings }>("PUT", "/chassis", body);
+  const { underlayInterface, encapIp } = plan;
+  if (underlayInterface !== undefined) {
+    const { settings } = await afterwards(
+      member,
+      `moving the addresses of ${underlayInterface} onto ${UNDERLAY_BRIDGE}`,
+      `microovn chassis set underlay-interface ${underlayInterface}`,
+      put({ underlayInterface }),
+    );
+    info(
+      `Underlay interface: ${underlayInterface} (its addresses are on ${UNDERLAY_BRIDGE}; ` +
+        `Geneve from ${settings.underlay?.address ?? "?"})`,
+    );
+  }
+  if (encapIp !== undefined) {
+    const { settings } = await afterwards(
+      member,
+      "setting the encapsulation IP",
+      `microovn chassis set encap-ip ${encapIp}`,
+      put({ encapIp }),
+    );
+    info(`Encapsulation IP: ${settings.encapIp ?? encapIp}`);
+  }
 }
 
 async function issueTokens(
@@ -264,7 +335,7 @@ async function execute(client: ControlClient, plan: InitPlan, print: TokenPrinte
       body,
     );
     info(`Bootstrapped ${describe(member)}`);
-    if (plan.encapIp !== undefined) await setEncapIp(client, member.name, plan.encapIp);
+    await setChassis(client, member.name, plan);
     await issueTokens(client, member.name, plan, print);
     return;
   }
@@ -277,7 +348,7 @@ async function execute(client: ControlClient, plan: InitPlan, print: TokenPrinte
     ...(plan.address !== undefined ? { address: plan.address } : {}),
   });
   info(`Joined as ${describe(member)}; members: ${layout.members.map((m) => m.name).join(", ")}`);
-  if (plan.encapIp !== undefined) await setEncapIp(client, member.name, plan.encapIp);
+  await setChassis(client, member.name, plan);
 }
 
 export function registerInit(program: Command, ctx: CliContext): void {
@@ -295,7 +366,7 @@ export function registerInit(program: Command, ctx: CliContext): void {
       // Loaded only here: the checks pull in code other commands do not need.
       const c: ChecksModule = await import("../preseed.js");
       if (options.preseed !== undefined) {
-        const plan = completePreseed(c, c.parsePreseed(await readPreseed(options.preseed)));
+        const plan = await completePreseed(c, c.parsePreseed(await readPreseed(options.preseed)));
         const client = ctx.client();
         await checkNotMember(client);
         await execute(client, plan, (name, token) => ctx.print(`${name} ${token}`));

@@ -1,7 +1,8 @@
 /**
  * `microovn status` output: MicroOVN's layout (deployment summary, then the
  * OVN Database summary), followed by processes that crashed or wait to
- * restart and certificate problems, when there are any.
+ * restart, certificate problems and settings that cannot work, when there
+ * are any.
  */
 import { NOT_A_MEMBER_HINT } from "../../member/config.js";
 import type { DatabaseSummary, ProcessSummary, StatusReport } from "../../daemon/status.js";
@@ -87,6 +88,10 @@ export function formatStatus(report: StatusReport): string {
   if (report.certificates.length > 0) {
     lines.push("Certificate problems:");
     for (const c of report.certificates) lines.push(`- ${c.name}: ${c.path}: ${c.problem}`);
+  }
+  if (report.problems.length > 0) {
+    lines.push("PROBLEMS:");
+    for (const p of report.problems) lines.push(`- ${p}`);
   }
   return lines.join("\n") + "\n";
 }

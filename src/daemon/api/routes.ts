@@ -13,6 +13,7 @@ import { planRecovery, recover } from "../../lifecycle/recover.js";
 import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
 import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
 import {
+  CHASSIS_CHANGE_KEYS,
   updateChassisSettings,
   type ChassisSettingsChange,
 } from "../../lifecycle/chassis-settings.js";
@@ -355,10 +356,10 @@ export function chassisRoutes(daemon: Daemon): Route[] {
       handler: async ({ body }) => {
         const change: ChassisSettingsChange = {};
         for (const key of Object.keys(body)) {
-          if (key !== "bridgeMappings" && key !== "gateway" && key !== "encapIp") {
+          if (!(CHASSIS_CHANGE_KEYS as readonly string[]).includes(key)) {
             throw new MicroOvnError(
               "BAD_REQUEST",
-              `unknown chassis setting "${key}"; known: bridgeMappings, gateway, encapIp`,
+              `unknown chassis setting "${key}"; known: ${CHASSIS_CHANGE_KEYS.join(", ")}`,
             );
           }
         }
