@@ -30,6 +30,8 @@ export interface BootstrapPlan {
   tokens: string[];
   /** The tokens' lifetime as `cluster add --timeout` takes it (default 3h). */
   tokensTimeout?: string;
+  /** Go ahead although another Open vSwitch/OVN runs here. */
+  allowForeignOvs?: boolean;
 }
 
 /** Join the cluster that issued `token`; the cluster places this member. */
@@ -40,6 +42,8 @@ export interface JoinPlan {
   name: string;
   address?: string;
   encapIp?: string;
+  /** Go ahead although another Open vSwitch/OVN runs here. */
+  allowForeignOvs?: boolean;
 }
 
 export type InitPlan = BootstrapPlan | JoinPlan;
@@ -54,6 +58,7 @@ export const PRESEED_KEYS = [
   "tokens",
   "tokens_timeout",
   "join",
+  "allow_foreign_ovs",
 ] as const;
 const JOIN_KEYS = ["token"] as const;
 
@@ -227,11 +232,16 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
   const encapIp = ip("encap_ip");
   const name = field("name", data.name, MEMBER_NAME, checkName);
 
-  let create = false;
-  if (data.create !== undefined && data.create !== null) {
-    if (typeof data.create === "boolean") create = data.create;
-    else problem("create", `must be true or false, got ${show(data.create)}`);
-  }
+  /** A true/false field (false when absent). */
+  const flag = (key: string): boolean => {
+    const value = data[key];
+    if (value === undefined || value === null) return false;
+    if (typeof value === "boolean") return value;
+    problem(key, `must be true or false, got ${show(value)}`);
+    return false;
+  };
+  const create = flag("create");
+  const allowForeignOvs = flag("allow_foreign_ovs");
 
   let token: JoinToken | undefined;
   let tokenText: string | undefined;
@@ -352,6 +362,7 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
       ...(encapIp !== undefined ? { encapIp } : {}),
       tokens,
       ...(tokensTimeout !== undefined ? { tokensTimeout } : {}),
+      ...(allowForeignOvs ? { allowForeignOvs } : {}),
     };
   }
   return {
@@ -360,5 +371,6 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
     name: token!.name,
     ...(address !== undefined ? { address } : {}),
     ...(encapIp !== undefined ? { encapIp } : {}),
+    ...(allowForeignOvs ? { allowForeignOvs } : {}),
   };
 }

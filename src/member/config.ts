@@ -89,6 +89,17 @@ export function formatBridgeMappings(mappings: Record<string, string>): string {
     .join(",");
 }
 
+/** What makes a machine a member, for messages to someone whose machine is not one yet. */
+export const BECOME_MEMBER =
+  "run `microovn cluster bootstrap` first (or `microovn cluster join TOKEN`, or `microovn init`)";
+
+export function notMemberError(): MicroOvnError {
+  return new MicroOvnError(
+    "NOT_BOOTSTRAPPED",
+    `this member is not part of a cluster yet; ${BECOME_MEMBER}`,
+  );
+}
+
 export class MemberConfigFile {
   constructor(readonly path: string) {}
 

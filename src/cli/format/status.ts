@@ -3,6 +3,7 @@
  * OVN Database summary), followed by processes that crashed or wait to
  * restart and certificate problems, when there are any.
  */
+import { BECOME_MEMBER } from "../../member/config.js";
 import type { DatabaseSummary, ProcessSummary, StatusReport } from "../../daemon/status.js";
 
 function databaseLine(db: DatabaseSummary): string[] {
@@ -43,9 +44,12 @@ function processLine(p: ProcessSummary): string {
   return `- ${p.name}: ${parts.join(", ")}`;
 }
 
+/** `microovn status` on a machine that is not a member (with or without a daemon). */
+export const NOT_MEMBER_STATUS = `This member is not part of a cluster yet; ${BECOME_MEMBER}.\n`;
+
 export function formatStatus(report: StatusReport): string {
   if (!report.bootstrapped) {
-    return "This member is not part of a cluster yet; run `microovn cluster bootstrap`.\n";
+    return NOT_MEMBER_STATUS;
   }
   const lines = ["MicroOVN deployment summary:"];
   for (const m of report.members) {
