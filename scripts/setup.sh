@@ -63,9 +63,13 @@ ln -sfn "$PREFIX/dist/daemon/main.js" "$BIN/microovnd"
 say "installed MicroOVN in $PREFIX; microovn and microovnd in $BIN"
 
 if [[ -n $SYSTEMD ]]; then
+  # States first: stopping one unit stops others of its package.
+  declare -A was
   for unit in "${DISTRO_UNITS[@]}"; do
-    load=$(systemctl show --property=LoadState --value "$unit.service")
-    active=$(systemctl is-active "$unit.service" || true)
+    was[$unit]="$(systemctl show --property=LoadState --value "$unit.service") $(systemctl is-active "$unit.service" || true)"
+  done
+  for unit in "${DISTRO_UNITS[@]}"; do
+    read -r load active <<<"${was[$unit]}"
     [[ $load == not-found || ($load == masked && $active != active) ]] && continue
     systemctl mask --now --quiet "$unit.service"
     say "stopped and masked Debian's $unit.service (it was $active)"
