@@ -109,6 +109,12 @@ async function assertDebianUnitsMasked(): Promise<void> {
   }
 }
 
+/** What microovnd last told systemd (STATUS=), once `waitready` has returned. */
+async function assertStatusText(): Promise<void> {
+  const { StatusText } = await unitProperties("microovnd", "StatusText");
+  assert.match(StatusText ?? "", /^[a-z0-9-]+: services up$/);
+}
+
 async function assertMemberWorks(): Promise<void> {
   assert.match(await machine.ok("microovn status"), /OVN Northbound: OK/);
   assert.match(await machine.ok("microovn ovn-nbctl ls-list"), /\(sw0\)/);
@@ -233,5 +239,6 @@ test("a fresh Debian 12 host with systemd as PID 1", async (t) => {
     const after = await assertOneOvnOurs();
     assert.equal(after.length, before);
     await assertMemberWorks();
+    await assertStatusText();
   });
 });

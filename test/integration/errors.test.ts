@@ -192,6 +192,6 @@ describe("a daemon that cannot start", () => {
       { allowFailure: true },
     );
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /only root may do; run it with sudo/);
+    assert.match(r.stderr, /only root may do; run it as root/);
   });
 });
