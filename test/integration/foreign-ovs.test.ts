@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { encodeJoinToken } from "../../src/cluster/join-token.js";
 import { run, spawnDetached } from "../../src/process/run.js";
-import { TestMember } from "../helpers/member.js";
+import { runIn } from "../../src/lab/netns.js";
+import { CLI, TestMember } from "../helpers/member.js";
 import { SCHEMAS } from "../helpers/ovsdb-server.js";
 import { isAlive, stopPid, trackPid } from "../helpers/processes.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
@@ -81,6 +82,19 @@ describe("another Open vSwitch/OVN on this machine", () => {
     assert.equal(r.exitCode, 1, r.stdout);
     refusal(r.stderr);
     await assertUntouched();
+  });
+
+  it("a state dir the refused command made is removed again", async () => {
+    const fresh = join(foreignDir, "new-member");
+    const r = await runIn(
+      m.namespace,
+      process.execPath,
+      [CLI, "--state-dir", fresh, "cluster", "bootstrap", "--name", "n1", "--address", "127.0.0.1"],
+      { allowFailure: true },
+    );
+    assert.equal(r.exitCode, 1, r.stdout);
+    refusal(r.stderr);
+    assert.equal(existsSync(fresh), false, `${fresh} is gone`);
   });
 
   it("init --preseed refuses the same, and leaves nothing behind", async () => {
