@@ -208,9 +208,17 @@ export class ControlClient {
   /** What to tell someone whose command needs a daemon when none runs. */
   async stopped(): Promise<MicroOvnError> {
     if (!existsSync(this.state.memberConfigPath)) return notMemberError();
-    const start = (await unitServes(this.state))
-      ? "`systemctl start microovnd`"
-      : this.state.root === DEFAULT_STATE_DIR && process.env.MICROOVN_STATE_DIR === undefined
+    if (await unitServes(this.state)) {
+      const failed = (await unitActiveState()) === "failed";
+      return new MicroOvnError(
+        "MEMBER_STOPPED",
+        "this member is stopped (microovnd is not running" +
+          (failed ? "; microovnd.service failed, see `journalctl -u microovnd`" : "") +
+          "); start it with `systemctl start microovnd`",
+      );
+    }
+    const start =
+      this.state.root === DEFAULT_STATE_DIR && process.env.MICROOVN_STATE_DIR === undefined
         ? "`microovn waitready`"
         : `\`microovn --state-dir ${this.state.root} waitready\``;
     return new MicroOvnError(

@@ -205,7 +205,6 @@ export class Daemon {
           .exclusive(() => recordMember(this.rt))
           .catch((e: Error) => log(`could not update this member's row: ${e.message}`));
         await this.renewCertificates();
-        await this.tellSystemd({ status: `${this.rt.config.name}: services up` });
       }
     } catch (e) {
       this.resumeError = (e as Error).message;
@@ -279,6 +278,7 @@ export class Daemon {
       this.memberServer = server;
       log(`member API listening on ${config.address}:${server.port}`);
     }
+    await this.tellSystemd({ status: `${config.name}: services up` });
   }
 
   /** Stops following the cluster and serving the member API (after leaving it). */

@@ -146,6 +146,7 @@ test("a fresh Debian 12 host with systemd as PID 1", async (t) => {
     await machine.ok("microovn status && microovn ovn-nbctl ls-add sw0 && microovn ovn-sbctl show");
     await assertMemberWorks();
     await assertOneOvnOurs();
+    await assertStatusText();
   });
 
   await t.test(
