@@ -5,10 +5,11 @@
  * root. Then: one OVS/OVN runs, ours, all under microovnd.service; Debian's
  * units are masked and stopped; the README's commands work; a daemon
  * started by hand makes the unit fail once, not loop, and running setup.sh
- * again mends it; the installation outlives the clone; a read-only command
- * on a stopped unit starts nothing; commands right after a slow unit start
- * wait for it and start no daemon of their own; after a reboot the member
- * is back with the same processes and its data.
+ * again mends it; the installation outlives the clone; after `microovn
+ * shutdown` the unit stays down and read-only commands start nothing;
+ * commands right after a slow unit start wait for it and start no daemon
+ * of their own; after a reboot the member is back with the same processes
+ * and its data.
  *
  * Skipped, with the reason, only when the container cannot boot here; a
  * failure of our set-up inside a booted container fails the test.
@@ -194,17 +195,26 @@ test("a fresh Debian 12 host with systemd as PID 1", async (t) => {
     await assertMemberWorks();
   });
 
-  await t.test("a read-only command on a stopped unit starts nothing", async () => {
-    await machine.ok("systemctl stop microovnd");
-    const r = await machine.sh("microovn status");
-    assert.equal(r.exitCode, 1);
-    assert.match(
-      r.stderr,
-      /this member is stopped \(microovnd is not running\); start it with `systemctl start microovnd`/,
-    );
-    assert.equal((await machine.sh("pgrep -x microovnd")).exitCode, 1, "no daemon");
-    assert.equal((await unitProperties("microovnd", "ActiveState")).ActiveState, "inactive");
-  });
+  await t.test(
+    "after shutdown the unit stays down and read-only commands start nothing",
+    async () => {
+      assert.match(await machine.ok("microovn shutdown"), /MicroOVN stopped on this member/);
+      assert.deepEqual(await unitProperties("microovnd", "ActiveState", "NRestarts"), {
+        ActiveState: "inactive",
+        NRestarts: "0",
+      });
+      assert.deepEqual(await running(), [], "no OVN process and no daemon");
+      const r = await machine.sh("microovn status");
+      assert.equal(r.exitCode, 1);
+      assert.match(
+        r.stderr,
+        /this member is stopped \(microovnd is not running\); start it with `systemctl start microovnd`/,
+      );
+      assert.match(await machine.ok("microovn shutdown"), /already stopped/);
+      assert.deepEqual(await running(), [], "still nothing runs");
+      assert.equal((await unitProperties("microovnd", "ActiveState")).ActiveState, "inactive");
+    },
+  );
 
   await t.test(
     "commands right after a slow unit start wait for it, and start no daemon",
