@@ -158,13 +158,17 @@ test("a fresh Debian 12 host with systemd as PID 1", async (t) => {
         "systemd-run --quiet --unit=microovnd-by-hand -p KillMode=process " +
           "-E MICROOVN_STATE_DIR=/var/lib/microovn /usr/local/bin/microovnd",
       );
-      const byHand = await waitFor("the hand-started daemon to answer", async () => {
-        const r = await machine.sh("microovn status");
-        return (
-          r.exitCode === 0 &&
-          (await machine.ok("systemctl show -p MainPID --value microovnd-by-hand")).trim()
-        );
-      });
+      const byHand = await waitFor(
+        "the hand-started daemon to answer",
+        async () => {
+          const r = await machine.sh("microovn status");
+          return (
+            r.exitCode === 0 &&
+            (await machine.ok("systemctl show -p MainPID --value microovnd-by-hand")).trim()
+          );
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
       const start = await machine.sh("systemctl start microovnd");
       assert.notEqual(start.exitCode, 0, "the unit's daemon must not run beside the other one");
       assert.deepEqual(
@@ -191,7 +195,7 @@ test("a fresh Debian 12 host with systemd as PID 1", async (t) => {
 
   await t.test("the installation does not need the clone", async () => {
     await machine.ok(`rm -rf ${CLONE}`);
-    await machine.ok("systemctl restart microovnd");
+    await machine.ok("systemctl restart microovnd && microovn waitready --timeout 60");
     await assertMemberWorks();
   });
 
