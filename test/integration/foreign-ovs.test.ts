@@ -13,6 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { encodeJoinToken } from "../../src/cluster/join-token.js";
 import { run, spawnDetached } from "../../src/process/run.js";
 import { runIn } from "../../src/lab/netns.js";
+import { readPidFiles } from "../../src/supervisor/supervisor.js";
 import { CLI, TestMember } from "../helpers/member.js";
 import { SCHEMAS } from "../helpers/ovsdb-server.js";
 import { isAlive, stopPid, trackPid } from "../helpers/processes.js";
@@ -71,7 +72,20 @@ describe("another Open vSwitch/OVN on this machine", () => {
     );
   });
 
+  /** `microovn` for a second state dir in the same namespace. */
+  const secondMember = (args: readonly string[]) =>
+    runIn(m.namespace, process.execPath, [CLI, "--state-dir", join(foreignDir, "n2"), ...args], {
+      allowFailure: true,
+      timeoutMs: 60_000,
+    });
+
   after(async () => {
+    if (foreignDir) {
+      await secondMember(["shutdown"]).catch(() => undefined);
+      for (const pid of Object.values(await readPidFiles(join(foreignDir, "n2", "run")))) {
+        if (isAlive(pid)) await stopPid(pid);
+      }
+    }
     await m?.cleanup();
     if (foreignPid !== undefined) await stopPid(foreignPid);
     if (foreignDir) await removeDir(foreignDir);
@@ -136,5 +150,24 @@ describe("another Open vSwitch/OVN on this machine", () => {
     );
     assert.match(await m.ok(["status"]), /OVN Northbound: OK/);
     assert.ok(foreignPid !== undefined && isAlive(foreignPid), "the other server was left alone");
+  });
+
+  it("does not count a member of ours with another state dir", async () => {
+    await stopPid(foreignPid!);
+    foreignPid = undefined;
+    // n1 (switch, chassis, central on 127.0.0.1) runs in this namespace; a
+    // second member beside it takes central only, on another loopback address.
+    const second = await secondMember([
+      "cluster",
+      "bootstrap",
+      "--name",
+      "n2",
+      "--address",
+      "127.0.0.2",
+      "--services",
+      "central",
+    ]);
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.match(second.stdout, /Bootstrapped n2 \(127\.0\.0\.2\); services: central/);
   });
 });
