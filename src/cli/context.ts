@@ -18,7 +18,7 @@ export class CliContext {
     if (process.getuid?.() !== 0) {
       throw new MicroOvnError(
         "ROOT_REQUIRED",
-        "microovn talks to microovnd, which only root may do; run it with sudo",
+        "microovn talks to microovnd, which only root may do; run it as root (e.g. with sudo)",
       );
     }
     return new ControlClient(this.state);

@@ -1,17 +1,26 @@
 /**
- * The CLI's side of the control API. When no daemon answers on the state
- * dir's control socket, it starts microovnd in the background (logging to
- * DIR/logs/microovnd.log) and waits for it; if that fails it says why and
- * where the log is.
+ * The CLI's side of the control API. Commands that change something
+ * (`call`) start the member's daemon when none answers: where
+ * microovnd.service serves the state dir, by starting the unit and waiting
+ * until it is ready (so systemd always knows the one daemon); elsewhere by
+ * starting microovnd in the background (logging to DIR/logs/microovnd.log).
+ * Either way a failure says why and where to look. Commands that only read
+ * (`query`) never start anything: they say the member is stopped and how to
+ * start it, or that the machine is not a member yet.
  */
+import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { fileURLToPath } from "node:url";
-import type { StateDir } from "../daemon/state-dir.js";
+import { DEFAULT_STATE_DIR, type StateDir } from "../daemon/state-dir.js";
 import { MicroOvnError } from "../errors.js";
+import { startUnit, unitActiveState, unitServes } from "../host/systemd.js";
+import { notMemberError } from "../member/config.js";
 import { spawnDetached } from "../process/run.js";
 
 const START_TIMEOUT_MS = 15_000;
+/** How long a command waits for microovnd.service while systemd starts it. */
+const UNIT_ACTIVATING_TIMEOUT_MS = 120_000;
 
 interface ApiError {
   error: { code: string; message: string };
@@ -19,6 +28,12 @@ interface ApiError {
 
 function isApiError(body: unknown): body is ApiError {
   return typeof body === "object" && body !== null && "error" in body;
+}
+
+/** No daemon listens on the control socket (none runs, or it has not listened yet). */
+function isNoDaemon(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ECONNREFUSED";
 }
 
 /** The daemon's entry point next to this file (main.js when built, main.ts under tsx). */
@@ -88,9 +103,28 @@ export class ControlClient {
     }
   }
 
-  /** Starts microovnd unless one answers; resolves once it does. */
+  /**
+   * Starts microovnd unless one answers (through systemd where its unit
+   * serves this state dir); resolves once it answers.
+   */
   async ensureDaemon(): Promise<void> {
     if (await this.isUp()) return;
+    if (await unitServes(this.state)) {
+      await startUnit();
+      if (!(await this.isUp())) {
+        throw new MicroOvnError(
+          "DAEMON_NOT_RUNNING",
+          "microovnd.service started but its daemon does not answer on " +
+            `${this.state.controlSocket}; see \`journalctl -u microovnd\``,
+        );
+      }
+      return;
+    }
+    await this.spawnDaemon();
+  }
+
+  /** Starts microovnd in the background for a state dir no unit serves. */
+  private async spawnDaemon(): Promise<void> {
     await mkdir(this.state.logDir, { recursive: true });
     const logFile = this.state.log("microovnd");
     const child = await spawnDetached(
@@ -127,7 +161,10 @@ export class ControlClient {
     );
   }
 
-  /** Calls the API (starting the daemon if needed) and returns the body, or throws its error. */
+  /**
+   * Calls the API for a command that changes something (starting the
+   * daemon if needed) and returns the body, or throws its error.
+   */
   async call<T>(
     method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
@@ -137,12 +174,63 @@ export class ControlClient {
     try {
       response = await this.send(method, path, body);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
       // No daemon listening yet: start one, then ask again.
-      if (code !== "ENOENT" && code !== "ECONNREFUSED") throw e;
+      if (!isNoDaemon(e)) throw e;
       await this.ensureDaemon();
       response = await this.send(method, path, body);
     }
+    return this.answer<T>(response);
+  }
+
+  /**
+   * GETs `path` for a command that changes nothing: never starts a daemon.
+   * Waits for microovnd.service while systemd is starting it.
+   */
+  async query<T>(path: string): Promise<T> {
+    try {
+      return this.answer<T>(await this.send("GET", path));
+    } catch (e) {
+      if (!isNoDaemon(e)) throw e;
+    }
+    if (await this.waitForStartingUnit()) return this.answer<T>(await this.send("GET", path));
+    throw await this.stopped();
+  }
+
+  /** True once the unit's daemon answers, false when systemd is not starting it. */
+  private async waitForStartingUnit(): Promise<boolean> {
+    if (!(await unitServes(this.state))) return false;
+    const deadline = Date.now() + UNIT_ACTIVATING_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (await this.isUp()) return true;
+      if ((await unitActiveState()) !== "activating") return this.isUp();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
+  /** What to tell someone whose command needs a daemon when none runs. */
+  async stopped(): Promise<MicroOvnError> {
+    if (!existsSync(this.state.memberConfigPath)) return notMemberError();
+    if (await unitServes(this.state)) {
+      const failed = (await unitActiveState()) === "failed";
+      return new MicroOvnError(
+        "MEMBER_STOPPED",
+        "this member is stopped (microovnd is not running" +
+          (failed ? "; microovnd.service failed, see `journalctl -u microovnd`" : "") +
+          "); start it with `systemctl start microovnd`",
+      );
+    }
+    const start =
+      this.state.root === DEFAULT_STATE_DIR && process.env.MICROOVN_STATE_DIR === undefined
+        ? "`microovn waitready`"
+        : `\`microovn --state-dir ${this.state.root} waitready\``;
+    return new MicroOvnError(
+      "MEMBER_STOPPED",
+      `this member is stopped (microovnd is not running); start it with ${start}`,
+    );
+  }
+
+  private answer<T>(response: { status: number; body: unknown }): T {
     if (isApiError(response.body)) {
       throw new MicroOvnError(response.body.error.code, response.body.error.message);
     }

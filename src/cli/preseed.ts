@@ -32,6 +32,8 @@ export interface BootstrapPlan {
   tokens: string[];
   /** The tokens' lifetime as `cluster add --timeout` takes it (default 3h). */
   tokensTimeout?: string;
+  /** Go ahead although another Open vSwitch/OVN runs here. */
+  allowForeignOvs?: boolean;
 }
 
 /** Join the cluster that issued `token`; the cluster places this member. */
@@ -43,6 +45,8 @@ export interface JoinPlan {
   address?: string;
   underlayInterface?: string;
   encapIp?: string;
+  /** Go ahead although another Open vSwitch/OVN runs here. */
+  allowForeignOvs?: boolean;
 }
 
 export type InitPlan = BootstrapPlan | JoinPlan;
@@ -58,6 +62,7 @@ export const PRESEED_KEYS = [
   "tokens",
   "tokens_timeout",
   "join",
+  "allow_foreign_ovs",
 ] as const;
 const JOIN_KEYS = ["token"] as const;
 
@@ -249,11 +254,16 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
   );
   const name = field("name", data.name, MEMBER_NAME, checkName);
 
-  let create = false;
-  if (data.create !== undefined && data.create !== null) {
-    if (typeof data.create === "boolean") create = data.create;
-    else problem("create", `must be true or false, got ${show(data.create)}`);
-  }
+  /** A true/false field (false when absent). */
+  const flag = (key: string): boolean => {
+    const value = data[key];
+    if (value === undefined || value === null) return false;
+    if (typeof value === "boolean") return value;
+    problem(key, `must be true or false, got ${show(value)}`);
+    return false;
+  };
+  const create = flag("create");
+  const allowForeignOvs = flag("allow_foreign_ovs");
 
   let token: JoinToken | undefined;
   let tokenText: string | undefined;
@@ -380,6 +390,7 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
       ...(encapIp !== undefined ? { encapIp } : {}),
       tokens,
       ...(tokensTimeout !== undefined ? { tokensTimeout } : {}),
+      ...(allowForeignOvs ? { allowForeignOvs } : {}),
     };
   }
   return {
@@ -389,5 +400,6 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
     ...(address !== undefined ? { address } : {}),
     ...(underlayInterface !== undefined ? { underlayInterface } : {}),
     ...(encapIp !== undefined ? { encapIp } : {}),
+    ...(allowForeignOvs ? { allowForeignOvs } : {}),
   };
 }

@@ -32,11 +32,14 @@ import { ClusterWatcher } from "../cluster/watcher.js";
 import { recordMember } from "../cluster/members.js";
 import { followLeaders, refresh } from "../lifecycle/refresh.js";
 import { LeaderTracker } from "../cluster/leader-tracker.js";
+import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "./runtime.js";
 import type { StateDir } from "./state-dir.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
+/** The exit status of a daemon that found another one running for its state dir. */
+export const EXIT_ALREADY_RUNNING = 73;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface Readiness {
@@ -72,6 +75,8 @@ export class Daemon {
   private resumeError: string | undefined;
   private renewalTimer: NodeJS.Timeout | undefined;
   private exiting = false;
+  /** Where systemd listens for readiness (NOTIFY_SOCKET), when it started us. */
+  notifySocket: string | undefined;
 
   constructor(
     readonly state: StateDir,
@@ -146,6 +151,12 @@ export class Daemon {
     await this.rt.load();
     await this.server.listen(this.state.controlSocket);
     log(`microovnd ${process.pid} listening on ${this.state.controlSocket}`);
+    // Ready as soon as commands can reach us: `systemctl start` returns
+    // here, and `microovn waitready` waits for the services themselves.
+    await this.tellSystemd({
+      ready: true,
+      status: this.rt.config ? "bringing the services back" : "not a member yet",
+    });
     void this.resume();
     // A member to be bootstrapped will need these soon: get them while idle.
     if (!this.rt.config) {
@@ -173,7 +184,11 @@ export class Daemon {
       if (other !== undefined) {
         throw new MicroOvnError(
           "DAEMON_ALREADY_RUNNING",
-          `microovnd already runs for ${this.state.root} (pid ${other})`,
+          `microovnd already runs for ${this.state.root} (pid ${other}); this one exits. ` +
+            (this.notifySocket !== undefined
+              ? `To have systemd run it instead: kill ${other} (its OVN processes keep ` +
+                "running and are adopted), then `systemctl restart microovnd`"
+              : "Use that one"),
         );
       }
       await rm(this.state.daemonPidFile, { force: true });
@@ -194,9 +209,16 @@ export class Daemon {
     } catch (e) {
       this.resumeError = (e as Error).message;
       log(`could not bring the services back: ${this.resumeError}`);
+      await this.tellSystemd({ status: `could not bring the services back: ${this.resumeError}` });
     } finally {
       this.ready = true;
     }
+  }
+
+  private async tellSystemd(message: { ready?: boolean; status?: string }): Promise<void> {
+    await notifySystemd(this.notifySocket, message).catch((e: Error) =>
+      log(`could not notify systemd: ${e.message}`),
+    );
   }
 
   private async renewCertificates(): Promise<void> {
@@ -256,6 +278,7 @@ export class Daemon {
       this.memberServer = server;
       log(`member API listening on ${config.address}:${server.port}`);
     }
+    await this.tellSystemd({ status: `${config.name}: services up` });
   }
 
   /** Stops following the cluster and serving the member API (after leaving it). */

@@ -12,8 +12,7 @@ import {
   type LayoutMember,
 } from "../cluster/layout.js";
 import { StateDb } from "../cluster/state-db.js";
-import { MicroOvnError } from "../errors.js";
-import { MemberConfigFile, NOT_A_MEMBER_HINT, type MemberConfig } from "../member/config.js";
+import { MemberConfigFile, notMemberError, type MemberConfig } from "../member/config.js";
 import { Central, clientPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
 import { CENTRAL_IPS, parseCentralIps } from "../cluster/config-keys.js";
 import { Chassis } from "../ovn/chassis.js";
@@ -66,12 +65,7 @@ export class MemberRuntime {
   }
 
   requireConfig(): MemberConfig {
-    if (!this.config) {
-      throw new MicroOvnError(
-        "NOT_BOOTSTRAPPED",
-        `this machine is not a member of a cluster: ${NOT_A_MEMBER_HINT}`,
-      );
-    }
+    if (!this.config) throw notMemberError();
     return this.config;
   }
 

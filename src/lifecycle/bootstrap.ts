@@ -23,7 +23,7 @@ import {
 } from "../member/config.js";
 import { DEFAULT_CENTRAL_PORTS } from "../ovn/central.js";
 import { certificateServices, issueCertificates } from "./certificates.js";
-import { checkPortsFree, checkPrograms } from "./preflight.js";
+import { checkNoForeignOvs, checkPortsFree, checkPrograms } from "./preflight.js";
 import {
   configureChassis,
   startCentral,
@@ -43,6 +43,8 @@ export interface BootstrapRequest {
   address?: string;
   /** Default: all of them. */
   services?: ServiceName[];
+  /** Go ahead although another Open vSwitch/OVN runs here. */
+  allowForeignOvs?: boolean;
 }
 
 /** The address a member gets when none is given. */
@@ -66,12 +68,14 @@ async function isEmptyOrAbsent(dir: string): Promise<boolean> {
 /**
  * Everything that must hold before this machine becomes a member (by
  * bootstrap or join): not a member yet, no leftover data, the programs of
- * `services` installed, and their ports free on `address`.
+ * `services` installed, no other Open vSwitch/OVN here (unless
+ * `allowForeignOvs`), and their ports free on `address`.
  */
 export async function checkNewMember(
   rt: MemberRuntime,
   address: string,
   services: readonly ServiceName[],
+  options: { allowForeignOvs?: boolean } = {},
 ): Promise<void> {
   if (rt.config) {
     throw new MicroOvnError(
@@ -91,6 +95,7 @@ export async function checkNewMember(
     throw new MicroOvnError("BAD_SERVICES", "the chassis service needs the switch service");
   }
   await checkPrograms(services);
+  if (options.allowForeignOvs !== true) await checkNoForeignOvs();
   if (services.includes("central")) {
     const p = DEFAULT_CENTRAL_PORTS;
     await checkPortsFree(address, [
@@ -114,7 +119,7 @@ export async function bootstrap(
   const name = checkMemberName(request.name ?? hostname());
   const address = checkAddress(request.address ?? defaultAddress());
   const services = request.services ?? [...SERVICES];
-  await checkNewMember(rt, address, services);
+  await checkNewMember(rt, address, services, { allowForeignOvs: request.allowForeignOvs });
 
   const config: MemberConfig = {
     name,

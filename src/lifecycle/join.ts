@@ -47,6 +47,8 @@ export interface JoinOptions {
   name?: string;
   /** Default: the first non-loopback IPv4 address. */
   address?: string;
+  /** Go ahead although another Open vSwitch/OVN runs here. */
+  allowForeignOvs?: boolean;
 }
 
 /** Asks the members in the token, in turn, to admit this one. */
@@ -78,7 +80,7 @@ export async function join(rt: MemberRuntime, options: JoinOptions): Promise<Mem
   const name = checkMemberName(token.name);
   const address = checkAddress(options.address ?? defaultAddress());
   // Where this member fits is the cluster's choice: be ready for everything.
-  await checkNewMember(rt, address, SERVICES);
+  await checkNewMember(rt, address, SERVICES, { allowForeignOvs: options.allowForeignOvs });
 
   const { requests, keys } = await makeRequests(
     name,

@@ -1,13 +1,14 @@
 /**
  * Checks made before anything is touched: are the OVN and OVS programs
- * installed, and are the ports we are about to listen on free? Each failure
- * says what to do about it.
+ * installed, does no other Open vSwitch or OVN run here, and are the ports
+ * we are about to listen on free? Each failure says what to do about it.
  */
 import { constants } from "node:fs";
 import { access, readFile, readdir, readlink } from "node:fs/promises";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
 import { MicroOvnError } from "../errors.js";
+import { describeForeignOvs, findForeignOvs, scanHost } from "../host/foreign-ovs.js";
 import type { ServiceName } from "../member/config.js";
 
 /** The programs each service runs or drives, with the Debian package holding each. */
@@ -57,6 +58,16 @@ export async function checkPrograms(services: readonly ServiceName[]): Promise<v
     `${[...missing.keys()].join(", ")} not found on PATH. Install Debian's packages ` +
       `(apt-get install -y ${packages.join(" ")}), or put them on microovnd's PATH, then try again`,
   );
+}
+
+/** How to go ahead next to another Open vSwitch/OVN anyway. */
+export const FOREIGN_OVS_OVERRIDE =
+  "add --allow-foreign-ovs to the command (in a preseed file: allow_foreign_ovs: true)";
+
+/** Throws FOREIGN_OVS when an Open vSwitch or OVN that is not ours runs here (see host/foreign-ovs.ts). */
+export async function checkNoForeignOvs(): Promise<void> {
+  const message = describeForeignOvs(findForeignOvs(await scanHost()), FOREIGN_OVS_OVERRIDE);
+  if (message !== "") throw new MicroOvnError("FOREIGN_OVS", message);
 }
 
 export interface PortHolder {

@@ -143,6 +143,14 @@ export function formatBridgeMappings(mappings: Record<string, string>): string {
     .join(",");
 }
 
+/** What makes a machine a member, for messages to someone whose machine is not one yet. */
+export function notMemberError(): MicroOvnError {
+  return new MicroOvnError(
+    "NOT_BOOTSTRAPPED",
+    `this machine is not a member of a cluster: ${NOT_A_MEMBER_HINT}`,
+  );
+}
+
 export class MemberConfigFile {
   constructor(readonly path: string) {}
 

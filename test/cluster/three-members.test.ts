@@ -210,7 +210,7 @@ describe("a three-member cluster", () => {
       `the VMs on ${others.join(" and ")} kept pinging: ${r.stdout}`,
     );
 
-    // Any command starts the member's daemon again, which brings everything back.
+    // waitready starts the member's daemon again, which brings everything back.
     await lab!.ok(leader, ["waitready", "--timeout", "60"]);
     await waitFor(
       `${leader} listed ONLINE`,

@@ -282,8 +282,8 @@ describe("cluster bootstrap on one member", () => {
     assert.equal(bad.exitCode, 1);
     assert.match(bad.stderr, /"physnet1" is not a bridge mapping; write NETWORK:BRIDGE/);
     await m.ok(["shutdown"]);
-    assert.match(await m.ok(["chassis", "show"]), /bridge-mappings: physnet1:br-ex\ngateway: true/);
     await m.ok(["waitready", "--timeout", "30"]);
+    assert.match(await m.ok(["chassis", "show"]), /bridge-mappings: physnet1:br-ex\ngateway: true/);
     await check();
     await m.ok(["chassis", "unset", "gateway"]);
     const ids = await m.ok(["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids"]);

@@ -82,7 +82,8 @@ describe("data plane on one member", () => {
     await new Promise((r) => setTimeout(r, 1000));
     process.kill(daemon, "SIGKILL");
     await waitFor("the old daemon gone", () => !isAlive(daemon));
-    const report = await status(); // starts microovnd again
+    await m.ok(["waitready", "--timeout", "30"]); // starts microovnd again
+    const report = await status();
     const after = await m.pids();
     assert.notEqual(after.microovnd, daemon);
     for (const [name, pid] of Object.entries(before)) {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import { spawnDetached, run } from "../../src/process/run.js";
 import { CLI, TestMember } from "../helpers/member.js";
@@ -26,18 +26,25 @@ describe("bootstrap errors", () => {
     await m?.cleanup();
   });
 
-  it("commands that need a member say to bootstrap first", async () => {
+  it("commands that need a member say to bootstrap first, and start nothing", async () => {
     assert.match(
       await m.ok(["status"]),
       /not a member of a cluster yet\.\n`microovn cluster join TOKEN` makes it a member .*`microovn cluster bootstrap` starts a new cluster/,
     );
-    const r = await m.cli(["ovn-nbctl", "show"]);
-    assert.equal(r.exitCode, 1);
-    assert.match(
-      r.stderr,
-      /not a member of a cluster: `microovn cluster join TOKEN` makes it a member/,
-    );
+    for (const args of [
+      ["ovn-nbctl", "show"],
+      ["cluster", "list"],
+      ["chassis", "show"],
+    ]) {
+      const r = await m.cli(args);
+      assert.equal(r.exitCode, 1, args.join(" "));
+      assert.match(
+        r.stderr,
+        /not a member of a cluster: `microovn cluster join TOKEN` makes it a member/,
+      );
+    }
     assertNothingWritten();
+    assert.deepEqual(await readdir(m.dir), [], "no daemon was started: nothing in the state dir");
   });
 
   it("rejects a bad name or address", async () => {
@@ -105,6 +112,46 @@ describe("bootstrap errors", () => {
   });
 });
 
+describe("a stopped member", () => {
+  let m: TestMember;
+
+  before(async () => {
+    m = await TestMember.create("stp");
+    await m.ok(["cluster", "bootstrap", "--name", "s1", "--address", "127.0.0.1"]);
+    await m.ok(["shutdown"]);
+  });
+
+  after(async () => {
+    await m?.cleanup();
+  });
+
+  it("read-only commands start nothing and say how to start it", async () => {
+    const stopped = `this member is stopped (microovnd is not running); start it with \`microovn --state-dir ${m.dir} waitready\``;
+    for (const args of [
+      ["status"],
+      ["cluster", "list"],
+      ["certificates", "list"],
+      ["config", "list"],
+      ["config", "get", "ovn.central-ips"],
+      ["chassis", "show"],
+      ["ovn-nbctl", "show"],
+    ]) {
+      const r = await m.cli(args);
+      assert.equal(r.exitCode, 1, args.join(" "));
+      assert.ok(r.stderr.includes(stopped), `${args.join(" ")}: ${r.stderr}`);
+    }
+    assert.deepEqual(await m.pids(), {}, "no pidfile: nothing runs");
+    assert.equal(existsSync(m.path("control.socket")), false);
+    assert.match(await m.ok(["shutdown"]), /already stopped/);
+  });
+
+  it("waitready starts it again", async () => {
+    await m.ok(["waitready", "--timeout", "30"]);
+    assert.match(await m.ok(["status"]), /OVN Northbound: OK/);
+    assert.match(await m.ok(["chassis", "show"]), /gateway: false/);
+  });
+});
+
 describe("a daemon that cannot start", () => {
   let m: TestMember;
 
@@ -119,7 +166,7 @@ describe("a daemon that cannot start", () => {
 
   it("is reported with the reason and the log's path", async () => {
     await writeFile(m.path("run"), "not a directory\n");
-    const r = await m.cli(["status"]);
+    const r = await m.cli(["waitready"]);
     assert.equal(r.exitCode, 1);
     assert.match(
       r.stderr,
@@ -145,6 +192,6 @@ describe("a daemon that cannot start", () => {
       { allowFailure: true },
     );
     assert.equal(r.exitCode, 1);
-    assert.match(r.stderr, /only root may do; run it with sudo/);
+    assert.match(r.stderr, /only root may do; run it as root/);
   });
 });

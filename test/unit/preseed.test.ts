@@ -106,6 +106,24 @@ tokens_timeout: 30m
       name: "m2",
     });
   });
+
+  it("takes allow_foreign_ovs for bootstrapping and joining", () => {
+    assert.deepEqual(parse("create: true\nallow_foreign_ovs: true\n"), {
+      kind: "bootstrap",
+      tokens: [],
+      allowForeignOvs: true,
+    });
+    assert.deepEqual(parse(`join: {token: "${M2}"}\nallow_foreign_ovs: true\n`), {
+      kind: "join",
+      token: M2,
+      name: "m2",
+      allowForeignOvs: true,
+    });
+    assert.deepEqual(parse("create: true\nallow_foreign_ovs: false\n"), {
+      kind: "bootstrap",
+      tokens: [],
+    });
+  });
 });
 
 describe("preseed files that are refused", () => {
@@ -121,6 +139,10 @@ describe("preseed files that are refused", () => {
   it("names a bad member name, create flag, services or token lifetime", () => {
     refused("create: true\nname: bad_name!\n", /"name" must be a member name .*got "bad_name!"/);
     refused("create: yes\n", /"create" must be true or false, got "yes"/);
+    refused(
+      "create: true\nallow_foreign_ovs: 1\n",
+      /"allow_foreign_ovs" must be true or false, got 1/,
+    );
     refused(
       "create: true\nservices: [central, router]\n",
       /"services" .*"router" is not a service/,

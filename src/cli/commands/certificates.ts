@@ -18,7 +18,7 @@ export function registerCertificates(program: Command, ctx: CliContext): void {
     .action(async () => {
       const { certificates: list } = await ctx
         .client()
-        .call<{ certificates: CertificateStatus[] }>("GET", "/certificates");
+        .query<{ certificates: CertificateStatus[] }>("/certificates");
       ctx.print(formatCertificates(list));
     });
   certificates

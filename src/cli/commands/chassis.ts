@@ -55,9 +55,7 @@ export function registerChassis(program: Command, ctx: CliContext): void {
     .command("show")
     .description("Show the chassis settings")
     .action(async () => {
-      const { settings } = await ctx
-        .client()
-        .call<{ settings: ChassisSettings }>("GET", "/chassis");
+      const { settings } = await ctx.client().query<{ settings: ChassisSettings }>("/chassis");
       ctx.print(show(settings));
     });
   chassis

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { MicroOvnError } from "../../errors.js";
 import { parseServiceList, type MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
+import { ALLOW_FOREIGN_OVS_HELP, asNewMember } from "../new-member.js";
 import type { CliContext } from "../context.js";
 import { checkListFormat, formatMembers, listedMember, type MemberRow } from "../format/members.js";
 import { describeRecovery, describeRecoveryPlan } from "../format/recovery.js";
@@ -19,20 +20,30 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       "--services <list>",
       "comma-separated services to run: central, switch, chassis (default: all)",
     )
-    .action(async (options: { name?: string; address?: string; services?: string }) => {
-      const body: Record<string, unknown> = {};
-      if (options.name !== undefined) body.name = options.name;
-      if (options.address !== undefined) body.address = options.address;
-      if (options.services !== undefined) {
-        body.services = parseServiceList(options.services.split(",").map((s) => s.trim()));
-      }
-      const { member } = await ctx
-        .client()
-        .call<{ member: MemberConfig }>("POST", "/cluster/bootstrap", body);
-      ctx.print(
-        `Bootstrapped ${member.name} (${member.address}); services: ${member.services.join(", ")}`,
-      );
-    });
+    .option("--allow-foreign-ovs", ALLOW_FOREIGN_OVS_HELP)
+    .action(
+      async (options: {
+        name?: string;
+        address?: string;
+        services?: string;
+        allowForeignOvs?: boolean;
+      }) => {
+        const body: Record<string, unknown> = {};
+        if (options.name !== undefined) body.name = options.name;
+        if (options.address !== undefined) body.address = options.address;
+        if (options.services !== undefined) {
+          body.services = parseServiceList(options.services.split(",").map((s) => s.trim()));
+        }
+        if (options.allowForeignOvs === true) body.allowForeignOvs = true;
+        const client = ctx.client();
+        const { member } = await asNewMember(client, () =>
+          client.call<{ member: MemberConfig }>("POST", "/cluster/bootstrap", body),
+        );
+        ctx.print(
+          `Bootstrapped ${member.name} (${member.address}); services: ${member.services.join(", ")}`,
+        );
+      },
+    );
 
   cluster
     .command("add")
@@ -56,16 +67,25 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .argument("<token>", "what `microovn cluster add NAME` printed on a member")
     .option("--name <name>", "this member's name (must be the token's; default: the token's)")
     .option("--address <ip>", "address other members reach this one at")
-    .action(async (token: string, options: { name?: string; address?: string }) => {
-      const { member, layout } = await ctx.client().call<{
-        member: MemberConfig;
-        layout: { members: { name: string }[] };
-      }>("POST", "/cluster/join", { token, ...options });
-      ctx.print(
-        `Joined the cluster as ${member.name} (${member.address}); services: ` +
-          `${member.services.join(", ")}; members: ${layout.members.map((m) => m.name).join(", ")}`,
-      );
-    });
+    .option("--allow-foreign-ovs", ALLOW_FOREIGN_OVS_HELP)
+    .action(
+      async (
+        token: string,
+        options: { name?: string; address?: string; allowForeignOvs?: boolean },
+      ) => {
+        const client = ctx.client();
+        const { member, layout } = await asNewMember(client, () =>
+          client.call<{
+            member: MemberConfig;
+            layout: { members: { name: string }[] };
+          }>("POST", "/cluster/join", { token, ...options }),
+        );
+        ctx.print(
+          `Joined the cluster as ${member.name} (${member.address}); services: ` +
+            `${member.services.join(", ")}; members: ${layout.members.map((m) => m.name).join(", ")}`,
+        );
+      },
+    );
 
   cluster
     .command("list")
@@ -73,9 +93,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .option("-f, --format <format>", "table, compact, json, yaml or csv", "table")
     .action(async (options: { format: string }) => {
       const format = checkListFormat(options.format);
-      const { members } = await ctx
-        .client()
-        .call<{ members: MemberRow[] }>("GET", "/cluster/members");
+      const { members } = await ctx.client().query<{ members: MemberRow[] }>("/cluster/members");
       process.stdout.write(formatMembers(members.map(listedMember), format));
     });
 

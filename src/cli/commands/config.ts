@@ -32,7 +32,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     .description("Print a key's value")
     .argument("<key>")
     .action(async (key: string) => {
-      const { value } = await ctx.client().call<{ value: string }>("GET", path(key));
+      const { value } = await ctx.client().query<{ value: string }>(path(key));
       ctx.print(value);
     });
 
@@ -42,7 +42,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     .action(async () => {
       const { config: entries } = await ctx
         .client()
-        .call<{ config: { key: string; value: string }[] }>("GET", "/config");
+        .query<{ config: { key: string; value: string }[] }>("/config");
       const width = Math.max(3, ...entries.map((e) => e.key.length));
       ctx.print(
         [

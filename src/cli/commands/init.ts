@@ -24,6 +24,7 @@ import type { ControlClient } from "../control-client.js";
 import type * as Checks from "../preseed.js";
 import type { BootstrapPlan, InitPlan } from "../preseed.js";
 import type { Prompter } from "../prompts.js";
+import { ALLOW_FOREIGN_OVS_HELP, asNewMember } from "../new-member.js";
 
 type ChecksModule = typeof Checks;
 
@@ -325,8 +326,14 @@ function describe(member: MemberConfig): string {
 async function execute(client: ControlClient, plan: InitPlan, print: TokenPrinter): Promise<void> {
   if (plan.kind === "bootstrap") {
     info(`Bootstrapping a new cluster as ${plan.name ?? "this host"}…`);
-    const body: { name?: string; address?: string; services?: ServiceName[] } = {};
+    const body: {
+      name?: string;
+      address?: string;
+      services?: ServiceName[];
+      allowForeignOvs?: boolean;
+    } = {};
     if (plan.name !== undefined) body.name = plan.name;
+    if (plan.allowForeignOvs === true) body.allowForeignOvs = true;
     if (plan.address !== undefined) body.address = plan.address;
     if (plan.services !== undefined) body.services = plan.services;
     const { member } = await client.call<{ member: MemberConfig }>(
@@ -346,6 +353,7 @@ async function execute(client: ControlClient, plan: InitPlan, print: TokenPrinte
   }>("POST", "/cluster/join", {
     token: plan.token,
     ...(plan.address !== undefined ? { address: plan.address } : {}),
+    ...(plan.allowForeignOvs === true ? { allowForeignOvs: true } : {}),
   });
   info(`Joined as ${describe(member)}; members: ${layout.members.map((m) => m.name).join(", ")}`);
   await setChassis(client, member.name, plan);
@@ -362,29 +370,36 @@ export function registerInit(program: Command, ctx: CliContext): void {
       "--preseed <file>",
       "take the answers from this YAML file (- for standard input) instead of asking",
     )
-    .action(async (options: { preseed?: string }) => {
+    .option("--allow-foreign-ovs", ALLOW_FOREIGN_OVS_HELP)
+    .action(async (options: { preseed?: string; allowForeignOvs?: boolean }) => {
       // Loaded only here: the checks pull in code other commands do not need.
       const c: ChecksModule = await import("../preseed.js");
+      const allow = (plan: InitPlan): InitPlan =>
+        options.allowForeignOvs === true ? { ...plan, allowForeignOvs: true } : plan;
       if (options.preseed !== undefined) {
         const plan = await completePreseed(c, c.parsePreseed(await readPreseed(options.preseed)));
         const client = ctx.client();
-        await checkNotMember(client);
-        await execute(client, plan, (name, token) => ctx.print(`${name} ${token}`));
+        await asNewMember(client, async () => {
+          await checkNotMember(client);
+          await execute(client, allow(plan), (name, token) => ctx.print(`${name} ${token}`));
+        });
         return;
       }
       const client = ctx.client();
-      await checkNotMember(client);
-      const { Prompter } = await import("../prompts.js");
-      const prompter = new Prompter(process.stdin, process.stderr);
-      let plan: InitPlan;
-      try {
-        plan = await wizard(c, prompter);
-      } finally {
-        prompter.close();
-      }
-      await execute(client, plan, (name, token, expiresAt) => {
-        info(`Join token for ${name} (valid until ${expiresAt}):`);
-        ctx.print(token);
+      await asNewMember(client, async () => {
+        await checkNotMember(client);
+        const { Prompter } = await import("../prompts.js");
+        const prompter = new Prompter(process.stdin, process.stderr);
+        let plan: InitPlan;
+        try {
+          plan = await wizard(c, prompter);
+        } finally {
+          prompter.close();
+        }
+        await execute(client, allow(plan), (name, token, expiresAt) => {
+          info(`Join token for ${name} (valid until ${expiresAt}):`);
+          ctx.print(token);
+        });
       });
     });
 }

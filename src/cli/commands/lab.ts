@@ -14,7 +14,7 @@ interface RootOptions {
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
-    throw new MicroOvnError("ROOT_REQUIRED", "the lab makes network namespaces: run it with sudo");
+    throw new MicroOvnError("ROOT_REQUIRED", "the lab makes network namespaces: run it as root");
   }
 }
 

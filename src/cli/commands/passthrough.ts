@@ -24,7 +24,8 @@ export async function runPassthrough(
   tool: PassthroughTool,
   args: readonly string[],
 ): Promise<number> {
-  const tools = await ctx.client().call<ToolContext>("GET", "/tools");
+  // Never starts a stopped member: say so instead (the tools would find no OVN).
+  const tools = await ctx.client().query<ToolContext>("/tools");
   const invocation = toolInvocation(tool, args, tools, targetResolver(tools.runDir));
   return runAttached(invocation.program, invocation.args, { env: invocation.env });
 }

@@ -1,9 +1,14 @@
 /** `microovn enable SERVICE`, `microovn disable SERVICE`, `microovn shutdown`. */
 import type { Command } from "commander";
-import { isRunning } from "../../supervisor/supervisor.js";
+import { isRunning, readPidFiles } from "../../supervisor/supervisor.js";
 import { MicroOvnError } from "../../errors.js";
 import type { CliContext } from "../context.js";
 import { printWarnings } from "../format/warnings.js";
+
+/** Whether a process named in one of the member's pidfiles still runs. */
+async function anyRunning(runDir: string): Promise<boolean> {
+  return Object.values(await readPidFiles(runDir)).some(isRunning);
+}
 
 export function registerServices(program: Command, ctx: CliContext): void {
   const change = async (
@@ -54,7 +59,13 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .command("shutdown")
     .description("Stop every OVN process of this member and the daemon; data is kept")
     .action(async () => {
-      const { pid } = await ctx.client().call<{ pid: number }>("POST", "/shutdown");
+      const client = ctx.client();
+      // Nothing of this member runs: nothing to start only to stop it again.
+      if (!(await client.isUp()) && !(await anyRunning(ctx.state.runDir))) {
+        ctx.print("MicroOVN is already stopped on this member");
+        return;
+      }
+      const { pid } = await client.call<{ pid: number }>("POST", "/shutdown");
       const deadline = Date.now() + 30_000;
       while (isRunning(pid)) {
         if (Date.now() > deadline) {

@@ -4,7 +4,7 @@ import type { Readiness } from "../../daemon/daemon.js";
 import type { StatusReport } from "../../daemon/status.js";
 import { MicroOvnError } from "../../errors.js";
 import type { CliContext } from "../context.js";
-import { formatStatus } from "../format/status.js";
+import { NOT_MEMBER_STATUS, formatStatus } from "../format/status.js";
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -20,14 +20,28 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     .description("Show this member, its services, the OVN databases and any problems")
     .option("--json", "print the report as JSON")
     .action(async (options: { json?: boolean }) => {
-      const report = await ctx.client().call<StatusReport>("GET", "/status");
-      ctx.print(options.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      let report: StatusReport | { bootstrapped: false };
+      try {
+        report = await ctx.client().query<StatusReport>("/status");
+      } catch (e) {
+        // Not a member and no daemon: the same answer a running daemon gives.
+        if (!(e instanceof MicroOvnError && e.code === "NOT_BOOTSTRAPPED")) throw e;
+        report = { bootstrapped: false };
+      }
+      ctx.print(
+        options.json
+          ? JSON.stringify(report, null, 2)
+          : report.bootstrapped
+            ? formatStatus(report)
+            : NOT_MEMBER_STATUS,
+      );
     });
 
   program
     .command("waitready")
     .description(
-      "Wait until this member's services are up and its databases take writes (have a Raft leader)",
+      "Start this member's daemon if it is stopped, and wait until its services are up and its " +
+        "databases take writes (have a Raft leader)",
     )
     .option("--timeout <seconds>", "give up after this long (0: wait forever)", seconds, 0)
     .action(async (options: { timeout: number }) => {

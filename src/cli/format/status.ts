@@ -53,12 +53,16 @@ function processLine(p: ProcessSummary): string {
   return `- ${p.name}: ${parts.join(", ")}`;
 }
 
+/** `microovn status` on a machine that is not a member (with or without a daemon). */
+export const NOT_MEMBER_STATUS = `This machine is not a member of a cluster yet.\n${NOT_A_MEMBER_HINT}.\n`;
+
 export function formatStatus(report: StatusReport): string {
   if (!report.bootstrapped) {
-    const was = report.formerMember
-      ? `This machine was removed from its cluster (its old data is in ${report.formerMember}).`
-      : "This machine is not a member of a cluster yet.";
-    return `${was}\n${NOT_A_MEMBER_HINT}.\n`;
+    if (!report.formerMember) return NOT_MEMBER_STATUS;
+    return (
+      `This machine was removed from its cluster (its old data is in ${report.formerMember}).\n` +
+      `${NOT_A_MEMBER_HINT}.\n`
+    );
   }
   const lines = ["MicroOVN deployment summary:"];
   if (report.removed) {

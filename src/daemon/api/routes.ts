@@ -67,6 +67,7 @@ export function clusterRoutes(daemon: Daemon): Route[] {
             ...(name !== undefined ? { name } : {}),
             ...(address !== undefined ? { address } : {}),
             ...(services !== undefined ? { services } : {}),
+            allowForeignOvs: body.allowForeignOvs === true,
           }),
         );
         await daemon.startMembership();
@@ -105,6 +106,7 @@ export function clusterRoutes(daemon: Daemon): Route[] {
             token,
             ...(name !== undefined ? { name } : {}),
             ...(address !== undefined ? { address } : {}),
+            allowForeignOvs: body.allowForeignOvs === true,
           }),
         );
         log(
