@@ -49,7 +49,7 @@ describe("microovn lab", () => {
     assert.equal(status.exitCode, 0, status.stderr);
     assert.match(status.stdout, /^m1 +\S+-m1 +198\.18\.0\.1 .* running \(pid \d+\)$/m);
     assert.match(status.stdout, /^m2 .* running \(pid \d+\)$/m);
-    assert.match(status.stdout, /^m2 +198\.18\.0\.2 +voter +[0-9a-f]{64} +ONLINE$/m);
+    assert.match(status.stdout, /^m2 +198\.18\.0\.2:6686 +voter +[0-9a-f]{64} +ONLINE$/m);
 
     const ping = await lab([
       "exec",
@@ -76,7 +76,7 @@ describe("microovn lab", () => {
       "-f",
       "csv",
     ]);
-    assert.match(member.stdout, /^m1,198\.18\.0\.1,voter,[0-9a-f]{64},ONLINE$/m);
+    assert.match(member.stdout, /^m1,198\.18\.0\.1:6686,voter,[0-9a-f]{64},ONLINE$/m);
 
     const again = await lab(["up", "--nodes", "1"]);
     assert.notEqual(again.exitCode, 0);

@@ -237,7 +237,10 @@ describe("losing two of three members for good", () => {
   });
 
   it("keeps a lost member that starts again out, and it says it was removed", async () => {
-    // The CLI starts m1's daemon, which brings back its old servers.
+    // waitready starts m1's daemon, which brings back its old servers; they
+    // never find a majority again, so it gives up, as it should.
+    const waited = await lab!.cli("m1", ["waitready", "--timeout", "3"]);
+    assert.notEqual(waited.exitCode, 0, "the lost member's databases never take writes");
     await waitFor(
       "m1's status to say it was removed",
       async () => {

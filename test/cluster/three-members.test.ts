@@ -80,7 +80,7 @@ describe("a three-member cluster", () => {
     const members = await list("m2");
     assert.deepEqual(
       members.map((m) => [m.name, m.address, m.role, m.status]),
-      lab!.nodes.map((n) => [n.name, n.address, "voter", "ONLINE"]),
+      lab!.nodes.map((n) => [n.name, `${n.address}:6686`, "voter", "ONLINE"]),
     );
     for (const m of members) assert.match(m.fingerprint, /^[0-9a-f]{64}$/);
   });

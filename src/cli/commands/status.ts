@@ -28,13 +28,8 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         if (!(e instanceof MicroOvnError && e.code === "NOT_BOOTSTRAPPED")) throw e;
         report = { bootstrapped: false };
       }
-      ctx.print(
-        options.json
-          ? JSON.stringify(report, null, 2)
-          : report.bootstrapped
-            ? formatStatus(report)
-            : NOT_MEMBER_STATUS,
-      );
+      if (options.json) ctx.print(JSON.stringify(report, null, 2));
+      else ctx.print("members" in report ? formatStatus(report) : NOT_MEMBER_STATUS);
     });
 
   program
