@@ -49,6 +49,9 @@ export class ControlClient {
       const req = httpRequest(
         {
           socketPath: this.state.controlSocket,
+          // Not Node's global agent: it gives every socket a 5 s idle timeout, which cut
+          // off answers that take longer to come (`cluster recover`, a CA change).
+          agent: false,
           path: `/1.0${path}`,
           method,
           headers: payload
