@@ -325,9 +325,9 @@ async function reformDatabases(
 
 /**
  * The state database keeps the member rows of `names` only (this member's
- * up to date), and no join token.
+ * up to date), and no join token; returns the rows left.
  */
-async function keepOnlyMembers(rt: MemberRuntime, names: readonly string[]): Promise<void> {
+async function keepOnlyMembers(rt: MemberRuntime, names: readonly string[]): Promise<MemberRow[]> {
   const client = await connectStateDb(rt);
   try {
     const txn = client.transaction();
@@ -337,44 +337,32 @@ async function keepOnlyMembers(rt: MemberRuntime, names: readonly string[]): Pro
     );
     txn.delete("Join_Token", []);
     await txn.commit();
+    await recordMember(rt);
+    return await client.select("Member");
   } finally {
     client.close();
   }
-  await recordMember(rt);
 }
 
 /**
  * Waits until each of `kept` has written a heartbeat to the new state
  * database (a changed heartbeat: no clock is compared), which shows its
  * daemon found the new cluster and will take the CA change. Returns the
- * rows of this member and of the kept members that did, and the names of
- * those that did not within the deadline.
+ * names of those that did not within the deadline.
  */
-async function followingMembers(
-  rt: MemberRuntime,
-  kept: readonly string[],
-): Promise<{ rows: MemberRow[]; dropped: string[] }> {
-  const self = rt.requireConfig().name;
+async function notFollowing(rt: MemberRuntime, kept: readonly string[]): Promise<string[]> {
   const client = await connectStateDb(rt);
   try {
     const heartbeats = async () =>
-      new Map((await client.select("Member")).map((row) => [row.name, row]));
+      new Map((await client.select("Member", [], ["name", "heartbeat"])).map((r) => [r.name, r]));
     const first = await heartbeats();
     const deadline = Date.now() + FOLLOW_TIMEOUT_MS;
     for (;;) {
       const now = await heartbeats();
       const waiting = kept.filter(
-        (name) =>
-          now.get(name)?.heartbeat === undefined ||
-          now.get(name)?.heartbeat === first.get(name)?.heartbeat,
+        (name) => now.get(name)?.heartbeat === (first.get(name)?.heartbeat ?? Number.NaN),
       );
-      if (waiting.length === 0 || Date.now() > deadline) {
-        const following = [self, ...kept.filter((name) => !waiting.includes(name))];
-        return {
-          rows: [...now.values()].filter((row) => following.includes(row.name)),
-          dropped: waiting,
-        };
-      }
+      if (waiting.length === 0 || Date.now() > deadline) return waiting;
       await delay(FOLLOW_POLL_MS);
     }
   } finally {
@@ -388,6 +376,10 @@ export async function recover(
   log: (message: string) => void,
 ): Promise<RecoveryResult> {
   const plan = await planRecovery(rt);
+  log(
+    `recovery: keeping ${plan.kept.join(", ") || "no other member"}, removing ` +
+      `${plan.lost.join(", ") || "no other member"}`,
+  );
   const databases = raftDatabases(rt);
   let unfinished = await unfinishedRecovery(rt);
   if (!unfinished) {
@@ -444,17 +436,18 @@ async function finishRecovery(
     );
     clusterIds[db.database] = status.clusterId;
   }
+  // The lost go at once; the kept members then point at this member only.
   await keepOnlyMembers(rt, [self, ...recovery.kept]);
-
-  const { rows, dropped } = await followingMembers(rt, recovery.kept);
+  const dropped = await notFollowing(rt, recovery.kept);
   if (dropped.length > 0) {
     log(`recovery: ${dropped.join(", ")} did not follow the new cluster in time and go too`);
     recovery.kept = recovery.kept.filter((name) => !dropped.includes(name));
     recovery.lost = [...recovery.lost, ...dropped].sort();
     await saveUnfinished(rt, recovery);
     await rt.saveLayout(staying(recovery.kept));
-    await keepOnlyMembers(rt, [self, ...recovery.kept]);
   }
+  // Read again: the CA change wants every member's heartbeat fresh.
+  const rows = await keepOnlyMembers(rt, [self, ...recovery.kept]);
 
   // Kept once: finishing an unfinished recovery must not put its own CA there.
   await cp(rt.state.pkiDir, join(recovery.backup, relative(rt.state.root, rt.state.pkiDir)), {

@@ -1,16 +1,17 @@
 /**
- * Losing the majority: three voters and a spare, two voters SIGKILLed for
- * good, and `cluster recover` on the third. Refused while a majority
+ * Losing the majority: three voters and two spares, two voters SIGKILLed
+ * for good, and `cluster recover` on the third. Refused while a majority
  * answers and without confirmation; then NB keeps every row and takes
- * writes, the spare stays a member (certificates from the new CA, its
- * ovn-controller on the new SB, its VM pinging the survivor's), the lost
+ * writes, a spare stays a member (certificates from the new CA, its
+ * ovn-controller on the new SB, its VM pinging the survivor's), a spare
+ * that answers but cannot follow the new cluster is removed too, the lost
  * members are fenced out (new Raft cluster IDs, their certificates refused
  * on the OVSDB ports and the member API), two fresh members join, Raft has
  * three servers again, and VMs ping again. A lost member started again
  * with its old files cannot disturb the new cluster and says it was removed.
  */
 import assert from "node:assert/strict";
-import { readFile, stat } from "node:fs/promises";
+import { copyFile, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { LAB_SWITCH, type Lab, type LabVm } from "../../src/lab/lab.js";
@@ -26,6 +27,7 @@ import {
   stopLab,
 } from "../helpers/lab.js";
 import { CLI } from "../helpers/member.js";
+import { makeOpensslCa } from "../helpers/openssl-ca.js";
 import { waitFor } from "../helpers/wait.js";
 
 let lab: Lab | undefined;
@@ -77,8 +79,8 @@ async function pingEachOther(a: LabVm, b: LabVm): Promise<void> {
 }
 
 before(async () => {
-  // m1 to m3 are voters and centrals; m4 is a spare (a hypervisor: switch and chassis).
-  lab = await startLab(4);
+  // m1 to m3 are voters and centrals; m4 and m5 are spares (hypervisors: switch and chassis).
+  lab = await startLab(5);
   vms.push(await lab.addVm("m3"), await lab.addVm("m4"));
   for (const ls of created) await lab.ok("m3", ["ovn-nbctl", "--timeout=10", "ls-add", ls]);
 });
@@ -103,7 +105,7 @@ describe("losing two of three members for good", () => {
       assert.equal(view.servers, 3, db);
       assert.equal(view.clusterId, oldIds[db], db);
     }
-    assert.deepEqual(await memberNames("m2"), ["m1", "m2", "m3", "m4"]);
+    assert.deepEqual(await memberNames("m2"), ["m1", "m2", "m3", "m4", "m5"]);
   });
 
   it("refuses without confirmation when stdin is not a terminal", async () => {
@@ -117,6 +119,10 @@ describe("losing two of three members for good", () => {
         { timeoutMs: 30_000, intervalMs: 250 },
       );
     }
+    // m5 answers on the member API (its TLS is loaded already) but can no
+    // longer reach a state database: its CA file now trusts another CA.
+    const foreign = await makeOpensslCa(lab!.root, "foreign", "ecdsa");
+    await copyFile(foreign.certPath, join(lab!.node("m5").stateDir, "data/pki/cacert.pem"));
     // What operations.md tells operators to look for.
     assert.match(
       await lab!.ok("m3", ["status"]),
@@ -135,10 +141,10 @@ describe("losing two of three members for good", () => {
       timeoutMs: 30_000,
     });
     assert.notEqual(tty.exitCode, 0);
-    // m4 answers and holds no database copy: kept; m1 and m2 are down: lost.
+    // m4 and m5 answer and hold no database copy: kept; m1 and m2 are down: lost.
     assert.match(
       tty.stdout,
-      /\nKept: m4 \(.*\nRemoved for good: m1, m2 \(.*This cannot be undone\. Type yes to go on:/s,
+      /\nKept: m4, m5 \(.*\nRemoved for good: m1, m2 \(.*This cannot be undone\. Type yes to go on:/s,
     );
     assert.match(tty.stdout, /recovery not confirmed \("no"\); nothing was changed/);
     for (const db of ALL) assert.equal((await raftStatus(lab!, "m3", db)).clusterId, oldIds[db]);
@@ -149,7 +155,8 @@ describe("losing two of three members for good", () => {
     assert.equal(r.exitCode, 0, r.stderr);
     assert.match(r.stdout, /m3 is the only database member of a new cluster/);
     assert.match(r.stdout, /\nKept: m4 \(certificates from the new CA/);
-    assert.match(r.stdout, /Removed for good: m1, m2 \(chassis deleted: m1, m2\)/);
+    assert.match(r.stdout, /Removed for good: m1, m2, m5 \(chassis deleted: m1, m2, m5\)/);
+    assert.match(r.stdout, /\nm5 answered before but did not find the new cluster in time/);
     // The old files are kept: the old cluster's databases, CA and CA key.
     backup = /files, certificates and keys are in (\S+)\.$/m.exec(r.stdout)?.[1] ?? "";
     for (const [db, file] of [
@@ -275,14 +282,14 @@ describe("losing two of three members for good", () => {
   it("lets two fresh members join: three Raft servers again, every row still there", async () => {
     await lab!.grow("m3");
     await lab!.grow("m3");
-    assert.deepEqual(await memberNames("m4"), ["m3", "m4", "m5", "m6"]);
+    assert.deepEqual(await memberNames("m4"), ["m3", "m4", "m6", "m7"]);
     for (const db of ALL) {
-      const view = await raftStatus(lab!, "m6", db);
+      const view = await raftStatus(lab!, "m7", db);
       assert.equal(view.status, "cluster member", db);
       assert.equal(view.servers, 3, db);
       assert.notEqual(view.clusterId, oldIds[db], db);
     }
-    assert.deepEqual(await switches("m6"), [...created, "ls-x"]);
+    assert.deepEqual(await switches("m7"), [...created, "ls-x"]);
   });
 
   it("refuses recovery on a member that holds no copies of the databases", async () => {
@@ -292,11 +299,11 @@ describe("losing two of three members for good", () => {
       r.stderr,
       /m4 does not hold copies .*run `microovn cluster recover` on a surviving/,
     );
-    assert.deepEqual(await memberNames("m4"), ["m3", "m4", "m5", "m6"]);
+    assert.deepEqual(await memberNames("m4"), ["m3", "m4", "m6", "m7"]);
   });
 
   it("lets VMs ping again: on the kept member and on a new member", async () => {
-    vms.push(await lab!.addVm("m5"));
+    vms.push(await lab!.addVm("m6"));
     await pingEachOther(vms[2]!, vms[1]!);
     await pingEachOther(vms[2]!, vms[0]!);
   });
@@ -319,7 +326,7 @@ describe("losing two of three members for good", () => {
       assert.equal(view.servers, 3, db);
       assert.equal(view.status, "cluster member", db);
     }
-    assert.deepEqual(await memberNames("m3"), ["m3", "m4", "m5", "m6"]);
+    assert.deepEqual(await memberNames("m3"), ["m3", "m4", "m6", "m7"]);
     await lab!.ok("m4", ["ovn-nbctl", "--timeout=10", "ls-add", "ls-y"]);
     assert.deepEqual(await switches("m3"), [...created, "ls-x", "ls-y"]);
   });
