@@ -227,7 +227,21 @@ describe("losing two of three members for good", () => {
       await lab!.ok("m4", ["ovn-appctl", "-t", "ovn-controller", "connection-status"]),
       /^connected/,
     );
+    // m4 follows the new layout: the survivor's SB only.
+    const remote = await lab!.ok("m4", [
+      "ovs-vsctl",
+      "get",
+      "Open_vSwitch",
+      ".",
+      "external_ids:ovn-remote",
+    ]);
+    assert.equal(remote.trim(), `"ssl:${lab!.node("m3").address}:6642"`);
     await pingEachOther(vms[0]!, vms[1]!);
+    // How the chassis learnt of the new SB is no setting: not listed, not settable.
+    assert.doesNotMatch(await lab!.ok("m4", ["config", "list"]), /recovered/);
+    const set = await lab!.cli("m3", ["config", "set", "cluster.recovered-sb", "x"]);
+    assert.notEqual(set.exitCode, 0);
+    assert.match(set.stderr, /"cluster.recovered-sb" is not a setting; known: ovn.central-ips/);
   });
 
   it("fences the lost members out: their certificates are refused on the member API and SB", async () => {
