@@ -237,6 +237,7 @@ describe("losing two of three members for good", () => {
     ]);
     assert.equal(remote.trim(), `"ssl:${lab!.node("m3").address}:6642"`);
     await pingEachOther(vms[0]!, vms[1]!);
+    assert.doesNotMatch(await lab!.ok("m4", ["status"]), /removed|No leader/);
     // How the chassis learnt of the new SB is no setting: not listed, not settable.
     assert.doesNotMatch(await lab!.ok("m4", ["config", "list"]), /recovered/);
     const set = await lab!.cli("m3", ["config", "set", "cluster.recovered-sb", "x"]);
