@@ -64,8 +64,8 @@ export class ControlClient {
       const req = httpRequest(
         {
           socketPath: this.state.controlSocket,
-          // Not Node's global agent: it drops a socket idle for 5 s, which
-          // would fail any step that takes longer (a join, a removal).
+          // Not Node's global agent: it gives every socket a 5 s idle timeout, which cut
+          // off answers that take longer to come (`cluster recover`, a CA change).
           agent: false,
           path: `/1.0${path}`,
           method,

@@ -15,6 +15,14 @@ interface ConfigKey {
 
 export const CENTRAL_IPS = "ovn.central-ips";
 
+/**
+ * Not a setting: `cluster recover` records the new SB cluster's ID under
+ * this key, so that every chassis starts ovn-controller afresh on the new
+ * cluster (see refresh.ts). `config list` leaves it out; `config set`
+ * refuses it like any unknown key.
+ */
+export const RECOVERY_MARKER = "cluster.recovered-sb";
+
 /** "10.0.0.1, 10.0.0.2" → ["10.0.0.1", "10.0.0.2"]; throws naming the bad entry. */
 export function parseCentralIps(value: string): string[] {
   const entries = value.split(",").map((e) => e.trim());

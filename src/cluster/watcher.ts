@@ -86,14 +86,21 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
   }
 
   private check(): void {
-    if (!this.replica) return;
+    const layout = this.changedLayout();
+    if (layout) this.emit("layout", layout);
+  }
+
+  /**
+   * The layout the state database describes now, if it differs from the
+   * member's; undefined when it does not, or nothing has been read yet.
+   */
+  changedLayout(): ClusterLayout | undefined {
+    if (!this.replica) return undefined;
     const layout = layoutFromRows(
       this.replica.table("Member").values(),
       this.replica.table("Config").values(),
     );
-    if (layout.members.length > 0 && !sameLayout(layout, this.rt.layout)) {
-      this.emit("layout", layout);
-    }
+    return layout.members.length > 0 && !sameLayout(layout, this.rt.layout) ? layout : undefined;
   }
 
   private async heartbeat(): Promise<void> {

@@ -99,11 +99,16 @@ export class Daemon {
           .catch((e: Error) => log(`could not follow the new leaders: ${e.message}`));
       }, 50);
     });
-    this.watcher.on("layout", (layout) => {
+    this.watcher.on("layout", () => {
       void this.rt
-        .exclusive(() => refresh(this.rt, layout))
-        .then((done) => {
-          if (done.length > 0)
+        .exclusive(async () => {
+          // Changes queue up behind a long step (a recovery, a join): apply the
+          // layout as it is when the turn comes, not a stale one from the queue.
+          const layout = this.watcher.changedLayout();
+          return { layout, done: layout ? await refresh(this.rt, layout) : [] };
+        })
+        .then(({ layout, done }) => {
+          if (layout && done.length > 0)
             log(
               `cluster changed (${layout.members.map((m) => m.name).join(", ")}): refreshed ${done.join(", ")}`,
             );

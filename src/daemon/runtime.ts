@@ -14,7 +14,7 @@ import {
 import { StateDb } from "../cluster/state-db.js";
 import { MemberConfigFile, notMemberError, type MemberConfig } from "../member/config.js";
 import { Central, clientPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
-import { CENTRAL_IPS, parseCentralIps } from "../cluster/config-keys.js";
+import { CENTRAL_IPS, RECOVERY_MARKER, parseCentralIps } from "../cluster/config-keys.js";
 import { Chassis } from "../ovn/chassis.js";
 import { Switch, detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { PkiStore } from "../pki/store.js";
@@ -34,7 +34,7 @@ export class MemberRuntime {
   layout: ClusterLayout = { members: [] };
   /** Where the NB and SB Raft leaders were last seen (client remotes). */
   readonly leaders: Partial<Record<CentralDatabase, string>> = {};
-  /** Which central the chassis was last pointed at (see refresh.ts). */
+  /** Which SB cluster ovn-controller was last started on (`sbCluster()`, see refresh.ts). */
   appliedCentral: string | undefined;
   /** Called after this member's certificate or CA files changed (the daemon reloads its TLS). */
   tlsChanged: () => Promise<void> = () => Promise.resolve();
@@ -97,6 +97,18 @@ export class MemberRuntime {
   externalCentral(): string[] | undefined {
     const value = this.layout.config?.[CENTRAL_IPS];
     return value === undefined ? undefined : parseCentralIps(value);
+  }
+
+  /**
+   * Which SB cluster the chassis follows: the external central's, or this
+   * cluster's own as the last `cluster recover` made it. ovn-controller is
+   * started afresh when it changes (refresh.ts).
+   */
+  sbCluster(): string {
+    return JSON.stringify([
+      this.externalCentral() ?? "own",
+      this.layout.config?.[RECOVERY_MARKER] ?? "",
+    ]);
   }
 
   /**

@@ -5,7 +5,7 @@
  * ovn-remote, and the client tools' databases).
  */
 import { centrals } from "../cluster/layout.js";
-import { CENTRAL_IPS, configKey } from "../cluster/config-keys.js";
+import { CENTRAL_IPS, RECOVERY_MARKER, configKey } from "../cluster/config-keys.js";
 import { connectStateDb } from "../cluster/members.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
@@ -22,6 +22,7 @@ export async function listConfig(rt: MemberRuntime): Promise<ConfigEntry[]> {
   try {
     const rows = await client.select("Config", [], ["key", "value"]);
     return rows
+      .filter((r) => r.key !== RECOVERY_MARKER)
       .map((r) => ({ key: r.key, value: r.value }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   } finally {

@@ -5,19 +5,29 @@
  *
  * Only a cluster without a leader may be recovered: while a majority of the
  * servers answers, nothing is lost, and dead members are removed with
- * `cluster remove --force`. Then, on this member:
+ * `cluster remove --force`. The other members are sorted first: those that
+ * answer on the member API and hold no Raft server (spares: chassis-only
+ * hypervisors, most of a large cluster) are kept; every other one (down, or
+ * holding a server of the old clusters) is lost. Then, on this member:
  *
  *  1. ovn-northd and the three ovsdb-servers stop;
  *  2. each database becomes a new one-member Raft cluster with every row of
  *     this member's copy (`ovsdb-tool cluster-to-standalone`, then
  *     `create-cluster` from it); the old files go to DIR/backup_<time>/;
- *  3. a new CA replaces the old one (kept in the backup) and this member's
- *     certificates are issued from it;
- *  4. the servers and northd start again, on the new clusters;
- *  5. the state database keeps only this member's row (with its new API
- *     fingerprint) and no join token; SB loses the lost members' chassis;
- *  6. ovn-controller starts afresh (it would take the new SB cluster for a
- *     stale server of the old one).
+ *  3. the servers and northd start again, on the new clusters, still with
+ *     the old CA (the kept members know only that one yet);
+ *  4. the state database keeps the member rows of this member and the kept
+ *     ones, and no join token; every kept member must then write its
+ *     heartbeat to the new state database (its daemon found it), or it is
+ *     lost too;
+ *  5. a new CA replaces the old one (kept in the backup) on this member and
+ *     the kept ones, as `certificates regenerate-ca` does it (ca-rollout.ts):
+ *     trusted beside the old one, new certificates, then the old CA dropped;
+ *  6. SB loses the lost members' chassis, and the state database records
+ *     the new SB cluster (RECOVERY_MARKER): every chassis, this one and the
+ *     kept ones, starts ovn-controller afresh on seeing it, since
+ *     ovn-controller would take the new SB cluster for a stale server of
+ *     the old one (refresh.ts).
  *
  * Once step 2 is done there is no going back: DIR/data/recovery.json then
  * records the recovery until it is finished, and running it again after a
@@ -25,17 +35,18 @@
  *
  * The lost members are fenced out three ways: their Raft servers belong to
  * the old cluster ID, which the new servers refuse; their certificates come
- * from the old CA, which no server of the new cluster trusts (ovsdb-server
- * has no revocation list, so a new CA is the only way to refuse them on the
- * OVSDB and Raft ports); and they have no member row, so the member API
- * refuses them too. New members join with tokens as usual.
+ * from the old CA, which no server of the new cluster trusts once step 5 is
+ * done (ovsdb-server has no revocation list, so a new CA is the only way to
+ * refuse them on the OVSDB and Raft ports); and they have no member row, so
+ * the member API refuses them too. New members join with tokens as usual.
  */
 import { cp, readFile, rename, rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { normalizeLayout } from "../cluster/layout.js";
+import { RECOVERY_MARKER } from "../cluster/config-keys.js";
+import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
 import { callMember, joinHostPort } from "../cluster/member-client.js";
-import { connectStateDb, recordMember } from "../cluster/members.js";
+import { connectStateDb, recordMember, type MemberRow } from "../cluster/members.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
@@ -47,7 +58,7 @@ import {
 } from "../ovn/raft.js";
 import type { CaOrigin } from "../pki/store.js";
 import { writeAtomically } from "../util/fs.js";
-import { certificateServices, issueCertificates } from "./certificates.js";
+import { rolloutCa } from "./ca-rollout.js";
 import { restartChassis } from "./refresh.js";
 import { deleteChassis } from "./remove.js";
 import { startCentral, startStateDb } from "./start.js";
@@ -56,6 +67,11 @@ import { startCentral, startStateDb } from "./start.js";
 const SAMPLES = 3;
 const SAMPLE_INTERVAL_MS = 1_000;
 const NEW_CLUSTER_TIMEOUT_MS = 30_000;
+/** How long a member that may be kept has to answer on the member API. */
+const PROBE_TIMEOUT_MS = 3_000;
+/** How long kept members have to find the new state database (their clients back off 2 s at most). */
+const FOLLOW_TIMEOUT_MS = 20_000;
+const FOLLOW_POLL_MS = 250;
 
 /** One of this member's Raft databases, as recovery handles it. */
 interface RaftDatabase {
@@ -125,9 +141,14 @@ export function recoveryRefusal(
 }
 
 export interface RecoveryPlan {
-  /** The member that stays (this one). */
+  /** The member that stays with the databases (this one). */
   member: string;
-  /** Every other member: all of them leave the cluster for good. */
+  /**
+   * Members that stay: they answered and hold no Raft server of the old
+   * clusters; they move to the new CA and follow the new clusters.
+   */
+  kept: string[];
+  /** Every other member (down, or holding a Raft server): they leave the cluster for good. */
   lost: string[];
   /**
    * The backup dir of a recovery that made the new database clusters but
@@ -136,8 +157,64 @@ export interface RecoveryPlan {
   unfinished?: string;
 }
 
+/**
+ * Who stays and who goes: of the members other than `self`, those that
+ * answered (`answered`) and hold no Raft server (no central, not a voter)
+ * are kept, the others lost. Names sorted.
+ */
+export function sortSurvivors(
+  self: string,
+  members: readonly Pick<LayoutMember, "name" | "role" | "services">[],
+  answered: ReadonlySet<string>,
+): Pick<RecoveryPlan, "kept" | "lost"> {
+  const kept: string[] = [];
+  const lost: string[] = [];
+  for (const m of members) {
+    if (m.name === self) continue;
+    if (answered.has(m.name) && holdsNoRaftServer(m)) kept.push(m.name);
+    else lost.push(m.name);
+  }
+  return { kept: kept.sort(), lost: lost.sort() };
+}
+
+function holdsNoRaftServer(m: Pick<LayoutMember, "role" | "services">): boolean {
+  return m.role !== "voter" && !m.services.includes("central");
+}
+
+/**
+ * Names of the members that could be kept and answer on the member API,
+ * asked in parallel with this member's current certificates.
+ */
+async function answeringSpares(
+  rt: MemberRuntime,
+  members: readonly LayoutMember[],
+): Promise<Set<string>> {
+  const self = rt.requireConfig().name;
+  const names = await Promise.all(
+    members
+      .filter((m) => m.name !== self && holdsNoRaftServer(m))
+      .map((m) =>
+        callMember(
+          joinHostPort(m.address),
+          "GET",
+          "/cluster/members",
+          undefined,
+          { pki: rt.pki },
+          PROBE_TIMEOUT_MS,
+        ).then(
+          () => m.name,
+          () => undefined,
+        ),
+      ),
+  );
+  return new Set(names.filter((n) => n !== undefined));
+}
+
 interface UnfinishedRecovery {
+  kept: string[];
   lost: string[];
+  /** Members other than this one that ran a chassis (their Chassis rows go if they are lost). */
+  chassis: string[];
   backup: string;
   previousCa: CaOrigin;
 }
@@ -145,17 +222,23 @@ interface UnfinishedRecovery {
 /** What an unfinished recovery left in DIR/data/recovery.json. */
 async function unfinishedRecovery(rt: MemberRuntime): Promise<UnfinishedRecovery | undefined> {
   try {
-    return JSON.parse(
+    const recorded = JSON.parse(
       await readFile(rt.state.unfinishedRecoveryPath, "utf8"),
-    ) as UnfinishedRecovery;
+    ) as Partial<UnfinishedRecovery> & Pick<UnfinishedRecovery, "lost" | "backup" | "previousCa">;
+    // Recorded before members could be kept: every other member was lost, chassis or not.
+    return { kept: [], chassis: recorded.lost, ...recorded };
   } catch {
     return undefined;
   }
 }
 
+function saveUnfinished(rt: MemberRuntime, recovery: UnfinishedRecovery): Promise<void> {
+  return writeAtomically(rt.state.unfinishedRecoveryPath, `${JSON.stringify(recovery)}\n`, 0o600);
+}
+
 /**
- * Whether this member may recover the cluster, and what recovery would
- * remove; throws with the reason when it may not. Changes nothing.
+ * Whether this member may recover the cluster, and whom recovery would keep
+ * and remove; throws with the reason when it may not. Changes nothing.
  */
 export async function planRecovery(rt: MemberRuntime): Promise<RecoveryPlan> {
   const config = rt.requireConfig();
@@ -170,7 +253,12 @@ export async function planRecovery(rt: MemberRuntime): Promise<RecoveryPlan> {
   const unfinished = await unfinishedRecovery(rt);
   if (unfinished) {
     // The old clusters are gone already: only finishing is left, whatever Raft says now.
-    return { member: config.name, lost: unfinished.lost, unfinished: unfinished.backup };
+    return {
+      member: config.name,
+      kept: unfinished.kept,
+      lost: unfinished.lost,
+      unfinished: unfinished.backup,
+    };
   }
   const databases = raftDatabases(rt).map((db) => ({ ...db, samples: [] as RaftSample[] }));
   for (let i = 0; i < SAMPLES; i++) {
@@ -181,13 +269,19 @@ export async function planRecovery(rt: MemberRuntime): Promise<RecoveryPlan> {
   }
   const refusal = recoveryRefusal(databases);
   if (refusal !== undefined) throw new MicroOvnError("RECOVERY_REFUSED", refusal);
+  const members = rt.layout.members;
   return {
     member: config.name,
-    lost: rt.layout.members.filter((m) => m.name !== config.name).map((m) => m.name),
+    ...sortSurvivors(config.name, members, await answeringSpares(rt, members)),
   };
 }
 
 export interface RecoveryResult extends RecoveryPlan {
+  /**
+   * Kept members that did not follow the new state database in time: they
+   * were removed as the lost ones were (and are listed in `lost` too).
+   */
+  dropped: string[];
   /** Where the old database files, certificates and keys are kept. */
   backup: string;
   /** Each database's new (short) Raft cluster ID. */
@@ -229,59 +323,85 @@ async function reformDatabases(
   }
 }
 
-/** A new CA, kept only here, and this member's certificates from it. */
-async function replaceCa(rt: MemberRuntime, backup: string): Promise<void> {
-  // Kept once: finishing an unfinished recovery must not put its own CA there.
-  await cp(rt.state.pkiDir, join(backup, relative(rt.state.root, rt.state.pkiDir)), {
-    recursive: true,
-    force: false,
-  });
-  const { createCa } = await import("../pki/x509.js");
-  const ca = await createCa();
-  await rt.pki.writeCa(ca);
-  await rt.pki.commitCa(ca.certPem, "generated");
-  await issueCertificates(rt, certificateServices(rt.requireConfig().services));
-  await rt.tlsChanged();
-}
-
-/** The state database keeps this member's row only, and no join token. */
-async function keepOnlyThisMember(rt: MemberRuntime, name: string): Promise<void> {
+/**
+ * The state database keeps the member rows of `names` only (this member's
+ * up to date), and no join token; returns the rows left.
+ */
+async function keepOnlyMembers(rt: MemberRuntime, names: readonly string[]): Promise<MemberRow[]> {
   const client = await connectStateDb(rt);
   try {
     const txn = client.transaction();
-    txn.delete("Member", [["name", "!=", name]]);
+    txn.delete(
+      "Member",
+      names.map((name) => ["name", "!=", name] as const),
+    );
     txn.delete("Join_Token", []);
     await txn.commit();
+    await recordMember(rt);
+    return await client.select("Member");
   } finally {
     client.close();
   }
-  await recordMember(rt);
+}
+
+/**
+ * Waits until each of `kept` has written a heartbeat to the new state
+ * database (a changed heartbeat: no clock is compared), which shows its
+ * daemon found the new cluster and will take the CA change. Returns the
+ * names of those that did not within the deadline.
+ */
+async function notFollowing(rt: MemberRuntime, kept: readonly string[]): Promise<string[]> {
+  const client = await connectStateDb(rt);
+  try {
+    const heartbeats = async () =>
+      new Map((await client.select("Member", [], ["name", "heartbeat"])).map((r) => [r.name, r]));
+    const first = await heartbeats();
+    const deadline = Date.now() + FOLLOW_TIMEOUT_MS;
+    for (;;) {
+      const now = await heartbeats();
+      const waiting = kept.filter(
+        (name) => now.get(name)?.heartbeat === (first.get(name)?.heartbeat ?? Number.NaN),
+      );
+      if (waiting.length === 0 || Date.now() > deadline) return waiting;
+      await delay(FOLLOW_POLL_MS);
+    }
+  } finally {
+    client.close();
+  }
 }
 
 /** `cluster recover`: see the top of this file. */
-export async function recover(rt: MemberRuntime): Promise<RecoveryResult> {
+export async function recover(
+  rt: MemberRuntime,
+  log: (message: string) => void,
+): Promise<RecoveryResult> {
   const plan = await planRecovery(rt);
+  log(
+    `recovery: keeping ${plan.kept.join(", ") || "no other member"}, removing ` +
+      `${plan.lost.join(", ") || "no other member"}`,
+  );
   const databases = raftDatabases(rt);
   let unfinished = await unfinishedRecovery(rt);
   if (!unfinished) {
+    const self = rt.requireConfig().name;
     unfinished = {
+      kept: plan.kept,
       lost: plan.lost,
+      chassis: rt.layout.members
+        .filter((m) => m.name !== self && m.services.includes("chassis"))
+        .map((m) => m.name),
       backup: rt.state.backupDir(),
       previousCa: await rt.pki.caOrigin(),
     };
     await reformDatabases(rt, databases, unfinished.backup);
     // From here on the old clusters are gone: a failure is finished, not undone.
-    await writeAtomically(
-      rt.state.unfinishedRecoveryPath,
-      `${JSON.stringify(unfinished)}\n`,
-      0o600,
-    );
+    await saveUnfinished(rt, unfinished);
   }
   const { backup, previousCa } = unfinished;
   try {
-    const done = await finishRecovery(rt, databases, backup);
+    const done = await finishRecovery(rt, databases, unfinished, log);
     await rm(rt.state.unfinishedRecoveryPath, { force: true });
-    return { ...plan, backup, previousCa, ...done };
+    return { ...plan, ...done, backup, previousCa };
   } catch (e) {
     throw new MicroOvnError(
       "RECOVERY_INCOMPLETE",
@@ -296,17 +416,16 @@ export async function recover(rt: MemberRuntime): Promise<RecoveryResult> {
 async function finishRecovery(
   rt: MemberRuntime,
   databases: readonly RaftDatabase[],
-  backup: string,
-): Promise<Pick<RecoveryResult, "clusterIds" | "chassisDeleted">> {
-  const config = rt.requireConfig();
-  const lost = rt.layout.members.filter((m) => m.name !== config.name);
-  await replaceCa(rt, backup);
-  await rt.saveLayout(
+  recovery: UnfinishedRecovery,
+  log: (message: string) => void,
+): Promise<Pick<RecoveryResult, "kept" | "lost" | "dropped" | "clusterIds" | "chassisDeleted">> {
+  const self = rt.requireConfig().name;
+  const staying = (names: readonly string[]) =>
     normalizeLayout(
-      rt.layout.members.filter((m) => m.name === config.name),
+      rt.layout.members.filter((m) => m.name === self || names.includes(m.name)),
       rt.layout.config,
-    ),
-  );
+    );
+  await rt.saveLayout(staying(recovery.kept));
   await Promise.all([startStateDb(rt), startCentral(rt)]);
   const clusterIds: Record<string, string> = {};
   for (const db of databases) {
@@ -317,14 +436,56 @@ async function finishRecovery(
     );
     clusterIds[db.database] = status.clusterId;
   }
-  await keepOnlyThisMember(rt, config.name);
-  const chassisDeleted: string[] = [];
-  for (const m of lost.filter((m) => m.services.includes("chassis"))) {
-    await deleteChassis(rt, m.name);
-    chassisDeleted.push(m.name);
+  // The lost go at once; the kept members then point at this member only.
+  await keepOnlyMembers(rt, [self, ...recovery.kept]);
+  const dropped = await notFollowing(rt, recovery.kept);
+  if (dropped.length > 0) {
+    log(`recovery: ${dropped.join(", ")} did not follow the new cluster in time and go too`);
+    recovery.kept = recovery.kept.filter((name) => !dropped.includes(name));
+    recovery.lost = [...recovery.lost, ...dropped].sort();
+    await saveUnfinished(rt, recovery);
+    await rt.saveLayout(staying(recovery.kept));
   }
+  // Read again: the CA change wants every member's heartbeat fresh.
+  const rows = await keepOnlyMembers(rt, [self, ...recovery.kept]);
+
+  // Kept once: finishing an unfinished recovery must not put its own CA there.
+  await cp(rt.state.pkiDir, join(recovery.backup, relative(rt.state.root, rt.state.pkiDir)), {
+    recursive: true,
+    force: false,
+  });
+  const { createCa } = await import("../pki/x509.js");
+  await rolloutCa(rt, rows, await createCa(), "generated", log);
+
+  // Only now: until the old CA was dropped, a lost chassis could have come back.
+  const chassisDeleted: string[] = [];
+  for (const name of recovery.lost.filter((name) => recovery.chassis.includes(name))) {
+    await deleteChassis(rt, name);
+    chassisDeleted.push(name);
+  }
+  await markRecovered(rt, clusterIds[rt.central().databaseName("sb")] ?? "");
   if (rt.supervisor.get("ovn-controller")) await restartChassis(rt);
-  return { clusterIds, chassisDeleted };
+  return { kept: recovery.kept, lost: recovery.lost, dropped, clusterIds, chassisDeleted };
+}
+
+/**
+ * Records the new SB cluster in the state database, where every member's
+ * watcher sees it, and in this member's layout (so that its own refresh
+ * does not start ovn-controller a second time).
+ */
+async function markRecovered(rt: MemberRuntime, sbClusterId: string): Promise<void> {
+  const client = await connectStateDb(rt);
+  try {
+    const txn = client.transaction();
+    txn.delete("Config", [["key", "==", RECOVERY_MARKER]]);
+    txn.insert("Config", { key: RECOVERY_MARKER, value: sbClusterId });
+    await txn.commit();
+  } finally {
+    client.close();
+  }
+  await rt.saveLayout(
+    normalizeLayout(rt.layout.members, { ...rt.layout.config, [RECOVERY_MARKER]: sbClusterId }),
+  );
 }
 
 /**

@@ -5,7 +5,9 @@
  * ovn-remote by itself, without a restart), gives ovn-northd the new NB and
  * SB lists (northd takes them only on its command line, so it is started
  * again; it keeps no state), and reaches the state database through the
- * current voters.
+ * current voters. ovn-controller itself starts afresh only when the SB
+ * cluster it follows is another one: `ovn.central-ips` changed, or
+ * `cluster recover` made a new SB cluster (recover.ts).
  */
 import type { ClusterLayout } from "../cluster/layout.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
@@ -48,10 +50,9 @@ async function pointAtDatabases(
     done.push("ovn-remote");
     // ovn-controller remembers how far it had read its SB cluster's log and
     // takes another cluster for a stale server of the same one: when
-    // ovn.central-ips moves it to another cluster, it starts afresh (its
-    // flows stay in ovs-vswitchd meanwhile).
-    const central = JSON.stringify(rt.externalCentral() ?? "own");
-    if (rt.appliedCentral !== central && rt.supervisor.get("ovn-controller")) {
+    // ovn.central-ips moves it to another cluster, or `cluster recover` made
+    // a new one, it starts afresh (its flows stay in ovs-vswitchd meanwhile).
+    if (rt.appliedCentral !== rt.sbCluster() && rt.supervisor.get("ovn-controller")) {
       await restartChassis(rt);
       done.push("ovn-controller");
     }
@@ -71,5 +72,5 @@ async function pointAtDatabases(
 export async function restartChassis(rt: MemberRuntime): Promise<void> {
   await rt.supervisor.stop("ovn-controller");
   await rt.supervisor.ensure(rt.chassis.spec());
-  rt.appliedCentral = JSON.stringify(rt.externalCentral() ?? "own");
+  rt.appliedCentral = rt.sbCluster();
 }

@@ -93,7 +93,7 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
   await configureChassis(rt);
   await rt.chassis.waitForIntegrationBridge();
   await rt.supervisor.ensure(rt.chassis.spec());
-  rt.appliedCentral = JSON.stringify(rt.externalCentral() ?? "own");
+  rt.appliedCentral = rt.sbCluster();
 }
 
 /**

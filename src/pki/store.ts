@@ -185,9 +185,15 @@ export class PkiStore {
 
   async writeService(service: CertificateService, pair: CertificateAndKey): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
-    // Key first: a new certificate must never sit next to an old key.
-    await writeAtomically(this.keyPath(service), pair.keyPem, 0o600);
+    // Certificate first. The OVS programs (ovsdb-server, ovn-northd,
+    // ovn-controller) look at the key's mtime first and at the certificate's
+    // only when the key changed: if they looked between a new key and its
+    // certificate, they would take neither and keep serving the old pair for
+    // good. A new certificate next to the old key is just skipped until the
+    // key follows (in the recover test, NB's ovsdb-server went on presenting
+    // its old-CA certificate after the CA change, now and then).
     await writeAtomically(this.certPath(service), pair.certPem, 0o644);
+    await writeAtomically(this.keyPath(service), pair.keyPem, 0o600);
   }
 
   async readCert(path: string): Promise<string | undefined> {

@@ -123,7 +123,7 @@ export function registerCluster(program: Command, ctx: CliContext): void {
     .command("recover")
     .description(
       "After losing the majority of the database members for good: make this member the only " +
-        "member of a new cluster, keeping every row",
+        "database member of a new cluster, keeping every row and the spares that still answer",
     )
     .option("--yes", "do not ask for confirmation (for scripts)")
     .action(async (options: { yes?: boolean }) => {

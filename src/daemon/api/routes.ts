@@ -142,15 +142,16 @@ export function clusterRoutes(daemon: Daemon): Route[] {
       method: "POST",
       path: "/cluster/recover",
       handler: async ({ body }) => {
-        // Unconfirmed: only whether recovery is allowed and whom it removes (for the prompt).
+        // Unconfirmed: only whether recovery is allowed, whom it keeps and whom it removes.
         if (body.confirmed !== true) return rt.exclusive(() => planRecovery(rt));
-        log("recovery requested: this member becomes the only member of a new cluster");
-        const result = await rt.exclusive(() => recover(rt));
+        log("recovery requested: this member becomes the only database member of a new cluster");
+        const result = await rt.exclusive(() => recover(rt, log));
         // Follow the new state database from scratch, with the new certificates.
         await daemon.stopMembership();
         await daemon.startMembership();
         log(
-          `recovered: removed ${result.lost.join(", ") || "no one"}; old files in ${result.backup}`,
+          `recovered: kept ${result.kept.join(", ") || "no one"}, removed ` +
+            `${result.lost.join(", ") || "no one"}; old files in ${result.backup}`,
         );
         return result;
       },
