@@ -65,6 +65,8 @@ export interface StatusReport {
   certificates: CertificateProblem[];
   /** Settings of this member that cannot work, each saying what to do. */
   problems: string[];
+  /** What would be a problem once another chassis joins (tunnels from a lone chassis). */
+  beforeOthersJoin?: string[];
   /** Addresses of the external OVN central (`ovn.central-ips`), when one is used. */
   externalCentral?: string[];
   /** Why this member seems to have been removed from its cluster (e.g. by a recovery). */
@@ -229,9 +231,12 @@ async function latestBackup(rt: MemberRuntime): Promise<string | undefined> {
  * IP must be an address of this machine and, on the userspace datapath,
  * sit on an OVS bridge (see src/ovn/underlay.ts).
  */
-async function tunnelProblems(rt: MemberRuntime): Promise<string[]> {
+async function tunnelProblems(rt: MemberRuntime): Promise<{ problems: string[]; alone: boolean }> {
   const config = rt.requireConfig();
-  if (!config.services.includes("chassis")) return [];
+  const alone = !rt.layout.members.some(
+    (m) => m.name !== config.name && m.services.includes("chassis"),
+  );
+  if (!config.services.includes("chassis")) return { problems: [], alone };
   const datapath = await rt.datapathType();
   let bridgeInterfaces = new Set<string>();
   if (datapath === "netdev") {
@@ -241,7 +246,7 @@ async function tunnelProblems(rt: MemberRuntime): Promise<string[]> {
         [...owners.keys()].filter((i) => owners.get(i) !== INTEGRATION_BRIDGE),
       );
     } catch {
-      return []; // conf.db does not answer: the process list says why
+      return { problems: [], alone }; // conf.db does not answer: the process list says why
     }
   }
   const problem = tunnelProblem({
@@ -249,11 +254,8 @@ async function tunnelProblems(rt: MemberRuntime): Promise<string[]> {
     datapath,
     links: await readLinks(),
     bridgeInterfaces,
-    otherChassis: rt.layout.members.some(
-      (m) => m.name !== config.name && m.services.includes("chassis"),
-    ),
   });
-  return problem ? [problem] : [];
+  return { problems: problem ? [problem] : [], alone };
 }
 
 /** Every member: from the state database's rows when given, else from the last layout seen. */
@@ -316,7 +318,13 @@ export async function gatherStatus(
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,
-    problems: tunnels,
+    // A lone chassis needs no tunnels yet: not a problem until another one joins.
+    ...(tunnels.alone
+      ? {
+          problems: [],
+          ...(tunnels.problems.length > 0 ? { beforeOthersJoin: tunnels.problems } : {}),
+        }
+      : { problems: tunnels.problems }),
     ...(external ? { externalCentral: external } : {}),
     ...(removed ? { removed } : {}),
   };

@@ -253,8 +253,6 @@ export interface TunnelCheck {
   links: readonly IpLink[];
   /** Internal interfaces of OVS bridges (where an address can carry tunnels). */
   bridgeInterfaces: ReadonlySet<string>;
-  /** Whether another member runs the chassis service. */
-  otherChassis: boolean;
 }
 
 /** The interface holding `address`, if this machine has it. */
@@ -266,20 +264,13 @@ export function interfaceWithAddress(
   return links.find((l) => (l.addr_info ?? []).some((a) => a.local.toLowerCase() === wanted));
 }
 
-/**
- * Why Geneve tunnels from this chassis cannot work, or undefined. A lone
- * chassis needs no tunnels yet, which the message says.
- */
+/** Why Geneve tunnels from this chassis cannot work, or undefined. */
 export function tunnelProblem(c: TunnelCheck): string | undefined {
-  const later = c.otherChassis
-    ? ""
-    : " (no other chassis yet: this matters once another member runs the chassis service)";
   const holder = interfaceWithAddress(c.links, c.encapIp);
   if (!holder) {
     return (
       `Geneve tunnels to other chassis cannot work: the encapsulation IP ${c.encapIp} is not ` +
-      "an address of this machine; run `microovn chassis set encap-ip IP` with one it has" +
-      later
+      "an address of this machine; run `microovn chassis set encap-ip IP` with one it has"
     );
   }
   if (c.datapath === "system" || c.bridgeInterfaces.has(holder.ifname)) return undefined;
@@ -291,8 +282,7 @@ export function tunnelProblem(c: TunnelCheck): string | undefined {
   return (
     `Geneve tunnels to other chassis cannot work: this member uses the userspace datapath ` +
     `(no openvswitch kernel module), which sends tunnels only from an address on an OVS ` +
-    `bridge, and the encapsulation IP ${c.encapIp} is on ${holder.ifname}; ${fix}` +
-    later
+    `bridge, and the encapsulation IP ${c.encapIp} is on ${holder.ifname}; ${fix}`
   );
 }
 

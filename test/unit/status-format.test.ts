@@ -136,6 +136,9 @@ describe("status output", () => {
       /OVN Southbound: OK \(20\.27\.0\)\nPROBLEMS:\n- Geneve tunnels cannot work: fix it\n$/,
     );
     assert.doesNotMatch(formatStatus(healthy), /PROBLEMS/);
+    const lone = formatStatus({ ...healthy, beforeOthersJoin: ["Geneve tunnels cannot work"] });
+    assert.match(lone, /\nBefore another chassis joins:\n- Geneve tunnels cannot work\n$/);
+    assert.doesNotMatch(lone, /PROBLEMS/);
   });
 
   it("tells a member that is not bootstrapped what to do", () => {

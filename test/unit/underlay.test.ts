@@ -195,7 +195,6 @@ describe("the status line about tunnels", () => {
     links,
     datapath: "netdev" as const,
     bridgeInterfaces: new Set(["br-phy"]),
-    otherChassis: true,
   };
 
   it("is quiet when the encapsulation IP is on an OVS bridge, or with the kernel datapath", () => {
@@ -224,13 +223,6 @@ describe("the status line about tunnels", () => {
         /the encapsulation IP 203\.0\.113\.9 is not an address of this machine; run `microovn chassis set encap-ip IP`/,
       );
     }
-  });
-
-  it("tells a lone chassis that it matters once others join", () => {
-    assert.match(
-      tunnelProblem({ ...check, encapIp: "198.18.9.1", otherChassis: false })!,
-      /underlay-interface v0` \(no other chassis yet: this matters once another member runs the chassis service\)$/,
-    );
   });
 });
 

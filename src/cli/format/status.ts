@@ -97,5 +97,9 @@ export function formatStatus(report: StatusReport): string {
     lines.push("PROBLEMS:");
     for (const p of report.problems) lines.push(`- ${p}`);
   }
+  if (report.beforeOthersJoin && report.beforeOthersJoin.length > 0) {
+    lines.push("Before another chassis joins:");
+    for (const p of report.beforeOthersJoin) lines.push(`- ${p}`);
+  }
   return lines.join("\n") + "\n";
 }
