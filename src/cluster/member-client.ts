@@ -11,7 +11,7 @@ import { request as httpRequest } from "node:http";
 import { connect, type TLSSocket } from "node:tls";
 import { MicroOvnError } from "../errors.js";
 import type { PkiStore } from "../pki/store.js";
-import { hexFingerprint } from "../pki/store.js";
+import { hexFingerprint } from "../pki/pem.js";
 import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
 import { voters, type ClusterLayout } from "./layout.js";
 

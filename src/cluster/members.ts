@@ -9,7 +9,7 @@ import type { MemberRuntime } from "../daemon/runtime.js";
 import { formatBridgeMappings, type MemberConfig } from "../member/config.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
-import { certificateFingerprint } from "../pki/store.js";
+import { certificateFingerprint } from "../pki/pem.js";
 import { VERSION } from "../version.js";
 import { byName, normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
 import { STATE_DATABASE } from "./state-db.js";

@@ -11,7 +11,8 @@ import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
 import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { checkAddress, checkMemberName } from "../member/config.js";
-import { certificateFingerprint, type CertificateService } from "../pki/store.js";
+import { certificateFingerprint } from "../pki/pem.js";
+import type { CertificateService } from "../pki/store.js";
 import {
   encodeJoinToken,
   hashSecret,

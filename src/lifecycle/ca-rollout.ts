@@ -30,7 +30,7 @@ import type { MemberRuntime } from "../daemon/runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
 import type { CaOrigin, CertificateService } from "../pki/store.js";
-import type { CertificateAndKey } from "../pki/x509.js";
+import type { CertificateAndKey } from "../pki/pem.js";
 import {
   certificateServices,
   installCertificates,

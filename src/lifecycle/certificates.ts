@@ -19,7 +19,7 @@ import {
   type CaOrigin,
   type CertificateService,
 } from "../pki/store.js";
-import type { CertificateAndKey } from "../pki/x509.js";
+import type { CertificateAndKey } from "../pki/pem.js";
 
 /** The certificates a member running `services` needs. */
 export function certificateServices(services: readonly ServiceName[]): CertificateService[] {

@@ -26,7 +26,7 @@ import {
 import { callAnyVoter, callMember, joinHostPort } from "../../cluster/member-client.js";
 import { rolloutCa, type RolloutResult } from "../../lifecycle/ca-rollout.js";
 import type { CaOrigin } from "../../pki/store.js";
-import type { CertificateAndKey } from "../../pki/x509.js";
+import type { CertificateAndKey } from "../../pki/pem.js";
 import { parseServiceList, type ServiceName } from "../../member/config.js";
 import type { Daemon } from "../daemon.js";
 import { log } from "../log.js";
