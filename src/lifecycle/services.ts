@@ -144,6 +144,26 @@ async function disableCentral(rt: MemberRuntime, options: DisableOptions): Promi
   }
 }
 
+/**
+ * `enable` or `disable` as the control API (here) or the member API (for
+ * `--node`) asks for it, logging what changed and the warnings.
+ */
+export async function changeService(
+  rt: MemberRuntime,
+  action: "enable" | "disable",
+  service: string,
+  options: DisableOptions,
+  log: (message: string) => void,
+): Promise<ServiceChange> {
+  const result =
+    action === "enable"
+      ? await enableService(rt, service)
+      : await disableService(rt, service, options);
+  if (result.changed) log(`${action}d ${service}`);
+  for (const warning of result.warnings) log(`warning: ${warning}`);
+  return result;
+}
+
 /** Waits until this member's NB and SB servers are full members of their Raft clusters. */
 export async function waitForCentralRaft(rt: MemberRuntime): Promise<void> {
   const central = rt.central();
