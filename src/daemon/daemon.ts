@@ -28,15 +28,15 @@ import { ControlServer } from "./api/control-server.js";
 import { MemberServer, type MemberTls } from "./api/member-server.js";
 import { memberRoutes } from "./api/member-routes.js";
 import type { Readiness, RouteContext } from "./api/route-context.js";
-import { ClusterWatcher } from "../cluster/watcher.js";
-import { recordMember } from "../cluster/members.js";
+import { ClusterWatcher } from "../membership/watcher.js";
+import { recordMember } from "../membership/member-row.js";
 import { followLeaders, refresh } from "../lifecycle/refresh.js";
 import { regenerateCa } from "../lifecycle/ca-rollout.js";
-import { LeaderTracker } from "../cluster/leader-tracker.js";
+import { LeaderTracker } from "../membership/leader-tracker.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
-import { MemberRuntime } from "./runtime.js";
-import type { StateDir } from "./state-dir.js";
+import { MemberRuntime } from "../runtime/member-runtime.js";
+import type { StateDir } from "../member/state-dir.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */

@@ -25,8 +25,9 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { voters } from "../cluster/layout.js";
 import { callAnyVoter, callMember, joinHostPort } from "../cluster/member-client.js";
-import { memberStatus, recordMember, type MemberRow } from "../cluster/members.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import { memberStatus, type MemberRow } from "../cluster/members.js";
+import { recordMember } from "../membership/member-row.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
 import type { CaOrigin, CertificateService } from "../pki/store.js";

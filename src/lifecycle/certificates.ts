@@ -10,7 +10,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { callAnyVoter } from "../cluster/member-client.js";
 import { memberStatus, type MemberRow } from "../cluster/members.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { ServiceName } from "../member/config.js";
 import {

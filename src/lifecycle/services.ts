@@ -14,9 +14,9 @@
 import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { centrals, type ClusterLayout } from "../cluster/layout.js";
-import { recordMember } from "../cluster/members.js";
+import { recordMember } from "../membership/member-row.js";
 import { centralWarnings } from "../cluster/placement.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { SERVICES, isServiceName, type ServiceName } from "../member/config.js";
 import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";

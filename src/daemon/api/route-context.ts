@@ -5,8 +5,8 @@
  * implements it; the routes know this and not the daemon, so the daemon
  * can import them.
  */
-import type { ClusterWatcher } from "../../cluster/watcher.js";
-import type { MemberRuntime } from "../runtime.js";
+import type { ClusterWatcher } from "../../membership/watcher.js";
+import type { MemberRuntime } from "../../runtime/member-runtime.js";
 
 /** The answer of GET /ready. */
 export interface Readiness {
