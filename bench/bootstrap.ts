@@ -25,7 +25,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ControlClient } from "../src/cli/control-client.js";
-import { StateDir } from "../src/daemon/state-dir.js";
+import { StateDir } from "../src/member/state-dir.js";
 import { inNamespace } from "../src/lab/netns.js";
 import { run, spawnDetached } from "../src/process/run.js";
 import { Sandbox, closeAllSandboxes } from "./lib/sandbox.js";

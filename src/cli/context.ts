@@ -1,5 +1,5 @@
 /** What every CLI command gets: the state dir chosen on the command line and the daemon client. */
-import { StateDir } from "../daemon/state-dir.js";
+import { StateDir } from "../member/state-dir.js";
 import { MicroOvnError } from "../errors.js";
 import { ControlClient } from "./control-client.js";
 

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_STATE_DIR, type StateDir } from "../daemon/state-dir.js";
+import { DEFAULT_STATE_DIR, type StateDir } from "../member/state-dir.js";
 import { MicroOvnError } from "../errors.js";
 import { startUnit, unitActiveState, unitServes } from "../host/systemd.js";
 import { notMemberError } from "../member/config.js";

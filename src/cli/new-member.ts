@@ -9,8 +9,8 @@
  */
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import type { Readiness } from "../daemon/daemon.js";
-import type { StateDir } from "../daemon/state-dir.js";
+import type { Readiness } from "../daemon/api/route-context.js";
+import type { StateDir } from "../member/state-dir.js";
 import { isRunning } from "../supervisor/supervisor.js";
 import type { ControlClient } from "./control-client.js";
 

@@ -11,9 +11,11 @@ import { request as httpRequest } from "node:http";
 import { connect, type TLSSocket } from "node:tls";
 import { MicroOvnError } from "../errors.js";
 import type { PkiStore } from "../pki/store.js";
-import { hexFingerprint } from "../pki/store.js";
-import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
+import { hexFingerprint } from "../pki/pem.js";
 import { voters, type ClusterLayout } from "./layout.js";
+
+/** Where every member serves the member API (daemon/api/member-server.ts). */
+export const MEMBER_API_PORT = 6686;
 
 export type MemberAuth =
   /** Mutual TLS with this member's API certificate. */

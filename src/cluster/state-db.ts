@@ -6,7 +6,7 @@
  * supervisor runs it.
  */
 import { join } from "node:path";
-import type { StateDir } from "../daemon/state-dir.js";
+import type { StateDir } from "../member/state-dir.js";
 import { psslTarget, sslTarget } from "../ovn/central.js";
 import { createClusteredDb } from "../ovn/raft.js";
 import { PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";

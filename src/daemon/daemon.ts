@@ -20,7 +20,6 @@ import {
   clusterRoutes,
   configRoutes,
   daemonRoutes,
-  regenerateCa,
   serviceRoutes,
   statusRoutes,
   toolRoutes,
@@ -28,27 +27,21 @@ import {
 import { ControlServer } from "./api/control-server.js";
 import { MemberServer, type MemberTls } from "./api/member-server.js";
 import { memberRoutes } from "./api/member-routes.js";
-import { ClusterWatcher } from "../cluster/watcher.js";
-import { recordMember } from "../cluster/members.js";
+import type { Readiness, RouteContext } from "./api/route-context.js";
+import { ClusterWatcher } from "../membership/watcher.js";
+import { recordMember } from "../membership/member-row.js";
 import { followLeaders, refresh } from "../lifecycle/refresh.js";
-import { LeaderTracker } from "../cluster/leader-tracker.js";
+import { regenerateCa } from "../lifecycle/ca-rollout.js";
+import { LeaderTracker } from "../membership/leader-tracker.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
-import { MemberRuntime } from "./runtime.js";
-import type { StateDir } from "./state-dir.js";
+import { MemberRuntime } from "../runtime/member-runtime.js";
+import type { StateDir } from "../member/state-dir.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */
 export const EXIT_ALREADY_RUNNING = 73;
 const DAY_MS = 24 * 60 * 60 * 1000;
-
-export interface Readiness {
-  ready: boolean;
-  bootstrapped: boolean;
-  pid: number;
-  /** Why bringing the services back failed, if it did. */
-  error?: string;
-}
 
 /** The pid of a microovnd that runs for this state dir, if any. */
 export async function runningDaemon(state: StateDir): Promise<number | undefined> {
@@ -64,7 +57,7 @@ export async function runningDaemon(state: StateDir): Promise<number | undefined
   }
 }
 
-export class Daemon {
+export class Daemon implements RouteContext {
   readonly rt: MemberRuntime;
   readonly watcher: ClusterWatcher;
   readonly leaders: LeaderTracker;
@@ -251,7 +244,7 @@ export class Daemon {
     }
     if (action === "regenerate") {
       log("the cluster CA expires soon: making a new one");
-      await regenerateCa(this);
+      await regenerateCa(rt, () => this.watcher.members(), log);
     }
   }
 

@@ -14,7 +14,7 @@ import { MicroOvnError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { DAEMON_PROCESS_NAME, Daemon, EXIT_ALREADY_RUNNING } from "./daemon.js";
 import { log } from "./log.js";
-import { StateDir } from "./state-dir.js";
+import { StateDir } from "../member/state-dir.js";
 
 const program = new Command("microovnd")
   .description("MicroOVN member daemon: runs this member's OVN services and the control API")

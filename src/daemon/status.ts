@@ -16,7 +16,7 @@ import type { TlsFiles } from "../ovsdb/client/connection.js";
 import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { ProcessStatus } from "../supervisor/supervisor.js";
-import type { MemberRuntime } from "./runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { describeMembers, type MemberRow, type MemberView } from "../cluster/members.js";
 import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
 import { INTEGRATION_BRIDGE, encapsulationIp } from "../member/config.js";

@@ -10,7 +10,7 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { DEFAULT_STATE_DIR, type StateDir } from "../daemon/state-dir.js";
+import { DEFAULT_STATE_DIR, type StateDir } from "../member/state-dir.js";
 import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
 

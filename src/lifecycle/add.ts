@@ -7,11 +7,11 @@
  * certificate requests, and records it — the token is gone in the same
  * transaction. Nothing is written until every check has passed.
  */
-import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { checkAddress, checkMemberName } from "../member/config.js";
-import { certificateFingerprint, type CertificateService } from "../pki/store.js";
+import { certificateFingerprint } from "../pki/pem.js";
+import type { CertificateService } from "../pki/store.js";
 import {
   encodeJoinToken,
   hashSecret,
@@ -22,8 +22,9 @@ import {
   type JoinToken,
 } from "../cluster/join-token.js";
 import { normalizeLayout, type ClusterLayout, type LayoutMember } from "../cluster/layout.js";
-import { joinHostPort } from "../cluster/member-client.js";
-import { connectStateDb, layoutFromRows, type MemberRow } from "../cluster/members.js";
+import { MEMBER_API_PORT, joinHostPort } from "../cluster/member-client.js";
+import { layoutFromRows, type MemberRow } from "../cluster/members.js";
+import { connectStateDb } from "../membership/member-row.js";
 import { placeNewMember } from "../cluster/placement.js";
 import { certificateServices, parsePemsByService, signForMember } from "./certificates.js";
 

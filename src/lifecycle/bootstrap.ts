@@ -11,7 +11,7 @@
  */
 import { hostname, networkInterfaces } from "node:os";
 import { readdir } from "node:fs/promises";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
   SERVICES,
@@ -31,10 +31,10 @@ import {
   startStateDb,
   startSwitch,
 } from "./start.js";
-import { recordMember } from "../cluster/members.js";
+import { recordMember } from "../membership/member-row.js";
 import { STATE_DB_PORTS } from "../cluster/state-db.js";
 import { undoNewMember } from "./stop.js";
-import { MEMBER_API_PORT } from "../daemon/api/member-server.js";
+import { MEMBER_API_PORT } from "../cluster/member-client.js";
 
 export interface BootstrapRequest {
   /** Default: the host name. */

@@ -24,13 +24,14 @@
  */
 import { setTimeout as delay } from "node:timers/promises";
 import { voters } from "../cluster/layout.js";
-import { callMember, joinHostPort } from "../cluster/member-client.js";
-import { memberStatus, recordMember, type MemberRow } from "../cluster/members.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import { callAnyVoter, callMember, joinHostPort } from "../cluster/member-client.js";
+import { memberStatus, type MemberRow } from "../cluster/members.js";
+import { recordMember } from "../membership/member-row.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
 import type { CaOrigin, CertificateService } from "../pki/store.js";
-import type { CertificateAndKey } from "../pki/x509.js";
+import type { CertificateAndKey } from "../pki/pem.js";
 import {
   certificateServices,
   installCertificates,
@@ -51,6 +52,9 @@ export interface RolloutResult {
   /** Members in the order they were moved to the new CA. */
   members: string[];
 }
+
+/** How long a whole CA change may take (every member, three steps). */
+export const CA_CHANGE_TIMEOUT_MS = 300_000;
 
 /** Keys made for step 2, until the signed certificates come back. */
 const pendingKeys = new WeakMap<MemberRuntime, Partial<Record<CertificateService, string>>>();
@@ -220,12 +224,9 @@ export async function rolloutCa(
 
   const { inspectCertificate } = await import("../pki/x509.js");
   const info = await inspectCertificate(ca.certPem);
-  return {
-    subject: info.subject,
-    notAfter: info.notAfter.toISOString(),
-    origin,
-    members: [...others.map((r) => r.name), self],
-  };
+  const notAfter = info.notAfter.toISOString();
+  log(`CA change done: ${info.subject}, valid until ${notAfter}`);
+  return { subject: info.subject, notAfter, origin, members: [...others.map((r) => r.name), self] };
 }
 
 /**
@@ -243,4 +244,36 @@ async function call<T>(rt: MemberRuntime, row: MemberRow, path: string, body: un
       await delay(200);
     }
   }
+}
+
+// ---- A new CA made by the cluster ----
+
+/**
+ * `certificates regenerate-ca` (and the renewal of a CA the cluster made):
+ * a voter makes the new CA, where CA keys live, and rolls it out; other
+ * members hand the job to a voter. Unlike other steps, this one takes the
+ * member's turn (`rt.exclusive`) itself, and only for the rollout: the voter
+ * it hands the job to calls back into this member meanwhile. `members` is
+ * read only on a voter, whose watcher has the rows.
+ */
+export async function regenerateCa(
+  rt: MemberRuntime,
+  members: () => readonly MemberRow[],
+  log: (message: string) => void,
+): Promise<RolloutResult> {
+  if (!(await rt.pki.readCa())) {
+    return callAnyVoter<RolloutResult>(
+      rt.layout,
+      rt.requireConfig().name,
+      "/pki/ca/regenerate",
+      {},
+      rt.pki,
+      "change the CA",
+      CA_CHANGE_TIMEOUT_MS,
+    );
+  }
+  const { createCa } = await import("../pki/x509.js");
+  const ca = await createCa();
+  const rows = members();
+  return rt.exclusive(() => rolloutCa(rt, rows, ca, "generated", log));
 }

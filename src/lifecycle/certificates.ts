@@ -10,7 +10,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { callAnyVoter } from "../cluster/member-client.js";
 import { memberStatus, type MemberRow } from "../cluster/members.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { ServiceName } from "../member/config.js";
 import {
@@ -19,7 +19,7 @@ import {
   type CaOrigin,
   type CertificateService,
 } from "../pki/store.js";
-import type { CertificateAndKey } from "../pki/x509.js";
+import type { CertificateAndKey } from "../pki/pem.js";
 
 /** The certificates a member running `services` needs. */
 export function certificateServices(services: readonly ServiceName[]): CertificateService[] {

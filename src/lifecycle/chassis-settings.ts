@@ -4,8 +4,8 @@
  * written into conf.db; ovn-controller follows them without a restart.
  * A value that cannot work is refused before anything changes.
  */
-import { recordMember } from "../cluster/members.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import { recordMember } from "../membership/member-row.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { checkAddress, parseBridgeMappings, type ChassisSettings } from "../member/config.js";
 import { isLocalAddress } from "../ovn/underlay.js";

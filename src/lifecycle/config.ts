@@ -6,8 +6,8 @@
  */
 import { centrals } from "../cluster/layout.js";
 import { CENTRAL_IPS, RECOVERY_MARKER, configKey } from "../cluster/config-keys.js";
-import { connectStateDb } from "../cluster/members.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import { connectStateDb } from "../membership/member-row.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 
 export interface ConfigEntry {

@@ -11,7 +11,7 @@
  * nothing is written here; if a later step fails, this member asks the
  * cluster to forget it and removes what it wrote, so it can try again.
  */
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
   SERVICES,
@@ -29,7 +29,7 @@ import {
   type JoinToken,
 } from "../cluster/join-token.js";
 import { callMember, isUnreachable } from "../cluster/member-client.js";
-import { recordMember } from "../cluster/members.js";
+import { recordMember } from "../membership/member-row.js";
 import { waitForClusterMember } from "../ovn/raft.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { JoinAnswer, JoinRequest } from "./add.js";

@@ -46,9 +46,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import { RECOVERY_MARKER } from "../cluster/config-keys.js";
 import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
 import { callMember, joinHostPort } from "../cluster/member-client.js";
-import { connectStateDb, recordMember, type MemberRow } from "../cluster/members.js";
+import { type MemberRow } from "../cluster/members.js";
+import { connectStateDb, recordMember } from "../membership/member-row.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
   readClusterStatus,

@@ -10,7 +10,7 @@
  * `cluster recover` made a new SB cluster (recover.ts).
  */
 import type { ClusterLayout } from "../cluster/layout.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { configureChassis } from "./start.js";
 
 /** Applies `layout`; returns what was refreshed, for the log. */

@@ -14,14 +14,15 @@
  */
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { raftPort, sslTarget, type CentralDatabase } from "../ovn/central.js";
 import { kickFromCluster, leaveCluster, readClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { OvnSouthboundDatabase } from "../ovsdb/models/ovn-southbound.js";
 import { pathExists } from "../util/fs.js";
-import { connectStateDb, layoutFromRows, type MemberRow } from "../cluster/members.js";
+import { layoutFromRows, type MemberRow } from "../cluster/members.js";
+import { connectStateDb } from "../membership/member-row.js";
 import { callMember, isUnreachable, joinHostPort } from "../cluster/member-client.js";
 import { centralWarnings } from "../cluster/placement.js";
 import { STATE_DATABASE, STATE_DB_PORTS } from "../cluster/state-db.js";

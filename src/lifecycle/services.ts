@@ -14,9 +14,9 @@
 import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { centrals, type ClusterLayout } from "../cluster/layout.js";
-import { recordMember } from "../cluster/members.js";
+import { recordMember } from "../membership/member-row.js";
 import { centralWarnings } from "../cluster/placement.js";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { SERVICES, isServiceName, type ServiceName } from "../member/config.js";
 import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";
@@ -142,6 +142,26 @@ async function disableCentral(rt: MemberRuntime, options: DisableOptions): Promi
     const file = central.dbFile(db);
     if (await pathExists(file)) await rename(file, join(backup, file.split("/").pop()!));
   }
+}
+
+/**
+ * `enable` or `disable` as the control API (here) or the member API (for
+ * `--node`) asks for it, logging what changed and the warnings.
+ */
+export async function changeService(
+  rt: MemberRuntime,
+  action: "enable" | "disable",
+  service: string,
+  options: DisableOptions,
+  log: (message: string) => void,
+): Promise<ServiceChange> {
+  const result =
+    action === "enable"
+      ? await enableService(rt, service)
+      : await disableService(rt, service, options);
+  if (result.changed) log(`${action}d ${service}`);
+  for (const warning of result.warnings) log(`warning: ${warning}`);
+  return result;
 }
 
 /** Waits until this member's NB and SB servers are full members of their Raft clusters. */

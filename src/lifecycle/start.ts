@@ -4,7 +4,7 @@
  * idempotent, so running it over a member that is already up changes
  * nothing.
  */
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { ChassisIdentity } from "../ovn/chassis.js";
 import { raftPeers, stateDbRaftPeers } from "../cluster/layout.js";

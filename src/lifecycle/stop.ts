@@ -3,7 +3,7 @@
  * bootstrap fails half way. Data stays on disk.
  */
 import { rm } from "node:fs/promises";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { restoreUnderlay } from "./underlay.js";
 
 /**

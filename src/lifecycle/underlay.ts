@@ -7,7 +7,7 @@
  * setting stays in member.json, so a daemon restart or a reboot puts the
  * addresses on br-phy again.
  */
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { UnderlaySetting } from "../member/config.js";
 import {

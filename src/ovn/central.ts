@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
-import type { StateDir } from "../daemon/state-dir.js";
+import type { StateDir } from "../member/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { createClusteredDb } from "./raft.js";
 

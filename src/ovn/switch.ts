@@ -12,7 +12,7 @@ import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { OpenVSwitchDatabase } from "../ovsdb/models/open-vswitch.js";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import { run } from "../process/run.js";
-import type { StateDir } from "../daemon/state-dir.js";
+import type { StateDir } from "../member/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 
 /** "system" is the kernel datapath; "netdev" the userspace one. */

@@ -9,8 +9,12 @@ import { MicroOvnError } from "../errors.js";
 import { join } from "node:path";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
 import { pathExists, writeAtomically } from "../util/fs.js";
-import { X509Certificate } from "node:crypto";
-import type { CertificateAndKey } from "./x509.js";
+import {
+  certificateExpiry,
+  certificateFingerprint,
+  splitCertificates,
+  type CertificateAndKey,
+} from "./pem.js";
 
 /** Services that get a certificate, with the titles `certificates list` shows. */
 export const CERTIFICATE_SERVICES = {
@@ -42,34 +46,7 @@ export interface CertificateStatus {
   key?: CertificateFileStatus;
 }
 
-/**
- * When a PEM certificate expires. Node's own parser is enough here, which
- * keeps the X.509 library (and its memory) out of a daemon that only checks.
- */
-export function certificateExpiry(pem: string): Date {
-  const notAfter = new Date(new X509Certificate(pem).validTo);
-  if (Number.isNaN(notAfter.getTime())) throw new Error("the certificate has no readable expiry");
-  return notAfter;
-}
-
-/** "AB:CD:…", as Node prints certificate fingerprints → "abcd…", as we store them. */
-export function hexFingerprint(fingerprint: string): string {
-  return fingerprint.replaceAll(":", "").toLowerCase();
-}
-
-/** SHA-256 of a PEM certificate's DER encoding, lowercase hex. */
-export function certificateFingerprint(pem: string): string {
-  return hexFingerprint(new X509Certificate(pem).fingerprint256);
-}
-
 export type CaOrigin = "generated" | "external";
-
-/** The PEM certificates in a text, each with its own trailing newline. */
-export function splitCertificates(pem: string): string[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)].map(
-    (m) => `${m[0]}\n`,
-  );
-}
 
 function sameCertificate(a: string, b: string): boolean {
   try {

@@ -2,7 +2,7 @@
  * X.509 for the cluster's own PKI: a self-signed CA (ECDSA P-384, 10 years)
  * and certificates for OVN services and members (2 years), with the member's
  * name and address in subjectAltName and proper key usages. Pure crypto in
- * memory; writing files is store.ts's job.
+ * memory; writing files is store.ts's job, reading PEM pem.ts's.
  */
 import "reflect-metadata";
 import {
@@ -15,7 +15,7 @@ import {
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { MicroOvnError } from "../errors.js";
-import { splitCertificates } from "./store.js";
+import { splitCertificates, type CertificateAndKey } from "./pem.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -29,12 +29,6 @@ export const CA_VALID_DAYS = 3650;
 export const SERVICE_VALID_DAYS = 730;
 
 export class PkiError extends MicroOvnError {}
-
-/** A certificate and its private key, both PEM. */
-export interface CertificateAndKey {
-  certPem: string;
-  keyPem: string;
-}
 
 function randomSerial(): string {
   const bytes = randomBytes(16);

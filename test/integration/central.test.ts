@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { StateDir } from "../../src/daemon/state-dir.js";
+import { StateDir } from "../../src/member/state-dir.js";
 import { Central } from "../../src/ovn/central.js";
 import { OvsdbClient } from "../../src/ovsdb/client/client.js";
 import type { OvsdbError } from "../../src/ovsdb/errors.js";

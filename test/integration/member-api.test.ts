@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { MemberServer, type MemberTls } from "../../src/daemon/api/member-server.js";
 import type { Route } from "../../src/daemon/api/router.js";
 import { createCa, inspectCertificate, issueCertificate } from "../../src/pki/x509.js";
-import type { CertificateAndKey } from "../../src/pki/x509.js";
+import type { CertificateAndKey } from "../../src/pki/pem.js";
 
 interface Reply {
   status: number;

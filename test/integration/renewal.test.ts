@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
-import { MemberRuntime } from "../../src/daemon/runtime.js";
-import { StateDir } from "../../src/daemon/state-dir.js";
+import { MemberRuntime } from "../../src/runtime/member-runtime.js";
+import { StateDir } from "../../src/member/state-dir.js";
 import {
   certificateServices,
   issueCertificates,

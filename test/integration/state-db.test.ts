@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { StateDb, STATE_DATABASE } from "../../src/cluster/state-db.js";
-import { StateDir } from "../../src/daemon/state-dir.js";
+import { StateDir } from "../../src/member/state-dir.js";
 import { readClusterStatus } from "../../src/ovn/raft.js";
 import { OvsdbClient } from "../../src/ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../../src/ovsdb/models/microovn.js";

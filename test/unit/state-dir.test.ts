@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { StateDir } from "../../src/daemon/state-dir.js";
+import { StateDir } from "../../src/member/state-dir.js";
 
 describe("state dir layout", () => {
   it("puts everything of a member under its root", () => {

@@ -14,7 +14,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname, networkInterfaces } from "node:os";
 import type { Command } from "commander";
-import type { Readiness } from "../../daemon/daemon.js";
+import type { Readiness } from "../../daemon/api/route-context.js";
 import { MicroOvnError } from "../../errors.js";
 import type { ChassisSettings, MemberConfig, ServiceName } from "../../member/config.js";
 import { detectDatapath, type DatapathType } from "../../ovn/switch.js";

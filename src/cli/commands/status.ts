@@ -1,6 +1,6 @@
 /** `microovn status` and `microovn waitready`. */
 import { InvalidArgumentError, type Command } from "commander";
-import type { Readiness } from "../../daemon/daemon.js";
+import type { Readiness } from "../../daemon/api/route-context.js";
 import type { StatusReport } from "../../daemon/status.js";
 import { MicroOvnError } from "../../errors.js";
 import type { CliContext } from "../context.js";

@@ -10,16 +10,17 @@ import { parsePemsByService, signForMember } from "../../lifecycle/certificates.
 import {
   commitNewCa,
   installReissued,
+  regenerateCa,
   requestCertificates,
   trustNewCa,
 } from "../../lifecycle/ca-rollout.js";
 import { forget, leave } from "../../lifecycle/remove.js";
-import type { Daemon } from "../daemon.js";
+import { changeService } from "../../lifecycle/services.js";
+import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
-import { changeService, regenerateCa } from "./routes.js";
 import type { Route } from "./router.js";
 
-export function memberRoutes(daemon: Daemon): Route[] {
+export function memberRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
     {
@@ -67,9 +68,8 @@ export function memberRoutes(daemon: Daemon): Route[] {
       path: `/services/:name/${action}`,
       handler: ({ params, body, peer }) => {
         log(`${peer?.name ?? "?"} asks to ${action} ${params.name ?? ""} here`);
-        return changeService(daemon, action, params.name ?? "", {
-          allowDisableLastCentral: body.allowDisableLastCentral === true,
-        });
+        const options = { allowDisableLastCentral: body.allowDisableLastCentral === true };
+        return rt.exclusive(() => changeService(rt, action, params.name ?? "", options, log));
       },
     })),
     {
@@ -131,7 +131,7 @@ export function memberRoutes(daemon: Daemon): Route[] {
       path: "/pki/ca/regenerate",
       handler: async ({ peer }) => {
         log(`CA change: a new CA, as ${peer?.name ?? "?"} asked`);
-        return regenerateCa(daemon);
+        return regenerateCa(rt, () => daemon.watcher.members(), log);
       },
     },
   ];

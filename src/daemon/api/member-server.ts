@@ -9,10 +9,9 @@
 import { createServer, type Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { MicroOvnError } from "../../errors.js";
-import { hexFingerprint } from "../../pki/store.js";
+import { MEMBER_API_PORT } from "../../cluster/member-client.js";
+import { hexFingerprint } from "../../pki/pem.js";
 import { Router, type Guard, type Peer, type Route } from "./router.js";
-
-export const MEMBER_API_PORT = 6686;
 
 export interface MemberTls {
   /** PEM contents. */

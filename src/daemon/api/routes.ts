@@ -17,18 +17,11 @@ import {
   updateChassisSettings,
   type ChassisSettingsChange,
 } from "../../lifecycle/chassis-settings.js";
-import {
-  disableService,
-  enableService,
-  type DisableOptions,
-  type ServiceChange,
-} from "../../lifecycle/services.js";
-import { callAnyVoter, callMember, joinHostPort } from "../../cluster/member-client.js";
-import { rolloutCa, type RolloutResult } from "../../lifecycle/ca-rollout.js";
-import type { CaOrigin } from "../../pki/store.js";
-import type { CertificateAndKey } from "../../pki/x509.js";
+import { changeService, type ServiceChange } from "../../lifecycle/services.js";
+import { callMember, joinHostPort } from "../../cluster/member-client.js";
+import { regenerateCa, rolloutCa } from "../../lifecycle/ca-rollout.js";
 import { parseServiceList, type ServiceName } from "../../member/config.js";
-import type { Daemon } from "../daemon.js";
+import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
@@ -51,7 +44,7 @@ function serviceList(body: Record<string, unknown>): ServiceName[] | undefined {
   return parseServiceList(value);
 }
 
-export function clusterRoutes(daemon: Daemon): Route[] {
+export function clusterRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
     {
@@ -159,7 +152,7 @@ export function clusterRoutes(daemon: Daemon): Route[] {
   ];
 }
 
-export function statusRoutes(daemon: Daemon): Route[] {
+export function statusRoutes(daemon: RouteContext): Route[] {
   return [
     {
       method: "GET",
@@ -179,7 +172,7 @@ export function statusRoutes(daemon: Daemon): Route[] {
   ];
 }
 
-export function serviceRoutes(daemon: Daemon): Route[] {
+export function serviceRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   /** Runs the change here, or on the member named by `node`. */
   const change = (action: "enable" | "disable") => async (request: ApiRequest) => {
@@ -204,7 +197,7 @@ export function serviceRoutes(daemon: Daemon): Route[] {
         SERVICE_CHANGE_TIMEOUT_MS,
       );
     }
-    return changeService(daemon, action, service, { allowDisableLastCentral });
+    return rt.exclusive(() => changeService(rt, action, service, { allowDisableLastCentral }, log));
   };
   return [
     { method: "POST", path: "/services/:name/enable", handler: change("enable") },
@@ -215,23 +208,7 @@ export function serviceRoutes(daemon: Daemon): Route[] {
 /** How long a member may take to start or stop a service for another. */
 export const SERVICE_CHANGE_TIMEOUT_MS = 120_000;
 
-/** `enable`/`disable` on this member, logged. */
-export async function changeService(
-  daemon: Daemon,
-  action: "enable" | "disable",
-  service: string,
-  options: DisableOptions,
-): Promise<ServiceChange> {
-  const rt = daemon.rt;
-  const result = await rt.exclusive(() =>
-    action === "enable" ? enableService(rt, service) : disableService(rt, service, options),
-  );
-  if (result.changed) log(`${action}d ${service}`);
-  for (const warning of result.warnings) log(`warning: ${warning}`);
-  return result;
-}
-
-export function certificateRoutes(daemon: Daemon): Route[] {
+export function certificateRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
     {
@@ -246,7 +223,7 @@ export function certificateRoutes(daemon: Daemon): Route[] {
     {
       method: "POST",
       path: "/certificates/regenerate-ca",
-      handler: () => regenerateCa(daemon),
+      handler: () => regenerateCa(rt, () => daemon.watcher.members(), log),
     },
     {
       method: "POST",
@@ -260,7 +237,8 @@ export function certificateRoutes(daemon: Daemon): Route[] {
         const { checkExternalCa } = await import("../../pki/x509.js");
         const ca = await checkExternalCa({ certPem, keyPem });
         log(`CA change: the external CA ${ca.subject} (${ca.keyType})`);
-        return changeCa(daemon, ca, "external");
+        const rows = daemon.watcher.members();
+        return rt.exclusive(() => rolloutCa(rt, rows, ca, "external", log));
       },
     },
     {
@@ -273,7 +251,7 @@ export function certificateRoutes(daemon: Daemon): Route[] {
   ];
 }
 
-export function configRoutes(daemon: Daemon): Route[] {
+export function configRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
     {
@@ -309,43 +287,7 @@ export function configRoutes(daemon: Daemon): Route[] {
   ];
 }
 
-/**
- * `certificates regenerate-ca` on a voter; other members hand it to a voter
- * (the new CA's key is made where CA keys live).
- */
-export async function regenerateCa(daemon: Daemon): Promise<RolloutResult> {
-  const rt = daemon.rt;
-  if (!(await rt.pki.readCa())) {
-    return callAnyVoter<RolloutResult>(
-      rt.layout,
-      rt.requireConfig().name,
-      "/pki/ca/regenerate",
-      {},
-      rt.pki,
-      "change the CA",
-      CA_CHANGE_TIMEOUT_MS,
-    );
-  }
-  const { createCa } = await import("../../pki/x509.js");
-  return changeCa(daemon, await createCa(), "generated");
-}
-
-async function changeCa(
-  daemon: Daemon,
-  ca: CertificateAndKey,
-  origin: CaOrigin,
-): Promise<RolloutResult> {
-  const rt = daemon.rt;
-  const rows = daemon.watcher.members();
-  const result = await rt.exclusive(() => rolloutCa(rt, rows, ca, origin, log));
-  log(`CA change done: ${result.subject}, valid until ${result.notAfter}`);
-  return result;
-}
-
-/** How long a whole CA change may take (every member, three steps). */
-export const CA_CHANGE_TIMEOUT_MS = 300_000;
-
-export function chassisRoutes(daemon: Daemon): Route[] {
+export function chassisRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
     {
@@ -373,7 +315,7 @@ export function chassisRoutes(daemon: Daemon): Route[] {
   ];
 }
 
-export function toolRoutes(daemon: Daemon): Route[] {
+export function toolRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
     {
@@ -393,7 +335,7 @@ export function toolRoutes(daemon: Daemon): Route[] {
   ];
 }
 
-export function daemonRoutes(daemon: Daemon): Route[] {
+export function daemonRoutes(daemon: RouteContext): Route[] {
   return [
     {
       method: "POST",

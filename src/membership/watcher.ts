@@ -8,18 +8,14 @@
  */
 import { EventEmitter } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import type { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import { Replica } from "../ovsdb/replica/replica.js";
-import { sameLayout, type ClusterLayout } from "./layout.js";
-import {
-  HEARTBEAT_INTERVAL_MS,
-  connectStateDb,
-  layoutFromRows,
-  type MemberRow,
-} from "./members.js";
+import { sameLayout, type ClusterLayout } from "../cluster/layout.js";
+import { HEARTBEAT_INTERVAL_MS, layoutFromRows, type MemberRow } from "../cluster/members.js";
+import { connectStateDb } from "./member-row.js";
 
 export interface WatcherEvents {
   /** The layout in the state database differs from the member's. */

@@ -3,6 +3,13 @@
  * supervisor, configuration, and the service objects that know the OVN and
  * OVS programs. The lifecycle steps (src/lifecycle/) take it as their
  * argument; they run one at a time (`exclusive`).
+ *
+ * It sits in the middle of src/'s layers, bottom first: errors.ts and
+ * version.ts → util, process, ovsdb → pki, supervisor → member → host, ovn
+ * → lab, cluster → runtime (this) → membership → lifecycle → daemon → cli.
+ * Each imports only from those before it, so everything it is made of lies
+ * below it and everything that takes it above. test/unit/layers.test.ts
+ * holds the order and checks it.
  */
 import {
   LayoutFile,
@@ -19,7 +26,7 @@ import { Chassis } from "../ovn/chassis.js";
 import { Switch, detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { PkiStore } from "../pki/store.js";
 import { Supervisor, type SupervisorOptions } from "../supervisor/supervisor.js";
-import type { StateDir } from "./state-dir.js";
+import type { StateDir } from "../member/state-dir.js";
 
 export class MemberRuntime {
   readonly pki: PkiStore;

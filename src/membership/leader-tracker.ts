@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import type { MemberRuntime } from "../daemon/runtime.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
 import type { CentralDatabase } from "../ovn/central.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
