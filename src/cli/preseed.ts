@@ -9,10 +9,10 @@ import { MicroOvnError } from "../errors.js";
 import { decodeJoinToken, isExpired, tokenExpired, type JoinToken } from "../cluster/join-token.js";
 import { parseLifetime } from "../lifecycle/add.js";
 import {
-  SERVICES,
+  SETUP_SERVICES,
   checkAddress,
   checkMemberName,
-  isServiceName,
+  setupServiceProblem,
   type ServiceName,
 } from "../member/config.js";
 
@@ -116,12 +116,13 @@ export function checkName(text: string): string {
  */
 export function checkServiceList(items: readonly string[]): ServiceName[] {
   if (items.length === 0) {
-    throw invalid(`the list of services is empty; choose from ${SERVICES.join(", ")}`);
+    throw invalid(`the list of services is empty; choose from ${SETUP_SERVICES.join(", ")}`);
   }
   const seen = new Set<string>();
   for (const s of items) {
-    if (!isServiceName(s)) {
-      throw invalid(`"${s}" is not a service; choose from ${SERVICES.join(", ")}`);
+    const problem = setupServiceProblem(s);
+    if (problem !== undefined) {
+      throw invalid(`${problem}; choose from ${SETUP_SERVICES.join(", ")}`);
     }
     if (seen.has(s)) throw invalid(`"${s}" is listed twice`);
     seen.add(s);
@@ -129,7 +130,7 @@ export function checkServiceList(items: readonly string[]): ServiceName[] {
   if (seen.has("chassis") && !seen.has("switch")) {
     throw invalid("the chassis service needs the switch service");
   }
-  return SERVICES.filter((s) => seen.has(s));
+  return SETUP_SERVICES.filter((s) => seen.has(s));
 }
 
 /** The wizard's answer: empty or "auto" is undefined (auto), else a comma list. */
@@ -322,7 +323,7 @@ export function parsePreseed(text: string, options: { now?: Date } = {}): InitPl
   } else {
     problem(
       "services",
-      `must be "auto" or a list of ${SERVICES.join(", ")} (e.g. [central, switch, chassis]), ` +
+      `must be "auto" or a list of ${SETUP_SERVICES.join(", ")} (e.g. [central, switch, chassis]), ` +
         `got ${show(s)}`,
     );
   }

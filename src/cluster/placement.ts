@@ -2,9 +2,10 @@
  * Where a new member fits (DESIGN §4): the first three members are voters
  * (they hold the cluster state database) and run `central` (NB, SB,
  * northd) unless the cluster uses an external OVN central; every member runs
- * `switch` and `chassis` unless told otherwise.
+ * `switch` and `chassis` unless told otherwise. Optional services
+ * (openstack-api) are never placed: `enable` starts them.
  */
-import { SERVICES, type ServiceName } from "../member/config.js";
+import { SETUP_SERVICES, type ServiceName } from "../member/config.js";
 
 export const MAX_VOTERS = 3;
 export const MAX_CENTRALS = 3;
@@ -30,12 +31,12 @@ export function placeNewMember(
   const centrals = existing.filter((m) => m.services.includes("central")).length;
   const role: MemberRole = voters < MAX_VOTERS ? "voter" : "spare";
   if (options.services) {
-    return { role, services: SERVICES.filter((s) => options.services!.includes(s)) };
+    return { role, services: SETUP_SERVICES.filter((s) => options.services!.includes(s)) };
   }
   const central = !options.externalCentral && centrals < MAX_CENTRALS;
   return {
     role,
-    services: SERVICES.filter((s) => s !== "central" || central),
+    services: SETUP_SERVICES.filter((s) => s !== "central" || central),
   };
 }
 

@@ -14,7 +14,7 @@ import { readdir } from "node:fs/promises";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
-  SERVICES,
+  SETUP_SERVICES,
   checkAddress,
   checkMemberName,
   defaultChassisSettings,
@@ -118,7 +118,7 @@ export async function bootstrap(
 ): Promise<MemberConfig> {
   const name = checkMemberName(request.name ?? hostname());
   const address = checkAddress(request.address ?? defaultAddress());
-  const services = request.services ?? [...SERVICES];
+  const services = request.services ?? [...SETUP_SERVICES];
   await checkNewMember(rt, address, services, { allowForeignOvs: request.allowForeignOvs });
 
   const config: MemberConfig = {

@@ -20,6 +20,7 @@ import {
   type CertificateService,
 } from "../pki/store.js";
 import type { CertificateAndKey } from "../pki/pem.js";
+import { OPENSTACK_API_PROCESS } from "../openstack/service.js";
 
 /** The certificates a member running `services` needs. */
 export function certificateServices(services: readonly ServiceName[]): CertificateService[] {
@@ -27,7 +28,17 @@ export function certificateServices(services: readonly ServiceName[]): Certifica
   if (services.includes("central")) out.push("ovnnb", "ovnsb", "ovn-northd");
   if (services.includes("chassis")) out.push("ovn-controller");
   out.push("client", "microovn");
+  if (services.includes("openstack-api")) out.push("openstack-api");
   return out;
+}
+
+/**
+ * The OpenStack API service reads its certificate and key again on SIGHUP,
+ * keeping its ports open; the OVN programs need nothing, they read theirs
+ * on each new connection.
+ */
+function certificatesChanged(rt: MemberRuntime, services: readonly CertificateService[]): void {
+  if (services.includes("openstack-api")) rt.supervisor.signal(OPENSTACK_API_PROCESS, "SIGHUP");
 }
 
 export type CertificateRequests = Partial<Record<CertificateService, string>>;
@@ -118,6 +129,7 @@ export async function installCertificates(
   for (const service of services) {
     await rt.pki.writeService(service, { certPem: signed[service]!, keyPem: keys[service]! });
   }
+  certificatesChanged(rt, services);
   return services;
 }
 
@@ -153,6 +165,7 @@ export async function issueCertificates(
       ),
     );
     for (const [i, service] of services.entries()) await rt.pki.writeService(service, issued[i]!);
+    certificatesChanged(rt, services);
     return;
   }
   const { requests, keys } = await makeRequests(config.name, services);

@@ -14,13 +14,13 @@
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import {
-  SERVICES,
+  SETUP_SERVICES,
   checkAddress,
   checkMemberName,
   defaultChassisSettings,
   type MemberConfig,
 } from "../member/config.js";
-import { CERTIFICATE_SERVICES, type CertificateService } from "../pki/store.js";
+import type { CertificateService } from "../pki/store.js";
 import {
   decodeJoinToken,
   isExpired,
@@ -34,7 +34,7 @@ import { waitForClusterMember } from "../ovn/raft.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { JoinAnswer, JoinRequest } from "./add.js";
 import { checkNewMember, defaultAddress } from "./bootstrap.js";
-import { installCertificates, makeRequests } from "./certificates.js";
+import { certificateServices, installCertificates, makeRequests } from "./certificates.js";
 import { waitForCentralRaft } from "./services.js";
 import { startServices } from "./start.js";
 import { undoNewMember } from "./stop.js";
@@ -80,12 +80,10 @@ export async function join(rt: MemberRuntime, options: JoinOptions): Promise<Mem
   const name = checkMemberName(token.name);
   const address = checkAddress(options.address ?? defaultAddress());
   // Where this member fits is the cluster's choice: be ready for everything.
-  await checkNewMember(rt, address, SERVICES, { allowForeignOvs: options.allowForeignOvs });
+  await checkNewMember(rt, address, SETUP_SERVICES, { allowForeignOvs: options.allowForeignOvs });
 
-  const { requests, keys } = await makeRequests(
-    name,
-    Object.keys(CERTIFICATE_SERVICES) as CertificateService[],
-  );
+  // Certificates for every set-up service; an optional one gets its own when enabled.
+  const { requests, keys } = await makeRequests(name, certificateServices(SETUP_SERVICES));
   const answer = await askToJoin(token, { name, secret: token.secret, address, requests });
 
   const config: MemberConfig = {

@@ -29,6 +29,8 @@ const PROGRAMS: Record<ServiceName, Record<string, string>> = {
     "ovn-controller": "ovn-host",
     "ovn-appctl": "ovn-common",
   },
+  // Runs on the node that runs microovnd.
+  "openstack-api": {},
 };
 
 async function onPath(program: string): Promise<boolean> {

@@ -23,8 +23,8 @@ import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";
 import { pathExists } from "../util/fs.js";
 import { certificateServices, issueCertificates } from "./certificates.js";
 import { checkPrograms } from "./preflight.js";
-import { startCentral, startChassis, startSwitch } from "./start.js";
-import { stopCentral, stopChassis, stopSwitch } from "./stop.js";
+import { startCentral, startChassis, startOpenstackApi, startSwitch } from "./start.js";
+import { stopCentral, stopChassis, stopOpenstackApi, stopSwitch } from "./stop.js";
 
 const RAFT_TIMEOUT_MS = 30_000;
 
@@ -78,6 +78,7 @@ export async function enableService(rt: MemberRuntime, name: string): Promise<Se
   }
   if (service === "switch") await startSwitch(rt);
   if (service === "chassis") await startChassis(rt);
+  if (service === "openstack-api") await startOpenstackApi(rt);
   await rt.save({ ...config, services });
   await recordMember(rt);
   return outcome(rt, true, service);
@@ -100,6 +101,7 @@ export async function disableService(
   if (service === "central") await disableCentral(rt, options);
   if (service === "switch") await stopSwitch(rt);
   if (service === "chassis") await stopChassis(rt, { unregister: true });
+  if (service === "openstack-api") await stopOpenstackApi(rt);
   await rt.save({ ...config, services: config.services.filter((s) => s !== service) });
   await recordMember(rt);
   return outcome(rt, true, service);

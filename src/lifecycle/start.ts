@@ -10,20 +10,24 @@ import type { ChassisIdentity } from "../ovn/chassis.js";
 import { raftPeers, stateDbRaftPeers } from "../cluster/layout.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { waitForPath } from "../util/fs.js";
+import { openstackApiSpec } from "../openstack/service.js";
 import { applyUnderlay } from "./underlay.js";
 
 const SOCKET_WAIT_MS = 10_000;
 
-/** Runs (or adopts) a server and resolves once its unix socket exists. */
-async function startServer(rt: MemberRuntime, spec: ProcessSpec, socket: string): Promise<void> {
+/**
+ * Runs (or adopts) a server and resolves once `ready` exists: its unix
+ * socket, or a pidfile the program writes only once it serves.
+ */
+async function startServer(rt: MemberRuntime, spec: ProcessSpec, ready: string): Promise<void> {
   await rt.supervisor.ensure(spec);
   await waitForPath(
-    socket,
+    ready,
     SOCKET_WAIT_MS,
     () =>
       new MicroOvnError(
         "SERVICE_DID_NOT_START",
-        `${spec.program} did not open ${socket} within ${SOCKET_WAIT_MS / 1000} s; ` +
+        `${spec.name} did not create ${ready} within ${SOCKET_WAIT_MS / 1000} s; ` +
           `see ${spec.logFile}`,
       ),
   );
@@ -97,6 +101,19 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
 }
 
 /**
+ * The OpenStack API service, a Node process of its own, with this member's
+ * `openstack-api` certificate; ready once every port listens.
+ */
+export async function startOpenstackApi(rt: MemberRuntime): Promise<void> {
+  const spec = openstackApiSpec({
+    state: rt.state,
+    pki: rt.pki,
+    address: rt.requireConfig().address,
+  });
+  await startServer(rt, spec, spec.pidFile);
+}
+
+/**
  * The state database (on voters) and every service in the member's
  * configuration: those side by side, then chassis.
  */
@@ -106,6 +123,7 @@ export async function startServices(rt: MemberRuntime): Promise<void> {
     rt.isVoter() ? startStateDb(rt) : undefined,
     services.includes("central") ? startCentral(rt) : undefined,
     services.includes("switch") ? startSwitch(rt) : undefined,
+    services.includes("openstack-api") ? startOpenstackApi(rt) : undefined,
   ]);
   if (services.includes("chassis")) await startChassis(rt);
 }

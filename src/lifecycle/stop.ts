@@ -4,6 +4,7 @@
  */
 import { rm } from "node:fs/promises";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
+import { OPENSTACK_API_PROCESS } from "../openstack/service.js";
 import { restoreUnderlay } from "./underlay.js";
 
 /**
@@ -33,8 +34,13 @@ export async function stopCentral(rt: MemberRuntime): Promise<void> {
   await Promise.all([rt.supervisor.stop("ovsdb-server-sb"), rt.supervisor.stop("ovsdb-server-nb")]);
 }
 
-/** Everything, in the order that leaves nothing behind. */
+export async function stopOpenstackApi(rt: MemberRuntime): Promise<void> {
+  await rt.supervisor.stop(OPENSTACK_API_PROCESS);
+}
+
+/** Everything, in the order that leaves nothing behind: the API that faces clients first. */
 export async function stopEverything(rt: MemberRuntime): Promise<void> {
+  await stopOpenstackApi(rt);
   await stopChassis(rt, { unregister: false });
   await stopSwitch(rt);
   await stopCentral(rt);

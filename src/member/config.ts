@@ -16,25 +16,58 @@ export const NOT_A_MEMBER_HINT =
   "prints the token), `microovn cluster bootstrap` starts a new cluster, and `microovn init` " +
   "asks which";
 
-export const SERVICES = ["central", "switch", "chassis"] as const;
+/** The services a new member chooses among (bootstrap, join, init); all of them by default. */
+export const SETUP_SERVICES = ["central", "switch", "chassis"] as const;
+/** Services that run only where `microovn enable` starts them. */
+export const OPTIONAL_SERVICES = ["openstack-api"] as const;
+export const SERVICES = [...SETUP_SERVICES, ...OPTIONAL_SERVICES] as const;
 export type ServiceName = (typeof SERVICES)[number];
+export type SetupServiceName = (typeof SETUP_SERVICES)[number];
 
 export function isServiceName(name: string): name is ServiceName {
   return (SERVICES as readonly string[]).includes(name);
 }
 
-/** A list of service names (e.g. from `--services a,b`), each one named if it is not a service. */
-export function parseServiceList(names: readonly unknown[]): ServiceName[] {
+export function isSetupService(name: string): name is SetupServiceName {
+  return (SETUP_SERVICES as readonly string[]).includes(name);
+}
+
+/** What to do about `name` on a set-up list, when it is a service only `enable` starts. */
+function optionalServiceHint(name: string): string {
+  return `${name} is not started at set-up; once the member runs, \`microovn enable ${name}\` starts it`;
+}
+
+/** Why a set-up list may not name `name`, or undefined when it may. */
+export function setupServiceProblem(name: string): string | undefined {
+  if (isSetupService(name)) return undefined;
+  return isServiceName(name) ? optionalServiceHint(name) : `"${name}" is not a service`;
+}
+
+/**
+ * A list of set-up service names (e.g. from `--services a,b`), each one
+ * named if it is not one.
+ */
+export function parseServiceList(names: readonly unknown[]): SetupServiceName[] {
   const unknown = names.filter((n) => typeof n !== "string" || !isServiceName(n));
-  if (unknown.length > 0 || names.length === 0) {
+  const optional = names.filter(
+    (n): n is string => typeof n === "string" && isServiceName(n) && !isSetupService(n),
+  );
+  if (unknown.length > 0 || optional.length > 0 || names.length === 0) {
+    const problems = [
+      ...(unknown.length > 0
+        ? [
+            `${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "is not a service" : "are not services"}`,
+          ]
+        : []),
+      ...optional.map(optionalServiceHint),
+    ];
     throw new MicroOvnError(
       "UNKNOWN_SERVICE",
-      (unknown.length > 0
-        ? `${unknown.map((n) => JSON.stringify(n)).join(", ")} ${unknown.length === 1 ? "is not a service" : "are not services"}`
-        : "no service given") + `; choose from ${SERVICES.join(", ")}`,
+      (problems.length > 0 ? problems.join("; ") : "no service given") +
+        `; choose from ${SETUP_SERVICES.join(", ")}`,
     );
   }
-  return [...new Set(names as ServiceName[])];
+  return [...new Set(names as SetupServiceName[])];
 }
 
 /** Per-chassis OVN settings (Open_vSwitch external_ids). */

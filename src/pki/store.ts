@@ -24,6 +24,7 @@ export const CERTIFICATE_SERVICES = {
   "ovn-controller": "OVN Chassis Service",
   client: "OVN Client Tools",
   microovn: "MicroOVN Member API",
+  "openstack-api": "OpenStack API Service",
 } as const;
 
 export type CertificateService = keyof typeof CERTIFICATE_SERVICES;

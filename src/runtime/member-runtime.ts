@@ -6,7 +6,8 @@
  *
  * It sits in the middle of src/'s layers, bottom first: errors.ts and
  * version.ts → util, process, ovsdb → pki, supervisor → member → host, ovn
- * → lab, cluster → runtime (this) → membership → lifecycle → daemon → cli.
+ * → lab, cluster → runtime (this), openstack → membership → lifecycle →
+ * daemon → cli.
  * Each imports only from those before it, so everything it is made of lies
  * below it and everything that takes it above. test/unit/layers.test.ts
  * holds the order and checks it.

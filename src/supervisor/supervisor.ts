@@ -251,6 +251,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.managed.clear();
   }
 
+  /** Sends `sig` to the running process named `name`; false when none runs. */
+  signal(name: string, sig: NodeJS.Signals): boolean {
+    const status = this.managed.get(name)?.status;
+    if (status?.phase !== "running" || status.pid === undefined) return false;
+    signal(status.pid, sig);
+    return true;
+  }
+
   status(): ProcessStatus[] {
     return [...this.managed.values()].map((e) => ({ ...e.status }));
   }

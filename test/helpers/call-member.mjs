@@ -3,29 +3,21 @@
 // Prints {"status": N, "body": {...}} or {"error": "..."}; never checks the
 // server's certificate (the tests are about what the server lets through).
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
+import { httpsCall } from "./https-call.mjs";
 
 const [host, port, method, path, key, cert] = process.argv.slice(2);
-const req = request(
-  {
-    host,
-    port: Number(port),
-    method,
-    path,
-    rejectUnauthorized: false,
-    agent: false,
-    ...(key && cert ? { key: readFileSync(key), cert: readFileSync(cert) } : {}),
-  },
-  (res) => {
-    const chunks = [];
-    res.on("data", (c) => chunks.push(c));
-    res.on("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      process.stdout.write(
-        JSON.stringify({ status: res.statusCode, body: JSON.parse(text || "{}") }),
-      );
-    });
-  },
+const answer = await httpsCall({
+  host,
+  port: Number(port),
+  method,
+  path,
+  rejectUnauthorized: false,
+  ...(key && cert ? { key: readFileSync(key), cert: readFileSync(cert) } : {}),
+});
+process.stdout.write(
+  JSON.stringify(
+    answer.error !== undefined
+      ? { error: answer.error }
+      : { status: answer.status, body: JSON.parse(answer.text || "{}") },
+  ),
 );
-req.on("error", (e) => process.stdout.write(JSON.stringify({ error: e.message })));
-req.end();

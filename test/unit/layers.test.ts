@@ -23,7 +23,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["member"],
   ["host", "ovn"],
   ["lab", "cluster"],
-  ["runtime"],
+  ["runtime", "openstack"],
   ["membership"],
   ["lifecycle"],
   ["daemon"],

@@ -37,7 +37,9 @@ export function registerServices(program: Command, ctx: CliContext): void {
 
   program
     .command("enable")
-    .description("Start a service on a member and keep it enabled: central, switch or chassis")
+    .description(
+      "Start a service on a member and keep it enabled: central, switch, chassis or openstack-api",
+    )
     .argument("<service>")
     .option("--node <name>", "the member to change (default: this one)")
     .action((service: string, options: { node?: string }) => change("enable", service, options));

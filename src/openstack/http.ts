@@ -1,0 +1,145 @@
+/**
+ * One fastify server per port, over HTTPS. An API is a list of routes, each
+ * with its schema (written once with TypeBox: it validates, shapes the
+ * answer and documents the route in the port's OpenAPI 3.1 document at
+ * `/openapi.json`), and its own error form (Neutron's or Keystone's), which
+ * every error takes: unknown paths (404), methods a path does not take
+ * (405), requests that fail validation or cannot be parsed (400), and our
+ * own faults (500, details in the log only).
+ */
+import swagger from "@fastify/swagger";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifySchema } from "fastify";
+import type { Server } from "node:https";
+import { isIPv6 } from "node:net";
+import type { TSchema } from "typebox";
+import { VERSION } from "../version.js";
+import {
+  INTERNAL_ERROR_MESSAGE,
+  METHOD_NOT_ALLOWED_MESSAGE,
+  NOT_FOUND_MESSAGE,
+  type ErrorForm,
+} from "./errors.js";
+
+export interface ApiReply {
+  status: number;
+  body: unknown;
+}
+
+export interface ApiRoute {
+  url: string;
+  /** Validation, answer shapes and documentation; the error form is added to `response`. */
+  schema: FastifySchema;
+  /** The answer; `baseUrl` is this port's own URL, for links. */
+  reply(request: { query: unknown }, baseUrl: string): ApiReply;
+}
+
+/**
+ * A document a GET answers whole (version lists and the like): `body` gets
+ * this port's URL for its links.
+ */
+export function documentRoute(options: {
+  url: string;
+  summary: string;
+  tag: string;
+  status: number;
+  schema: TSchema;
+  body: (baseUrl: string) => unknown;
+}): ApiRoute {
+  return {
+    url: options.url,
+    schema: {
+      summary: options.summary,
+      tags: [options.tag],
+      response: { [options.status]: options.schema },
+    },
+    reply: (_request, base) => ({ status: options.status, body: options.body(base) }),
+  };
+}
+
+export interface ApiDefinition {
+  /** "Networking", "Identity". */
+  title: string;
+  /** The form of its error bodies, as this API's clients read them. */
+  errors: ErrorForm;
+  routes: readonly ApiRoute[];
+}
+
+export interface ApiServerOptions {
+  api: ApiDefinition;
+  /** Where clients reach this port (the member address), for links. */
+  host: string;
+  port: number;
+  tls: { key: string; cert: string };
+  log: (message: string) => void;
+}
+
+export type ApiServer = FastifyInstance<Server>;
+
+/** Methods a route answers with 405 unless it serves them (GET brings HEAD along). */
+const OTHER_METHODS = ["DELETE", "OPTIONS", "PATCH", "POST", "PUT"] as const;
+
+export function baseUrl(host: string, port: number): string {
+  return `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+}
+
+export async function buildApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { api, log } = options;
+  const base = baseUrl(options.host, options.port);
+  const app = Fastify({
+    https: options.tls,
+    logger: false,
+    // Clients follow the links we give, which end in a slash (".../v3/").
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addSchema(api.errors.schema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: `MicroOVN OpenStack ${api.title} API`, version: VERSION },
+      servers: [{ url: base }],
+    },
+  });
+
+  const errorReply = { $ref: `${api.errors.schemaId}#` };
+  for (const route of api.routes) {
+    app.get(
+      route.url,
+      {
+        schema: {
+          ...route.schema,
+          response: { ...(route.schema.response ?? {}), "4xx": errorReply },
+        },
+      },
+      async (request, reply) => {
+        const answer = route.reply(request, base);
+        return reply.code(answer.status).send(answer.body);
+      },
+    );
+    app.route({
+      method: [...OTHER_METHODS],
+      url: route.url,
+      schema: { hide: true },
+      handler: async (_request, reply) =>
+        reply
+          .code(405)
+          .header("allow", "GET, HEAD")
+          .send(api.errors.body(405, METHOD_NOT_ALLOWED_MESSAGE)),
+    });
+  }
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  app.setNotFoundHandler(async (_request, reply) =>
+    reply.code(404).send(api.errors.body(404, NOT_FOUND_MESSAGE)),
+  );
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const status = error.validation ? 400 : (error.statusCode ?? 500);
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send(api.errors.body(status, error.message));
+    }
+    log(`${request.method} ${request.url}: ${error.stack ?? error.message}`);
+    return reply.code(500).send(api.errors.body(500, INTERNAL_ERROR_MESSAGE));
+  });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,223 @@
+/**
+ * The OpenStack API service on one member in its own network namespace:
+ * `enable openstack-api` starts it as a supervised process of its own, its
+ * three ports answer over HTTPS with a certificate from the cluster CA
+ * (checked the way a client given OS_CACERT checks it), errors come in
+ * Neutron's and Keystone's forms, and it lives like the OVN processes: a
+ * crash is restarted, a daemon restart adopts it, disable and shutdown stop it.
+ */
+import assert from "node:assert/strict";
+import { resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { StatusReport } from "../../src/daemon/status.js";
+import { TestMember } from "../helpers/member.js";
+import { isAlive, signalPid } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
+
+const CALL_HTTPS = resolve(import.meta.dirname, "../helpers/call-https.mjs");
+const PORTS = [9696, 5000, 35357] as const;
+
+interface HttpsAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  peer?: { subjectaltname?: string; fingerprint256?: string };
+  error?: string;
+  code?: string;
+}
+
+describe("the OpenStack API service", () => {
+  let m: TestMember;
+
+  const status = async () => JSON.parse(await m.ok(["status", "--json"])) as StatusReport;
+  const apiProcess = async () => (await status()).processes.find((p) => p.name === "openstack-api");
+  const call = async (
+    port: number,
+    method: string,
+    path: string,
+    body?: string,
+  ): Promise<HttpsAnswer> =>
+    JSON.parse(
+      await m.sh(process.execPath, [
+        CALL_HTTPS,
+        m.path("data/pki/cacert.pem"),
+        "127.0.0.1",
+        String(port),
+        method,
+        path,
+        ...(body === undefined ? [] : [body]),
+      ]),
+    ) as HttpsAnswer;
+  const answering = async () => {
+    const answers = await Promise.all(PORTS.map((port) => call(port, "GET", "/")));
+    return answers.every((a) => a.status !== undefined) ? answers : undefined;
+  };
+
+  before(async () => {
+    m = await TestMember.create("osapi");
+    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
+  });
+
+  after(async () => {
+    await m?.cleanup();
+  });
+
+  it("is not started by bootstrap", async () => {
+    assert.equal(await apiProcess(), undefined);
+    assert.equal((await call(9696, "GET", "/")).code, "ECONNREFUSED");
+    assert.doesNotMatch(await m.ok(["certificates", "list"]), /openstack-api/);
+  });
+
+  it("starts on enable, with a certificate from the cluster CA naming the member", async () => {
+    assert.match(await m.ok(["enable", "openstack-api"]), /Service openstack-api enabled/);
+    const p = await apiProcess();
+    assert.equal(p?.phase, "running");
+    assert.ok(p.pid !== undefined && isAlive(p.pid));
+    const report = await status();
+    assert.ok(report.members.find((x) => x.name === "node1")?.services.includes("openstack-api"));
+    assert.match(await m.ok(["certificates", "list"]), /openstack-api/);
+    for (const port of PORTS) {
+      const answer = await call(port, "GET", "/");
+      // No error: the chain ends at the cluster CA and 127.0.0.1 is in subjectAltName.
+      assert.equal(answer.error, undefined, `port ${port}: ${answer.error}`);
+      assert.match(answer.peer?.subjectaltname ?? "", /DNS:node1/);
+      assert.match(answer.peer?.subjectaltname ?? "", /IP Address:127\.0\.0\.1/);
+    }
+  });
+
+  it("answers Neutron's and Keystone's version documents", async () => {
+    const neutron = await call(9696, "GET", "/");
+    assert.equal(neutron.status, 200);
+    assert.deepEqual(neutron.body, {
+      versions: [
+        {
+          id: "v2.0",
+          status: "CURRENT",
+          links: [{ href: "https://127.0.0.1:9696/v2.0/", rel: "self" }],
+        },
+      ],
+    });
+    const resources = await call(9696, "GET", "/v2.0/");
+    assert.equal(resources.status, 200);
+    assert.deepEqual(resources.body, { resources: [] });
+    for (const port of [5000, 35357]) {
+      const list = await call(port, "GET", "/");
+      assert.equal(list.status, 300);
+      const values = (
+        list.body as { versions: { values: { id: string; links: { href: string }[] }[] } }
+      ).versions.values;
+      assert.equal(values.length, 1);
+      assert.match(values[0]!.id, /^v3\.\d+$/);
+      assert.equal(values[0]!.links[0]!.href, `https://127.0.0.1:${port}/v3/`);
+      const v3 = await call(port, "GET", "/v3");
+      assert.equal(v3.status, 200);
+      assert.deepEqual((v3.body as { version: unknown }).version, values[0]);
+    }
+  });
+
+  it("serves an OpenAPI 3.1 document on every port", async () => {
+    for (const [port, paths] of [
+      [9696, ["/", "/v2.0"]],
+      [5000, ["/", "/v3"]],
+      [35357, ["/", "/v3"]],
+    ] as const) {
+      const doc = (await call(port, "GET", "/openapi.json")).body as {
+        openapi: string;
+        paths: Record<string, { get?: unknown }>;
+        servers: { url: string }[];
+      };
+      assert.equal(doc.openapi, "3.1.0");
+      assert.deepEqual(Object.keys(doc.paths).sort(), [...paths]);
+      for (const path of paths) assert.ok(doc.paths[path]?.get, `GET ${path} on ${port}`);
+      assert.deepEqual(doc.servers, [{ url: `https://127.0.0.1:${port}` }]);
+    }
+  });
+
+  it("answers unknown paths, methods and bad input in each API's error form", async () => {
+    const notFound = await call(9696, "GET", "/v2.0/nothing-here");
+    assert.equal(notFound.status, 404);
+    assert.deepEqual(notFound.body, {
+      NeutronError: {
+        type: "HTTPNotFound",
+        message: "The resource could not be found.",
+        detail: "",
+      },
+    });
+    const notAllowed = await call(9696, "DELETE", "/v2.0");
+    assert.equal(notAllowed.status, 405);
+    assert.equal(
+      (notAllowed.body as { NeutronError: { type: string } }).NeutronError.type,
+      "HTTPMethodNotAllowed",
+    );
+    const badJson = await call(9696, "POST", "/v2.0", "{not json");
+    assert.equal(badJson.status, 400);
+    const bad = (badJson.body as { NeutronError: { type: string; message: string } }).NeutronError;
+    assert.equal(bad.type, "HTTPBadRequest");
+    assert.match(bad.message, /JSON/);
+    const keystone = await call(5000, "GET", "/v3/nothing-here");
+    assert.equal(keystone.status, 404);
+    assert.deepEqual(keystone.body, {
+      error: { code: 404, message: "The resource could not be found.", title: "Not Found" },
+    });
+    const keystone405 = await call(35357, "PUT", "/v3");
+    assert.equal(keystone405.status, 405);
+    assert.equal((keystone405.body as { error: { code: number } }).error.code, 405);
+  });
+
+  it("serves a reissued certificate without closing its ports", async () => {
+    const before = (await call(9696, "GET", "/")).peer?.fingerprint256;
+    const pid = (await apiProcess())?.pid;
+    assert.match(await m.ok(["certificates", "reissue", "openstack-api"]), /openstack-api/);
+    for (const port of PORTS) {
+      await waitFor(`the new certificate on ${port}`, async () => {
+        const now = (await call(port, "GET", "/")).peer?.fingerprint256;
+        return now !== undefined && now !== before;
+      });
+    }
+    assert.equal((await apiProcess())?.pid, pid);
+  });
+
+  it("is restarted by the supervisor after SIGKILL", async () => {
+    const old = await apiProcess();
+    assert.ok(old?.pid !== undefined);
+    signalPid(old.pid, "SIGKILL");
+    const restarted = await waitFor("a new openstack-api process", async () => {
+      const p = await apiProcess();
+      return p?.phase === "running" && p.pid !== old.pid ? p : undefined;
+    });
+    assert.ok(restarted.restarts >= 1);
+    await waitFor("every port answering again", answering);
+  });
+
+  it("is adopted, not restarted, when microovnd restarts", async () => {
+    const before = await apiProcess();
+    const daemon = (await m.pids()).microovnd;
+    assert.ok(before?.pid !== undefined && daemon !== undefined);
+    signalPid(daemon, "SIGTERM");
+    await waitFor("microovnd to exit", () => !isAlive(daemon));
+    await m.ok(["waitready", "--timeout", "30"]);
+    const after = await apiProcess();
+    assert.equal(after?.pid, before.pid);
+    assert.equal(after?.adopted, true);
+    assert.ok(await answering());
+  });
+
+  it("stops on disable and stays off; shutdown stops it too", async () => {
+    const pid = (await apiProcess())?.pid;
+    assert.ok(pid !== undefined);
+    assert.match(await m.ok(["disable", "openstack-api"]), /Service openstack-api disabled/);
+    assert.equal(isAlive(pid), false);
+    assert.equal(await apiProcess(), undefined);
+    for (const port of PORTS) assert.equal((await call(port, "GET", "/")).code, "ECONNREFUSED");
+    assert.ok(
+      !(await status()).members.find((x) => x.name === "node1")?.services.includes("openstack-api"),
+    );
+
+    await m.ok(["enable", "openstack-api"]);
+    const again = (await apiProcess())?.pid;
+    assert.ok(again !== undefined && isAlive(again));
+    await m.ok(["shutdown"]);
+    assert.equal(isAlive(again), false);
+    assert.equal((await m.pids())["openstack-api"], undefined);
+  });
+});

@@ -1,0 +1,179 @@
+/**
+ * The OpenStack API's pure parts: the error bodies, the version documents,
+ * and the HTTP layer's answers, driven through fastify's in-process
+ * injection (no port is opened): every error in its API's form, validation
+ * failures as 400, our own faults as a 500 that tells nothing of the fault.
+ */
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { Type } from "typebox";
+import { parseServiceList } from "../../src/member/config.js";
+import { checkServiceList } from "../../src/cli/preseed.js";
+import { keystoneError, neutronError } from "../../src/openstack/errors.js";
+import { buildApiServer, type ApiDefinition } from "../../src/openstack/http.js";
+import { IDENTITY_API } from "../../src/openstack/identity/api.js";
+import { identityVersion, identityVersionList } from "../../src/openstack/identity/versions.js";
+import { NETWORKING_API } from "../../src/openstack/networking/api.js";
+import { networkingVersions } from "../../src/openstack/networking/versions.js";
+import { createCa, issueCertificate } from "../../src/pki/x509.js";
+
+let tls: { key: string; cert: string };
+
+async function server(api: ApiDefinition, logged: string[] = []) {
+  return buildApiServer({
+    api,
+    host: "192.0.2.7",
+    port: 9696,
+    tls,
+    log: (m) => logged.push(m),
+  });
+}
+
+before(async () => {
+  const ca = await createCa();
+  const pair = await issueCertificate({ ca, member: "node1", service: "openstack-api" });
+  tls = { key: pair.keyPem, cert: pair.certPem };
+});
+
+describe("OpenStack API error bodies", () => {
+  it("names Neutron's error types after the HTTP status, detail empty", () => {
+    assert.deepEqual(neutronError(404, "gone"), {
+      NeutronError: { type: "HTTPNotFound", message: "gone", detail: "" },
+    });
+    assert.equal(neutronError(405, "x").NeutronError.type, "HTTPMethodNotAllowed");
+    assert.equal(neutronError(400, "x").NeutronError.type, "HTTPBadRequest");
+    assert.equal(neutronError(409, "x", "NetworkInUse").NeutronError.type, "NetworkInUse");
+  });
+
+  it("gives Keystone's code, message and title", () => {
+    assert.deepEqual(keystoneError(400, "bad"), {
+      error: { code: 400, message: "bad", title: "Bad Request" },
+    });
+  });
+});
+
+describe("OpenStack API version documents", () => {
+  it("links Networking v2.0 and Identity v3 to the member's URL", () => {
+    assert.deepEqual(networkingVersions("https://[fd00::1]:9696"), {
+      versions: [
+        {
+          id: "v2.0",
+          status: "CURRENT",
+          links: [{ href: "https://[fd00::1]:9696/v2.0/", rel: "self" }],
+        },
+      ],
+    });
+    const v3 = identityVersion("https://192.0.2.7:5000");
+    assert.equal(v3.status, "stable");
+    assert.deepEqual(v3.links, [{ rel: "self", href: "https://192.0.2.7:5000/v3/" }]);
+    assert.deepEqual(identityVersionList("https://192.0.2.7:5000"), { versions: { values: [v3] } });
+  });
+});
+
+describe("OpenStack API HTTP layer", () => {
+  it("answers the documents with the status each API uses, IPv6 hosts in brackets", async () => {
+    const identity = await buildApiServer({
+      api: IDENTITY_API,
+      host: "fd00::1",
+      port: 5000,
+      tls,
+      log: () => undefined,
+    });
+    const list = await identity.inject({ method: "GET", url: "/" });
+    assert.equal(list.statusCode, 300);
+    assert.equal(
+      list.json<{ versions: { values: { links: { href: string }[] }[] } }>().versions.values[0]!
+        .links[0]!.href,
+      "https://[fd00::1]:5000/v3/",
+    );
+    assert.equal((await identity.inject({ method: "GET", url: "/v3/" })).statusCode, 200);
+    await identity.close();
+  });
+
+  it("documents only the routes it serves, in OpenAPI 3.1", async () => {
+    const app = await server(NETWORKING_API);
+    const doc = (await app.inject({ method: "GET", url: "/openapi.json" })).json<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    }>();
+    assert.equal(doc.openapi, "3.1.0");
+    assert.deepEqual(Object.keys(doc.paths).sort(), ["/", "/v2.0"]);
+    assert.deepEqual(Object.keys(doc.paths["/"]!), ["get"]);
+    await app.close();
+  });
+
+  it("refuses unknown paths, other methods and bad input in the API's own form", async () => {
+    const app = await server(NETWORKING_API);
+    const missing = await app.inject({ method: "GET", url: "/v2.0/networks" });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(
+      missing.json<{ NeutronError: { type: string } }>().NeutronError.type,
+      "HTTPNotFound",
+    );
+    const post = await app.inject({ method: "POST", url: "/", payload: { a: 1 } });
+    assert.equal(post.statusCode, 405);
+    assert.equal(post.headers.allow, "GET, HEAD");
+    const badJson = await app.inject({
+      method: "POST",
+      url: "/v2.0",
+      headers: { "content-type": "application/json" },
+      payload: "{",
+    });
+    assert.equal(badJson.statusCode, 400);
+    assert.equal(
+      badJson.json<{ NeutronError: { type: string } }>().NeutronError.type,
+      "HTTPBadRequest",
+    );
+    await app.close();
+  });
+
+  it("answers a validation failure 400 and its own fault 500, in the API's form", async () => {
+    const logged: string[] = [];
+    const api: ApiDefinition = {
+      ...IDENTITY_API,
+      routes: [
+        {
+          url: "/limited",
+          schema: { querystring: Type.Object({ limit: Type.Integer() }) },
+          reply: (request) => ({ status: 200, body: request.query }),
+        },
+        {
+          url: "/broken",
+          schema: {},
+          reply: () => {
+            throw new Error("secret detail");
+          },
+        },
+      ],
+    };
+    const app = await server(api, logged);
+    assert.deepEqual((await app.inject({ method: "GET", url: "/limited?limit=3" })).json(), {
+      limit: 3,
+    });
+    const invalid = await app.inject({ method: "GET", url: "/limited?limit=many" });
+    assert.equal(invalid.statusCode, 400);
+    const body = invalid.json<{ error: { code: number; title: string; message: string } }>();
+    assert.equal(body.error.code, 400);
+    assert.equal(body.error.title, "Bad Request");
+    assert.match(body.error.message, /limit/);
+    const broken = await app.inject({ method: "GET", url: "/broken" });
+    assert.equal(broken.statusCode, 500);
+    assert.doesNotMatch(broken.body, /secret detail/);
+    assert.equal(broken.json<{ error: { code: number } }>().error.code, 500);
+    assert.match(logged.join("\n"), /GET \/broken: Error: secret detail/);
+    await app.close();
+  });
+});
+
+describe("openstack-api among the services", () => {
+  it("is not one a new member is set up with: enable starts it", () => {
+    assert.throws(
+      () => parseServiceList(["central", "openstack-api"]),
+      /openstack-api is not started at set-up; once the member runs, `microovn enable openstack-api` starts it; choose from central, switch, chassis/,
+    );
+    assert.throws(
+      () => checkServiceList(["switch", "openstack-api"]),
+      /microovn enable openstack-api/,
+    );
+  });
+});
