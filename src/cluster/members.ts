@@ -5,6 +5,7 @@
  * own row is membership/member-row.ts's job.
  */
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
+import type { DatabaseSchema } from "../ovsdb/schema/schema.js";
 import { byName, normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
 
 export type MemberRow = MicroOVNDatabase["Member"];
@@ -54,4 +55,14 @@ export function layoutFromRows(
   const config: Record<string, string> = {};
   for (const c of configRows) config[c.key] = c.value;
   return normalizeLayout(members, config);
+}
+
+/**
+ * Whether a state database running `schema` can record a member running
+ * `service`: a cluster made before the service existed runs a schema whose
+ * Member.services does not name it.
+ */
+export function schemaRecordsService(schema: DatabaseSchema, service: string): boolean {
+  const allowed = schema.tables.get("Member")?.columns.get("services")?.type.key.enum;
+  return allowed === undefined || allowed.includes(service);
 }

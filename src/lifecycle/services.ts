@@ -14,11 +14,11 @@
 import { mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { centrals, type ClusterLayout } from "../cluster/layout.js";
-import { recordMember } from "../membership/member-row.js";
+import { checkStateDbRecords, recordMember } from "../membership/member-row.js";
 import { centralWarnings } from "../cluster/placement.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
-import { SERVICES, isServiceName, type ServiceName } from "../member/config.js";
+import { SERVICES, isServiceName, isSetupService, type ServiceName } from "../member/config.js";
 import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";
 import { pathExists } from "../util/fs.js";
 import { certificateServices, issueCertificates } from "./certificates.js";
@@ -67,6 +67,7 @@ export async function enableService(rt: MemberRuntime, name: string): Promise<Se
     );
   }
   await checkPrograms([service]);
+  if (!isSetupService(service)) await checkStateDbRecords(rt, service);
   const services = SERVICES.filter((s) => s === service || config.services.includes(s));
   const missing = certificateServices(services).filter(
     (c) => !certificateServices(config.services).includes(c),

@@ -5,8 +5,9 @@
  * server's unix socket, other members over TLS to the voters.
  */
 import { normalizeLayout } from "../cluster/layout.js";
-import type { MemberRow } from "../cluster/members.js";
+import { schemaRecordsService, type MemberRow } from "../cluster/members.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
+import { MicroOvnError } from "../errors.js";
 import { formatBridgeMappings, type MemberConfig } from "../member/config.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
@@ -80,5 +81,27 @@ export async function recordMember(rt: MemberRuntime): Promise<void> {
     await txn.commit();
   } finally {
     client.close();
+  }
+}
+
+/**
+ * Refuses, before anything changes, a service that the cluster state
+ * database's running schema cannot record in this member's row.
+ */
+export async function checkStateDbRecords(rt: MemberRuntime, service: string): Promise<void> {
+  const client = await connectStateDb(rt);
+  let schema;
+  try {
+    schema = await client.getSchema(STATE_DATABASE);
+  } finally {
+    client.close();
+  }
+  if (!schemaRecordsService(schema, service)) {
+    throw new MicroOvnError(
+      "STATE_DB_SCHEMA_TOO_OLD",
+      `the cluster state database runs schema ${schema.version}, made before the ${service} ` +
+        `service existed, so no member row can name it; nothing was changed. Its conversion ` +
+        `to the schema this version installs is not automatic yet (see \`microovn status\`)`,
+    );
   }
 }

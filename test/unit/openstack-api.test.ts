@@ -7,7 +7,10 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { Type } from "typebox";
+import { readFileSync } from "node:fs";
+import { schemaRecordsService } from "../../src/cluster/members.js";
 import { parseServiceList } from "../../src/member/config.js";
+import { parseSchema } from "../../src/ovsdb/schema/schema.js";
 import { checkServiceList } from "../../src/cli/preseed.js";
 import { keystoneError, neutronError } from "../../src/openstack/errors.js";
 import { buildApiServer, type ApiDefinition } from "../../src/openstack/http.js";
@@ -175,5 +178,21 @@ describe("openstack-api among the services", () => {
       () => checkServiceList(["switch", "openstack-api"]),
       /microovn enable openstack-api/,
     );
+  });
+
+  it("is refused by a state database made before it existed, recorded by today's", () => {
+    const raw = JSON.parse(
+      readFileSync(new URL("../../schemas/microovn.ovsschema", import.meta.url), "utf8"),
+    ) as { version: string; tables: { Member: { columns: { services: { type: unknown } } } } };
+    assert.ok(schemaRecordsService(parseSchema(raw), "openstack-api"));
+    raw.version = "1.0.0";
+    raw.tables.Member.columns.services.type = {
+      key: { type: "string", enum: ["set", ["central", "switch", "chassis"]] },
+      min: 0,
+      max: "unlimited",
+    };
+    const old = parseSchema(raw);
+    assert.equal(schemaRecordsService(old, "openstack-api"), false);
+    assert.ok(schemaRecordsService(old, "central"));
   });
 });
