@@ -12,6 +12,7 @@ import { registerCluster } from "./commands/cluster.js";
 import { registerConfig } from "./commands/config.js";
 import { registerInit } from "./commands/init.js";
 import { runPassthrough } from "./commands/passthrough.js";
+import { registerOpenstackApi } from "./commands/openstack-api.js";
 import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
 import { CliContext } from "./context.js";
@@ -71,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
   registerCertificates(program, ctx);
   registerConfig(program, ctx);
   registerChassis(program, ctx);
+  registerOpenstackApi(program, ctx);
   registerLab(program, ctx);
   for (const c of program.commands) c.exitOverride();
   await program.parseAsync(argv, { from: "user" });

@@ -34,6 +34,7 @@ import type { CaOrigin, CertificateService } from "../pki/store.js";
 import type { CertificateAndKey } from "../pki/pem.js";
 import {
   certificateServices,
+  clusterIssued,
   installCertificates,
   makeRequests,
   signForMember,
@@ -78,7 +79,10 @@ export async function trustNewCa(
 /** Step 2a: a request for every certificate this member uses (keys stay here). */
 export async function requestCertificates(rt: MemberRuntime): Promise<CertificateRequests> {
   const config = rt.requireConfig();
-  const { requests, keys } = await makeRequests(config.name, certificateServices(config.services));
+  const { requests, keys } = await makeRequests(
+    config.name,
+    await clusterIssued(rt, certificateServices(config.services)),
+  );
   pendingKeys.set(rt, keys);
   return requests;
 }

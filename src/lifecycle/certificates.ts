@@ -7,7 +7,6 @@
  * Running programs pick new files up on their next connection; existing
  * connections keep working.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import { callAnyVoter } from "../cluster/member-client.js";
 import { memberStatus, type MemberRow } from "../cluster/members.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
@@ -19,7 +18,7 @@ import {
   type CaOrigin,
   type CertificateService,
 } from "../pki/store.js";
-import type { CertificateAndKey } from "../pki/pem.js";
+import { certificateMatchesKey, type CertificateAndKey } from "../pki/pem.js";
 import { OPENSTACK_API_PROCESS } from "../openstack/service.js";
 
 /** The certificates a member running `services` needs. */
@@ -37,8 +36,23 @@ export function certificateServices(services: readonly ServiceName[]): Certifica
  * keeping its ports open; the OVN programs need nothing, they read theirs
  * on each new connection.
  */
-function certificatesChanged(rt: MemberRuntime, services: readonly CertificateService[]): void {
+export function certificatesChanged(
+  rt: MemberRuntime,
+  services: readonly CertificateService[],
+): void {
   if (services.includes("openstack-api")) rt.supervisor.signal(OPENSTACK_API_PROCESS, "SIGHUP");
+}
+
+/**
+ * Those of `services` whose certificate the cluster issues: renewal, `reissue
+ * all` and CA changes leave a certificate an operator brought alone.
+ */
+export async function clusterIssued(
+  rt: MemberRuntime,
+  services: readonly CertificateService[],
+): Promise<CertificateService[]> {
+  const origins = await Promise.all(services.map((s) => rt.pki.serviceOrigin(s)));
+  return services.filter((_, i) => origins[i] === "generated");
 }
 
 export type CertificateRequests = Partial<Record<CertificateService, string>>;
@@ -133,14 +147,6 @@ export async function installCertificates(
   return services;
 }
 
-function certificateMatchesKey(certPem: string, keyPem: string): boolean {
-  try {
-    return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * New certificates for this member's `services`: signed here when this
  * member holds the CA key (a voter), else by a voter over the member API.
@@ -188,7 +194,7 @@ export async function reissueCertificates(
   const used = certificateServices(rt.requireConfig().services);
   let services: CertificateService[];
   if (which === "all") {
-    services = used;
+    services = await clusterIssued(rt, used);
   } else if (!isCertificateService(which)) {
     throw new MicroOvnError(
       "UNKNOWN_CERTIFICATE",
@@ -218,7 +224,11 @@ export async function renewDueCertificates(
 ): Promise<CertificateService[]> {
   if (!rt.config) return [];
   const due = (
-    await rt.pki.renewalsDue(certificateServices(rt.config.services), withinDays, now)
+    await rt.pki.renewalsDue(
+      await clusterIssued(rt, certificateServices(rt.config.services)),
+      withinDays,
+      now,
+    )
   ).filter((name): name is CertificateService => name !== "ca");
   if (due.length > 0) await issueCertificates(rt, due);
   return due;

@@ -21,7 +21,7 @@ import { MicroOvnError } from "../errors.js";
 import { SERVICES, isServiceName, isSetupService, type ServiceName } from "../member/config.js";
 import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";
 import { pathExists } from "../util/fs.js";
-import { certificateServices, issueCertificates } from "./certificates.js";
+import { certificateServices, clusterIssued, issueCertificates } from "./certificates.js";
 import { checkPrograms } from "./preflight.js";
 import { startCentral, startChassis, startOpenstackApi, startSwitch } from "./start.js";
 import { stopCentral, stopChassis, stopOpenstackApi, stopSwitch } from "./stop.js";
@@ -69,7 +69,8 @@ export async function enableService(rt: MemberRuntime, name: string): Promise<Se
   await checkPrograms([service]);
   if (!isSetupService(service)) await checkStateDbRecords(rt, service);
   const services = SERVICES.filter((s) => s === service || config.services.includes(s));
-  const missing = certificateServices(services).filter(
+  // An operator's own certificate (openstack-api set-certificate) outlives a disable.
+  const missing = (await clusterIssued(rt, certificateServices(services))).filter(
     (c) => !certificateServices(config.services).includes(c),
   );
   if (missing.length > 0) await issueCertificates(rt, missing);

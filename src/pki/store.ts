@@ -4,7 +4,7 @@
  * Private keys are 0600; every file is replaced atomically (write, then
  * rename), so a process reading it never sees half a file.
  */
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { MicroOvnError } from "../errors.js";
 import { join } from "node:path";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
@@ -161,7 +161,22 @@ export class PkiStore {
     return text?.trim() === "external" ? "external" : "generated";
   }
 
-  async writeService(service: CertificateService, pair: CertificateAndKey): Promise<void> {
+  /** Marks a service certificate an operator brought, which the cluster leaves alone. */
+  serviceOriginPath(service: CertificateService): string {
+    return join(this.dir, `${service}-origin`);
+  }
+
+  /** Whether the service's certificate came from the cluster CA or from the operator. */
+  async serviceOrigin(service: CertificateService): Promise<CaOrigin> {
+    const text = await this.readCert(this.serviceOriginPath(service));
+    return text?.trim() === "external" ? "external" : "generated";
+  }
+
+  async writeService(
+    service: CertificateService,
+    pair: CertificateAndKey,
+    origin: CaOrigin = "generated",
+  ): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o755 });
     // Certificate first. The OVS programs (ovsdb-server, ovn-northd,
     // ovn-controller) look at the key's mtime first and at the certificate's
@@ -172,6 +187,11 @@ export class PkiStore {
     // its old-CA certificate after the CA change, now and then).
     await writeAtomically(this.certPath(service), pair.certPem, 0o644);
     await writeAtomically(this.keyPath(service), pair.keyPem, 0o600);
+    if (origin === "external") {
+      await writeAtomically(this.serviceOriginPath(service), "external\n", 0o644);
+    } else {
+      await rm(this.serviceOriginPath(service), { force: true });
+    }
   }
 
   async readCert(path: string): Promise<string | undefined> {

@@ -7,9 +7,11 @@
  * crash is restarted, a daemon restart adopts it, disable and shutdown stop it.
  */
 import assert from "node:assert/strict";
+import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { StatusReport } from "../../src/daemon/status.js";
+import { createCa, issueCertificate } from "../../src/pki/x509.js";
 import { TestMember } from "../helpers/member.js";
 import { isAlive, signalPid } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
@@ -36,11 +38,12 @@ describe("the OpenStack API service", () => {
     method: string,
     path: string,
     body?: string,
+    ca = m.path("data/pki/cacert.pem"),
   ): Promise<HttpsAnswer> =>
     JSON.parse(
       await m.sh(process.execPath, [
         CALL_HTTPS,
-        m.path("data/pki/cacert.pem"),
+        ca,
         "127.0.0.1",
         String(port),
         method,
@@ -175,6 +178,60 @@ describe("the OpenStack API service", () => {
       });
     }
     assert.equal((await apiProcess())?.pid, pid);
+  });
+
+  it("serves the operator's own certificate, checked first, until reissued", async () => {
+    const operatorCa = await createCa({ commonName: "operator CA" });
+    const pair = await issueCertificate({
+      ca: operatorCa,
+      member: "api.example.test",
+      service: "openstack-api",
+      addresses: ["127.0.0.1"],
+    });
+    const other = await issueCertificate({ ca: operatorCa, member: "x", service: "x" });
+    const files = {
+      ca: m.path("operator-ca.pem"),
+      cert: m.path("operator-cert.pem"),
+      key: m.path("operator-key.pem"),
+      otherKey: m.path("other-key.pem"),
+    };
+    await writeFile(files.ca, operatorCa.certPem);
+    await writeFile(files.cert, pair.certPem);
+    await writeFile(files.key, pair.keyPem);
+    await writeFile(files.otherKey, other.keyPem);
+    const served = async (ca?: string) => (await call(9696, "GET", "/", undefined, ca)).peer;
+    const clusterCert = (await served())?.fingerprint256;
+    assert.ok(clusterCert);
+
+    const mismatch = await m.cli([
+      "openstack-api",
+      "set-certificate",
+      "--cert",
+      files.cert,
+      "--key",
+      files.otherKey,
+    ]);
+    assert.equal(mismatch.exitCode, 1);
+    assert.match(mismatch.stderr, /the key is not the certificate's .*nothing was changed/);
+    assert.equal((await served())?.fingerprint256, clusterCert);
+
+    const set = ["openstack-api", "set-certificate", "--cert", files.cert, "--key", files.key];
+    assert.match(await m.ok(set), /now serves CN=api\.example\.test/);
+    for (const port of PORTS) {
+      await waitFor(`the operator's certificate on ${port}`, async () => {
+        const answer = await call(port, "GET", "/", undefined, files.ca);
+        return (
+          answer.status !== undefined && answer.peer?.subjectaltname?.includes("api.example.test")
+        );
+      });
+    }
+    // The cluster leaves it alone, until asked for its own again.
+    await m.ok(["certificates", "reissue", "all"]);
+    assert.match((await served(files.ca))?.subjectaltname ?? "", /api\.example\.test/);
+    await m.ok(["certificates", "reissue", "openstack-api"]);
+    await waitFor("a cluster certificate again", async () =>
+      (await served())?.subjectaltname?.includes("DNS:node1"),
+    );
   });
 
   it("is restarted by the supervisor after SIGKILL", async () => {

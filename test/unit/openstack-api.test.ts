@@ -18,6 +18,7 @@ import { IDENTITY_API } from "../../src/openstack/identity/api.js";
 import { identityVersion, identityVersionList } from "../../src/openstack/identity/versions.js";
 import { NETWORKING_API } from "../../src/openstack/networking/api.js";
 import { networkingVersions } from "../../src/openstack/networking/versions.js";
+import { checkOperatorCertificate } from "../../src/pki/pem.js";
 import { createCa, issueCertificate } from "../../src/pki/x509.js";
 
 let tls: { key: string; cert: string };
@@ -194,5 +195,50 @@ describe("openstack-api among the services", () => {
     const old = parseSchema(raw);
     assert.equal(schemaRecordsService(old, "openstack-api"), false);
     assert.ok(schemaRecordsService(old, "central"));
+  });
+});
+
+describe("an operator's certificate for the OpenStack API", () => {
+  it("is taken with its chain when the key is its own, current and not a CA", async () => {
+    const ca = await createCa();
+    const pair = await issueCertificate({ ca, member: "api.example.test", service: "x" });
+    const checked = checkOperatorCertificate({
+      certPem: pair.certPem + ca.certPem,
+      keyPem: pair.keyPem,
+    });
+    assert.match(checked.subject, /CN=api\.example\.test/);
+    assert.match(checked.subjectAltName ?? "", /DNS:api\.example\.test/);
+  });
+
+  it("is refused, saying why, when anything is wrong", async () => {
+    const ca = await createCa();
+    const pair = await issueCertificate({ ca, member: "a", service: "x" });
+    const other = await issueCertificate({ ca, member: "b", service: "x" });
+    const longAgo = new Date(Date.now() - 400 * 24 * 3600 * 1000);
+    const expired = await issueCertificate({
+      ca,
+      member: "a",
+      service: "x",
+      now: longAgo,
+      validDays: 30,
+    });
+    const cases: [string, { certPem: string; keyPem: string }, RegExp][] = [
+      ["no certificate", { certPem: "hello", keyPem: pair.keyPem }, /holds no PEM certificate/],
+      ["a bad key", { certPem: pair.certPem, keyPem: "nope" }, /the key cannot be read/],
+      [
+        "another key",
+        { certPem: pair.certPem, keyPem: other.keyPem },
+        /the key is not the certificate's/,
+      ],
+      ["a CA", { certPem: ca.certPem, keyPem: ca.keyPem }, /is a CA certificate/],
+      ["expired", expired, /expired on/],
+    ];
+    for (const [what, given, message] of cases) {
+      assert.throws(
+        () => checkOperatorCertificate(given),
+        (e: Error) => message.test(e.message) && /nothing was changed/.test(e.message),
+        what,
+      );
+    }
   });
 });

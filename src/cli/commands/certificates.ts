@@ -1,12 +1,12 @@
 /** `microovn certificates list` and `microovn certificates reissue SERVICE|all`. */
 import type { Command } from "commander";
-import { readFile } from "node:fs/promises";
 import { text } from "node:stream/consumers";
 import { MicroOvnError } from "../../errors.js";
 import type { RolloutResult } from "../../lifecycle/ca-rollout.js";
 import type { CertificateStatus } from "../../pki/store.js";
 import type { CliContext } from "../context.js";
 import { formatCertificates } from "../format/certificates.js";
+import { readInputFile } from "../input.js";
 
 export function registerCertificates(program: Command, ctx: CliContext): void {
   const certificates = program
@@ -84,18 +84,8 @@ async function readCaInput(options: {
       "give the CA as --cert FILE --key FILE, or as one PEM on stdin with --combined",
     );
   }
-  const read = async (path: string, what: string) => {
-    try {
-      return await readFile(path, "utf8");
-    } catch (e) {
-      throw new MicroOvnError(
-        "CANNOT_READ",
-        `cannot read the ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-      );
-    }
-  };
   return {
-    certPem: await read(options.cert, "CA certificate"),
-    keyPem: await read(options.key, "CA key"),
+    certPem: await readInputFile(options.cert, "CA certificate"),
+    keyPem: await readInputFile(options.key, "CA key"),
   };
 }

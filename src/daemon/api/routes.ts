@@ -12,6 +12,7 @@ import { removeMember } from "../../lifecycle/remove.js";
 import { planRecovery, recover } from "../../lifecycle/recover.js";
 import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
 import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
+import { setOpenstackApiCertificate } from "../../lifecycle/openstack-api.js";
 import {
   CHASSIS_CHANGE_KEYS,
   updateChassisSettings,
@@ -25,6 +26,16 @@ import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
+
+/** A certificate and its key, both PEM, as `certPem` and `keyPem`. */
+function pemPair(body: Record<string, unknown>): { certPem: string; keyPem: string } {
+  const certPem = optionalString(body, "certPem");
+  const keyPem = optionalString(body, "keyPem");
+  if (certPem === undefined || keyPem === undefined) {
+    throw new MicroOvnError("BAD_REQUEST", `"certPem" and "keyPem" are required`);
+  }
+  return { certPem, keyPem };
+}
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
@@ -229,16 +240,24 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
       method: "POST",
       path: "/certificates/set-ca",
       handler: async ({ body }) => {
-        const certPem = optionalString(body, "certPem");
-        const keyPem = optionalString(body, "keyPem");
-        if (certPem === undefined || keyPem === undefined) {
-          throw new MicroOvnError("BAD_REQUEST", `"certPem" and "keyPem" are required`);
-        }
+        const { certPem, keyPem } = pemPair(body);
         const { checkExternalCa } = await import("../../pki/x509.js");
         const ca = await checkExternalCa({ certPem, keyPem });
         log(`CA change: the external CA ${ca.subject} (${ca.keyType})`);
         const rows = daemon.watcher.members();
         return rt.exclusive(() => rolloutCa(rt, rows, ca, "external", log));
+      },
+    },
+    {
+      method: "POST",
+      path: "/openstack-api/certificate",
+      handler: async ({ body }) => {
+        const { certPem, keyPem } = pemPair(body);
+        const installed = await rt.exclusive(() =>
+          setOpenstackApiCertificate(rt, { certPem, keyPem }),
+        );
+        log(`openstack-api: the operator's certificate ${installed.subject}`);
+        return { ...installed, notAfter: installed.notAfter.toISOString() };
       },
     },
     {
