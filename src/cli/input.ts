@@ -13,3 +13,13 @@ export async function readInputFile(path: string, what: string): Promise<string>
     );
   }
 }
+
+/**
+ * A password from stdin (`--password-stdin`), so that it never shows in a
+ * process list or a shell history. One line ending is dropped, as `echo`
+ * and a typed line add one; an empty one is refused by the daemon.
+ */
+export async function readPasswordStdin(): Promise<string> {
+  const { text } = await import("node:stream/consumers");
+  return (await text(process.stdin)).replace(/\r?\n$/, "");
+}

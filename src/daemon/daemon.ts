@@ -24,6 +24,7 @@ import {
   statusRoutes,
   toolRoutes,
 } from "./api/routes.js";
+import { identityRoutes } from "./api/identity-routes.js";
 import { ControlServer } from "./api/control-server.js";
 import { MemberServer, type MemberTls } from "./api/member-server.js";
 import { memberRoutes } from "./api/member-routes.js";
@@ -116,6 +117,7 @@ export class Daemon implements RouteContext {
       ...serviceRoutes(this),
       ...certificateRoutes(this),
       ...configRoutes(this),
+      ...identityRoutes(this),
       ...chassisRoutes(this),
       ...toolRoutes(this),
       ...daemonRoutes(this),

@@ -20,8 +20,10 @@ import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
 import { SERVICES, isServiceName, isSetupService, type ServiceName } from "../member/config.js";
 import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";
+import type { IdentityBootstrap } from "../identity/store.js";
 import { pathExists } from "../util/fs.js";
 import { certificateServices, clusterIssued, issueCertificates } from "./certificates.js";
+import { bootstrapAdministrator } from "./identity.js";
 import { checkPrograms } from "./preflight.js";
 import { startCentral, startChassis, startOpenstackApi, startSwitch } from "./start.js";
 import { stopCentral, stopChassis, stopOpenstackApi, stopSwitch } from "./stop.js";
@@ -34,6 +36,8 @@ export interface ServiceChange {
   node: string;
   /** About the cluster after the change, e.g. an even number of centrals. */
   warnings: string[];
+  /** What the cluster's first `enable openstack-api` created, its password shown only here. */
+  administrator?: IdentityBootstrap;
 }
 
 export interface DisableOptions {
@@ -57,6 +61,14 @@ function outcome(rt: MemberRuntime, changed: boolean, service: ServiceName): Ser
 }
 
 export async function enableService(rt: MemberRuntime, name: string): Promise<ServiceChange> {
+  const result = await startService(rt, name);
+  if (name !== "openstack-api") return result;
+  // Also when the service ran already: a bootstrap cut short by a fault is finished here.
+  const administrator = await bootstrapAdministrator(rt);
+  return administrator ? { ...result, administrator } : result;
+}
+
+async function startService(rt: MemberRuntime, name: string): Promise<ServiceChange> {
   const service = checkName(name);
   const config = rt.requireConfig();
   if (config.services.includes(service)) return outcome(rt, false, service);
@@ -164,6 +176,7 @@ export async function changeService(
       ? await enableService(rt, service)
       : await disableService(rt, service, options);
   if (result.changed) log(`${action}d ${service}`);
+  if (result.administrator) log("identity: created the admin project, user and role assignment");
   for (const warning of result.warnings) log(`warning: ${warning}`);
   return result;
 }

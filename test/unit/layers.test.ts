@@ -25,6 +25,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["lab", "cluster"],
   ["runtime", "openstack"],
   ["membership"],
+  ["identity"],
   ["lifecycle"],
   ["daemon"],
   ["cli"],

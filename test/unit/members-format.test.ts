@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import {
-  checkListFormat,
-  formatMembers,
-  listedMember,
-  type MemberRow,
-} from "../../src/cli/format/members.js";
+import { formatMembers, listedMember, type MemberRow } from "../../src/cli/format/members.js";
+import { checkListFormat } from "../../src/cli/format/table.js";
 
 const members: MemberRow[] = [
   {

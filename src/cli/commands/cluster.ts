@@ -5,7 +5,8 @@ import { parseServiceList, type MemberConfig } from "../../member/config.js";
 import { printWarnings } from "../format/warnings.js";
 import { ALLOW_FOREIGN_OVS_HELP, asNewMember } from "../new-member.js";
 import type { CliContext } from "../context.js";
-import { checkListFormat, formatMembers, listedMember, type MemberRow } from "../format/members.js";
+import { formatMembers, listedMember, type MemberRow } from "../format/members.js";
+import { addListCommand } from "../format/table.js";
 import { describeRecovery, describeRecoveryPlan } from "../format/recovery.js";
 import type { RecoveryPlan, RecoveryResult } from "../../lifecycle/recover.js";
 
@@ -87,15 +88,15 @@ export function registerCluster(program: Command, ctx: CliContext): void {
       },
     );
 
-  cluster
-    .command("list")
-    .description("List the members: name, address, role, certificate fingerprint, status")
-    .option("-f, --format <format>", "table, compact, json, yaml or csv", "table")
-    .action(async (options: { format: string }) => {
-      const format = checkListFormat(options.format);
-      const { members } = await ctx.client().query<{ members: MemberRow[] }>("/cluster/members");
-      process.stdout.write(formatMembers(members.map(listedMember), format));
-    });
+  addListCommand(
+    cluster,
+    "List the members: name, address, role, certificate fingerprint, status",
+    async () =>
+      (await ctx.client().query<{ members: MemberRow[] }>("/cluster/members")).members.map(
+        listedMember,
+      ),
+    formatMembers,
+  );
 
   cluster
     .command("remove")

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { isRunning, readPidFiles } from "../../supervisor/supervisor.js";
 import { MicroOvnError } from "../../errors.js";
+import type { IdentityBootstrap } from "../../identity/store.js";
 import type { CliContext } from "../context.js";
 import { printWarnings } from "../format/warnings.js";
 
@@ -10,22 +11,31 @@ async function anyRunning(runDir: string): Promise<boolean> {
   return Object.values(await readPidFiles(runDir)).some(isRunning);
 }
 
+/** What the cluster's first `enable openstack-api` created: the one time its password shows. */
+function printAdministrator(ctx: CliContext, admin: IdentityBootstrap): void {
+  ctx.print(
+    `Created the ${admin.project} project and the ${admin.user} user with the ${admin.role} role ` +
+      `on it. The ${admin.user} user's password, shown only this once (store it now):`,
+  );
+  ctx.print(admin.password);
+  ctx.print(`Change it with \`microovn user set-password ${admin.user} --password-stdin\`.`);
+}
+
 export function registerServices(program: Command, ctx: CliContext): void {
   const change = async (
     action: "enable" | "disable",
     service: string,
     options: { node?: string; allowDisableLastCentral?: boolean },
   ) => {
-    const result = await ctx
-      .client()
-      .call<{ changed: boolean; node: string; warnings: string[] }>(
-        "POST",
-        `/services/${encodeURIComponent(service)}/${action}`,
-        {
-          ...(options.node !== undefined ? { node: options.node } : {}),
-          allowDisableLastCentral: options.allowDisableLastCentral === true,
-        },
-      );
+    const result = await ctx.client().call<{
+      changed: boolean;
+      node: string;
+      warnings: string[];
+      administrator?: IdentityBootstrap;
+    }>("POST", `/services/${encodeURIComponent(service)}/${action}`, {
+      ...(options.node !== undefined ? { node: options.node } : {}),
+      allowDisableLastCentral: options.allowDisableLastCentral === true,
+    });
     const where = options.node !== undefined ? ` on ${result.node}` : "";
     ctx.print(
       result.changed
@@ -33,6 +43,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
         : `Service ${service} was ${action === "enable" ? "already enabled" : "not enabled"}${where}`,
     );
     printWarnings(result.warnings);
+    if (result.administrator) printAdministrator(ctx, result.administrator);
   };
 
   program

@@ -37,7 +37,7 @@ function pemPair(body: Record<string, unknown>): { certPem: string; keyPem: stri
   return { certPem, keyPem };
 }
 
-function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+export function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") {

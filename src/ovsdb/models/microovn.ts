@@ -12,6 +12,51 @@ export interface Config {
   value: string;
 }
 
+/** A row of MicroOVN table Identity_Assignment (root). */
+export interface IdentityAssignment {
+  _uuid: string;
+  _version: string;
+  /** references Identity_User */
+  user: string;
+  /** references Identity_Project */
+  project: string;
+  /** references Identity_Role */
+  role: string;
+}
+
+/** A row of MicroOVN table Identity_Project (root). */
+export interface IdentityProject {
+  _uuid: string;
+  _version: string;
+  project_id: string;
+  name: string;
+  description: string;
+  enabled: boolean;
+  domain: string;
+}
+
+/** A row of MicroOVN table Identity_Role (root). */
+export interface IdentityRole {
+  _uuid: string;
+  _version: string;
+  role_id: string;
+  name: string;
+}
+
+/** A row of MicroOVN table Identity_User (root). */
+export interface IdentityUser {
+  _uuid: string;
+  _version: string;
+  user_id: string;
+  name: string;
+  password_hash: string;
+  enabled: boolean;
+  /** references Identity_Project (weak) */
+  default_project: string | undefined;
+  created_at: number;
+  password_changed_at: number;
+}
+
 /** A row of MicroOVN table Join_Token (root). */
 export interface JoinToken {
   _uuid: string;
@@ -39,6 +84,10 @@ export interface Member {
 /** Every table of MicroOVN: pass as the type parameter of OvsdbClient and Replica. */
 export interface MicroOVNDatabase {
   Config: Config;
+  Identity_Assignment: IdentityAssignment;
+  Identity_Project: IdentityProject;
+  Identity_Role: IdentityRole;
+  Identity_User: IdentityUser;
   Join_Token: JoinToken;
   Member: Member;
 }

@@ -1,0 +1,31 @@
+/**
+ * `microovn user …` and `microovn project …`: the identity store (see
+ * src/identity/) through this member's connection to the cluster state
+ * database, and its bootstrap on the cluster's first `enable openstack-api`.
+ */
+import { generatePassword } from "../identity/password.js";
+import { bootstrapIdentity, type IdentityBootstrap, type IdentityDb } from "../identity/store.js";
+import { connectStateDb } from "../membership/member-row.js";
+import type { MemberRuntime } from "../runtime/member-runtime.js";
+
+/** Runs `operation` on the identity store, with a connection of its own. */
+export async function withIdentityStore<R>(
+  rt: MemberRuntime,
+  operation: (db: IdentityDb) => Promise<R>,
+): Promise<R> {
+  rt.requireConfig();
+  const db = await connectStateDb(rt);
+  try {
+    return await operation(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The cluster's administrator, created with a new random password when no
+ * user holds the admin role yet; undefined otherwise.
+ */
+export function bootstrapAdministrator(rt: MemberRuntime): Promise<IdentityBootstrap | undefined> {
+  return withIdentityStore(rt, (db) => bootstrapIdentity(db, generatePassword()));
+}
