@@ -29,7 +29,7 @@ export async function runIn(
   name: string,
   program: string,
   args: readonly string[],
-  options: { allowFailure?: boolean; timeoutMs?: number } = {},
+  options: { allowFailure?: boolean; timeoutMs?: number; input?: string } = {},
 ) {
   const cmd = inNamespace(name, program, args);
   return run(cmd.program, cmd.args, options);

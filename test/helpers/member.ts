@@ -50,7 +50,10 @@ export class TestMember {
   }
 
   /** `microovn --state-dir DIR ARGS…` inside the namespace; never throws on exit status. */
-  cli(args: readonly string[], options: { env?: Record<string, string> } = {}): Promise<RunResult> {
+  cli(
+    args: readonly string[],
+    options: { env?: Record<string, string>; input?: string } = {},
+  ): Promise<RunResult> {
     const envArgs = options.env
       ? ["env", ...Object.entries(options.env).map(([k, v]) => `${k}=${v}`)]
       : [];
@@ -62,7 +65,11 @@ export class TestMember {
       this.dir,
       ...args,
     ];
-    return runIn(this.namespace, program!, rest, { allowFailure: true, timeoutMs: 60_000 });
+    return runIn(this.namespace, program!, rest, {
+      allowFailure: true,
+      timeoutMs: 60_000,
+      ...(options.input !== undefined ? { input: options.input } : {}),
+    });
   }
 
   /** Like cli(), but throws (with stderr) unless it exits 0; returns stdout. */
