@@ -10,6 +10,7 @@
 import { MicroOvnError } from "../errors.js";
 import type { OvsdbClient } from "../ovsdb/client/client.js";
 import type { Condition } from "../ovsdb/client/transaction.js";
+import type { DatabaseSchema } from "../ovsdb/schema/schema.js";
 import { TransactionError } from "../ovsdb/errors.js";
 import type {
   IdentityAssignment,
@@ -60,11 +61,11 @@ export const ADMIN = "admin";
 const ATTEMPTS = 5;
 
 /** Refuses, before anything changes, a state database whose schema predates the identity store. */
-export function checkIdentitySchema(db: IdentityDb): void {
-  if (!db.schema.tables.has("Identity_User")) {
+export function checkIdentitySchema(schema: DatabaseSchema): void {
+  if (!schema.tables.has("Identity_User")) {
     throw new MicroOvnError(
       "STATE_DB_SCHEMA_TOO_OLD",
-      `the cluster state database runs schema ${db.schema.version}, made before the identity ` +
+      `the cluster state database runs schema ${schema.version}, made before the identity ` +
         "store existed; nothing was changed. Its conversion to the schema this version " +
         "installs is not automatic yet (see `microovn status`)",
     );
@@ -137,7 +138,7 @@ async function roleUuids(db: IdentityDb): Promise<Map<RoleName, string>> {
 }
 
 export async function listProjects(db: IdentityDb): Promise<ProjectView[]> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const rows = await db.select("Identity_Project");
   return rows.map(projectView).sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -152,7 +153,7 @@ export async function addProject(
   name: string,
   description = "",
 ): Promise<ProjectView> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const row = {
     project_id: newId(),
     name: checkName("project", name),
@@ -176,7 +177,7 @@ export async function addProject(
  * the holders: revoking is a decision of its own, not a side effect.
  */
 export async function deleteProject(db: IdentityDb, name: string): Promise<void> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const project = await findProject(db, name);
   const holders = await assignmentViews(db, [["project", "==", project._uuid]]);
   if (holders.length === 0) {
@@ -227,7 +228,7 @@ async function assignmentViews(
 }
 
 export async function listUsers(db: IdentityDb): Promise<UserView[]> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const [users, projects, assignments] = await Promise.all([
     db.select("Identity_User"),
     db.select("Identity_Project", [], ["name"]),
@@ -260,7 +261,7 @@ function userView(
 }
 
 export async function showUser(db: IdentityDb, name: string): Promise<UserView> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   await findUser(db, name);
   return (await listUsers(db)).find((u) => u.name === name)!;
 }
@@ -275,7 +276,7 @@ export interface NewUser {
 
 /** Adds a user (and its role on its default project) in one transaction. */
 export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   checkName("user", user.name);
   checkPassword(user.password);
   if ((user.project === undefined) !== (user.role === undefined)) {
@@ -318,7 +319,7 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
 }
 
 export async function setPassword(db: IdentityDb, name: string, password: string): Promise<void> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   checkPassword(password);
   const user = await findUser(db, name);
   const txn = db.transaction();
@@ -368,7 +369,7 @@ async function withoutAdmins(
 
 /** Deletes a user and its role assignments; never the last user holding the admin role. */
 export async function deleteUser(db: IdentityDb, name: string): Promise<void> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const user = await findUser(db, name);
   await withoutAdmins(
     db,
@@ -400,7 +401,7 @@ async function grantTarget(
   db: IdentityDb,
   { user: name, project: projectName, role: roleName }: RoleGrant,
 ): Promise<GrantTarget> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const role = checkRole(roleName);
   const user = await findUser(db, name);
   const project = await findProject(db, projectName);
@@ -463,7 +464,7 @@ export async function bootstrapIdentity(
   db: IdentityDb,
   password: string,
 ): Promise<IdentityBootstrap | undefined> {
-  checkIdentitySchema(db);
+  checkIdentitySchema(db.schema);
   const roles = await roleUuids(db);
   const adminRole = roles.get(ADMIN)!;
   if ((await db.select("Identity_Assignment", [["role", "==", adminRole]])).length > 0) {

@@ -135,6 +135,17 @@ describe("the identity store", () => {
     assert.ok(!log.includes("alice-secret-1") && !log.includes(bobPassword));
   });
 
+  it("lets one of two simultaneous adds of a name win, and tells the other", async () => {
+    const [a, b] = await Promise.all([
+      m.cli(["user", "add", "dave"]),
+      m.cli(["user", "add", "dave"]),
+    ]);
+    assert.deepEqual([a.exitCode === 0, b.exitCode === 0].sort(), [false, true]);
+    assert.match((a.exitCode === 0 ? b : a).stderr, /a user named "dave" exists already/);
+    assert.equal((await users()).filter((u) => u.name === "dave").length, 1);
+    await m.ok(["user", "delete", "dave"]);
+  });
+
   it("refuses bad users, changing nothing", async () => {
     await refused(["user", "add", "alice"], /a user named "alice" exists already/);
     await refused(

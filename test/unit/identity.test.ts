@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { MicroOvnError } from "../../src/errors.js";
+import { readFileSync } from "node:fs";
 import { checkName, checkRole, newId } from "../../src/identity/names.js";
+import { checkIdentitySchema } from "../../src/identity/store.js";
+import { parseSchema } from "../../src/ovsdb/schema/schema.js";
 import {
   SCRYPT_PARAMETERS,
   checkPassword,
@@ -112,5 +115,25 @@ describe("identity names", () => {
     const id = newId();
     assert.match(id, /^[0-9a-f]{32}$/);
     assert.notEqual(id, newId());
+  });
+});
+
+describe("the identity store's schema", () => {
+  it("is in the state database's schema; an older one is refused, saying nothing changed", () => {
+    const raw = JSON.parse(
+      readFileSync(new URL("../../schemas/microovn.ovsschema", import.meta.url), "utf8"),
+    ) as { version: string; tables: Record<string, unknown> };
+    checkIdentitySchema(parseSchema(raw));
+    raw.version = "1.0.0";
+    for (const table of Object.keys(raw.tables)) {
+      if (table.startsWith("Identity_")) delete raw.tables[table];
+    }
+    assert.throws(
+      () => checkIdentitySchema(parseSchema(raw)),
+      (e: MicroOvnError) =>
+        e.code === "STATE_DB_SCHEMA_TOO_OLD" &&
+        /runs schema 1\.0\.0/.test(e.message) &&
+        /nothing was changed/.test(e.message),
+    );
   });
 });
