@@ -14,7 +14,7 @@ export interface ScryptParameters {
   p: number;
 }
 
-/** About 50 ms and 32 MiB per hash on these machines: slow for a guesser, fine for a login. */
+/** About 70 ms and 32 MiB per hash on these machines: slow for a guesser, fine for a login. */
 export const SCRYPT_PARAMETERS: ScryptParameters = { N: 2 ** 15, r: 8, p: 1 };
 
 const SALT_BYTES = 16;
