@@ -5,8 +5,8 @@
  * argument; they run one at a time (`exclusive`).
  *
  * It sits in the middle of src/'s layers, bottom first: errors.ts and
- * version.ts → util, process, ovsdb → pki, supervisor → member → host, ovn
- * → lab, cluster → runtime (this), openstack → membership → lifecycle →
+ * version.ts → util, process, ovsdb → pki, supervisor, identity → member → host,
+ * ovn → lab, cluster → runtime (this), openstack → membership → lifecycle →
  * daemon → cli.
  * Each imports only from those before it, so everything it is made of lies
  * below it and everything that takes it above. test/unit/layers.test.ts
