@@ -7,7 +7,6 @@
 import "reflect-metadata";
 import {
   createPrivateKey,
-  createPublicKey,
   randomBytes,
   webcrypto,
   type KeyObject,
@@ -15,7 +14,7 @@ import {
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { MicroOvnError } from "../errors.js";
-import { splitCertificates, type CertificateAndKey } from "./pem.js";
+import { certificateMatchesKey, splitCertificates, type CertificateAndKey } from "./pem.js";
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -367,9 +366,7 @@ export async function checkExternalCa(
   } catch (e) {
     throw new PkiError("PKI_BAD_KEY", `not a PEM private key: ${(e as Error).message}`);
   }
-  const fromKey = createPublicKey(privateKey).export({ type: "spki", format: "der" });
-  const fromCert = Buffer.from(cert.publicKey.rawData);
-  if (!fromKey.equals(fromCert)) {
+  if (!certificateMatchesKey(certPem, ca.keyPem)) {
     throw new PkiError(
       "PKI_KEY_MISMATCH",
       `the private key does not belong to ${cert.subject}: their public keys differ`,

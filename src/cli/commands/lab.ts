@@ -7,6 +7,7 @@ import { MicroOvnError } from "../../errors.js";
 import { DEFAULT_LAB_ROOT, Lab, labMemberName, type LabOptions } from "../../lab/lab.js";
 import { isRunning } from "../../supervisor/supervisor.js";
 import type { CliContext } from "../context.js";
+import { compact } from "../format/table.js";
 
 interface RootOptions {
   dir: string;
@@ -56,16 +57,9 @@ async function loadLab(options: RootOptions): Promise<Lab> {
   return lab;
 }
 
+/** Columns under the first row's headers, as `cluster list -f compact` prints them. */
 function table(rows: readonly string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return compact(rows[0]!, rows.slice(1)).trimEnd();
 }
 
 async function describe(lab: Lab): Promise<string> {

@@ -34,7 +34,7 @@ function boxed(headers: readonly string[], rows: readonly string[][]): string {
   return [rule, line(headers), rule, ...rows.map(line), rule].join("\n") + "\n";
 }
 
-function compact(headers: readonly string[], rows: readonly string[][]): string {
+export function compact(headers: readonly string[], rows: readonly string[][]): string {
   const w = widths(headers, rows);
   const line = (r: readonly string[]) =>
     r
