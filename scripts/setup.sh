@@ -51,12 +51,14 @@ npm run build
 # The installation: a copy of the build with its production dependencies,
 # put in place whole (the previous one goes only once the new one is there).
 stage=$(mktemp -d "$(dirname "$PREFIX")/.microovn-XXXXXX")
+trap 'rm -rf "$stage"' EXIT
 cp -r dist schemas package.json package-lock.json "$stage/"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 chmod 0755 "$stage" "$stage/dist/cli/main.js" "$stage/dist/daemon/main.js"
 rm -rf "$PREFIX.old"
 [[ -e $PREFIX ]] && mv "$PREFIX" "$PREFIX.old"
 mv "$stage" "$PREFIX"
+trap - EXIT
 rm -rf "$PREFIX.old"
 ln -sfn "$PREFIX/dist/cli/main.js" "$BIN/microovn"
 ln -sfn "$PREFIX/dist/daemon/main.js" "$BIN/microovnd"

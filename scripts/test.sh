@@ -5,8 +5,8 @@
 #
 # Every test makes its state dirs under one temporary directory of this run
 # (TMPDIR), so afterwards any process still carrying it, and any network
-# namespace made during the run, is a leak: both are reported by name and
-# pid, cleaned up, and fail the run.
+# namespace made during the run, is a leak: both are reported and fail the
+# run; leaked processes are killed by pid, namespaces are left for a look.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 layer="${1:-all}"

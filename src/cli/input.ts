@@ -20,6 +20,14 @@ export async function readInputFile(path: string, what: string): Promise<string>
  * and a typed line add one; an empty one is refused by the daemon.
  */
 export async function readPasswordStdin(): Promise<string> {
+  if (process.stdin.isTTY) {
+    throw new MicroOvnError(
+      "PASSWORD_STDIN_IS_TERMINAL",
+      "--password-stdin reads the password from a pipe or file, e.g. " +
+        "`printf '%s' \"$PASSWORD\" | microovn user add NAME --password-stdin`; leave the " +
+        "option out to have a password made and printed once",
+    );
+  }
   const { text } = await import("node:stream/consumers");
   return (await text(process.stdin)).replace(/\r?\n$/, "");
 }

@@ -249,10 +249,16 @@ async function tunnelProblems(rt: MemberRuntime): Promise<{ problems: string[]; 
       return { problems: [], alone }; // conf.db does not answer: the process list says why
     }
   }
+  let links: Awaited<ReturnType<typeof readLinks>>;
+  try {
+    links = await readLinks();
+  } catch (e) {
+    return { problems: [`cannot check the tunnels: ${(e as Error).message}`], alone: false };
+  }
   const problem = tunnelProblem({
     encapIp: encapsulationIp(config.chassis, config.address),
     datapath,
-    links: await readLinks(),
+    links,
     bridgeInterfaces,
   });
   return { problems: problem ? [problem] : [], alone };

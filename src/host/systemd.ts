@@ -64,8 +64,9 @@ export async function unitActiveState(): Promise<string> {
   const r = await run("systemctl", ["show", "--property=ActiveState", "--value", DAEMON_UNIT], {
     allowFailure: true,
     timeoutMs: 10_000,
-  });
-  return r.stdout.trim();
+  }).catch(() => undefined);
+  // systemctl not answering (a timeout): treat the unit as not started, like the other calls here.
+  return r?.stdout.trim() ?? "unknown";
 }
 
 /** The unit's last journal lines, for an error message. */

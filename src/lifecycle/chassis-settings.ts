@@ -98,6 +98,14 @@ export async function updateChassisSettings(
       await restoreUnderlay(rt, { deleteBridge: true }).catch(() => undefined);
     }
     rt.config = previous;
+    // An unset that failed puts the addresses back on br-phy, as they were.
+    if (
+      underlayChange === null &&
+      previous.chassis.underlay &&
+      config.services.includes("chassis")
+    ) {
+      await applyUnderlay(rt).catch(() => undefined);
+    }
     throw e;
   }
   await rt.save({ ...config, chassis: settings });

@@ -228,8 +228,14 @@ async function unfinishedRecovery(rt: MemberRuntime): Promise<UnfinishedRecovery
     ) as Partial<UnfinishedRecovery> & Pick<UnfinishedRecovery, "lost" | "backup" | "previousCa">;
     // Recorded before members could be kept: every other member was lost, chassis or not.
     return { kept: [], chassis: recorded.lost, ...recorded };
-  } catch {
-    return undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new MicroOvnError(
+      "RECOVERY_RECORD_UNREADABLE",
+      `${rt.state.unfinishedRecoveryPath} records a recovery but cannot be read ` +
+        `(${(e as Error).message}); restore it from ${rt.state.root}/backup_<time>/ or fix it, ` +
+        "then run `microovn cluster recover` again",
+    );
   }
 }
 

@@ -64,7 +64,18 @@ export async function enableService(rt: MemberRuntime, name: string): Promise<Se
   const result = await startService(rt, name);
   if (name !== "openstack-api") return result;
   // Also when the service ran already: a bootstrap cut short by a fault is finished here.
-  const administrator = await bootstrapAdministrator(rt);
+  let administrator: Awaited<ReturnType<typeof bootstrapAdministrator>>;
+  try {
+    administrator = await bootstrapAdministrator(rt);
+  } catch (e) {
+    const error = e instanceof MicroOvnError ? e : undefined;
+    throw new MicroOvnError(
+      error?.code ?? "ADMIN_NOT_CREATED",
+      `openstack-api is enabled and running, but the first administrator was not created: ` +
+        `${(e as Error).message}. Fix that, then run \`microovn enable openstack-api\` again ` +
+        "(it creates the administrator and changes nothing else)",
+    );
+  }
   return administrator ? { ...result, administrator } : result;
 }
 

@@ -11,8 +11,8 @@ import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifySchema } from "fastify";
 import type { Server } from "node:https";
-import { isIPv6 } from "node:net";
 import type { TSchema } from "typebox";
+import { joinHostPort } from "../cluster/member-client.js";
 import { VERSION } from "../version.js";
 import {
   INTERNAL_ERROR_MESSAGE,
@@ -80,7 +80,7 @@ export type ApiServer = FastifyInstance<Server>;
 const OTHER_METHODS = ["DELETE", "OPTIONS", "PATCH", "POST", "PUT"] as const;
 
 export function baseUrl(host: string, port: number): string {
-  return `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  return `https://${joinHostPort(host, port)}`;
 }
 
 export async function buildApiServer(options: ApiServerOptions): Promise<ApiServer> {

@@ -5,12 +5,7 @@
  * memory; writing files is store.ts's job, reading PEM pem.ts's.
  */
 import "reflect-metadata";
-import {
-  createPrivateKey,
-  randomBytes,
-  webcrypto,
-  type KeyObject,
-} from "node:crypto";
+import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from "node:crypto";
 import { isIP } from "node:net";
 import * as x509 from "@peculiar/x509";
 import { MicroOvnError } from "../errors.js";

@@ -19,7 +19,7 @@ const KEYS = {
 type Key = keyof typeof KEYS;
 
 function checkKey(key: string): Key {
-  if (!(key in KEYS)) {
+  if (!Object.hasOwn(KEYS, key)) {
     throw new MicroOvnError(
       "UNKNOWN_SETTING",
       `"${key}" is not a chassis setting; choose one of ${Object.keys(KEYS).join(", ")}`,

@@ -36,10 +36,10 @@ export function vmHosts(vmOn: string | undefined, nodes: number): string[] {
   if (vmOn === undefined) return all;
   const names = vmOn.split(",").map((s) => s.trim());
   const unknown = names.filter((n) => !all.includes(n));
-  if (unknown.length > 0 || names.length === 0) {
+  if (unknown.length > 0) {
     throw new MicroOvnError(
       "BAD_LAB_OPTION",
-      `--vm-on names ${unknown.map((n) => `"${n}"`).join(", ") || "no member"}, but a lab of ` +
+      `--vm-on names ${unknown.map((n) => `"${n}"`).join(", ")}, but a lab of ` +
         `${nodes} has the members ${all.join(", ")}; nothing was made`,
     );
   }
