@@ -50,12 +50,49 @@ function badValue(key: string, value: string, why: string): MicroOvnError {
   return new MicroOvnError("BAD_CONFIG_VALUE", `${key} cannot be "${value}": ${why}`);
 }
 
+export const OPENSTACK_API_AUTH = "openstack-api.auth";
+export const OPENSTACK_API_STATIC_TOKEN = "openstack-api.static-token";
+
+/** How the OpenStack API checks tokens (see src/openstack/auth/). */
+export const AUTH_PLUGINS = ["local", "static-token", "noauth", "keystone", "ovirt"] as const;
+export type AuthPluginName = (typeof AUTH_PLUGINS)[number];
+
+function oneOf(key: string, choices: readonly string[]): (value: string) => string {
+  return (value) => {
+    if (!choices.includes(value)) {
+      throw badValue(key, value, `choose one of ${choices.join(", ")}`);
+    }
+    return value;
+  };
+}
+
 export const CONFIG_KEYS: Record<string, ConfigKey> = {
   [CENTRAL_IPS]: {
     description:
       "addresses of an external OVN central: every chassis and the client tools use its " +
       "NB (6641) and SB (6642) instead of this cluster's centrals",
     check: (value) => parseCentralIps(value).join(","),
+  },
+  [OPENSTACK_API_AUTH]: {
+    description:
+      "how the OpenStack API checks tokens: local (its own users and tokens, the default), " +
+      "static-token, noauth, keystone or ovirt",
+    check: oneOf(OPENSTACK_API_AUTH, AUTH_PLUGINS),
+  },
+  [OPENSTACK_API_STATIC_TOKEN]: {
+    description:
+      "with openstack-api.auth static-token: the one token that is accepted, as an administrator " +
+      "of the admin project (at least 16 characters)",
+    check: (value) => {
+      if (value.length < 16 || /\s/.test(value)) {
+        throw badValue(
+          OPENSTACK_API_STATIC_TOKEN,
+          "…",
+          "give at least 16 characters without spaces, e.g. from `openssl rand -hex 24`",
+        );
+      }
+      return value;
+    },
   },
 };
 

@@ -11,6 +11,7 @@
  */
 import type { ClusterLayout } from "../cluster/layout.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
+import { refreshOpenstackApi } from "./openstack-api.js";
 import { configureChassis } from "./start.js";
 
 /** Applies `layout`; returns what was refreshed, for the log. */
@@ -62,6 +63,7 @@ async function pointAtDatabases(
     if (options.restartNorthd) await rt.supervisor.stop(northd.name);
     if (await rt.supervisor.replace(northd)) done.push("ovn-northd");
   }
+  if (await refreshOpenstackApi(rt)) done.push("openstack-api");
   return done;
 }
 

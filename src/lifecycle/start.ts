@@ -11,6 +11,8 @@ import { raftPeers, stateDbRaftPeers } from "../cluster/layout.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { waitForPath } from "../util/fs.js";
 import { openstackApiSpec } from "../openstack/service.js";
+import { writeApiSettings } from "../openstack/settings.js";
+import { openstackApiSettings } from "./openstack-api.js";
 import { applyUnderlay } from "./underlay.js";
 
 const SOCKET_WAIT_MS = 10_000;
@@ -105,11 +107,8 @@ export async function startChassis(rt: MemberRuntime): Promise<void> {
  * `openstack-api` certificate; ready once every port listens.
  */
 export async function startOpenstackApi(rt: MemberRuntime): Promise<void> {
-  const spec = openstackApiSpec({
-    state: rt.state,
-    pki: rt.pki,
-    address: rt.requireConfig().address,
-  });
+  await writeApiSettings(rt.state.openstackApiSettingsPath, openstackApiSettings(rt));
+  const spec = openstackApiSpec(rt.state);
   await startServer(rt, spec, spec.pidFile);
 }
 

@@ -89,6 +89,14 @@ export class StateDir {
     return join(this.root, "data", "recovery.json");
   }
 
+  /**
+   * What the OpenStack API service is told by microovnd: where the databases
+   * are and which files it uses (rewritten, then SIGHUP, when they change).
+   */
+  get openstackApiSettingsPath(): string {
+    return join(this.dataDir, "openstack-api.json");
+  }
+
   get dataDir(): string {
     return join(this.root, "data");
   }

@@ -65,21 +65,38 @@ export const METHOD_NOT_ALLOWED_MESSAGE = "The method is not allowed for the req
 export const INTERNAL_ERROR_MESSAGE =
   "The server has either erred or is incapable of performing the requested operation.";
 
+/**
+ * An answer other than success, thrown by a route: its status, the message
+ * the client shows, and for Neutron the error type (`NetworkNotFound`,
+ * `IpAddressInUse`, …). `headers` go out with it (e.g. WWW-Authenticate).
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
 /** An API's error form: the body for a status and message, and its schema under its $id. */
 export interface ErrorForm {
-  body(status: number, message: string): unknown;
+  body(status: number, message: string, type?: string): unknown;
   schema: TSchema;
   schemaId: string;
 }
 
 export const NEUTRON_ERRORS: ErrorForm = {
-  body: (status, message) => neutronError(status, message),
+  body: neutronError,
   schema: NeutronErrorSchema,
   schemaId: NEUTRON_ERROR_ID,
 };
 
 export const KEYSTONE_ERRORS: ErrorForm = {
-  body: keystoneError,
+  body: (status, message) => keystoneError(status, message),
   schema: KeystoneErrorSchema,
   schemaId: KEYSTONE_ERROR_ID,
 };

@@ -9,12 +9,19 @@
  */
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifySchema } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifySchema,
+} from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Server } from "node:https";
 import type { TSchema } from "typebox";
 import { joinHostPort } from "../cluster/member-client.js";
 import { VERSION } from "../version.js";
 import {
+  ApiError,
   INTERNAL_ERROR_MESSAGE,
   METHOD_NOT_ALLOWED_MESSAGE,
   NOT_FOUND_MESSAGE,
@@ -57,12 +64,27 @@ export function documentRoute(options: {
   };
 }
 
+/** A port's fastify instance, typed by its TypeBox schemas. */
+export type ApiApp = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
 export interface ApiDefinition {
   /** "Networking", "Identity". */
   title: string;
   /** The form of its error bodies, as this API's clients read them. */
   errors: ErrorForm;
+  /** Documents a GET answers whole (version lists); other methods get 405. */
   routes: readonly ApiRoute[];
+  /**
+   * Every other route, registered on the port's server with `baseUrl`, the
+   * port's own URL. Routes throw ApiError for answers other than success.
+   */
+  register?(app: ApiApp, baseUrl: string): void | Promise<void>;
 }
 
 export interface ApiServerOptions {
@@ -74,7 +96,10 @@ export interface ApiServerOptions {
   log: (message: string) => void;
 }
 
-export type ApiServer = FastifyInstance<Server>;
+export type ApiServer = ApiApp;
+
+/** The largest request body taken (a bulk create of some thousand ports fits). */
+export const BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
 /** Methods a route answers with 405 unless it serves them (GET brings HEAD along). */
 const OTHER_METHODS = ["DELETE", "OPTIONS", "PATCH", "POST", "PUT"] as const;
@@ -89,6 +114,15 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
   const app = Fastify({
     https: options.tls,
     logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: {
+      customOptions: {
+        // An attribute the schema does not know is an error the client is
+        // told about (as Neutron does), never silently dropped.
+        removeAdditional: false,
+        allErrors: false,
+      },
+    },
     // Clients follow the links we give, which end in a slash (".../v3/").
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -127,12 +161,19 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
           .send(api.errors.body(405, METHOD_NOT_ALLOWED_MESSAGE)),
     });
   }
+  await api.register?.(app, base);
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send(api.errors.body(404, NOT_FOUND_MESSAGE)),
   );
-  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError | ApiError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply
+        .code(error.status)
+        .headers(error.headers)
+        .send(api.errors.body(error.status, error.message, error.type));
+    }
     const status = error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 400 && status < 500) {
       return reply.code(status).send(api.errors.body(status, error.message));

@@ -15,50 +15,60 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { MicroOvnError } from "../errors.js";
 import { VERSION } from "../version.js";
 import { buildApiServer, type ApiDefinition, type ApiServer } from "./http.js";
+import { PluginAuthenticator } from "./auth/plugins.js";
+import { Backend } from "./backend.js";
 import { IDENTITY_API } from "./identity/api.js";
-import { NETWORKING_API } from "./networking/api.js";
+import { networkingApi } from "./networking/api.js";
+import { readApiSettings, type ApiSettings } from "./settings.js";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
 const options = new Command("microovn-openstack-api")
   .description("MicroOVN's OpenStack API service (started by microovnd)")
   .version(VERSION)
   .requiredOption("--pidfile <file>", "written once every port listens")
-  .requiredOption("--address <ip>", "the member address: listen there")
-  .requiredOption("--certificate <file>", "the server certificate (PEM)")
-  .requiredOption("--private-key <file>", "its private key (PEM)")
+  .requiredOption("--settings <file>", "what microovnd tells the service (settings.ts)")
   .parse()
-  .opts<{ pidfile: string; address: string; certificate: string; privateKey: string }>();
+  .opts<{ pidfile: string; settings: string }>();
 
 function log(message: string): void {
   process.stderr.write(`${new Date().toISOString()} ${message}\n`);
 }
 
-async function readTls(): Promise<{ key: string; cert: string }> {
+async function readTls(settings: ApiSettings): Promise<{ key: string; cert: string }> {
   const [key, cert] = await Promise.all([
-    readFile(options.privateKey, "utf8"),
-    readFile(options.certificate, "utf8"),
+    readFile(settings.serverTls.privateKey, "utf8"),
+    readFile(settings.serverTls.certificate, "utf8"),
   ]);
   return { key, cert };
 }
 
-const PORTS: readonly [ApiDefinition, number][] = [
-  [NETWORKING_API, NETWORKING_PORT],
-  ...IDENTITY_PORTS.map((port): [ApiDefinition, number] => [IDENTITY_API, port]),
-];
+function apis(backend: Backend, address: string): [ApiDefinition, number][] {
+  const auth = new PluginAuthenticator(backend, {});
+  const identity = IDENTITY_API;
+  return [
+    [networkingApi({ backend, auth, address }), NETWORKING_PORT],
+    ...IDENTITY_PORTS.map((port): [ApiDefinition, number] => [identity, port]),
+  ];
+}
 
 async function main(): Promise<void> {
-  const tls = await readTls();
+  const settings = await readApiSettings(options.settings);
+  const tls = await readTls(settings);
+  const backend = await Backend.open(settings);
+  log(`connected to NB (${backend.nb.currentRemote}) and the state database`);
   const servers: ApiServer[] = [];
   const closeAll = async () => {
     await Promise.all(servers.map((s) => s.close()));
+    backend.close();
     await rm(options.pidfile, { force: true });
   };
+  const { address } = settings;
   try {
-    for (const [api, port] of PORTS) {
-      const server = await buildApiServer({ api, host: options.address, port, tls, log });
+    for (const [api, port] of apis(backend, address)) {
+      const server = await buildApiServer({ api, host: address, port, tls, log });
       servers.push(server);
-      await server.listen({ host: options.address, port });
-      log(`${api.title} API listening on ${options.address}:${port}`);
+      await server.listen({ host: address, port });
+      log(`${api.title} API listening on ${address}:${port}`);
     }
   } catch (e) {
     await closeAll();
@@ -66,13 +76,20 @@ async function main(): Promise<void> {
   }
   await writeFile(options.pidfile, `${process.pid}\n`);
 
+  // microovnd rewrote the settings: other certificate files or contents,
+  // other database servers. The ports stay open throughout.
   process.on("SIGHUP", () => {
-    readTls()
-      .then((fresh) => {
-        for (const server of servers) server.server.setSecureContext(fresh);
-        log("certificate and key read again");
+    readApiSettings(options.settings)
+      .then(async (fresh) => {
+        if (fresh.address !== address) {
+          log(`the member address is now ${fresh.address}: restart the service to listen there`);
+        }
+        backend.follow(fresh);
+        const freshTls = await readTls(fresh);
+        for (const server of servers) server.server.setSecureContext(freshTls);
+        log("settings, certificate and key read again");
       })
-      .catch((e: unknown) => log(`kept the old certificate: ${(e as Error).message}`));
+      .catch((e: unknown) => log(`kept the old settings: ${(e as Error).message}`));
   });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {

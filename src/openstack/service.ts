@@ -3,11 +3,10 @@
  * how the supervisor runs it. The service is a Node process of its own
  * (main.ts), not part of microovnd: it faces cloud managers, and microovnd on
  * a voter holds the CA key. It gets this member's `openstack-api`
- * certificate and key, never the CA key.
+ * certificate and key and its client certificate, never the CA key.
  */
 import { fileURLToPath } from "node:url";
 import type { StateDir } from "../member/state-dir.js";
-import type { PkiStore } from "../pki/store.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 
 /** The supervisor's name for the process; also its pidfile's and log's name. */
@@ -21,18 +20,14 @@ export const NETWORKING_PORT = 9696;
  */
 export const IDENTITY_PORTS = [5000, 35357] as const;
 
-export interface OpenstackApiSpecOptions {
-  state: StateDir;
-  pki: PkiStore;
-  /** The member address: the service listens there and names it in its links. */
-  address: string;
-}
-
 /** The compiled entry next to this file (dist/openstack/main.js). */
 export const OPENSTACK_API_ENTRY = fileURLToPath(new URL("./main.js", import.meta.url));
 
-export function openstackApiSpec({ state, pki, address }: OpenstackApiSpecOptions): ProcessSpec {
-  const tls = pki.tlsFiles("openstack-api");
+/**
+ * The process; what it serves and where the databases are is in its
+ * settings file (settings.ts), which microovnd writes first.
+ */
+export function openstackApiSpec(state: StateDir): ProcessSpec {
   const pidFile = state.socket(`${OPENSTACK_API_PROCESS}.pid`);
   return {
     name: OPENSTACK_API_PROCESS,
@@ -44,9 +39,7 @@ export function openstackApiSpec({ state, pki, address }: OpenstackApiSpecOption
     args: [
       OPENSTACK_API_ENTRY,
       `--pidfile=${pidFile}`,
-      `--address=${address}`,
-      `--certificate=${tls.certificate}`,
-      `--private-key=${tls.privateKey}`,
+      `--settings=${state.openstackApiSettingsPath}`,
     ],
     pidFile,
     logFile: state.log(OPENSTACK_API_PROCESS),

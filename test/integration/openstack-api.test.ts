@@ -137,7 +137,7 @@ describe("the OpenStack API service", () => {
   });
 
   it("answers unknown paths, methods and bad input in each API's error form", async () => {
-    const notFound = await call(9696, "GET", "/v2.0/nothing-here");
+    const notFound = await call(9696, "GET", "/nothing-here");
     assert.equal(notFound.status, 404);
     assert.deepEqual(notFound.body, {
       NeutronError: {

@@ -16,7 +16,18 @@ import { keystoneError, neutronError } from "../../src/openstack/errors.js";
 import { buildApiServer, type ApiDefinition } from "../../src/openstack/http.js";
 import { IDENTITY_API } from "../../src/openstack/identity/api.js";
 import { identityVersion, identityVersionList } from "../../src/openstack/identity/versions.js";
-import { NETWORKING_API } from "../../src/openstack/networking/api.js";
+import { networkingApi } from "../../src/openstack/networking/api.js";
+import type { Authenticator } from "../../src/openstack/auth/caller.js";
+import { unauthorized } from "../../src/openstack/auth/plugins.js";
+import type { Backend } from "../../src/openstack/backend.js";
+
+/** Refuses every token, as an auth plugin does for one it does not know. */
+const REFUSE_ALL: Authenticator = { authenticate: () => Promise.reject(unauthorized()) };
+const NETWORKING_API = networkingApi({
+  backend: undefined as unknown as Backend,
+  auth: REFUSE_ALL,
+  address: "192.0.2.7",
+});
 import { networkingVersions } from "../../src/openstack/networking/versions.js";
 import { checkOperatorCertificate } from "../../src/pki/pem.js";
 import { createCa, issueCertificate } from "../../src/pki/x509.js";
@@ -108,7 +119,14 @@ describe("OpenStack API HTTP layer", () => {
 
   it("refuses unknown paths, other methods and bad input in the API's own form", async () => {
     const app = await server(NETWORKING_API);
-    const missing = await app.inject({ method: "GET", url: "/v2.0/networks" });
+    const noToken = await app.inject({ method: "GET", url: "/v2.0/networks" });
+    assert.equal(noToken.statusCode, 401);
+    assert.equal(noToken.headers["www-authenticate"], 'Keystone uri="https://192.0.2.7:5000"');
+    assert.equal(
+      noToken.json<{ NeutronError: { type: string } }>().NeutronError.type,
+      "Unauthorized",
+    );
+    const missing = await app.inject({ method: "GET", url: "/v3/networks" });
     assert.equal(missing.statusCode, 404);
     assert.equal(
       missing.json<{ NeutronError: { type: string } }>().NeutronError.type,

@@ -95,7 +95,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<ClientEvents> {
-  readonly remotes: readonly Remote[];
+  private remoteList: readonly Remote[];
   readonly database: string | undefined;
   private readonly options: ClientOptions;
   private readonly leaderOnly: boolean;
@@ -114,12 +114,12 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
   private constructor(options: ClientOptions) {
     super();
     this.options = options;
-    this.remotes = parseRemotes(options.remotes);
+    this.remoteList = parseRemotes(options.remotes);
     this.database = options.database;
     this.leaderOnly = options.leaderOnly ?? true;
     this.schemaValue = options.schema;
     // Start from a random member so that many clients spread over a cluster.
-    this.nextRemote = Math.floor(Math.random() * this.remotes.length);
+    this.nextRemote = Math.floor(Math.random() * this.remoteList.length);
   }
 
   /**
@@ -140,6 +140,27 @@ export class OvsdbClient<T extends Tables = AnyTables> extends EventEmitter<Clie
   }
 
   /** The schema of `database` (fetched from the server on first connect). */
+  /** Where the client connects, in the order it tries them. */
+  get remotes(): readonly Remote[] {
+    return this.remoteList;
+  }
+
+  /**
+   * Another list of remotes (a cluster gained or lost members). The current
+   * connection stays when its remote is still listed; otherwise it is
+   * dropped and the client connects to one of the new remotes.
+   */
+  setRemotes(remotes: string | readonly string[]): void {
+    const list = parseRemotes(remotes);
+    if (list.length === 0) throw new OvsdbError("OVSDB_BAD_REMOTE", "give at least one remote");
+    this.remoteList = list;
+    this.nextRemote = Math.floor(Math.random() * list.length);
+    const current = this.currentRemote;
+    if (current !== undefined && !list.some((r) => formatRemote(r) === current)) {
+      this.dropConnection();
+    }
+  }
+
   get schema(): DatabaseSchema {
     if (!this.schemaValue) {
       throw new OvsdbError("OVSDB_SCHEMA", "this client was opened without a database");
