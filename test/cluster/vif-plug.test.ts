@@ -23,6 +23,8 @@ const NETWORK = "5b0f3a2e-7c1d-4e8f-9a6b-2d4c6e8f0a1b";
 const SWITCH = `neutron-${NETWORK}`;
 const P1 = "a1b2c3d4-0001-4e5f-8a9b-0c1d2e3f4a51";
 const P2 = "a1b2c3d4-0002-4e5f-8a9b-0c1d2e3f4a52";
+/** In NB without DHCP options. */
+const NO_DHCP = "a1b2c3d4-0004-4e5f-8a9b-0c1d2e3f4a54";
 /** In NB, never plugged by the VMs: for the refusals. */
 const P3 = "a1b2c3d4-0003-4e5f-8a9b-0c1d2e3f4a53";
 const PORTS = [
@@ -217,6 +219,41 @@ describe("VIF plug", () => {
     assert.equal(list, `IFACE,PORT_ID,MAC,BOUND\nvm1-h,${P1},fa:16:3e:5a:00:01,yes\n`);
   });
 
+  it("refuses a lab VM on a missing port, and takes one away again when DHCP gets no answer", async () => {
+    const before = await reloaded();
+    const vms = before.vms.length;
+    const missing = await labCli(["vm", "add", "m1", "--port", "no-such-port", "--dhcp"]);
+    assert.notEqual(missing.exitCode, 0);
+    assert.match(missing.stderr, /m1 cannot read port no-such-port from NB .*nothing was made/);
+    assert.equal((await reloaded()).vms.length, vms);
+
+    // A port with an address but no dhcpv4_options: OVN does not answer.
+    await nbctl(
+      "lsp-add",
+      SWITCH,
+      NO_DHCP,
+      "--",
+      "lsp-set-addresses",
+      NO_DHCP,
+      "fa:16:3e:5a:00:04 10.0.0.8",
+    );
+    const confBefore = await confDb("m1");
+    const r = await labCli(["vm", "add", "m1", "--port", NO_DHCP, "--dhcp"]);
+    assert.notEqual(r.exitCode, 0);
+    assert.match(
+      r.stderr,
+      /no DHCP answer on eth0 after [0-9.]+ s .*does the port have dhcpv4_options/s,
+    );
+    const after = await reloaded();
+    assert.equal(after.vms.length, vms, "the VM is forgotten");
+    const namespaces = (await run("ip", ["netns", "list"])).stdout;
+    assert.doesNotMatch(
+      namespaces,
+      new RegExp(`^${after.hub.replace("-hub", "")}-vm${vms + 1}\\b`, "m"),
+    );
+    assert.equal(await confDb("m1"), confBefore, "its interface is unplugged again");
+  });
+
   it("prints the libvirt interface of a port, with its MAC and its network's MTU", async () => {
     const xml = await lab!.ok("m2", ["port", "libvirt-xml", P2]);
     assert.equal(
@@ -256,11 +293,15 @@ describe("VIF plug", () => {
     ]) {
       let started = process.hrtime.bigint();
       const out = await lab!.ok(p.node, ["port", "unplug", target]);
+      const unplugSeconds = seconds(started);
+      started = process.hrtime.bigint();
       assert.match(out, new RegExp(`Port ${p.id} unplugged: ${iface} is off br-int`));
       await waitFor(`SB to unbind ${p.id}`, async () => (await boundChassis("m1", p.id)) === "", {
         timeoutMs: 15_000,
       });
-      t.diagnostic(`unplug → chassis gone from the binding: ${seconds(started)} s`);
+      t.diagnostic(
+        `port unplug took ${unplugSeconds} s; the binding's chassis was gone ${seconds(started)} s later`,
+      );
       assert.equal(
         await lab!.ok(p.node, ["port", "list", "-f", "csv"]),
         "IFACE,PORT_ID,MAC,BOUND\n",
@@ -268,6 +309,8 @@ describe("VIF plug", () => {
 
       started = process.hrtime.bigint();
       const plugged = await lab!.ok(p.node, ["port", "plug", p.id, iface, "--mac", p.mac]);
+      const plugSeconds = seconds(started);
+      started = process.hrtime.bigint();
       assert.match(plugged, /: plugged; ovn-controller binds it to this chassis/);
       await waitFor(
         `SB to bind ${p.id} to ${p.node}`,
@@ -276,11 +319,13 @@ describe("VIF plug", () => {
           timeoutMs: 15_000,
         },
       );
-      t.diagnostic(`plug → Port_Binding names ${p.node}: ${seconds(started)} s`);
+      t.diagnostic(
+        `port plug took ${plugSeconds} s; the binding named ${p.node} ${seconds(started)} s later`,
+      );
       await waitFor(`${p.id} marked ovn-installed`, async () =>
         (await lab!.ok(p.node, ["port", "list", "-f", "csv"])).includes(`,${p.mac},yes`),
       );
-      t.diagnostic(`plug → ovn-installed (port list BOUND yes): ${seconds(started)} s`);
+      t.diagnostic(`…and port list said BOUND yes ${seconds(started)} s after the plug returned`);
       const again = await lab!.ok(p.node, ["port", "plug", p.id, iface, "--mac", p.mac]);
       assert.match(again, /already plugged, nothing to do/);
     }
@@ -288,6 +333,22 @@ describe("VIF plug", () => {
     const unknown = await lab!.cli("m1", ["port", "unplug", "no-such-thing"]);
     assert.notEqual(unknown.exitCode, 0);
     assert.match(unknown.stderr, /nothing is plugged here as "no-such-thing"/);
+  });
+
+  it("puts a lab VM on a port without DHCP: the port's address as a /24", async () => {
+    const r = await labCli(["vm", "add", "m2", "--port", NO_DHCP]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /MAC fa:16:3e:5a:00:04, .*address 10\.0\.0\.8\/24 from the port's addresses/,
+    );
+    const vm = (await reloaded()).vms.find((v) => v.port === NO_DHCP)!;
+    await waitFor("the VM without DHCP to ping vm1", () => ping(vm.name, "10.0.0.5"), {
+      timeoutMs: 20_000,
+    });
+    const noNode = await labCli(["vm", "add", "m9", "--port", P3]);
+    assert.notEqual(noNode.exitCode, 0);
+    assert.match(noNode.stderr, /no lab member "m9"; the lab has m1, m2/);
   });
 
   it("refuses plugs that cannot work, saying why, and changes nothing in conf.db", async () => {
