@@ -3,7 +3,9 @@
  * own network namespace, state dir and microovnd; a hub namespace holds two
  * Linux bridges, one for the members' own network (Raft, OVSDB, member API)
  * and one for the underlay that Geneve tunnels cross. VMs are namespaces
- * plugged into a member's br-int, bound to ports of one logical switch.
+ * plugged into a member's br-int, bound to ports of one logical switch, or
+ * (`vm add --port`) to a port someone else made, through `microovn port
+ * plug`, optionally with an address from OVN's DHCP (dhcp.ts).
  *
  * With the userspace (netdev) datapath, OVS carries tunnels only from an
  * address on an OVS bridge: each member's underlay link holds the
@@ -357,14 +359,30 @@ export class Lab {
     };
     this.description.vms.push(vm);
     await this.save();
-    await createNamespace(vm.namespace);
+    try {
+      await createNamespace(vm.namespace);
+    } catch (e) {
+      // Not ours (a namespace of that name was there already): forget it, leave it be.
+      await this.forgetVm(vm);
+      throw e;
+    }
     const hostSide = `vm${index}-h`;
-    await createVeth(
-      { namespace: node.namespace, name: hostSide },
-      { namespace: vm.namespace, name: "eth0" },
-    );
-    await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "address", vm.mac]);
+    try {
+      await createVeth(
+        { namespace: node.namespace, name: hostSide },
+        { namespace: vm.namespace, name: "eth0" },
+      );
+      await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "address", vm.mac]);
+    } catch (e) {
+      await this.dropVm(vm);
+      throw e;
+    }
     return { vm, hostSide };
+  }
+
+  private async forgetVm(vm: LabVm): Promise<void> {
+    this.description.vms = this.description.vms.filter((v) => v !== vm);
+    await this.save();
   }
 
   /** VMs are vm1, vm2, …; a new one takes the number after the highest. */
@@ -376,8 +394,7 @@ export class Lab {
   private async dropVm(vm: LabVm): Promise<void> {
     stopDhcpClient(dhcpFiles(this.dhcpDir, vm.name));
     await deleteNamespace(vm.namespace);
-    this.description.vms = this.description.vms.filter((v) => v !== vm);
-    await this.save();
+    await this.forgetVm(vm);
   }
 
   private get dhcpDir(): string {
