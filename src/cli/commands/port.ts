@@ -47,7 +47,10 @@ export function registerPort(program: Command, ctx: CliContext): void {
     .argument("<port-id>", "the logical switch port's name in NB (a Neutron port id)")
     .argument("<iface>", "an interface of this member with no addresses (a VM's tap or veth)")
     .option("--mac <mac>", "the VM's MAC (attached-mac); default: the interface's own")
-    .option("--no-check", "plug even if NB cannot be asked whether the port exists")
+    .option(
+      "--no-check",
+      "plug without asking NB whether the port exists (e.g. while NB does not answer)",
+    )
     .action(async (portId: string, iface: string, options: { mac?: string; check: boolean }) => {
       const { port: result } = await ctx
         .client()
