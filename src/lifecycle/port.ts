@@ -7,11 +7,11 @@
  * Every check runs before anything is written, so a refused plug leaves
  * conf.db as it was: the member runs a chassis, the interface exists here
  * and is no one else's, the port is not plugged under another interface,
- * and NB has the port (unless the caller says not to look; when NB does
- * not answer we refuse rather than plug blindly).
+ * and NB has the port, a VM's one (unless the caller says not to look;
+ * when NB does not answer we refuse rather than plug blindly).
  */
 import { MicroOvnError } from "../errors.js";
-import { readLogicalPort, type LogicalPort } from "../ovn/logical-port.js";
+import { checkVifPort, readLogicalPort, type LogicalPort } from "../ovn/logical-port.js";
 import { readLinks } from "../ovn/underlay.js";
 import {
   applyPlug,
@@ -56,7 +56,10 @@ function requireService(rt: MemberRuntime, service: "chassis" | "switch", what: 
   }
 }
 
-/** Port `portId` in NB, or an error saying it is missing or NB does not answer. */
+/**
+ * Port `portId` in NB, or an error saying it is missing, is no VM's port
+ * (a router or localnet port), or NB does not answer.
+ */
 export async function lookupLogicalPort(
   rt: MemberRuntime,
   portId: string,
@@ -81,6 +84,7 @@ export async function lookupLogicalPort(
         "`microovn ovn-nbctl lsp-add SWITCH PORT`); nothing was changed",
     );
   }
+  checkVifPort(port);
   return port;
 }
 

@@ -28,6 +28,8 @@ export interface LogicalPort {
   name: string;
   /** The logical switch that holds it. */
   switchName?: string;
+  /** NB's `type`: "" for a VM's port (a VIF), else "router", "localnet", … */
+  type: string;
   addresses: string[];
   /** The MAC of its first address (or of its dynamic one), if it has one. */
   mac?: string;
@@ -54,6 +56,20 @@ export function portMac(addresses: readonly string[], dynamic?: string): string 
     if (mac) return mac;
   }
   return dynamic === undefined ? undefined : fromEntry(dynamic);
+}
+
+/**
+ * Refuses a port that ovn-controller never binds to a local interface:
+ * only ports of type "" (VIFs) are bound through an iface-id.
+ */
+export function checkVifPort(port: Pick<LogicalPort, "name" | "type">): void {
+  if (port.type !== "") {
+    throw new MicroOvnError(
+      "NOT_A_VIF_PORT",
+      `port ${port.name} is a "${port.type}" port in NB, which ovn-controller never binds to ` +
+        "an interface; give a VM's port (type empty)",
+    );
+  }
 }
 
 /** A switch's neutron:mtu, when it is a whole number an Ethernet link can take. */
@@ -85,7 +101,7 @@ export async function readLogicalPort(
     const [port] = await client.select(
       "Logical_Switch_Port",
       [["name", "==", name]],
-      ["addresses", "dynamic_addresses", "up"],
+      ["type", "addresses", "dynamic_addresses", "up"],
     );
     if (!port) return undefined;
     const [sw] = await client.select(
@@ -98,6 +114,7 @@ export async function readLogicalPort(
     return {
       name,
       ...(sw ? { switchName: sw.name } : {}),
+      type: port.type,
       addresses: port.addresses,
       ...(mac !== undefined ? { mac } : {}),
       ...(mtu !== undefined ? { mtu } : {}),

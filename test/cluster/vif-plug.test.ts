@@ -23,6 +23,8 @@ const NETWORK = "5b0f3a2e-7c1d-4e8f-9a6b-2d4c6e8f0a1b";
 const SWITCH = `neutron-${NETWORK}`;
 const P1 = "a1b2c3d4-0001-4e5f-8a9b-0c1d2e3f4a51";
 const P2 = "a1b2c3d4-0002-4e5f-8a9b-0c1d2e3f4a52";
+/** A router's port on the switch, which no VM can take. */
+const ROUTER_PORT = "a1b2c3d4-00ff-4e5f-8a9b-0c1d2e3f4aff";
 /** In NB without DHCP options. */
 const NO_DHCP = "a1b2c3d4-0004-4e5f-8a9b-0c1d2e3f4a54";
 /** In NB, never plugged by the VMs: for the refusals. */
@@ -145,6 +147,7 @@ before(async () => {
       'server_mac="fa:16:3e:5a:00:fe", dns_server="{10.0.0.2}"}',
     'external_ids={"subnet_id"="0e5f2a4c-1111-4d2b-9c3a-5e6f7a8b9c0d"}',
   );
+  await nbctl("lsp-add", SWITCH, ROUTER_PORT, "--", "lsp-set-type", ROUTER_PORT, "router");
   for (const p of PORTS) {
     await nbctl(
       "lsp-add",
@@ -371,6 +374,10 @@ describe("VIF plug", () => {
       [
         ["port", "plug", "no-such-port", "spare0"],
         /NB has no logical switch port no-such-port; create it first/,
+      ],
+      [
+        ["port", "plug", ROUTER_PORT, "spare0"],
+        /is a "router" port in NB, which ovn-controller never binds/,
       ],
       [["port", "plug", P3, "nosuch0"], /there is no interface "nosuch0" on this member/],
       [

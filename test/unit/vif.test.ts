@@ -13,7 +13,7 @@ import {
   xmlAttribute,
 } from "../../src/cli/format/libvirt-xml.js";
 import { leaseScript, parseLease } from "../../src/lab/dhcp.js";
-import { portMac, switchMtu } from "../../src/ovn/logical-port.js";
+import { checkVifPort, portMac, switchMtu } from "../../src/ovn/logical-port.js";
 import type { IpLink } from "../../src/ovn/underlay.js";
 import {
   checkInterfaceName,
@@ -235,6 +235,19 @@ describe("a logical port's MAC and its network's MTU", () => {
     assert.equal(portMac([]), undefined);
     assert.equal(portMac(["dynamic"], "0a:00:00:00:00:07 10.0.0.7"), "0a:00:00:00:00:07");
     assert.equal(portMac(["dynamic"], undefined), undefined);
+  });
+
+  it("is a VM's port only when its type is empty", () => {
+    checkVifPort({ name: PORT, type: "" });
+    for (const type of ["router", "localnet", "external", "virtual", "localport"]) {
+      assert.throws(
+        () => checkVifPort({ name: "p", type }),
+        code(
+          "NOT_A_VIF_PORT",
+          new RegExp(`port p is a "${type}" port in NB, which ovn-controller never binds`),
+        ),
+      );
+    }
   });
 
   it("takes neutron:mtu when it is a whole number a link can carry", () => {
