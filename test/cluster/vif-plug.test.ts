@@ -25,6 +25,8 @@ const P1 = "a1b2c3d4-0001-4e5f-8a9b-0c1d2e3f4a51";
 const P2 = "a1b2c3d4-0002-4e5f-8a9b-0c1d2e3f4a52";
 /** A router's port on the switch, which no VM can take. */
 const ROUTER_PORT = "a1b2c3d4-00ff-4e5f-8a9b-0c1d2e3f4aff";
+/** A port whose addresses are only "unknown": no MAC to take. */
+const UNKNOWN_PORT = "a1b2c3d4-00fe-4e5f-8a9b-0c1d2e3f4afe";
 /** In NB without DHCP options. */
 const NO_DHCP = "a1b2c3d4-0004-4e5f-8a9b-0c1d2e3f4a54";
 /** In NB, never plugged by the VMs: for the refusals. */
@@ -147,6 +149,7 @@ before(async () => {
       'server_mac="fa:16:3e:5a:00:fe", dns_server="{10.0.0.2}"}',
     'external_ids={"subnet_id"="0e5f2a4c-1111-4d2b-9c3a-5e6f7a8b9c0d"}',
   );
+  await nbctl("lsp-add", SWITCH, UNKNOWN_PORT, "--", "lsp-set-addresses", UNKNOWN_PORT, "unknown");
   await nbctl("lsp-add", SWITCH, ROUTER_PORT, "--", "lsp-set-type", ROUTER_PORT, "router");
   for (const p of PORTS) {
     await nbctl(
@@ -229,6 +232,10 @@ describe("VIF plug", () => {
     assert.notEqual(missing.exitCode, 0);
     assert.match(missing.stderr, /m1 cannot read port no-such-port from NB .*nothing was made/);
     assert.equal((await reloaded()).vms.length, vms);
+    const noMac = await labCli(["vm", "add", "m1", "--port", UNKNOWN_PORT]);
+    assert.notEqual(noMac.exitCode, 0);
+    assert.match(noMac.stderr, /port \S+ has no MAC in its addresses \(unknown\); give it one/);
+    assert.equal((await reloaded()).vms.length, vms);
 
     // A port with an address but no dhcpv4_options: OVN does not answer.
     await nbctl(
@@ -284,6 +291,20 @@ describe("VIF plug", () => {
     ]);
     assert.notEqual(missing.exitCode, 0);
     assert.match(missing.stderr, /NB has no logical switch port 0e5f2a4c-2222-/);
+    const noMac = await lab!.cli("m2", ["port", "libvirt-xml", UNKNOWN_PORT]);
+    assert.notEqual(noMac.exitCode, 0);
+    assert.match(noMac.stderr, /has no MAC in NB \(addresses: unknown\); give the VM's with --mac/);
+    const given = await lab!.ok("m2", [
+      "port",
+      "libvirt-xml",
+      UNKNOWN_PORT,
+      "--mac",
+      "fa:16:3e:00:00:fe",
+    ]);
+    assert.match(given, /<mac address='fa:16:3e:00:00:fe'\/>[^]*<mtu size='1400'\/>/);
+    const router = await lab!.cli("m2", ["port", "libvirt-xml", ROUTER_PORT]);
+    assert.notEqual(router.exitCode, 0);
+    assert.match(router.stderr, /is a "router" port in NB/);
     const notUuid = await lab!.cli("m2", ["port", "libvirt-xml", "lab-vm1"]);
     assert.notEqual(notUuid.exitCode, 0);
     assert.match(notUuid.stderr, /libvirt takes only a UUID .* "lab-vm1" is not one/);
