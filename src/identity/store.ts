@@ -519,3 +519,77 @@ export async function bootstrapIdentity(
   }
   return { project: ADMIN, user: ADMIN, role: ADMIN, password };
 }
+
+/** What `updateProject` may change; absent fields stay. */
+export interface ProjectChange {
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+}
+
+/** Renames, describes, enables or disables a project, in one transaction. */
+export async function updateProject(
+  db: IdentityDb,
+  name: string,
+  change: ProjectChange,
+): Promise<ProjectView> {
+  checkIdentitySchema(db.schema);
+  const project = await findProject(db, name);
+  if (change.name !== undefined) checkName("project", change.name);
+  const txn = db.transaction();
+  txn.update("Identity_Project", [["_uuid", "==", project._uuid]], {
+    ...(change.name !== undefined ? { name: change.name } : {}),
+    ...(change.description !== undefined ? { description: change.description } : {}),
+    ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+  });
+  try {
+    await txn.commit();
+  } catch (e) {
+    if (serverError(e) === "constraint violation") throw duplicate("project", change.name ?? name);
+    throw e;
+  }
+  return projectView({ ...project, ...change });
+}
+
+/** What `updateUser` may change; absent fields stay (`defaultProject: null` clears it). */
+export interface UserChange {
+  name?: string;
+  enabled?: boolean;
+  defaultProject?: string | null;
+  password?: string;
+}
+
+/**
+ * Renames, enables or disables a user, sets its default project or its
+ * password, in one transaction. A new password also ends every token issued
+ * before it (they carry their issue time; password_changed_at is later).
+ */
+export async function updateUser(db: IdentityDb, name: string, change: UserChange): Promise<void> {
+  checkIdentitySchema(db.schema);
+  const user = await findUser(db, name);
+  if (change.name !== undefined) checkName("user", change.name);
+  const project =
+    typeof change.defaultProject === "string"
+      ? await findProject(db, change.defaultProject)
+      : undefined;
+  const password =
+    change.password === undefined
+      ? {}
+      : {
+          password_hash: await hashPassword(checkPassword(change.password)),
+          password_changed_at: Date.now(),
+        };
+  const txn = db.transaction();
+  txn.update("Identity_User", [["_uuid", "==", user._uuid]], {
+    ...(change.name !== undefined ? { name: change.name } : {}),
+    ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+    ...(change.defaultProject !== undefined ? { default_project: project?._uuid } : {}),
+    ...password,
+  });
+  try {
+    await txn.commit();
+  } catch (e) {
+    if (serverError(e) === "constraint violation") throw duplicate("user", change.name ?? name);
+    throw e;
+  }
+}

@@ -4,7 +4,13 @@
  * database, and its bootstrap on the cluster's first `enable openstack-api`.
  */
 import { generatePassword } from "../identity/password.js";
-import { bootstrapIdentity, type IdentityBootstrap, type IdentityDb } from "../identity/store.js";
+import {
+  bootstrapIdentity,
+  checkIdentitySchema,
+  type IdentityBootstrap,
+  type IdentityDb,
+} from "../identity/store.js";
+import { checkTokenSchema } from "../identity/token-keys.js";
 import { connectStateDb } from "../membership/member-row.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 
@@ -28,4 +34,15 @@ export async function withIdentityStore<R>(
  */
 export function bootstrapAdministrator(rt: MemberRuntime): Promise<IdentityBootstrap | undefined> {
   return withIdentityStore(rt, (db) => bootstrapIdentity(db, generatePassword()));
+}
+
+/**
+ * Refuses, before anything changes, a cluster whose state database cannot
+ * hold what the OpenStack API service needs (users, token keys, revocations).
+ */
+export function checkOpenstackApiSchema(rt: MemberRuntime): Promise<void> {
+  return withIdentityStore(rt, async (db) => {
+    checkIdentitySchema(db.schema);
+    checkTokenSchema(db.schema);
+  });
 }
