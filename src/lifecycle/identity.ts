@@ -4,6 +4,7 @@
  * database, and its bootstrap on the cluster's first `enable openstack-api`.
  */
 import { generatePassword } from "../identity/password.js";
+import { writeAtomically } from "../util/fs.js";
 import {
   bootstrapIdentity,
   checkIdentitySchema,
@@ -32,8 +33,14 @@ export async function withIdentityStore<R>(
  * The cluster's administrator, created with a new random password when no
  * user holds the admin role yet; undefined otherwise.
  */
-export function bootstrapAdministrator(rt: MemberRuntime): Promise<IdentityBootstrap | undefined> {
-  return withIdentityStore(rt, (db) => bootstrapIdentity(db, generatePassword()));
+export async function bootstrapAdministrator(
+  rt: MemberRuntime,
+): Promise<IdentityBootstrap | undefined> {
+  const created = await withIdentityStore(rt, (db) => bootstrapIdentity(db, generatePassword()));
+  // Kept for `openstack-api openrc` on this member; root only, like the keys in data/pki.
+  if (created)
+    await writeAtomically(rt.state.openstackAdminPasswordPath, `${created.password}\n`, 0o600);
+  return created;
 }
 
 /**
