@@ -31,7 +31,7 @@ import {
   type TokenPayload,
 } from "../../src/openstack/auth/tokens.js";
 import type { Backend } from "../../src/openstack/backend.js";
-import { ApiError } from "../../src/openstack/errors.js";
+import type { ApiError } from "../../src/openstack/errors.js";
 
 const HOUR = 3600_000;
 const NOW = Date.parse("2026-11-29T20:00:00Z");
