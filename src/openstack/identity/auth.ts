@@ -210,20 +210,36 @@ export async function issueToken(
   return { token, valid: context.tokens.validate(token) };
 }
 
+/**
+ * While Keystone or oVirt engine issues the tokens, one of ours would be
+ * refused by the very plugin in force: say where tokens come from instead.
+ */
+function refuseForeignTokens(context: IdentityContext): void {
+  const plugin = pluginName(context.backend);
+  if (plugin === "keystone") {
+    const url =
+      context.backend.config(OPENSTACK_API_KEYSTONE_URL) ??
+      "(openstack-api.keystone-url is not set)";
+    throw new ApiError(
+      503,
+      `Tokens of this cluster come from the Keystone at ${url}: point OS_AUTH_URL there.`,
+    );
+  }
+  if (plugin === "ovirt") {
+    throw new ApiError(
+      503,
+      "Tokens of this cluster come from oVirt engine's SSO: ask for one with POST /v2.0/tokens.",
+    );
+  }
+}
+
 export function authRoutes(app: ApiApp, context: IdentityContext, base: string): void {
   const tags = ["auth"];
   app.post(
     "/v3/auth/tokens",
     { schema: { summary: "Issue a token", tags, body: AuthRequestSchema, querystring: NoCatalog } },
     async (request, reply) => {
-      const keystone = context.backend.config(OPENSTACK_API_KEYSTONE_URL);
-      if (pluginName(context.backend) === "keystone") {
-        throw new ApiError(
-          503,
-          `Tokens of this cluster come from the Keystone at ${keystone ?? "(openstack-api.keystone-url is not set)"}: ` +
-            "point OS_AUTH_URL there.",
-        );
-      }
+      refuseForeignTokens(context);
       const { identity, scope } = request.body.auth;
       const { user, methods, parent } = await authenticatedUser(context, identity);
       const project = scopeProject(context, scope, user);
