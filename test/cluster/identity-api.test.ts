@@ -5,49 +5,43 @@
  * other within a second (the revocation reaches every member's replica).
  */
 import assert from "node:assert/strict";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab } from "../../src/lab/lab.js";
 import { startLab, stopLab } from "../helpers/lab.js";
+import {
+  callHttps,
+  passwordAuth,
+  printedAdminPassword,
+  type HttpsAnswer,
+} from "../helpers/openstack-api.js";
 import { waitFor } from "../helpers/wait.js";
-
-const CALL_HTTPS = resolve(import.meta.dirname, "../helpers/call-https.mjs");
-
-interface Answer {
-  status?: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-}
 
 let lab: Lab | undefined;
 let adminPassword: string;
 
 /** An HTTPS call from inside member `node`'s namespace to its own Identity port. */
-async function call(
+function call(
   node: string,
   method: string,
   path: string,
   options: { body?: unknown; headers?: Record<string, string> } = {},
-): Promise<Answer> {
+): Promise<HttpsAnswer> {
   const n = lab!.node(node);
-  const r = await lab!.exec(node, process.execPath, [
-    CALL_HTTPS,
-    join(n.stateDir, "data/pki/cacert.pem"),
-    n.address,
-    "5000",
+  return callHttps(async (program, args) => (await lab!.exec(node, program, args)).stdout, {
+    ca: join(n.stateDir, "data/pki/cacert.pem"),
+    host: n.address,
+    port: 5000,
     method,
     path,
-    options.body === undefined ? "" : JSON.stringify(options.body),
-    JSON.stringify(options.headers ?? {}),
-  ]);
-  return JSON.parse(r.stdout) as Answer;
+    ...options,
+  });
 }
 
 before(async () => {
   lab = await startLab(2);
   const enabled = await lab.ok("m1", ["enable", "openstack-api"]);
-  adminPassword = enabled.split("\n").find((l) => /^[A-Za-z0-9_-]{32}$/.test(l))!;
-  assert.ok(adminPassword, enabled);
+  adminPassword = printedAdminPassword(enabled);
   // The second member creates no administrator: the cluster has one.
   assert.doesNotMatch(await lab.ok("m2", ["enable", "openstack-api"]), /password/);
 });
@@ -57,17 +51,7 @@ after(() => stopLab(lab));
 describe("tokens across members", () => {
   it("are accepted by every member and revoked on all of them", async () => {
     const issued = await call("m1", "POST", "/v3/auth/tokens", {
-      body: {
-        auth: {
-          identity: {
-            methods: ["password"],
-            password: {
-              user: { name: "admin", domain: { id: "default" }, password: adminPassword },
-            },
-          },
-          scope: { project: { name: "admin", domain: { id: "default" } } },
-        },
-      },
+      body: passwordAuth("admin", adminPassword, "admin"),
     });
     assert.equal(issued.status, 201);
     const token = issued.headers!["x-subject-token"]!;

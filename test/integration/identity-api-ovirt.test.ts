@@ -11,15 +11,19 @@
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { spawnDetached } from "../../src/process/run.js";
 import { createCa, issueCertificate } from "../../src/pki/x509.js";
 import { TestMember } from "../helpers/member.js";
+import {
+  callHttps,
+  passwordAuth,
+  printedAdminPassword,
+  type HttpsAnswer,
+} from "../helpers/openstack-api.js";
 import { stopPid, trackPid } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
 
-const CALL_HTTPS = resolve(import.meta.dirname, "../helpers/call-https.mjs");
 const ENGINE_PORT = 8443;
 const CLIENT = { id: "ovirt-provider-ovn", secret: "client-secret-of-the-provider" };
 
@@ -70,36 +74,26 @@ createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) =>
 }).listen(Number(port), "127.0.0.1");
 `;
 
-interface Answer {
-  status?: number;
-  body?: unknown;
-  error?: string;
-}
-
 describe("the ovirt auth plugin, against a stand-in engine", () => {
   let m: TestMember;
   let enginePid: number | undefined;
   let adminPassword: string;
 
-  const callAt = async (
+  const callAt = (
     ca: string,
     port: number,
     method: string,
     path: string,
     options: { body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<Answer> =>
-    JSON.parse(
-      await m.sh(process.execPath, [
-        CALL_HTTPS,
-        ca,
-        "127.0.0.1",
-        String(port),
-        method,
-        path,
-        options.body === undefined ? "" : JSON.stringify(options.body),
-        JSON.stringify(options.headers ?? {}),
-      ]),
-    ) as Answer;
+  ): Promise<HttpsAnswer> =>
+    callHttps((program, args) => m.sh(program, args), {
+      ca,
+      host: "127.0.0.1",
+      port,
+      method,
+      path,
+      ...options,
+    });
   const call = (method: string, path: string, options: Parameters<typeof callAt>[4] = {}) =>
     callAt(m.path("data/pki/cacert.pem"), 5000, method, path, options);
 
@@ -120,7 +114,7 @@ describe("the ovirt auth plugin, against a stand-in engine", () => {
     m = await TestMember.create("ovirt");
     await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
     const enabled = await m.ok(["enable", "openstack-api"]);
-    adminPassword = enabled.split("\n").find((l) => /^[A-Za-z0-9_-]{32}$/.test(l))!;
+    adminPassword = printedAdminPassword(enabled);
     const ca = await createCa({ commonName: "stand-in engine CA" });
     const engine = await issueCertificate({
       ca,
@@ -181,16 +175,7 @@ describe("the ovirt auth plugin, against a stand-in engine", () => {
     assert.equal(await asAdmin(viewer.token!), 403);
     // While the engine decides, we issue no tokens of our own, even for our own administrator.
     const local = await call("POST", "/v3/auth/tokens", {
-      body: {
-        auth: {
-          identity: {
-            methods: ["password"],
-            password: {
-              user: { name: "admin", domain: { id: "default" }, password: adminPassword },
-            },
-          },
-        },
-      },
+      body: passwordAuth("admin", adminPassword),
     });
     assert.equal(local.status, 503);
     assert.match(

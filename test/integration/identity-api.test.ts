@@ -8,20 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runIn } from "../../src/lab/netns.js";
 import { CLI, TestMember } from "../helpers/member.js";
+import {
+  callHttps,
+  passwordAuth,
+  printedAdminPassword,
+  type HttpsAnswer,
+} from "../helpers/openstack-api.js";
 import { waitFor } from "../helpers/wait.js";
-
-const CALL_HTTPS = resolve(import.meta.dirname, "../helpers/call-https.mjs");
-
-interface Answer {
-  status?: number;
-  headers?: Record<string, string>;
-  body?: unknown;
-  error?: string;
-}
 
 describe("the Identity API with the openstack CLI", () => {
   let m: TestMember;
@@ -48,37 +44,25 @@ describe("the Identity API with the openstack CLI", () => {
   const json = async <T>(args: string[], env: Record<string, string> = {}) =>
     JSON.parse(await ok([...args, "-f", "json"], env)) as T;
 
-  const call = async (
+  const call = (
     port: number,
     method: string,
     path: string,
     options: { body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<Answer> =>
-    JSON.parse(
-      await m.sh(process.execPath, [
-        CALL_HTTPS,
-        m.path("data/pki/cacert.pem"),
-        "127.0.0.1",
-        String(port),
-        method,
-        path,
-        options.body === undefined ? "" : JSON.stringify(options.body),
-        JSON.stringify(options.headers ?? {}),
-      ]),
-    ) as Answer;
+  ): Promise<HttpsAnswer> =>
+    callHttps((program, args) => m.sh(program, args), {
+      ca: m.path("data/pki/cacert.pem"),
+      host: "127.0.0.1",
+      port,
+      method,
+      path,
+      ...options,
+    });
 
   /** A token by password, as the CLI gets one (v3, scoped to `project`). */
   const tokenFor = async (user: string, password: string, project: string) => {
     const answer = await call(5000, "POST", "/v3/auth/tokens", {
-      body: {
-        auth: {
-          identity: {
-            methods: ["password"],
-            password: { user: { name: user, domain: { name: "Default" }, password } },
-          },
-          scope: { project: { name: project, domain: { name: "Default" } } },
-        },
-      },
+      body: passwordAuth(user, password, project),
     });
     assert.equal(answer.status, 201, JSON.stringify(answer.body));
     return answer.headers!["x-subject-token"]!;
@@ -89,8 +73,7 @@ describe("the Identity API with the openstack CLI", () => {
     m = await TestMember.create("ident");
     await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
     const enabled = await m.ok(["enable", "openstack-api"]);
-    adminPassword = enabled.split("\n").find((l) => /^[A-Za-z0-9_-]{32}$/.test(l))!;
-    assert.ok(adminPassword, enabled);
+    adminPassword = printedAdminPassword(enabled);
   });
 
   after(async () => {
