@@ -6,15 +6,19 @@
  * or in the lab), oVirt admission, Keystone answers, and the openrc lines.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { formatOpenrc, shellQuote } from "../../src/cli/commands/openstack-api.js";
 import { configKey, noauthAllowedAt } from "../../src/cluster/config-keys.js";
+import type { MicroOvnError } from "../../src/errors.js";
 import {
+  checkTokenSchema,
   expiredKeys,
   rotationDue,
   signingKey,
   type TokenKey,
 } from "../../src/identity/token-keys.js";
+import { parseSchema } from "../../src/ovsdb/schema/schema.js";
 import type { MicroOVNDatabase } from "../../src/ovsdb/models/microovn.js";
 import { ReplicaTable } from "../../src/ovsdb/replica/replica.js";
 import { IdentityView } from "../../src/openstack/auth/identity-view.js";
@@ -110,6 +114,24 @@ describe("signing keys", () => {
     assert.equal(rotationDue([], NOW, 24 * HOUR), true);
     assert.equal(rotationDue(keys, NOW, 24 * HOUR), false);
     assert.equal(rotationDue(keys, NOW, 2 * HOUR), true);
+  });
+
+  it("needs schema 1.2.0: a 1.1.0 state database is refused, saying nothing changed", () => {
+    const raw = JSON.parse(
+      readFileSync(new URL("../../schemas/microovn.ovsschema", import.meta.url), "utf8"),
+    ) as { version: string; tables: Record<string, unknown> };
+    assert.equal(raw.version, "1.2.0");
+    checkTokenSchema(parseSchema(raw));
+    raw.version = "1.1.0";
+    delete raw.tables.Identity_Token_Key;
+    delete raw.tables.Identity_Revoked_Token;
+    assert.throws(
+      () => checkTokenSchema(parseSchema(raw)),
+      (e: MicroOvnError) =>
+        e.code === "STATE_DB_SCHEMA_TOO_OLD" &&
+        /runs schema 1\.1\.0/.test(e.message) &&
+        /nothing was\s+changed/.test(e.message),
+    );
   });
 
   it("drops a retired key only once no token it signed can be valid", () => {
