@@ -10,7 +10,7 @@ import type { FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
 import { OPENSTACK_API_KEYSTONE_URL } from "../../cluster/config-keys.js";
 import { isDefaultDomain, DOMAIN } from "../auth/identity-view.js";
-import type { ValidToken } from "../auth/local.js";
+import { resolveToken, type ValidToken } from "../auth/local.js";
 import { pluginName, unauthorized } from "../auth/plugins.js";
 import { keystoneTime } from "../auth/tokens.js";
 import type { IdentityProject, IdentityUser } from "../../ovsdb/models/microovn.js";
@@ -197,7 +197,7 @@ export async function issueToken(
   },
 ): Promise<{ token: string; valid: ValidToken }> {
   const { user, project, methods, parent } = request;
-  const { token } = await context.tokens.issue({
+  const { token, payload } = await context.tokens.issue({
     user,
     project,
     methods,
@@ -207,7 +207,9 @@ export async function issueToken(
     `identity: token issued to ${user.name}` +
       (project ? ` on project ${project.name}` : " (unscoped)"),
   );
-  return { token, valid: context.tokens.validate(token) };
+  // From the payload, not by checking the token: a key another server just
+  // added may not be in this server's replica yet.
+  return { token, valid: resolveToken(payload, context.tokens.view) };
 }
 
 /**
