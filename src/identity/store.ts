@@ -579,15 +579,30 @@ export async function updateUser(db: IdentityDb, name: string, change: UserChang
           password_hash: await hashPassword(checkPassword(change.password)),
           password_changed_at: Date.now(),
         };
-  const txn = db.transaction();
-  txn.update("Identity_User", [["_uuid", "==", user._uuid]], {
-    ...(change.name !== undefined ? { name: change.name } : {}),
-    ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
-    ...(change.defaultProject !== undefined ? { default_project: project?._uuid } : {}),
-    ...password,
-  });
+  const update = (txn: ReturnType<IdentityDb["transaction"]>) =>
+    txn.update("Identity_User", [["_uuid", "==", user._uuid]], {
+      ...(change.name !== undefined ? { name: change.name } : {}),
+      ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+      ...(change.defaultProject !== undefined ? { default_project: project?._uuid } : {}),
+      ...password,
+    });
   try {
-    await txn.commit();
+    if (change.enabled === false) {
+      // A disabled administrator administers nothing: one enabled one must stay.
+      const disabled = await db.select("Identity_User", [["enabled", "==", false]], ["name"]);
+      const off = new Set([user._uuid, ...disabled.map((u) => u._uuid)]);
+      await withoutAdmins(
+        db,
+        (a) => off.has(a.user),
+        `"${name}" is the last enabled user with the admin role; grant the role to another ` +
+          "user first (`microovn user grant NAME --project admin --role admin`)",
+        (txn) => void update(txn),
+      );
+    } else {
+      const txn = db.transaction();
+      update(txn);
+      await txn.commit();
+    }
   } catch (e) {
     if (serverError(e) === "constraint violation") throw duplicate("user", change.name ?? name);
     throw e;

@@ -143,6 +143,26 @@ describe("the Identity API with the openstack CLI", () => {
     });
     assert.notEqual(refused.exitCode, 0);
     assert.match(refused.stderr, /HTTP 403/);
+    // Her openrc names her project and leaves the password to her.
+    const rc = await m.ok(["openstack-api", "openrc", "--user", "alice"]);
+    assert.match(rc, /^export OS_PROJECT_NAME='demo'$/m);
+    assert.doesNotMatch(rc, /OS_PASSWORD=/);
+    const nobody = await m.cli(["openstack-api", "openrc", "--user", "nobody"]);
+    assert.notEqual(nobody.exitCode, 0);
+    assert.match(nobody.stderr, /there is no user "nobody"/);
+    // She changes her own password; the old one no longer works.
+    const asAlice = { OS_USERNAME: "alice", OS_PASSWORD: "alice-secret", OS_PROJECT_NAME: "demo" };
+    await ok(
+      ["user", "password", "set", "--password", "alice-new", "--original-password", "alice-secret"],
+      asAlice,
+    );
+    assert.notEqual((await openstack(["token", "issue"], asAlice)).exitCode, 0);
+    await ok(["token", "issue"], { ...asAlice, OS_PASSWORD: "alice-new" });
+    // The last administrator cannot be disabled.
+    const lockout = await openstack(["user", "set", "--disable", "admin"]);
+    assert.notEqual(lockout.exitCode, 0);
+    assert.match(lockout.stderr, /last enabled user with the admin role.*HTTP 409/s);
+    await ok(["token", "issue"]);
     // A project with a role on it stays, and says why.
     const inUse = await openstack(["project", "delete", "demo"]);
     assert.notEqual(inUse.exitCode, 0);

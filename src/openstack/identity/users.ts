@@ -13,6 +13,8 @@ import {
   adminOf,
   adminOr,
   ById,
+  callerOf,
+  forbidden,
   listed,
   ListQuery,
   notFound,
@@ -34,6 +36,10 @@ const UserFields = {
 
 const CreateUser = Type.Object(
   { user: Type.Object({ ...UserFields, name: Type.String() }, Strict) },
+  Strict,
+);
+const ChangePassword = Type.Object(
+  { user: Type.Object({ password: Type.String(), original_password: Type.String() }, Strict) },
   Strict,
 );
 const UpdateUser = Type.Object({ user: Type.Object(UserFields, Strict) }, Strict);
@@ -122,6 +128,30 @@ export function userRoutes(app: ApiApp, context: IdentityContext, base: string):
       await adminOf(context, request);
       const row = userRow(context, request.params.id);
       await storeChange(() => deleteUser(db, row.name));
+      return reply.code(204).send();
+    },
+  );
+  app.post(
+    "/v3/users/:id/password",
+    {
+      schema: {
+        summary: "Change one's own password (the old one is asked)",
+        tags,
+        params: ById,
+        body: ChangePassword,
+      },
+    },
+    async (request, reply) => {
+      // Only the user itself, admin or not: Keystone's policy for this call.
+      if ((await callerOf(context, request)).userId !== request.params.id) throw forbidden();
+      const { password, original_password } = request.body.user;
+      const row = userRow(context, request.params.id);
+      if (!(await context.tokens.checkPassword({ id: row.user_id }, original_password))) {
+        context.log(`identity: password change refused for ${row.name}: wrong original password`);
+        throw new ApiError(401, "The original password is not the user's password.");
+      }
+      await storeChange(() => updateUser(db, row.name, { password }));
+      context.log(`identity: ${row.name} changed its password`);
       return reply.code(204).send();
     },
   );
