@@ -152,6 +152,7 @@ export async function addProject(
   db: IdentityDb,
   name: string,
   description = "",
+  enabled = true,
 ): Promise<ProjectView> {
   checkIdentitySchema(db.schema);
   const row = {
@@ -159,7 +160,7 @@ export async function addProject(
     name: checkName("project", name),
     description,
     domain: DEFAULT_DOMAIN,
-    enabled: true,
+    enabled,
   };
   const txn = db.transaction();
   txn.insert("Identity_Project", row);
@@ -272,6 +273,10 @@ export interface NewUser {
   /** The user's default project, on which it is granted `role`. */
   project?: string;
   role?: string;
+  /** A default project without a role on it (Keystone's default_project_id); not with `project`. */
+  defaultProject?: string;
+  /** Created disabled when false. */
+  enabled?: boolean;
 }
 
 /** Adds a user (and its role on its default project) in one transaction. */
@@ -286,7 +291,8 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
     );
   }
   const role = user.role === undefined ? undefined : checkRole(user.role);
-  const project = user.project === undefined ? undefined : await findProject(db, user.project);
+  const projectName = user.project ?? user.defaultProject;
+  const project = projectName === undefined ? undefined : await findProject(db, projectName);
   const roles = role === undefined ? undefined : await roleUuids(db);
   const now = Date.now();
   const txn = db.transaction();
@@ -294,7 +300,7 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
     user_id: newId(),
     name: user.name,
     password_hash: await hashPassword(user.password),
-    enabled: true,
+    enabled: user.enabled ?? true,
     default_project: project?._uuid,
     created_at: now,
     password_changed_at: now,
@@ -310,8 +316,8 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
     await txn.commit();
   } catch (e) {
     if (serverError(e) === "constraint violation") throw duplicate("user", user.name);
-    if (serverError(e) === "referential integrity violation" && user.project !== undefined) {
-      throw unknown("project", user.project);
+    if (serverError(e) === "referential integrity violation" && projectName !== undefined) {
+      throw unknown("project", projectName);
     }
     throw e;
   }

@@ -111,6 +111,12 @@ describe("the Identity API with the openstack CLI", () => {
       "alice-secret",
       "alice",
     ]);
+    // A default project and a disabled user, in the one transaction that creates it.
+    const bob = await json<{ default_project_id: string; enabled: boolean }>([
+      ...["user", "create", "--project", "demo", "--disable", "--password", "bob-pw", "bob"],
+    ]);
+    assert.deepEqual([bob.default_project_id, bob.enabled], [demo.id, false]);
+    await ok(["user", "delete", "bob"]);
     const users = await json<{ Name: string }[]>(["user", "list"]);
     assert.deepEqual(users.map((u) => u.Name).sort(), ["admin", "alice"]);
     await ok(["role", "add", "--project", "demo", "--user", "alice", "member"]);

@@ -94,8 +94,7 @@ export function projectRoutes(app: ApiApp, context: IdentityContext, base: strin
     async (request, reply) => {
       await adminOf(context, request);
       const { name, description, enabled } = request.body.project;
-      const added = await storeChange(() => addProject(db, name, description ?? ""));
-      if (enabled === false) await storeChange(() => updateProject(db, name, { enabled }));
+      const added = await storeChange(() => addProject(db, name, description ?? "", enabled));
       return reply.code(201).send({ project: projectView(view.project(added.id)!, base) });
     },
   );

@@ -94,12 +94,14 @@ export function userRoutes(app: ApiApp, context: IdentityContext, base: string):
         throw new ApiError(400, "Give the new user a password (user.password).");
       }
       const project = defaultProjectName(context, default_project_id);
-      await storeChange(() => addUser(db, { name, password }));
-      const change: UserChange = {
-        ...(enabled === false ? { enabled } : {}),
-        ...(project ? { defaultProject: project } : {}),
-      };
-      if (Object.keys(change).length > 0) await storeChange(() => updateUser(db, name, change));
+      await storeChange(() =>
+        addUser(db, {
+          name,
+          password,
+          ...(enabled === false ? { enabled } : {}),
+          ...(project ? { defaultProject: project } : {}),
+        }),
+      );
       return reply.code(201).send({ user: userView(view.userByName(name)!, view, base) });
     },
   );
