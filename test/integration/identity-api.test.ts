@@ -237,6 +237,38 @@ describe("the Identity API with the openstack CLI", () => {
     );
   });
 
+  it("makes tokens from tokens, which end with the one they came from", async () => {
+    const unscoped = await call(5000, "POST", "/v3/auth/tokens", {
+      body: passwordAuth("admin", adminPassword),
+    });
+    // Without a scope: the user's default project, where it holds a role.
+    const first = unscoped.headers!["x-subject-token"]!;
+    const scoped = await call(5000, "POST", "/v3/auth/tokens", {
+      body: {
+        auth: {
+          identity: { methods: ["token"], token: { id: first } },
+          scope: { project: { name: "admin", domain: { name: "Default" } } },
+        },
+      },
+    });
+    assert.equal(scoped.status, 201);
+    const body = (scoped.body as { token: { methods: string[]; audit_ids: string[] } }).token;
+    assert.deepEqual(body.methods, ["token", "password"]);
+    assert.equal(body.audit_ids.length, 2);
+    const child = scoped.headers!["x-subject-token"]!;
+    const v2 = await call(5000, "POST", "/v2.0/tokens", {
+      body: { auth: { token: { id: child }, tenantName: "admin" } },
+    });
+    assert.equal(v2.status, 200);
+    const grandchild = (v2.body as { access: { token: { id: string } } }).access.token.id;
+    await call(5000, "DELETE", "/v3/auth/tokens", {
+      headers: { "x-auth-token": first, "x-subject-token": first },
+    });
+    for (const token of [first, child, grandchild]) {
+      assert.equal((await call(5000, "GET", "/v3/auth/catalog", authorized(token))).status, 401);
+    }
+  });
+
   it("speaks v2.0 to the CLI and to oVirt engine", async () => {
     const token = await json<{ id: string; project_id: string }>(["token", "issue"], {
       OS_IDENTITY_API_VERSION: "2",

@@ -134,7 +134,8 @@ export class LocalTokens implements Authenticator {
       m: request.methods,
       iat: now,
       exp,
-      aud: [newAuditId(), ...(request.parent ? request.parent.aud.slice(0, 1) : [])],
+      // As Keystone: its own audit id, then that of the chain's first token.
+      aud: [newAuditId(), ...(request.parent ? request.parent.aud.slice(-1) : [])],
     };
     return { token: signToken(payload, key), payload };
   }

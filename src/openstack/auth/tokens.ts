@@ -5,8 +5,8 @@
  * + base64url(HMAC-SHA256 over the first two parts, with the key the payload
  * names). The payload says who (user id), for what (project id, or none for
  * an unscoped token), how (methods), when (issued, expires) and its audit
- * ids (its own first, then the token it was made from), by which it can be
- * revoked. Roles are not in it: they are read at validation time, so a
+ * ids (its own first, then that of the first token of the chain it was made
+ * from), by which it can be revoked. Roles are not in it: they are read at validation time, so a
  * revoked role takes effect at once. Pure: no database here.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
@@ -26,7 +26,7 @@ export interface TokenPayload {
   /** Issued at, expires at: milliseconds since the epoch. */
   iat: number;
   exp: number;
-  /** Audit ids: this token's own, then the one it was made from (if any). */
+  /** Audit ids: this token's own, then (for one made from another) that of the chain's first token. */
   aud: string[];
 }
 
