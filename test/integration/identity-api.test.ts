@@ -328,6 +328,10 @@ describe("the Identity API with the openstack CLI", () => {
     });
     assert.equal(v2wrong.status, 401);
 
+    const notAllowed = await call(5000, "PUT", "/v3/auth/tokens");
+    assert.equal(notAllowed.status, 405);
+    assert.equal(notAllowed.headers!.allow, "GET, HEAD, POST, DELETE");
+
     const noToken = await call(9696, "GET", "/v2.0/networks");
     assert.equal(noToken.status, 401);
     assert.equal(noToken.headers!["www-authenticate"], 'Keystone uri="https://127.0.0.1:5000"');

@@ -39,6 +39,7 @@ const IDENTITY_PATHS = [
   "/v3/roles/{id}",
   "/v3/users",
   "/v3/users/{id}",
+  "/v3/users/{id}/password",
   "/v3/users/{id}/projects",
 ];
 
