@@ -10,7 +10,7 @@ import type { FastifyRequest } from "fastify";
 import { Type, type Static } from "typebox";
 import { OPENSTACK_API_KEYSTONE_URL } from "../../cluster/config-keys.js";
 import { isDefaultDomain, DOMAIN } from "../auth/identity-view.js";
-import { resolveToken, type ValidToken } from "../auth/local.js";
+import { resolveToken, TokenInvalid, type ValidToken } from "../auth/local.js";
 import { pluginName, unauthorized } from "../auth/plugins.js";
 import { keystoneTime } from "../auth/tokens.js";
 import type { IdentityProject, IdentityUser } from "../../ovsdb/models/microovn.js";
@@ -159,7 +159,9 @@ function scopeProject(
   } else {
     // No scope asked for: Keystone scopes to the default project where the user has a role.
     project = user.default_project ? view.projectByUuid(user.default_project) : undefined;
-    if (!project || view.roleNames(user._uuid, project._uuid).length === 0) return undefined;
+    if (!project?.enabled || view.roleNames(user._uuid, project._uuid).length === 0) {
+      return undefined;
+    }
   }
   if (view.roleNames(user._uuid, project._uuid).length === 0) {
     throw unauthorized(`User ${user.user_id} has no access to project ${project.project_id}.`);
@@ -209,7 +211,13 @@ export async function issueToken(
   );
   // From the payload, not by checking the token: a key another server just
   // added may not be in this server's replica yet.
-  return { token, valid: resolveToken(payload, context.tokens.view) };
+  try {
+    return { token, valid: resolveToken(payload, context.tokens.view) };
+  } catch (e) {
+    // Changed on another member between the checks and now (a role revoked, a user disabled).
+    if (e instanceof TokenInvalid) throw unauthorized();
+    throw e;
+  }
 }
 
 /**
