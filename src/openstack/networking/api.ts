@@ -9,11 +9,12 @@ import { IDENTITY_PORTS } from "../service.js";
 import type { NetworkingContext, ResourceRoutes } from "./context.js";
 import { validatorCompiler } from "./validation.js";
 import { NETWORKING_VERSION_ROUTES } from "./versions.js";
+import { securityGroupRoutes } from "./security-groups/routes.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
 export { callerOf } from "./context.js";
 
-const RESOURCES: readonly ResourceRoutes[] = [];
+const RESOURCES: readonly ResourceRoutes[] = [securityGroupRoutes];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {
   const identityUrl = baseUrl(context.address, IDENTITY_PORTS[0]);

@@ -40,6 +40,8 @@ export interface Collection<V extends View = View> {
   singular: string;
   /** "networks" */
   plural: string;
+  /** The URL's name when it is not `plural` ("security-groups" for "security_groups"). */
+  path?: string;
   /** "Network": errors are NetworkNotFound, NetworkInUse, … */
   label: string;
   /** Every attribute a view has: what may be filtered, sorted and asked for. */
@@ -221,7 +223,7 @@ export function registerCollection<V extends View>(
   kind: Collection<V>,
 ): void {
   const { plural, singular } = kind;
-  const path = `/v2.0/${plural}`;
+  const path = `/v2.0/${kind.path ?? plural}`;
   const collectionUrl = `${baseUrl}${path}`;
   const nb = context.backend.nb;
   const tags = [plural];
@@ -313,7 +315,7 @@ function registerTagRoutes<V extends View>(
   context: NetworkingContext,
   kind: Collection<V>,
 ): void {
-  const path = `/v2.0/${kind.plural}/:id/tags`;
+  const path = `/v2.0/${kind.path ?? kind.plural}/:id/tags`;
   const nb = context.backend.nb;
   const tags = [kind.plural];
   /** Writes the tags `next` makes of the current ones, unless they stay the same. */

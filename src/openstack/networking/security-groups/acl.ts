@@ -76,7 +76,7 @@ export function ruleMatch(groupId: string, rule: RuleSpec): string {
 export function ruleAcl(
   groupId: string,
   rule: RuleSpec,
-  options: { stateful: boolean; externalIds?: Readonly<Record<string, string>> },
+  options: { stateful: boolean; externalIds?: ReadonlyMap<string, string> },
 ): WritableRow<Acl> {
   return {
     priority: ACL_PRIORITY_ALLOW,
@@ -84,6 +84,6 @@ export function ruleAcl(
     match: ruleMatch(groupId, rule),
     action: options.stateful ? "allow-related" : "allow-stateless",
     log: false,
-    external_ids: { ...options.externalIds, [SECURITY_GROUP_RULE_ID_KEY]: rule.id },
+    external_ids: new Map([...(options.externalIds ?? []), [SECURITY_GROUP_RULE_ID_KEY, rule.id]]),
   };
 }

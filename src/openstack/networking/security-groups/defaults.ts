@@ -8,23 +8,20 @@
  * that then has it).
  */
 import { randomUUID } from "node:crypto";
-import type { Transaction } from "../../../ovsdb/index.js";
-import type { OvnNorthboundDatabase } from "../../../ovsdb/models/ovn-northbound.js";
 import type { NbReplica } from "../../backend.js";
+import type { NbTransaction } from "../write.js";
 import { ruleAcl } from "./acl.js";
 import { ACL_PRIORITY_DROP, DROP_PORT_GROUP, portGroupName } from "./names.js";
+import { MICROOVN } from "../attributes.js";
 import {
-  KEYS,
   groupExternalIds,
-  neutronTime,
   readGroup,
   ruleExternalIds,
   type GroupRecord,
-  type RuleRecord,
+  type NewGroup,
+  type NewRule,
 } from "./records.js";
 import type { Direction, Ethertype } from "./rules.js";
-
-type NbTransaction = Transaction<OvnNorthboundDatabase>;
 
 export const DEFAULT_GROUP_NAME = "default";
 export const DEFAULT_GROUP_DESCRIPTION = "Default security group";
@@ -68,17 +65,18 @@ export function ensureDropPortGroup(txn: NbTransaction, nbReplica: NbReplica): v
   txn.insert("Port_Group", { name: DROP_PORT_GROUP, acls });
 }
 
-/** A new rule of `group`, stamped now, as Neutron makes the rules it adds itself. */
-export function newRule(
-  group: Pick<GroupRecord, "id" | "project_id">,
+/** A rule of `group` that Neutron adds itself: any protocol, to or from anywhere or a group. */
+function ownRule(
+  group: Pick<NewGroup, "id" | "project_id">,
   direction: Direction,
   ethertype: Ethertype,
   remoteGroupId: string | null,
-  now = neutronTime(),
-): RuleRecord {
+): NewRule {
   return {
     id: randomUUID(),
     security_group_id: group.id,
+    project_id: group.project_id,
+    description: "",
     direction,
     ethertype,
     protocol: null,
@@ -86,30 +84,24 @@ export function newRule(
     port_range_max: null,
     remote_ip_prefix: null,
     remote_group_id: remoteGroupId,
-    description: "",
-    project_id: group.project_id,
-    created_at: now,
-    updated_at: now,
-    revision_number: 0,
-    tags: [],
   };
 }
 
 /** The rules a new group starts with: egress IPv4 and IPv6 to anywhere. */
-export function egressRules(group: Pick<GroupRecord, "id" | "project_id">): RuleRecord[] {
-  return (["IPv4", "IPv6"] as const).map((e) => newRule(group, "egress", e, null));
+export function egressRules(group: Pick<NewGroup, "id" | "project_id">): NewRule[] {
+  return (["IPv4", "IPv6"] as const).map((e) => ownRule(group, "egress", e, null));
 }
 
 /** A project's default group adds ingress from its own members, IPv4 and IPv6. */
-export function defaultGroupRules(group: Pick<GroupRecord, "id" | "project_id">): RuleRecord[] {
+export function defaultGroupRules(group: Pick<NewGroup, "id" | "project_id">): NewRule[] {
   return [
     ...egressRules(group),
-    ...(["IPv4", "IPv6"] as const).map((e) => newRule(group, "ingress", e, group.id)),
+    ...(["IPv4", "IPv6"] as const).map((e) => ownRule(group, "ingress", e, group.id)),
   ];
 }
 
 /** Adds a group's Port_Group and its rules' ACLs to the transaction. */
-export function insertGroup(txn: NbTransaction, group: GroupRecord, rules: RuleRecord[]): void {
+export function insertGroup(txn: NbTransaction, group: NewGroup, rules: readonly NewRule[]): void {
   const acls = rules.map((r) =>
     txn.insert(
       "ACL",
@@ -147,16 +139,12 @@ export function ensureDefaultSecurityGroup(
   if (pending) return pending;
   const existing = findDefaultGroup(nb, projectId);
   if (existing) return existing.id;
-  const now = neutronTime();
-  const group: GroupRecord = {
+  const group: NewGroup = {
     id: randomUUID(),
     name: DEFAULT_GROUP_NAME,
     description: DEFAULT_GROUP_DESCRIPTION,
     project_id: projectId,
     stateful: true,
-    created_at: now,
-    updated_at: now,
-    revision_number: 0,
     tags: [],
   };
   // Names of groups are not unique, so the port group's name index cannot
@@ -167,8 +155,8 @@ export function ensureDefaultSecurityGroup(
         "external_ids",
         "includes",
         new Map([
-          [KEYS.projectId, projectId],
-          [KEYS.name, DEFAULT_GROUP_NAME],
+          [MICROOVN.projectId, projectId],
+          [MICROOVN.name, DEFAULT_GROUP_NAME],
         ]),
       ],
     ],
