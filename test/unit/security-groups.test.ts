@@ -153,7 +153,7 @@ describe("security group rule → ACL match", () => {
       rule({ direction: "ingress", protocol: "tcp", port_range_min: 22, port_range_max: 22 }),
       {
         stateful: true,
-        externalIds: { "microovn:x": "y" },
+        externalIds: new Map([["microovn:x", "y"]]),
       },
     );
     assert.deepEqual(acl, {
@@ -162,7 +162,10 @@ describe("security group rule → ACL match", () => {
       match: `outport == @${PG} && ip4 && tcp && tcp.dst == 22`,
       action: "allow-related",
       log: false,
-      external_ids: { "microovn:x": "y", "neutron:security_group_rule_id": R },
+      external_ids: new Map([
+        ["microovn:x", "y"],
+        ["neutron:security_group_rule_id", R],
+      ]),
     });
     const egress = ruleAcl(G, rule({ direction: "egress" }), { stateful: false });
     assert.equal(egress.direction, "from-lport");
