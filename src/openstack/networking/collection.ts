@@ -24,7 +24,7 @@ import {
   type RawQuery,
   type View,
 } from "./query.js";
-import { writeNb, type NbTransaction } from "./write.js";
+import { expectSame, writeNb, type NbTransaction } from "./write.js";
 
 /** The NB row that holds a resource's standard attributes (and its tags). */
 export interface HoldingRow {
@@ -205,12 +205,7 @@ export function writeHoldingRow(
   row: HoldingRow,
   changes: Readonly<Record<string, string | undefined>>,
 ): void {
-  txn.wait(row.table, {
-    where: [["_uuid", "==", row.uuid]],
-    columns: ["external_ids"],
-    until: "==",
-    rows: [{ external_ids: row.externalIds }],
-  });
+  expectSame(txn, row.table, row.uuid, { external_ids: row.externalIds });
   txn.update(row.table, [["_uuid", "==", row.uuid]], {
     external_ids: changedIds(row.externalIds, changes),
   });

@@ -43,7 +43,7 @@ import {
   toBoolean,
   toInteger,
 } from "./validation.js";
-import type { NbTransaction } from "./write.js";
+import { expectNone, expectSame, type NbTransaction } from "./write.js";
 
 /** Our keys on the switch. */
 export const NETWORK_KEYS = {
@@ -363,12 +363,7 @@ function createNetwork(txn: NbTransaction, item: Item, caller: Caller, used: Set
   set(NETWORK_KEYS.segmentId, segmentId);
   set(NETWORK_KEYS.segment, key);
   // Another API server may have taken the segment since the replica showed it free.
-  txn.wait("Logical_Switch", {
-    where: [["external_ids", "includes", new Map([[NETWORK_KEYS.segment, key]])]],
-    columns: ["name"],
-    until: "==",
-    rows: [],
-  });
+  expectNone(txn, "Logical_Switch", { [NETWORK_KEYS.segment]: key });
   const ports: string[] = [];
   if (segment.physicalNetwork !== undefined) {
     ports.push(
@@ -487,12 +482,7 @@ function removeNetwork(rows: NbRows, txn: NbTransaction, id: string): void {
     );
   }
   // A port made on another server since the replica was read makes this fail and look again.
-  txn.wait("Logical_Switch", {
-    where: [["_uuid", "==", ls._uuid]],
-    columns: ["ports"],
-    until: "==",
-    rows: [{ ports: ls.ports }],
-  });
+  expectSame(txn, "Logical_Switch", ls._uuid, { ports: ls.ports });
   // Subnets (and ports' own DHCP rows) are root rows: they go explicitly.
   txn.delete("DHCP_Options", [["external_ids", "includes", new Map([[SUBNET_NETWORK, id]])]]);
   txn.delete("Logical_Switch", [["_uuid", "==", ls._uuid]]);

@@ -69,7 +69,7 @@ import {
 } from "./security-groups/index.js";
 import { subnetView } from "./subnets.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
-import type { NbTransaction } from "./write.js";
+import { expectNone, expectSame, type NbTransaction } from "./write.js";
 
 export const PORT_KEYS = {
   mac: "microovn:mac",
@@ -507,28 +507,12 @@ function guardAddresses(
   newMac: boolean,
 ): void {
   for (const [key, subnet] of Object.entries(ipKeys(newIps))) {
-    txn.wait("Logical_Switch_Port", {
-      where: [["external_ids", "includes", new Map([[key, subnet]])]],
-      columns: ["name"],
-      until: "==",
-      rows: [],
-    });
+    expectNone(txn, "Logical_Switch_Port", { [key]: subnet });
   }
   if (newMac) {
-    txn.wait("Logical_Switch_Port", {
-      where: [
-        [
-          "external_ids",
-          "includes",
-          new Map([
-            [PORT_KEYS.mac, s.mac],
-            [NEUTRON.networkName, switchName(s.networkId)],
-          ]),
-        ],
-      ],
-      columns: ["name"],
-      until: "==",
-      rows: [],
+    expectNone(txn, "Logical_Switch_Port", {
+      [PORT_KEYS.mac]: s.mac,
+      [NEUTRON.networkName]: switchName(s.networkId),
     });
   }
 }
@@ -713,12 +697,7 @@ function createPort(
   for (const [k, v] of Object.entries(more)) if (v !== undefined) ids.set(k, v);
   guardAddresses(txn, state, fixedIps, true);
   // The network must still be there: a port of a deleted switch would vanish at commit.
-  txn.wait("Logical_Switch", {
-    where: [["_uuid", "==", ls._uuid]],
-    columns: ["name"],
-    until: "==",
-    rows: [{ name: ls.name }],
-  });
+  expectSame(txn, "Logical_Switch", ls._uuid, { name: ls.name });
   const dhcp = wirePortDhcp(txn, rows, {
     id,
     networkId,
@@ -829,12 +808,7 @@ function updatePort(
   }
   guardAddresses(txn, state, addedIps, newMac);
   // As ML2/OVN checks the revision: nobody changed the port since it was read.
-  txn.wait("Logical_Switch_Port", {
-    where: [["_uuid", "==", lsp._uuid]],
-    columns: ["external_ids"],
-    until: "==",
-    rows: [{ external_ids: lsp.external_ids }],
-  });
+  expectSame(txn, "Logical_Switch_Port", lsp._uuid, { external_ids: lsp.external_ids });
   const dhcp = wirePortDhcp(txn, rows, {
     id: view.id,
     networkId,

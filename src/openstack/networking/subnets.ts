@@ -57,7 +57,7 @@ import {
   toBoolean,
   toInteger,
 } from "./validation.js";
-import type { NbTransaction } from "./write.js";
+import { expectSame, type NbTransaction } from "./write.js";
 
 export const SUBNET_KEYS = {
   ipVersion: "microovn:ip_version",
@@ -408,12 +408,7 @@ function createSubnet(
   ];
   for (const [k, v] of entries) ids.set(k, v);
   // The network must still be there when this commits.
-  txn.wait("Logical_Switch", {
-    where: [["_uuid", "==", ls._uuid]],
-    columns: ["name"],
-    until: "==",
-    rows: [{ name: ls.name }],
-  });
+  expectSame(txn, "Logical_Switch", ls._uuid, { name: ls.name });
   txn.insert("DHCP_Options", {
     cidr: formatPrefix(prefix),
     options: subnetDhcpOptions({
@@ -500,12 +495,7 @@ function updateSubnet(rows: NbRows, txn: NbTransaction, view: View, changes: Ite
   if (changes.description !== undefined)
     change[MICROOVN.description] = changes.description as string;
   const externalIds = changedIds(row.external_ids, change);
-  txn.wait("DHCP_Options", {
-    where: [["_uuid", "==", row._uuid]],
-    columns: ["external_ids"],
-    until: "==",
-    rows: [{ external_ids: row.external_ids }],
-  });
+  expectSame(txn, "DHCP_Options", row._uuid, { external_ids: row.external_ids });
   txn.update("DHCP_Options", [["_uuid", "==", row._uuid]], { options, external_ids: externalIds });
   const pending = new Map<string, SubnetDhcpRow>([
     [
@@ -534,12 +524,7 @@ function removeSubnet(rows: NbRows, txn: NbTransaction, view: View): void {
   const ls = rows.network(networkId);
   if (ls) {
     // A port given an address here by another server meanwhile makes this look again.
-    txn.wait("Logical_Switch", {
-      where: [["_uuid", "==", ls._uuid]],
-      columns: ["ports"],
-      until: "==",
-      rows: [{ ports: ls.ports }],
-    });
+    expectSame(txn, "Logical_Switch", ls._uuid, { ports: ls.ports });
   }
   // The subnet's row and the rows of ports' own options made from it.
   txn.delete("DHCP_Options", [

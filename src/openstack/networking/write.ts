@@ -10,7 +10,7 @@
  * connection, and ovsdb-server sends a commit's update before its reply.
  */
 import { TransactionError } from "../../ovsdb/index.js";
-import type { Transaction } from "../../ovsdb/index.js";
+import type { Transaction, WritableRow } from "../../ovsdb/index.js";
 import type { OvnNorthboundDatabase } from "../../ovsdb/models/ovn-northbound.js";
 import type { NbClient } from "../backend.js";
 import { ApiError } from "../errors.js";
@@ -56,4 +56,42 @@ export async function writeNb<R>(nb: NbClient, build: (txn: NbTransaction) => R)
       await pause(attempt);
     }
   }
+}
+
+type GuardedTable = "Logical_Switch" | "Logical_Switch_Port" | "DHCP_Options" | "Port_Group";
+
+/**
+ * The transaction fails at once unless no row of `table` has all these
+ * external_ids (a MAC, an address, a segment nobody else took meanwhile).
+ * `timeoutMs: 0`: without it ovsdb-server would hold the transaction until
+ * the condition came true, which for a taken address is never.
+ */
+export function expectNone(
+  txn: NbTransaction,
+  table: GuardedTable,
+  externalIds: Readonly<Record<string, string>>,
+): void {
+  txn.wait(table, {
+    where: [["external_ids", "includes", new Map(Object.entries(externalIds))]],
+    columns: ["_uuid"],
+    until: "==",
+    rows: [],
+    timeoutMs: 0,
+  });
+}
+
+/** The transaction fails at once unless the row still holds these values (it still exists, unchanged). */
+export function expectSame<K extends GuardedTable>(
+  txn: NbTransaction,
+  table: K,
+  uuid: string,
+  values: WritableRow<OvnNorthboundDatabase[K]>,
+): void {
+  txn.wait(table, {
+    where: [["_uuid", "==", uuid]],
+    columns: Object.keys(values) as (keyof OvnNorthboundDatabase[K] & string)[],
+    until: "==",
+    rows: [values],
+    timeoutMs: 0,
+  } as never);
 }
