@@ -18,7 +18,9 @@ import {
 } from "../../src/openstack/networking/attributes.js";
 import {
   matches,
+  normalizeQuery,
   pageHref,
+  parseFields,
   paginate,
   parseListQuery,
   selectFields,
@@ -169,6 +171,21 @@ describe("list queries", () => {
       ),
       "https://h:9696/v2.0/networks?limit=2&name=x&name=y&marker=b",
     );
+  });
+
+  it("reads the forms Debian's openstacksdk sends: a tuple of fields, Python lists after a link", () => {
+    assert.deepEqual(parseFields(["('id', 'name', 'security_group_ids')"]), [
+      "id",
+      "name",
+      "security_groups",
+    ]);
+    assert.deepEqual(parseFields(["id,name", "tags"]), ["id", "name", "tags"]);
+    assert.deepEqual(normalizeQuery({ limit: "['2']", name: "['a', 'b']", marker: "m" }), {
+      limit: "2",
+      name: ["a", "b"],
+      marker: "m",
+    });
+    assert.deepEqual(normalizeQuery({ name: "[not a list]" }), { name: "[not a list]" });
   });
 
   it("returns only the fields asked for, without filtering on them", () => {

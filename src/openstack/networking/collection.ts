@@ -16,6 +16,7 @@ import { changedIds, tagsChange, type ExternalIds } from "./attributes.js";
 import { callerOf, type NetworkingContext } from "./context.js";
 import {
   matches,
+  normalizeQuery,
   pageHref,
   paginate,
   parseFields,
@@ -228,7 +229,7 @@ export function registerCollection<V extends View>(
   });
 
   app.get(path, { schema: { summary: `List ${plural}`, tags } }, async (request) =>
-    listAnswer(kind, callerOf(request), request.query as RawQuery, collectionUrl),
+    listAnswer(kind, callerOf(request), normalizeQuery(request.query as RawQuery), collectionUrl),
   );
 
   const CreateBody = Type.Object(

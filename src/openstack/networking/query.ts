@@ -123,6 +123,26 @@ export function parseListQuery(query: RawQuery, attributes: ReadonlySet<string>)
   };
 }
 
+/** A Python list's text, as `['a', 'b']`. */
+const PYTHON_LIST = /^\[\s*(?:'[^']*'\s*(?:,\s*'[^']*'\s*)*)?\]$/;
+
+/**
+ * The query with values in the form Debian's openstacksdk 0.101 sends when
+ * it follows a `next` link (it re-encodes each parsed value as a Python
+ * list: `limit=['2']&marker=['…']`) read as the values they hold.
+ */
+export function normalizeQuery(query: RawQuery): RawQuery {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    const items = (Array.isArray(value) ? value : [value]).flatMap((v) =>
+      PYTHON_LIST.test(v) ? [...v.matchAll(/'([^']*)'/g)].map((m) => m[1]!) : [v],
+    );
+    out[key] = items.length === 1 ? items[0]! : items;
+  }
+  return out;
+}
+
 /**
  * The SDK's names for attributes whose JSON name differs, as `openstack
  * port list` asks for them in `fields`.
