@@ -169,7 +169,7 @@ export function rangeSize(ranges: readonly Range[]): bigint {
  */
 export function pickFree(
   pools: readonly Range[],
-  taken: ReadonlySet<bigint>,
+  taken: { has(value: bigint): boolean },
   random: (n: bigint) => bigint = randomBig,
 ): bigint | undefined {
   const size = rangeSize(pools);

@@ -146,7 +146,7 @@ export function listAnswer<V extends View>(
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
-): Record<string, unknown> {
+): string {
   const query = parseListQuery(raw, kind.attributes);
   const admin = isAdmin(caller);
   const selected: View[] = [];
@@ -155,15 +155,32 @@ export function listAnswer<V extends View>(
     if (matches(view, query)) selected.push(view);
   }
   const page = paginate(selected, query, kind.label);
-  const items = page.items.map((v) => selectFields(v, query.fields));
-  const answer: Record<string, unknown> = { [kind.plural]: items };
+  // A whole view's JSON is kept with it (views live as long as their row's
+  // version), so a long list is mostly joined, not serialized again.
+  const items =
+    query.fields.length === 0
+      ? page.items.map(viewJson)
+      : page.items.map((v) => JSON.stringify(selectFields(v, query.fields)));
+  let answer = `{"${kind.plural}":[${items.join(",")}]`;
   if (page.links) {
-    answer[`${kind.plural}_links`] = page.links.map((link) => ({
+    const links = page.links.map((link) => ({
       rel: link.rel,
       href: pageHref(collectionUrl, raw, link),
     }));
+    answer += `,"${kind.plural}_links":${JSON.stringify(links)}`;
   }
-  return answer;
+  return `${answer}}`;
+}
+
+const serialized = new WeakMap<View, string>();
+
+function viewJson(view: View): string {
+  let text = serialized.get(view);
+  if (text === undefined) {
+    text = JSON.stringify(view);
+    serialized.set(view, text);
+  }
+  return text;
 }
 
 function fieldsOf(raw: RawQuery): string[] {
@@ -228,8 +245,17 @@ export function registerCollection<V extends View>(
     [singular]: selectFields(visibleResource(caller, kind, id), fields),
   });
 
-  app.get(path, { schema: { summary: `List ${plural}`, tags } }, async (request) =>
-    listAnswer(kind, callerOf(request), normalizeQuery(request.query as RawQuery), collectionUrl),
+  app.get(path, { schema: { summary: `List ${plural}`, tags } }, async (request, reply) =>
+    reply
+      .type("application/json; charset=utf-8")
+      .send(
+        listAnswer(
+          kind,
+          callerOf(request),
+          normalizeQuery(request.query as RawQuery),
+          collectionUrl,
+        ),
+      ),
   );
 
   const CreateBody = Type.Object(

@@ -11,30 +11,13 @@ import type { DhcpOptions } from "../../ovsdb/models/ovn-northbound.js";
 import { NEUTRON, jsonOf } from "./attributes.js";
 import { ipVersionOf, type IpVersion } from "./addresses.js";
 import { portDhcpOptions, type ExtraDhcpOpt } from "./dhcp.js";
-import { SUBNET_NETWORK, type NbRows } from "./rows.js";
+import { SUBNET_NETWORK, fixedIpsOf, type FixedIp, type NbRows } from "./rows.js";
 import type { NbTransaction } from "./write.js";
-
-/** One key per address a port holds: `microovn:ip:<address>` = the subnet id. */
-export const PORT_IP_PREFIX = "microovn:ip:";
-
-export interface FixedIp {
-  subnet_id: string;
-  ip_address: string;
-}
-
-/** The fixed IPs a port's external_ids record. */
-export function fixedIpsOf(ids: ReadonlyMap<string, string>): FixedIp[] {
-  const out: FixedIp[] = [];
-  for (const [key, subnet] of ids) {
-    if (key.startsWith(PORT_IP_PREFIX)) {
-      out.push({ subnet_id: subnet, ip_address: key.slice(PORT_IP_PREFIX.length) });
-    }
-  }
-  return out;
-}
 
 export interface PortDhcpState {
   id: string;
+  /** Being created: it has no DHCP rows of its own yet. */
+  isNew?: boolean;
   networkId: string;
   fixedIps: readonly FixedIp[];
   extraDhcpOpts: readonly ExtraDhcpOpt[];
@@ -69,7 +52,12 @@ export function wirePortDhcp(
   port: PortDhcpState,
   pending: ReadonlyMap<string, SubnetDhcpRow> = new Map(),
 ): { dhcpv4_options: string | undefined; dhcpv6_options: string | undefined } {
-  txn.delete("DHCP_Options", [["external_ids", "includes", new Map([[NEUTRON.portId, port.id]])]]);
+  // A new port has no rows of its own to remove.
+  if (!port.isNew) {
+    txn.delete("DHCP_Options", [
+      ["external_ids", "includes", new Map([[NEUTRON.portId, port.id]])],
+    ]);
+  }
   const pick = (version: IpVersion): string | undefined => {
     const subnets = port.fixedIps
       .filter((ip) => ipVersionOf(ip.ip_address) === version)

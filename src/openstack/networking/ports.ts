@@ -51,16 +51,19 @@ import {
 import type { ResourceRoutes } from "./context.js";
 import { checkExtraDhcpOpts, type ExtraDhcpOpt } from "./dhcp.js";
 import { networksCollection } from "./networks.js";
-import {
-  EXTRA_DHCP_OPTS,
-  PORT_IP_PREFIX,
-  extraDhcpOptsOf,
-  fixedIpsOf,
-  wirePortDhcp,
-  type FixedIp,
-} from "./port-dhcp.js";
+import { EXTRA_DHCP_OPTS, extraDhcpOptsOf, wirePortDhcp } from "./port-dhcp.js";
 import type { View } from "./query.js";
-import { isNeutronPort, nbRows, networkIdOf, switchName, type NbRows } from "./rows.js";
+import {
+  PORT_IP_PREFIX,
+  PORT_MAC,
+  fixedIpsOf,
+  isNeutronPort,
+  nbRows,
+  networkIdOf,
+  switchName,
+  type FixedIp,
+  type NbRows,
+} from "./rows.js";
 import {
   DROP_PORT_GROUP,
   ensureDefaultSecurityGroup,
@@ -72,7 +75,6 @@ import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
 
 export const PORT_KEYS = {
-  mac: "microovn:mac",
   portSecurity: "microovn:port_security_enabled",
   addressPairs: "microovn:allowed_address_pairs",
   vnicType: "microovn:vnic_type",
@@ -173,7 +175,7 @@ export function portView(lsp: LogicalSwitchPort): View {
     network_id: networkIdOf(ids.get(NEUTRON.networkName) ?? "") ?? "",
     tenant_id: project,
     project_id: project,
-    mac_address: ids.get(PORT_KEYS.mac) ?? (lsp.addresses[0] ?? "").split(" ")[0] ?? "",
+    mac_address: ids.get(PORT_MAC) ?? (lsp.addresses[0] ?? "").split(" ")[0] ?? "",
     admin_state_up: lsp.enabled !== false,
     status: lsp.up === true ? "ACTIVE" : "DOWN",
     device_owner: ids.get(NEUTRON.deviceOwner) ?? "",
@@ -234,27 +236,28 @@ function subnetFacts(view: View): SubnetFacts {
   };
 }
 
-/** The addresses of a subnet that are taken: every port's, the gateway, this transaction's. */
+/**
+ * Whether an address of a subnet is taken: by a port (the replica's index;
+ * `except` is the port being changed), by the gateway, or earlier in this
+ * transaction. Used addresses are recorded in `taken` for the rest of it.
+ */
 function takenIn(
   rows: NbRows,
-  networkId: string,
   subnet: SubnetFacts,
   taken: Taken,
   except?: string,
-): Set<bigint> {
-  let set = taken.get(subnet.id);
-  if (!set) {
-    set = new Set<bigint>();
-    for (const lsp of rows.portsOf(networkId)) {
-      if (lsp.name === except) continue;
-      for (const ip of fixedIpsOf(lsp.external_ids)) {
-        if (ip.subnet_id === subnet.id) set.add(parseIp(ip.ip_address)!.value);
-      }
-    }
-    if (subnet.gateway !== undefined) set.add(subnet.gateway);
-    taken.set(subnet.id, set);
-  }
-  return set;
+): { has(value: bigint): boolean; add(value: bigint): void } {
+  let local = taken.get(subnet.id);
+  if (!local) taken.set(subnet.id, (local = new Set<bigint>()));
+  const mine = local;
+  return {
+    has: (value) => {
+      if (value === subnet.gateway || mine.has(value)) return true;
+      const holder = rows.addressHolder(subnet.id, value);
+      return holder !== undefined && holder !== except;
+    },
+    add: (value) => mine.add(value),
+  };
 }
 
 const ROUTER_OWNERS = new Set([
@@ -281,7 +284,7 @@ function allocate(
   const subnets = rows.subnetsOf(networkId).map((r) => subnetFacts(subnetView(r)));
   const byId = new Map(subnets.map((s) => [s.id, s]));
   const pick = (s: SubnetFacts): FixedIp => {
-    const set = takenIn(rows, networkId, s, taken, portId);
+    const set = takenIn(rows, s, taken, portId);
     let value: bigint | undefined;
     if (s.version === 6 && (s.mode === "slaac" || s.mode === "dhcpv6-stateless")) {
       value = eui64(s.prefix, mac);
@@ -343,7 +346,7 @@ function allocate(
         `${r.ip_address} is the network or broadcast address of subnet ${s.id}.`,
       );
     }
-    const set = takenIn(rows, networkId, s, taken, portId);
+    const set = takenIn(rows, s, taken, portId);
     const isGateway = ip.value === s.gateway;
     if (set.has(ip.value) && !(isGateway && ROUTER_OWNERS.has(deviceOwner))) {
       throw addressInUse(address, networkId);
@@ -369,14 +372,17 @@ function macInUse(mac: string, networkId: string): ApiError {
   );
 }
 
-function macsOn(rows: NbRows, networkId: string, except?: string): Set<string> {
-  const out = new Set<string>();
-  for (const lsp of rows.portsOf(networkId)) {
-    if (lsp.name === except) continue;
-    const mac = lsp.external_ids.get(PORT_KEYS.mac);
-    if (mac) out.add(mac);
-  }
-  return out;
+/** Whether a MAC is taken on the network: by a port other than `except`, or earlier in this transaction. */
+function macTaken(
+  rows: NbRows,
+  networkId: string,
+  mac: string,
+  local: Set<string>,
+  except?: string,
+) {
+  if (local.has(mac)) return true;
+  const holder = rows.macHolder(networkId, mac);
+  return holder !== undefined && holder !== except;
 }
 
 function checkAddressPairs(
@@ -486,7 +492,7 @@ function stateIds(rows: NbRows, s: PortState): Record<string, string | undefined
     [NEUTRON.networkName]: switchName(s.networkId),
     [NEUTRON.projectId]: s.project,
     [NEUTRON.securityGroupIds]: s.groups.join(" "),
-    [PORT_KEYS.mac]: s.mac,
+    [PORT_MAC]: s.mac,
     [PORT_KEYS.portSecurity]: String(s.portSecurity),
     [PORT_KEYS.addressPairs]: s.pairs.length > 0 ? JSON.stringify(s.pairs) : undefined,
     [EXTRA_DHCP_OPTS]: s.extraDhcpOpts.length > 0 ? JSON.stringify(s.extraDhcpOpts) : undefined,
@@ -511,7 +517,7 @@ function guardAddresses(
   }
   if (newMac) {
     expectNone(txn, "Logical_Switch_Port", {
-      [PORT_KEYS.mac]: s.mac,
+      [PORT_MAC]: s.mac,
       [NEUTRON.networkName]: switchName(s.networkId),
     });
   }
@@ -640,17 +646,18 @@ function createPort(
   adminOnlyBinding(caller, item);
   const ls = rows.network(networkId)!;
   let usedMacs = macs.get(networkId);
-  if (!usedMacs) macs.set(networkId, (usedMacs = macsOn(rows, networkId)));
+  if (!usedMacs) macs.set(networkId, (usedMacs = new Set()));
+  const mine = usedMacs;
   let mac: string;
   if (item.mac_address !== undefined) {
     const m = canonicalMac(item.mac_address as string);
     if (!m)
       throw invalid("mac_address", `'${item.mac_address as string}' is not a valid MAC address.`);
-    if (usedMacs.has(m)) throw macInUse(m, networkId);
+    if (macTaken(rows, networkId, m, mine)) throw macInUse(m, networkId);
     mac = m;
   } else {
     do mac = randomMac();
-    while (usedMacs.has(mac));
+    while (macTaken(rows, networkId, mac, mine));
   }
   usedMacs.add(mac);
   const deviceOwner = (item.device_owner as string | undefined) ?? "";
@@ -700,6 +707,7 @@ function createPort(
   expectSame(txn, "Logical_Switch", ls._uuid, { name: ls.name });
   const dhcp = wirePortDhcp(txn, rows, {
     id,
+    isNew: true,
     networkId,
     fixedIps,
     extraDhcpOpts: state.extraDhcpOpts,
@@ -743,7 +751,7 @@ function updatePort(
         `'${changes.mac_address as string}' is not a valid MAC address.`,
       );
     if (m !== mac) {
-      if (macsOn(rows, networkId, view.id).has(m)) throw macInUse(m, networkId);
+      if (macTaken(rows, networkId, m, new Set(), view.id)) throw macInUse(m, networkId);
       mac = m;
       newMac = true;
     }

@@ -13,6 +13,8 @@ import type {
   LogicalSwitchPort,
 } from "../../ovsdb/models/ovn-northbound.js";
 import type { NbReplica } from "../backend.js";
+import type { RowChange } from "../../ovsdb/index.js";
+import { parseIp } from "./addresses.js";
 import { MICROOVN, NEUTRON } from "./attributes.js";
 
 export const SWITCH_PREFIX = "neutron-";
@@ -27,6 +29,28 @@ export function networkIdOf(name: string): string | undefined {
   return name.startsWith(SWITCH_PREFIX) ? name.slice(SWITCH_PREFIX.length) : undefined;
 }
 
+/** One key per address a port holds: `microovn:ip:<address>` = the subnet id. */
+export const PORT_IP_PREFIX = "microovn:ip:";
+
+export interface FixedIp {
+  subnet_id: string;
+  ip_address: string;
+}
+
+/** The fixed IPs a port's external_ids record. */
+export function fixedIpsOf(ids: ReadonlyMap<string, string>): FixedIp[] {
+  const out: FixedIp[] = [];
+  for (const [key, subnet] of ids) {
+    if (key.startsWith(PORT_IP_PREFIX)) {
+      out.push({ subnet_id: subnet, ip_address: key.slice(PORT_IP_PREFIX.length) });
+    }
+  }
+  return out;
+}
+
+/** A port's MAC, on the port (our key), for the guard that keeps it unique on its network. */
+export const PORT_MAC = "microovn:mac";
+
 /** The network a subnet's DHCP_Options row belongs to (our key). */
 export const SUBNET_NETWORK = "microovn:network_id";
 
@@ -36,6 +60,9 @@ export class NbRows {
   private subnets = new Map<string, DhcpOptions>();
   private subnetsOfNetwork = new Map<string, DhcpOptions[]>();
   private watched: NbReplica | undefined;
+  /** subnet id → address → port; switch name → MAC → port. Kept up to date from the replica's changes once made. */
+  private addressIndex: Map<string, Map<bigint, string>> | undefined;
+  private macIndex: Map<string, Map<string, string>> | undefined;
 
   /** `source` is asked on first use, so routes can be set up before the replica exists. */
   constructor(private readonly source: () => NbReplica) {}
@@ -43,13 +70,59 @@ export class NbRows {
   get replica(): NbReplica {
     if (!this.watched) {
       this.watched = this.source();
-      this.watched.on("change", (changes: readonly { table: string }[]) => {
-        if (changes.some((c) => c.table === "Logical_Switch" || c.table === "DHCP_Options")) {
-          this.stale = true;
+      this.watched.on("change", (changes: readonly RowChange[]) => {
+        for (const c of changes) {
+          if (c.table === "Logical_Switch" || c.table === "DHCP_Options") this.stale = true;
+          if (c.table !== "Logical_Switch_Port" || !this.addressIndex) continue;
+          const before = c.kind === "delete" ? c.row : c.old;
+          if (before) this.unindexPort(before as unknown as LogicalSwitchPort);
+          if (c.kind !== "delete") this.indexPort(c.row as unknown as LogicalSwitchPort);
         }
       });
     }
     return this.watched;
+  }
+
+  private indexPort(lsp: LogicalSwitchPort, add = true): void {
+    const network = lsp.external_ids.get(NEUTRON.networkName);
+    if (network === undefined) return;
+    for (const ip of fixedIpsOf(lsp.external_ids)) {
+      const value = parseIp(ip.ip_address)?.value;
+      if (value === undefined) continue;
+      let m = this.addressIndex!.get(ip.subnet_id);
+      if (!m) this.addressIndex!.set(ip.subnet_id, (m = new Map<bigint, string>()));
+      if (add) m.set(value, lsp.name);
+      else if (m.get(value) === lsp.name) m.delete(value);
+    }
+    const mac = lsp.external_ids.get(PORT_MAC);
+    if (mac === undefined) return;
+    let m = this.macIndex!.get(network);
+    if (!m) this.macIndex!.set(network, (m = new Map<string, string>()));
+    if (add) m.set(mac, lsp.name);
+    else if (m.get(mac) === lsp.name) m.delete(mac);
+  }
+
+  private unindexPort(lsp: LogicalSwitchPort): void {
+    this.indexPort(lsp, false);
+  }
+
+  private ensureIndex(): void {
+    if (this.addressIndex) return;
+    this.addressIndex = new Map();
+    this.macIndex = new Map();
+    for (const lsp of this.replica.table("Logical_Switch_Port").values()) this.indexPort(lsp);
+  }
+
+  /** The port holding an address of a subnet, if any. */
+  addressHolder(subnetId: string, value: bigint): string | undefined {
+    this.ensureIndex();
+    return this.addressIndex!.get(subnetId)?.get(value);
+  }
+
+  /** The port with this MAC on the network, if any. */
+  macHolder(networkId: string, mac: string): string | undefined {
+    this.ensureIndex();
+    return this.macIndex!.get(switchName(networkId))?.get(mac);
   }
 
   private refresh(): void {

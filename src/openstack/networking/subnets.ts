@@ -46,9 +46,9 @@ import {
 import type { ResourceRoutes } from "./context.js";
 import { serverMacOf, subnetDhcpOptions, type HostRoute } from "./dhcp.js";
 import { networksCollection } from "./networks.js";
-import { fixedIpsOf, rewireSubnetPorts, type SubnetDhcpRow } from "./port-dhcp.js";
+import { rewireSubnetPorts, type SubnetDhcpRow } from "./port-dhcp.js";
 import type { View } from "./query.js";
-import { SUBNET_NETWORK, nbRows, type NbRows } from "./rows.js";
+import { SUBNET_NETWORK, fixedIpsOf, nbRows, type NbRows } from "./rows.js";
 import {
   BooleanLike,
   CREATE_ONLY,
