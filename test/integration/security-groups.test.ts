@@ -7,35 +7,21 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { GroupView, RuleView } from "../../src/openstack/networking/security-groups/views.js";
 import { OpenStackCli } from "../helpers/openstack-cli.js";
 import { TestMember } from "../helpers/member.js";
 
 type Value = string | number | boolean | string[] | Map<string, string>;
 type Row = Record<string, Value>;
 
-interface Rule {
-  id: string;
-  direction: string;
-  /** In a group's rules; `rule create` and `rule show` call it ether_type. */
-  ethertype?: string;
-  ether_type?: string;
-  protocol: string | null;
-  port_range_min: number | null;
-  port_range_max: number | null;
-  remote_ip_prefix: string | null;
-  remote_group_id: string | null;
-}
+/** A rule as the CLI prints it: `rule create`/`show` call ethertype ether_type. */
+type Rule = RuleView & { ether_type?: string };
 
-interface Group {
-  id: string;
-  name: string;
-  description: string;
-  project_id: string;
-  stateful: boolean;
-  tags: string[];
-  revision_number: number;
-  rules: Rule[];
-}
+/** A group as the CLI prints it: its rules under `rules`. */
+type Group = Pick<
+  GroupView,
+  "id" | "name" | "description" | "project_id" | "stateful" | "tags" | "revision_number"
+> & { rules: RuleView[] };
 
 /** ovn-nbctl's JSON cell: ["uuid", u], ["set", […]], ["map", [[k, v]…]] or an atom. */
 function decode(cell: unknown): Value {
@@ -45,6 +31,11 @@ function decode(cell: unknown): Value {
   if (kind === "set") return (value as unknown[]).map((v) => decode(v) as string);
   if (kind === "map") return new Map(value as [string, string][]);
   throw new Error(`unexpected cell ${JSON.stringify(cell)}`);
+}
+
+/** `security group WORDS… EXTRA…`: the words split at spaces, the extras as they are. */
+function sg(words: string, ...extra: string[]): string[] {
+  return ["security", "group", ...words.split(" ").filter((w) => w !== ""), ...extra];
 }
 
 function pgName(id: string): string {
@@ -84,8 +75,7 @@ describe("security groups through the openstack CLI", () => {
   const nbDump = async () =>
     (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
     (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]));
-  const group = (name: string) =>
-    os.json<Group>(["security group", "show", name].flatMap((a) => a.split(" ")));
+  const group = (name: string) => os.json<Group>(sg("show", name));
 
   before(async () => {
     m = await TestMember.create("sgapi");
@@ -105,11 +95,7 @@ describe("security groups through the openstack CLI", () => {
 
   it("gives the project its default group on the first list, with ML2/OVN's four ACLs", async () => {
     assert.deepEqual(await nbRows("Port_Group"), []);
-    const list = await os.json<{ ID: string; Name: string; Project: string }[]>([
-      "security",
-      "group",
-      "list",
-    ]);
+    const list = await os.json<{ ID: string; Name: string; Project: string }[]>(sg("list"));
     assert.equal(list.length, 1);
     assert.equal(list[0]!.Name, "default");
     const def = await group(list[0]!.ID);
@@ -154,11 +140,11 @@ describe("security groups through the openstack CLI", () => {
       def.id,
     );
     // A second list finds it rather than making another.
-    assert.equal((await os.json<unknown[]>(["security", "group", "list"])).length, 1);
+    assert.equal((await os.json<unknown[]>(sg("list"))).length, 1);
   });
 
   it("creates a group with its two egress rules, shows, lists and changes it", async () => {
-    const web = await os.json<Group>(["security", "group", "create", "web", "--tag", "blue"]);
+    const web = await os.json<Group>(sg("create web --tag blue"));
     assert.equal(web.name, "web");
     assert.equal(web.description, "web", "the CLI sends the name as the description");
     assert.equal(web.stateful, true);
@@ -180,32 +166,15 @@ describe("security groups through the openstack CLI", () => {
         ["from-lport", 1002, `inport == @${pg} && ip6`, "allow-related"],
       ],
     );
-    const names = (await os.json<{ Name: string }[]>(["security", "group", "list"])).map(
-      (g) => g.Name,
-    );
+    const names = (await os.json<{ Name: string }[]>(sg("list"))).map((g) => g.Name);
     assert.deepEqual(names.sort(), ["default", "web"]);
-    const tagged = await os.json<{ Name: string }[]>([
-      "security",
-      "group",
-      "list",
-      "--tags",
-      "blue",
-    ]);
+    const tagged = await os.json<{ Name: string }[]>(sg("list --tags blue"));
     assert.deepEqual(
       tagged.map((g) => g.Name),
       ["web"],
     );
 
-    const set = await os.run([
-      "security",
-      "group",
-      "set",
-      "web",
-      "--name",
-      "www",
-      "--description",
-      "the web servers",
-    ]);
+    const set = await os.run(sg("set web --name www --description", "the web servers"));
     assert.equal(set.exitCode, 0, set.stderr);
     const www = await group("www");
     assert.equal(www.id, web.id);
@@ -217,76 +186,27 @@ describe("security groups through the openstack CLI", () => {
 
   it("turns rules into ACLs as ML2/OVN does: ports, ICMP, remote groups, IPv6", async () => {
     const www = await group("www");
-    const def = (await os.json<{ ID: string; Name: string }[]>(["security", "group", "list"])).find(
+    const def = (await os.json<{ ID: string; Name: string }[]>(sg("list"))).find(
       (g) => g.Name === "default",
     )!;
     const pg = pgName(www.id);
-    const ssh = await os.json<Rule>([
-      "security",
-      "group",
-      "rule",
-      "create",
-      "--protocol",
-      "tcp",
-      "--dst-port",
-      "22",
-      "www",
-    ]);
+    const ssh = await os.json<Rule>(sg("rule create --protocol tcp --dst-port 22 www"));
     assert.equal(ssh.direction, "ingress");
     assert.equal(ssh.ether_type, "IPv4", "the CLI shows ethertype as ether_type");
     assert.equal(ssh.remote_ip_prefix, "0.0.0.0/0");
     assert.equal(ssh.port_range_min, 22);
-    const ping = await os.json<Rule>([
-      "security",
-      "group",
-      "rule",
-      "create",
-      "--protocol",
-      "icmp",
-      "--icmp-type",
-      "8",
-      "www",
-    ]);
-    const fromDefault = await os.json<Rule>([
-      "security",
-      "group",
-      "rule",
-      "create",
-      "--remote-group",
-      "default",
-      "--protocol",
-      "udp",
-      "--dst-port",
-      "5000:5010",
-      "www",
-    ]);
+    const ping = await os.json<Rule>(sg("rule create --protocol icmp --icmp-type 8 www"));
+    const fromDefault = await os.json<Rule>(
+      sg("rule create --remote-group default --protocol udp --dst-port 5000:5010 www"),
+    );
     assert.equal(fromDefault.remote_group_id, def.ID);
-    const v6 = await os.json<Rule>([
-      "security",
-      "group",
-      "rule",
-      "create",
-      "--ethertype",
-      "IPv6",
-      "--egress",
-      "--protocol",
-      "tcp",
-      "--dst-port",
-      "443",
-      "--remote-ip",
-      "2001:db8::1/64",
-      "www",
-    ]);
+    const v6 = await os.json<Rule>(
+      sg(
+        "rule create --ethertype IPv6 --egress --protocol tcp --dst-port 443 --remote-ip 2001:db8::1/64 www",
+      ),
+    );
     assert.equal(v6.remote_ip_prefix, "2001:db8::1/64");
-    const byNumber = await os.json<Rule>([
-      "security",
-      "group",
-      "rule",
-      "create",
-      "--protocol",
-      "47",
-      "www",
-    ]);
+    const byNumber = await os.json<Rule>(sg("rule create --protocol 47 www"));
     const acls = await aclsOf(www.id);
     const aclOf = (id: string) => acls.find((a) => a[4] === id)?.slice(0, 4);
     assert.deepEqual(aclOf(ssh.id), [
@@ -321,28 +241,20 @@ describe("security groups through the openstack CLI", () => {
     ]);
     assert.equal(acls.length, 7);
 
-    const listed = await os.json<{ ID: string }[]>(["security", "group", "rule", "list", "www"]);
+    const listed = await os.json<{ ID: string }[]>(sg("rule list www"));
     assert.deepEqual(
       listed.map((r) => r.ID).sort(),
       (await group("www")).rules.map((r) => r.id).sort(),
     );
-    const all = await os.json<{ ID: string }[]>(["security", "group", "rule", "list"]);
+    const all = await os.json<{ ID: string }[]>(sg("rule list"));
     assert.equal(all.length, 7 + 4);
-    const icmpOnly = await os.json<{ ID: string }[]>([
-      "security",
-      "group",
-      "rule",
-      "list",
-      "www",
-      "--protocol",
-      "icmp",
-    ]);
+    const icmpOnly = await os.json<{ ID: string }[]>(sg("rule list www --protocol icmp"));
     assert.deepEqual(
       icmpOnly.map((r) => r.ID),
       [ping.id],
     );
 
-    assert.equal((await os.run(["security", "group", "rule", "delete", byNumber.id])).exitCode, 0);
+    assert.equal((await os.run(sg("rule delete", byNumber.id))).exitCode, 0);
     assert.equal(
       (await aclsOf(www.id)).find((a) => a[4] === byNumber.id),
       undefined,
@@ -353,90 +265,41 @@ describe("security groups through the openstack CLI", () => {
   it("refuses what Neutron refuses with the client's message, and writes nothing", async () => {
     const before = await nbDump();
     assert.match(
-      await os.failure([
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "22",
-        "www",
-      ]),
+      await os.failure(sg("rule create --protocol tcp --dst-port 22 www")),
       /ConflictException: 409, Security group rule already exists\. Rule id is [0-9a-f-]{36}\./,
     );
     assert.match(
-      await os.failure(["security", "group", "rule", "create", "--protocol", "bogus", "www"]),
+      await os.failure(sg("rule create --protocol bogus www")),
       /BadRequestException: 400, Security group rule protocol "bogus" not supported: give .*tcp.*0 to 255/,
     );
     // (A reversed range the CLI refuses itself.)
     assert.match(
-      await os.failure([
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "gre",
-        "--dst-port",
-        "22",
-        "www",
-      ]),
+      await os.failure(sg("rule create --protocol gre --dst-port 22 www")),
       /400, Invalid protocol gre for port range: port ranges are only supported for tcp, udp and sctp/,
     );
     assert.match(
-      await os.failure([
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "icmp",
-        "--icmp-type",
-        "300",
-        "www",
-      ]),
+      await os.failure(sg("rule create --protocol icmp --icmp-type 300 www")),
       /400, Invalid value for ICMP type \(port_range_min\) 300/,
     );
     assert.match(
-      await os.failure([
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--remote-ip",
-        "10.0.0.0/8",
-        "--ethertype",
-        "IPv6",
-        "www",
-      ]),
+      await os.failure(sg("rule create --remote-ip 10.0.0.0/8 --ethertype IPv6 www")),
       /400, Conflicting value ethertype IPv6 for CIDR 10\.0\.0\.0\/8/,
     );
     assert.match(
-      await os.failure(["security", "group", "rule", "create", "--remote-group", "nosuch", "www"]),
+      await os.failure(sg("rule create --remote-group nosuch www")),
       /No SecurityGroup found for nosuch/,
     );
+    assert.match(await os.failure(sg("show nosuch")), /No SecurityGroup found for nosuch/);
     assert.match(
-      await os.failure(["security", "group", "show", "nosuch"]),
-      /No SecurityGroup found for nosuch/,
-    );
-    assert.match(
-      await os.failure([
-        "security",
-        "group",
-        "rule",
-        "delete",
-        "00000000-0000-4000-8000-000000000000",
-      ]),
+      await os.failure(sg("rule delete 00000000-0000-4000-8000-000000000000")),
       /No SecurityGroupRule found for 00000000-0000-4000-8000-000000000000\n1 of 1 rules failed to delete/,
     );
     assert.match(
-      await os.failure(["security", "group", "create", "default"]),
+      await os.failure(sg("create default")),
       /409, Default security group already exists/,
     );
     assert.match(
-      await os.failure(["security", "group", "set", "default", "--name", "other"]),
+      await os.failure(sg("set default --name other")),
       /ConflictException: 409.*Updating default security group not allowed: the default group keeps its name/,
     );
     assert.equal(await nbDump(), before);
@@ -466,7 +329,7 @@ describe("security groups through the openstack CLI", () => {
     ]);
     const before = await nbDump();
     assert.match(
-      await os.failure(["security", "group", "delete", "www"]),
+      await os.failure(sg("delete www")),
       new RegExp(
         `ConflictException: 409.*Security Group ${www.id} in use by 1 port\\(s\\): remove it`,
       ),
@@ -477,7 +340,7 @@ describe("security groups through the openstack CLI", () => {
     const aclUuids = new Set(
       (await nbRows("Port_Group")).find((r) => r.name === pg)!.acls as string[],
     );
-    const r = await os.run(["security", "group", "delete", "www"]);
+    const r = await os.run(sg("delete www"));
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(
       (await nbRows("Port_Group")).find((row) => row.name === pg),
@@ -487,31 +350,23 @@ describe("security groups through the openstack CLI", () => {
       (await nbRows("ACL")).filter((a) => aclUuids.has(a._uuid as string)),
       [],
     );
-    assert.match(await os.failure(["security", "group", "show", www.id]), /No SecurityGroup found/);
+    assert.match(await os.failure(sg("show", www.id)), /No SecurityGroup found/);
   });
 
   it("drops the rules of other groups that name a deleted group, and keeps stateless groups stateless", async () => {
-    const a = await os.json<Group>(["security", "group", "create", "a", "--stateless"]);
+    const a = await os.json<Group>(sg("create a --stateless"));
     assert.equal(a.stateful, false);
     assert.deepEqual(
       (await aclsOf(a.id)).map((x) => x[3]),
       ["allow-stateless", "allow-stateless"],
     );
-    const b = await os.json<Group>(["security", "group", "create", "b"]);
-    const naming = await os.json<Rule>([
-      "security",
-      "group",
-      "rule",
-      "create",
-      "--remote-group",
-      "a",
-      "b",
-    ]);
+    const b = await os.json<Group>(sg("create b"));
+    const naming = await os.json<Rule>(sg("rule create --remote-group a b"));
     assert.equal((await aclsOf(b.id)).length, 3);
-    assert.equal((await os.run(["security", "group", "delete", "a"])).exitCode, 0);
+    assert.equal((await os.run(sg("delete a"))).exitCode, 0);
     const left = await group("b");
     assert.deepEqual(left.rules.map((r) => r.id).includes(naming.id), false);
     assert.equal((await aclsOf(b.id)).length, 2);
-    assert.equal((await os.run(["security", "group", "delete", "b"])).exitCode, 0);
+    assert.equal((await os.run(sg("delete b"))).exitCode, 0);
   });
 });
