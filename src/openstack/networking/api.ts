@@ -10,11 +10,21 @@ import type { NetworkingContext, ResourceRoutes } from "./context.js";
 import { validatorCompiler } from "./validation.js";
 import { NETWORKING_VERSION_ROUTES } from "./versions.js";
 import { securityGroupRoutes } from "./security-groups/routes.js";
+import { extensionRoutes } from "./extensions.js";
+import { networkRoutes } from "./networks.js";
+import { portRoutes } from "./ports.js";
+import { subnetRoutes } from "./subnets.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
 export { callerOf } from "./context.js";
 
-const RESOURCES: readonly ResourceRoutes[] = [securityGroupRoutes];
+const RESOURCES: readonly ResourceRoutes[] = [
+  extensionRoutes,
+  networkRoutes,
+  subnetRoutes,
+  portRoutes,
+  securityGroupRoutes,
+];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {
   const identityUrl = baseUrl(context.address, IDENTITY_PORTS[0]);

@@ -47,20 +47,38 @@ export interface StandardAttributes {
   revision_number: number;
 }
 
+/** Attributes every resource has, besides its own: what may be filtered and sorted on. */
+export const COMMON_ATTRIBUTES = [
+  "id",
+  "name",
+  "tenant_id",
+  "project_id",
+  "description",
+  "tags",
+  "created_at",
+  "updated_at",
+  "revision_number",
+] as const;
+
 /** Neutron's timestamps: ISO 8601 in UTC to the second, with a Z. */
 export function timestamp(now = new Date()): string {
   return now.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 export function tagsOf(ids: ExternalIds): string[] {
-  const raw = ids.get(MICROOVN.tags);
-  if (raw === undefined) return [];
+  const parsed = jsonOf<unknown>(ids, MICROOVN.tags, []);
+  return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === "string") : [];
+}
+
+/** A value we keep as JSON; the fallback when it is missing or unreadable. */
+export function jsonOf<T>(ids: ExternalIds, key: string, fallback: T): T {
+  const raw = ids.get(key);
+  if (!raw) return fallback;
   try {
-    const parsed: unknown = JSON.parse(raw);
-    return Array.isArray(parsed) ? parsed.filter((t): t is string => typeof t === "string") : [];
+    return JSON.parse(raw) as T;
   } catch {
-    // A hand-edited value we cannot read is no tag rather than a failed list.
-    return [];
+    // A hand-edited value we cannot read is none rather than a failed answer.
+    return fallback;
   }
 }
 

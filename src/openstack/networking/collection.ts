@@ -18,6 +18,7 @@ import {
   matches,
   pageHref,
   paginate,
+  parseFields,
   parseListQuery,
   selectFields,
   type RawQuery,
@@ -167,7 +168,7 @@ export function listAnswer<V extends View>(
 function fieldsOf(raw: RawQuery): string[] {
   const f = raw.fields;
   if (f === undefined) return [];
-  return (Array.isArray(f) ? f : [f]).flatMap((x) => x.split(",")).filter((x) => x !== "");
+  return parseFields(Array.isArray(f) ? f : [f]);
 }
 
 const IdParams = Type.Object({ id: Type.String() });

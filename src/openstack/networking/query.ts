@@ -108,9 +108,7 @@ export function parseListQuery(query: RawQuery, attributes: ReadonlySet<string>)
   }
   const reverse = values(query, "page_reverse").at(-1);
   return {
-    fields: values(query, "fields")
-      .flatMap((f) => f.split(","))
-      .filter((f) => f !== ""),
+    fields: parseFields(values(query, "fields")),
     filters,
     tags: {
       all: tagList(query, "tags"),
@@ -123,6 +121,32 @@ export function parseListQuery(query: RawQuery, attributes: ReadonlySet<string>)
     marker: values(query, "marker").at(-1),
     pageReverse: reverse !== undefined && parseBoolean(reverse, "page_reverse"),
   };
+}
+
+/**
+ * The SDK's names for attributes whose JSON name differs, as `openstack
+ * port list` asks for them in `fields`.
+ */
+const FIELD_ALIASES: Readonly<Record<string, string>> = {
+  security_group_ids: "security_groups",
+};
+
+/**
+ * `fields` values: repeated keys, comma-separated lists, and the form
+ * Debian's openstacksdk 0.101 sends, one value holding a Python tuple
+ * (`('id', 'name', …)`).
+ */
+export function parseFields(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const value of raw) {
+    const names = /^[([].*[)\]]$/.test(value.trim())
+      ? [...value.matchAll(/'([^']*)'|"([^"]*)"/g)].map((m) => m[1] ?? m[2] ?? "")
+      : value.split(",");
+    for (const name of names.map((n) => n.trim())) {
+      if (name !== "") out.push(FIELD_ALIASES[name] ?? name);
+    }
+  }
+  return out;
 }
 
 const TRUE = new Set(["true", "True", "TRUE", "1", "yes", "on"]);

@@ -24,6 +24,16 @@ export const BooleanLike = () =>
     Type.String({ pattern: "^(true|false|True|False|TRUE|FALSE|1|0|yes|no|on|off)$" }),
   ]);
 
+/** What every create may name besides the resource's own attributes: its project and tags. */
+export const CREATE_ONLY = {
+  tenant_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  project_id: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }))),
+};
+
+/** A name or a description: at most 255 characters, as Neutron's columns. */
+export const Text255 = () => Type.String({ maxLength: 255 });
+
 /** The value of an IntegerLike attribute, within bounds, or a 400 naming it. */
 export function toInteger(
   value: number | string,
