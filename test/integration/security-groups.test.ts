@@ -38,6 +38,12 @@ function sg(words: string, ...extra: string[]): string[] {
   return ["security", "group", ...words.split(" ").filter((w) => w !== ""), ...extra];
 }
 
+/** A set column: ovn-nbctl writes a one-element set as the element alone. */
+function setOf(value: Value | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value as string];
+}
+
 function pgName(id: string): string {
   return `pg_${id.replace(/-/g, "_")}`;
 }
@@ -60,7 +66,7 @@ describe("security groups through the openstack CLI", () => {
     const group = (await nbRows("Port_Group")).find((r) => r.name === pgName(groupId));
     assert.ok(group, `no port group ${pgName(groupId)}`);
     const acls = new Map((await nbRows("ACL")).map((a) => [a._uuid as string, a]));
-    return (group.acls as string[])
+    return setOf(group.acls)
       .map((u) => acls.get(u)!)
       .map((a) => [
         a.direction,
@@ -308,25 +314,27 @@ describe("security groups through the openstack CLI", () => {
   it("refuses to delete a group in use by a port, then deletes it with its ACLs", async () => {
     const www = await group("www");
     const pg = pgName(www.id);
-    // A port of the group, as the ports route makes it: a switch port in the port group.
-    await m.ok(["ovn-nbctl", "ls-add", "sw-sg", "--", "lsp-add", "sw-sg", "p-sg"]);
-    await m.ok([
-      "ovn-nbctl",
-      "add",
-      "Port_Group",
-      pg,
-      "ports",
-      (
-        await m.ok([
-          "ovn-nbctl",
-          "--bare",
-          "--columns=_uuid",
-          "find",
-          "Logical_Switch_Port",
-          "name=p-sg",
-        ])
-      ).trim(),
+    await os.json(["network", "create", "sg-net"]);
+    await os.json([
+      "subnet",
+      "create",
+      "--network",
+      "sg-net",
+      "--subnet-range",
+      "10.9.0.0/24",
+      "sg-sub",
     ]);
+    const port = await os.json<{ id: string }>([
+      "port",
+      "create",
+      "--network",
+      "sg-net",
+      "--security-group",
+      "www",
+      "sg-port",
+    ]);
+    const members = setOf((await nbRows("Port_Group")).find((r) => r.name === pg)!.ports);
+    assert.equal(members.length, 1, "the port is in the group's port group");
     const before = await nbDump();
     assert.match(
       await os.failure(sg("delete www")),
@@ -335,11 +343,18 @@ describe("security groups through the openstack CLI", () => {
       ),
     );
     assert.equal(await nbDump(), before);
-    await m.ok(["ovn-nbctl", "ls-del", "sw-sg"]);
+    const unset = await os.run([
+      "port",
+      "set",
+      "--no-security-group",
+      "--security-group",
+      "default",
+      port.id,
+    ]);
+    assert.equal(unset.exitCode, 0, unset.stderr);
+    assert.deepEqual(setOf((await nbRows("Port_Group")).find((r) => r.name === pg)!.ports), []);
 
-    const aclUuids = new Set(
-      (await nbRows("Port_Group")).find((r) => r.name === pg)!.acls as string[],
-    );
+    const aclUuids = new Set(setOf((await nbRows("Port_Group")).find((r) => r.name === pg)!.acls));
     const r = await os.run(sg("delete www"));
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(
