@@ -43,7 +43,6 @@ describe("typed transactions", () => {
       columns: ["enabled"],
       until: "!=",
       rows: [{ enabled: false }],
-      timeoutMs: 0,
     });
     txn.comment("hello");
     txn.assert("lock1");
@@ -93,6 +92,7 @@ describe("typed transactions", () => {
         columns: ["enabled"],
         until: "!=",
         rows: [{ enabled: false }],
+        // No timeout given: 0, so a check that does not hold fails at once.
         timeout: 0,
       },
       { op: "comment", comment: "hello" },

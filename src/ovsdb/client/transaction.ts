@@ -100,6 +100,12 @@ export interface WaitOptions<R> {
   columns: readonly ColumnOf<R>[];
   until: "==" | "!=";
   rows: readonly WritableRow<R>[];
+  /**
+   * How long the server may hold the transaction for the rows to come to
+   * look so. 0 (the default) fails it at once. Without a timeout
+   * ovsdb-server would hold it until they do, which for an optimistic check
+   * that lost a race is forever.
+   */
   timeoutMs?: number;
 }
 
@@ -247,7 +253,7 @@ export class Transaction<T extends Tables = AnyTables> {
       until: options.until,
       rows: options.rows.map((r) => codec.encodeRow(r as Record<string, unknown>)),
     };
-    if (options.timeoutMs !== undefined) op.timeout = options.timeoutMs;
+    op.timeout = options.timeoutMs ?? 0;
     return this.add(op, { table, op: "wait" });
   }
 
