@@ -44,6 +44,13 @@ describe("typed transactions", () => {
       until: "!=",
       rows: [{ enabled: false }],
     });
+    txn.wait("Switch", {
+      where: [],
+      columns: ["name"],
+      until: "==",
+      rows: [],
+      timeoutMs: Infinity,
+    });
     txn.comment("hello");
     txn.assert("lock1");
     txn.durable();
@@ -92,9 +99,9 @@ describe("typed transactions", () => {
         columns: ["enabled"],
         until: "!=",
         rows: [{ enabled: false }],
-        // No timeout given: 0, so a check that does not hold fails at once.
         timeout: 0,
       },
+      { op: "wait", table: "Switch", where: [], columns: ["name"], until: "==", rows: [] },
       { op: "comment", comment: "hello" },
       { op: "assert", lock: "lock1" },
       { op: "commit", durable: true },
