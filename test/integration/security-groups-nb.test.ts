@@ -3,12 +3,18 @@
  * with its own client and replica as the service has them: the waits that
  * guard the shared rows let exactly one of them create the drop group, a
  * project's default group or a rule, and the other either finds it (after
- * a retry) or is told it exists.
+ * a retry) or is told it exists. And the project scoping of groups and
+ * rules, through the collection machinery the routes use.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Caller } from "../../src/openstack/auth/caller.js";
 import { ApiError } from "../../src/openstack/errors.js";
+import {
+  listAnswer,
+  visibleResource,
+  writableResource,
+} from "../../src/openstack/networking/collection.js";
 import { writeNb } from "../../src/openstack/networking/write.js";
 import {
   DROP_PORT_GROUP,
@@ -146,5 +152,74 @@ describe("security group rows with two API servers on one NB", () => {
     assert.equal(reason.type, "SecurityGroupRuleExists");
     const race = (await portGroups()).find((g) => g.external_ids.get("microovn:name") === "race")!;
     assert.equal(race.acls.length, 3, "two egress rules and one ssh rule");
+  });
+});
+
+describe("security groups by project, on a real NB", () => {
+  const member = (project: string): Caller => ({
+    userId: `u-${project}`,
+    userName: `alice-${project}`,
+    projectId: project,
+    projectName: project,
+    roles: ["member", "reader"],
+  });
+  const reader: Caller = { ...member("pa"), roles: ["reader"] };
+
+  it("shows members their project's groups and rules only, admins all", async () => {
+    const s = servers[0]!;
+    const groups = securityGroups(s.replica);
+    const rules = securityGroupRules(s.replica, groups);
+    const [a] = await writeNb(s.nb, (txn) => groups.create(txn, [{ name: "ga" }], member("pa")));
+    const [b] = await writeNb(s.nb, (txn) => groups.create(txn, [{ name: "gb" }], member("pb")));
+    const names = (caller: Caller) =>
+      (listAnswer(groups, caller, {}, "u").security_groups as { name: string }[])
+        .map((g) => g.name)
+        .sort();
+    assert.deepEqual(names(member("pa")), ["default", "ga"]);
+    assert.deepEqual(names(member("pb")), ["default", "gb"]);
+    assert.ok(names(ADMIN).includes("ga") && names(ADMIN).includes("gb"));
+    const ruleGroups = (caller: Caller) =>
+      new Set(
+        (
+          listAnswer(rules, caller, {}, "u").security_group_rules as { security_group_id: string }[]
+        ).map((r) => r.security_group_id),
+      );
+    assert.ok(ruleGroups(member("pa")).has(a!));
+    assert.ok(!ruleGroups(member("pa")).has(b!));
+    // Another project's group is not there at all for a member: 404.
+    assert.throws(() => visibleResource(member("pa"), groups, b!), { status: 404 });
+    await assert.rejects(
+      writeNb(s.nb, (txn) =>
+        rules.create(txn, [{ security_group_id: b, direction: "ingress" }], member("pa")),
+      ),
+      { status: 404, type: "SecurityGroupNotFound" },
+    );
+    // An admin's rule in pb's group is pb's, so pb's members see it.
+    const [adminRule] = await writeNb(s.nb, (txn) =>
+      rules.create(txn, [{ security_group_id: b, direction: "ingress", protocol: "tcp" }], ADMIN),
+    );
+    assert.equal(rules.get(adminRule!)?.project_id, "pb");
+    assert.doesNotThrow(() => visibleResource(member("pb"), rules, adminRule!));
+  });
+
+  it("refuses a reader's writes and a member deleting the default group", async () => {
+    const s = servers[0]!;
+    const groups = securityGroups(s.replica);
+    await assert.rejects(
+      writeNb(s.nb, (txn) => groups.create(txn, [{ name: "nope" }], reader)),
+      { status: 403 },
+    );
+    const def = [...groups.all()].find((g) => g.project_id === "pa" && g.name === "default")!;
+    const deleteAs = (caller: Caller) =>
+      writeNb(s.nb, (txn) => {
+        groups.remove(txn, writableResource(caller, groups, def.id, "delete"), caller);
+      });
+    await assert.rejects(deleteAs(reader), { status: 403 });
+    await assert.rejects(deleteAs(member("pa")), {
+      status: 409,
+      type: "SecurityGroupCannotRemoveDefault",
+    });
+    await deleteAs(ADMIN);
+    assert.equal(groups.get(def.id), undefined);
   });
 });
