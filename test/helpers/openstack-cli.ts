@@ -5,8 +5,19 @@
  * static-token plugin (the token stands for an admin of the admin project).
  */
 import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
 import { runIn } from "../../src/lab/netns.js";
 import type { RunResult } from "../../src/process/run.js";
+
+const API_CALL = resolve(import.meta.dirname, "api-call.mjs");
+
+/** What api-call.mjs prints: the answer, or why none came. */
+export interface ApiAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  error?: string;
+}
 
 export class OpenStackCli {
   constructor(
@@ -33,6 +44,24 @@ export class OpenStackCli {
       OS_TOKEN: token,
       OS_CACERT: caCert,
     });
+  }
+
+  /**
+   * One Networking API request with the same token, for what the CLI never
+   * sends (malformed bodies, wrong types); `body` goes as it is.
+   */
+  async call(method: string, path: string, body?: string): Promise<ApiAnswer> {
+    const host = new URL(this.env.OS_ENDPOINT!).hostname;
+    const args = [API_CALL, this.env.OS_CACERT!, host, "9696", this.env.OS_TOKEN!, method, path];
+    const r = await runIn(
+      this.namespace,
+      process.execPath,
+      [...args, ...(body === undefined ? [] : [body])],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    return JSON.parse(r.stdout) as ApiAnswer;
   }
 
   /** `openstack ARGS…`; never throws on exit status. */

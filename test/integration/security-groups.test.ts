@@ -385,3 +385,127 @@ describe("security groups through the openstack CLI", () => {
     assert.equal((await os.run(sg("delete b"))).exitCode, 0);
   });
 });
+
+describe("bad input to the security group routes", () => {
+  let m: TestMember;
+  let os: OpenStackCli;
+
+  before(async () => {
+    m = await TestMember.create("sgbad");
+    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
+    await m.ok(["enable", "openstack-api"]);
+    os = await OpenStackCli.withStaticToken(
+      m.namespace,
+      "127.0.0.1",
+      m.path("data/pki/cacert.pem"),
+      (args) => m.ok(args),
+    );
+  });
+
+  after(async () => {
+    await m?.cleanup();
+  });
+
+  it("answers a NeutronError 400 saying what is wrong, never a 500, and writes nothing", async () => {
+    const group = await os.call(
+      "POST",
+      "/v2.0/security-groups",
+      '{"security_group": {"name": "g"}}',
+    );
+    assert.equal(group.status, 201);
+    const id = (group.body as { security_group: { id: string } }).security_group.id;
+    const dump = async () =>
+      (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
+      (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]));
+    const before = await dump();
+    const long = "x".repeat(256);
+    const cases: [string, string, string, RegExp][] = [
+      ["POST", "/v2.0/security-groups", '{"security_group": {"name": ', /./],
+      ["POST", "/v2.0/security-groups", '{"security_group": {"name": 5}}', /name/],
+      [
+        "POST",
+        "/v2.0/security-groups",
+        '{"security_group": {"name": "a", "colour": "red"}}',
+        /Unrecognized attribute\(s\) 'colour'/,
+      ],
+      ["POST", "/v2.0/security-groups", `{"security_group": {"name": "${long}"}}`, /name/],
+      ["POST", "/v2.0/security-groups", '{"security_group": {"stateful": "maybe"}}', /stateful/],
+      [
+        "POST",
+        "/v2.0/security-group-rules",
+        `{"security_group_rule": {"security_group_id": "${id}", "direction": "ingress", "protocol": "tcp", "port_range_min": "abc"}}`,
+        /port_range_min/,
+      ],
+      [
+        "POST",
+        "/v2.0/security-group-rules",
+        `{"security_group_rule": {"security_group_id": "${id}", "direction": "ingress", "protocol": true}}`,
+        /protocol/,
+      ],
+      [
+        "POST",
+        "/v2.0/security-group-rules",
+        `{"security_group_rule": {"security_group_id": "${id}", "direction": "ingress", "remote_ip_prefix": "10.0.0.0/33"}}`,
+        /'10\.0\.0\.0\/33' is not a valid IP subnet/,
+      ],
+      [
+        "POST",
+        "/v2.0/security-group-rules",
+        `{"security_group_rule": {"security_group_id": "${id}"}}`,
+        /Required attribute 'direction' not specified/,
+      ],
+      [
+        "POST",
+        "/v2.0/security-group-rules",
+        '{"security_group_rule": {"direction": "ingress"}}',
+        /security_group_id/,
+      ],
+      [
+        "POST",
+        "/v2.0/security-group-rules",
+        `{"security_group_rule": {"security_group_id": "${id}", "direction": "ingress", "remote_address_group_id": "x"}}`,
+        /remote_address_group_id/,
+      ],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const answer = await os.call(method, path, body);
+      assert.equal(answer.status, 400, `${body}: ${JSON.stringify(answer.body)}`);
+      const error = (answer.body as { NeutronError: { message: string; type: string } })
+        .NeutronError;
+      assert.match(error.message, message, body);
+    }
+    const rule = (await os.call("GET", `/v2.0/security-group-rules?security_group_id=${id}`))
+      .body as {
+      security_group_rules: { id: string }[];
+    };
+    const update = await os.call(
+      "PUT",
+      `/v2.0/security-group-rules/${rule.security_group_rules[0]!.id}`,
+      '{"security_group_rule": {}}',
+    );
+    assert.equal(update.status, 400);
+    assert.match(
+      (update.body as { NeutronError: { message: string } }).NeutronError.message,
+      /cannot be changed: delete the rule and create a new one/,
+    );
+    assert.equal(await dump(), before);
+  });
+
+  it("takes unicode names and shows them back as given", async () => {
+    const name = "Gruppe ß ✓ 日本";
+    const answer = await os.call(
+      "POST",
+      "/v2.0/security-groups",
+      JSON.stringify({ security_group: { name, description: "ünïcode" } }),
+    );
+    assert.equal(answer.status, 201);
+    const shown = await os.json<{ name: string; description: string }>([
+      "security",
+      "group",
+      "show",
+      (answer.body as { security_group: { id: string } }).security_group.id,
+    ]);
+    assert.equal(shown.name, name);
+    assert.equal(shown.description, "ünïcode");
+  });
+});
