@@ -4,4 +4,4 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q ovn-central ovn-host openvswitch-switch iputils-ping ethtool
+apt-get install -y -q ovn-central ovn-host openvswitch-switch iputils-ping ethtool busybox

@@ -13,6 +13,7 @@ import { registerConfig } from "./commands/config.js";
 import { registerInit } from "./commands/init.js";
 import { runPassthrough } from "./commands/passthrough.js";
 import { registerOpenstackApi } from "./commands/openstack-api.js";
+import { registerPort } from "./commands/port.js";
 import { registerProject } from "./commands/project.js";
 import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
@@ -74,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   registerCertificates(program, ctx);
   registerConfig(program, ctx);
   registerChassis(program, ctx);
+  registerPort(program, ctx);
   registerOpenstackApi(program, ctx);
   registerUser(program, ctx);
   registerProject(program, ctx);

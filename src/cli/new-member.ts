@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { Readiness } from "../daemon/api/route-context.js";
 import type { StateDir } from "../member/state-dir.js";
-import { isRunning } from "../supervisor/supervisor.js";
+import { waitForExit } from "../supervisor/supervisor.js";
 import type { ControlClient } from "./control-client.js";
 
 const STOP_TIMEOUT_MS = 30_000;
@@ -37,11 +37,9 @@ async function putBack(client: ControlClient, before: Before): Promise<void> {
   const readiness = await client.call<Readiness>("GET", "/ready");
   if (readiness.bootstrapped) return;
   await client.call("POST", "/shutdown");
-  const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (isRunning(readiness.pid) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 10));
+  if (await waitForExit(readiness.pid, STOP_TIMEOUT_MS)) {
+    await removeMade(client.state, before.absent);
   }
-  if (!isRunning(readiness.pid)) await removeMade(client.state, before.absent);
 }
 
 /** Removes the directories the command made (the state dir itself first: it holds the rest). */

@@ -25,6 +25,7 @@ import {
   toolRoutes,
 } from "./api/routes.js";
 import { identityRoutes } from "./api/identity-routes.js";
+import { portRoutes } from "./api/port-routes.js";
 import { ControlServer } from "./api/control-server.js";
 import { MemberServer, type MemberTls } from "./api/member-server.js";
 import { memberRoutes } from "./api/member-routes.js";
@@ -119,6 +120,7 @@ export class Daemon implements RouteContext {
       ...configRoutes(this),
       ...identityRoutes(this),
       ...chassisRoutes(this),
+      ...portRoutes(this),
       ...toolRoutes(this),
       ...daemonRoutes(this),
     ]);

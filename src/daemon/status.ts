@@ -4,9 +4,7 @@
  * processes that crashed or wait to restart, certificate problems, and
  * chassis settings that cannot work (Geneve tunnels that have no way out).
  */
-import { readFile, readdir } from "node:fs/promises";
-import { join } from "node:path";
-import { pathExists } from "../util/fs.js";
+import { readFile } from "node:fs/promises";
 import { certificateServices } from "../lifecycle/certificates.js";
 import { removalEvidence } from "../lifecycle/recover.js";
 import type { CentralDatabase } from "../ovn/central.js";
@@ -214,18 +212,6 @@ async function certificateProblems(rt: MemberRuntime): Promise<CertificateProble
   return problems;
 }
 
-/** The newest backup_<time>/ holding a member's data (left there by `cluster remove`). */
-async function latestBackup(rt: MemberRuntime): Promise<string | undefined> {
-  const backups = (await readdir(rt.state.root).catch(() => []))
-    .filter((f) => /^backup_\d+$/.test(f))
-    .sort((a, b) => Number(b.slice(7)) - Number(a.slice(7)));
-  for (const b of backups) {
-    const dir = join(rt.state.root, b);
-    if (await pathExists(join(dir, "data", "member.json"))) return dir;
-  }
-  return undefined;
-}
-
 /**
  * Whether this chassis's Geneve tunnels have a way out: its encapsulation
  * IP must be an address of this machine and, on the userspace datapath,
@@ -303,7 +289,7 @@ export async function gatherStatus(
 ): Promise<StatusReport> {
   const config = rt.config;
   if (!config) {
-    const former = await latestBackup(rt);
+    const former = await rt.state.latestMemberBackup();
     const none = { members: [], databases: [], processes: [], certificates: [], problems: [] };
     return { bootstrapped: false, ...(former ? { formerMember: former } : {}), ...none };
   }

@@ -3,7 +3,9 @@
  * own network namespace, state dir and microovnd; a hub namespace holds two
  * Linux bridges, one for the members' own network (Raft, OVSDB, member API)
  * and one for the underlay that Geneve tunnels cross. VMs are namespaces
- * plugged into a member's br-int, bound to ports of one logical switch.
+ * plugged into a member's br-int, bound to ports of one logical switch, or
+ * (`vm add --port`) to a port someone else made, through `microovn port
+ * plug`, optionally with an address from OVN's DHCP (dhcp.ts).
  *
  * With the userspace (netdev) datapath, OVS carries tunnels only from an
  * address on an OVS bridge: each member's underlay link holds the
@@ -23,6 +25,15 @@ import { detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { run, type RunResult } from "../process/run.js";
 import { isRunning, readPidFiles } from "../supervisor/supervisor.js";
 import { writeAtomically } from "../util/fs.js";
+import { portMac } from "../ovn/logical-port.js";
+import {
+  applyLease,
+  dhcpFiles,
+  requestLease,
+  requireDhcpClient,
+  stopDhcpClient,
+  type DhcpLease,
+} from "./dhcp.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "./netns.js";
 
 export const DEFAULT_LAB_ROOT = "/var/lib/microovn-lab";
@@ -55,6 +66,13 @@ export interface LabVm {
   port: string;
   mac: string;
   ip: string;
+  /** For a VM on a port of the user's (`vm add --port`), with --dhcp: what DHCP gave. */
+  dhcp?: DhcpLease & { seconds: number };
+}
+
+export interface PortVmOptions {
+  /** Take address, MTU and default route from OVN's DHCP instead of the port's addresses. */
+  dhcp?: boolean;
 }
 
 export interface LabDescription {
@@ -322,31 +340,79 @@ export class Lab {
     await this.ok(node.name, ["ovn-nbctl", "--may-exist", "ls-add", LAB_SWITCH]);
   }
 
-  /** A VM on member `nodeName`: a namespace whose eth0 is a port of the lab switch. */
-  async addVm(nodeName: string): Promise<LabVm> {
-    const node = this.node(nodeName);
-    await this.ensureSwitch(node);
-    const index = Math.max(0, ...this.description.vms.map((v) => Number(v.name.slice(2)))) + 1;
+  /**
+   * The next VM's namespace on `node`, recorded in lab.json first (so `lab
+   * down` finds it whatever happens next), with a veth pair: eth0 in the
+   * VM (with `mac`), `vmN-h` on the member, the end that gets plugged.
+   */
+  private async makeVm(
+    node: LabNode,
+    fields: Pick<LabVm, "port" | "mac" | "ip">,
+  ): Promise<{ vm: LabVm; hostSide: string }> {
+    const index = this.nextVmIndex();
     if (index > 200) throw labError("a lab holds at most 200 VMs");
-    const hex = index.toString(16).padStart(2, "0");
     const vm: LabVm = {
       name: `vm${index}`,
       node: node.name,
       namespace: `${this.description.prefix}-vm${index}`,
-      port: `lab-vm${index}`,
-      mac: `02:00:00:00:00:${hex}`,
-      ip: `${VM_NET}.${10 + index}`,
+      ...fields,
     };
     this.description.vms.push(vm);
     await this.save();
-    await createNamespace(vm.namespace);
+    try {
+      await createNamespace(vm.namespace);
+    } catch (e) {
+      // Not ours (a namespace of that name was there already): forget it, leave it be.
+      await this.forgetVm(vm);
+      throw e;
+    }
     const hostSide = `vm${index}-h`;
-    await createVeth(
-      { namespace: node.namespace, name: hostSide },
-      { namespace: vm.namespace, name: "eth0" },
-    );
+    try {
+      await createVeth(
+        { namespace: node.namespace, name: hostSide },
+        { namespace: vm.namespace, name: "eth0" },
+      );
+      await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "address", vm.mac]);
+    } catch (e) {
+      await this.dropVm(vm);
+      throw e;
+    }
+    return { vm, hostSide };
+  }
+
+  private async forgetVm(vm: LabVm): Promise<void> {
+    this.description.vms = this.description.vms.filter((v) => v !== vm);
+    await this.save();
+  }
+
+  /** VMs are vm1, vm2, …; a new one takes the number after the highest. */
+  private nextVmIndex(): number {
+    return Math.max(0, ...this.description.vms.map((v) => Number(v.name.slice(2)))) + 1;
+  }
+
+  /** Forgets a VM and deletes its namespace (its veth pair goes with it). */
+  private async dropVm(vm: LabVm): Promise<void> {
+    stopDhcpClient(dhcpFiles(this.dhcpDir, vm.name));
+    await deleteNamespace(vm.namespace);
+    await this.forgetVm(vm);
+  }
+
+  private get dhcpDir(): string {
+    return join(this.root, "dhcp");
+  }
+
+  /** A VM on member `nodeName`: a namespace whose eth0 is a port of the lab switch. */
+  async addVm(nodeName: string): Promise<LabVm> {
+    const node = this.node(nodeName);
+    await this.ensureSwitch(node);
+    const index = this.nextVmIndex();
+    const hex = index.toString(16).padStart(2, "0");
+    const { vm, hostSide } = await this.makeVm(node, {
+      port: `lab-vm${index}`,
+      mac: `02:00:00:00:00:${hex}`,
+      ip: `${VM_NET}.${10 + index}`,
+    });
     const ns = vm.namespace;
-    await run("ip", ["-n", ns, "link", "set", "eth0", "address", vm.mac]);
     // Room for the Geneve header on the underlay.
     await run("ip", ["-n", ns, "link", "set", "eth0", "mtu", "1400"]);
     await run("ip", ["-n", ns, "addr", "add", `${vm.ip}/24`, "dev", "eth0"]);
@@ -362,6 +428,70 @@ export class Lab {
       `${vm.mac} ${vm.ip}`,
     ]);
     await this.ok(node.name, plugVmArgs(hostSide, vm.port));
+    return vm;
+  }
+
+  /** A logical switch port's addresses, as `node` reads them from NB. */
+  private async portAddresses(node: LabNode, port: string): Promise<string[]> {
+    const r = await this.cli(node.name, ["ovn-nbctl", "--timeout=10", "lsp-get-addresses", port]);
+    if (r.exitCode !== 0) {
+      throw labError(
+        `${node.name} cannot read port ${port} from NB (${r.stderr.trim()}); create the port ` +
+          "first (e.g. through the OpenStack API, or `microovn ovn-nbctl lsp-add`); nothing was made",
+      );
+    }
+    return r.stdout.split("\n").filter((l) => l.trim() !== "");
+  }
+
+  /**
+   * A VM on an existing logical switch port (a Neutron port, say), plugged
+   * on member `nodeName` with `microovn port plug`, its MAC the port's. With
+   * `dhcp`, its address, MTU and default route come from OVN's native DHCP;
+   * otherwise it gets the port's first IPv4 address as a /24 and MTU 1400.
+   * Refused before anything is made when the port has no MAC; when the plug
+   * or DHCP fails, the VM is taken away again.
+   */
+  async addPortVm(nodeName: string, port: string, options: PortVmOptions = {}): Promise<LabVm> {
+    const node = this.node(nodeName);
+    const addresses = await this.portAddresses(node, port);
+    const mac = portMac(addresses);
+    if (mac === undefined) {
+      throw labError(
+        `port ${port} has no MAC in its addresses (${addresses.join(", ") || "none"}); give it ` +
+          'one, e.g. `microovn ovn-nbctl lsp-set-addresses PORT "fa:16:3e:00:00:01 10.0.0.5"`; ' +
+          "nothing was made",
+      );
+    }
+    if (options.dhcp) requireDhcpClient();
+    const ip = addresses.join(" ").match(/(?:^|\s)(\d+\.\d+\.\d+\.\d+)(?:\s|$)/)?.[1] ?? "";
+    if (!options.dhcp && ip === "") {
+      throw labError(
+        `port ${port} has no IPv4 address in its addresses (${addresses.join(", ")}); ` +
+          "give it one, or use --dhcp; nothing was made",
+      );
+    }
+    const { vm, hostSide } = await this.makeVm(node, { port, mac, ip });
+    try {
+      await this.ok(node.name, ["port", "plug", port, hostSide, "--mac", mac]);
+      if (options.dhcp) {
+        const { lease, seconds } = await requestLease(
+          vm.namespace,
+          "eth0",
+          dhcpFiles(this.dhcpDir, vm.name),
+        );
+        await applyLease(vm.namespace, "eth0", lease);
+        vm.ip = lease.ip;
+        vm.dhcp = { ...lease, seconds };
+      } else {
+        await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "mtu", "1400"]);
+        await run("ip", ["-n", vm.namespace, "addr", "add", `${ip}/24`, "dev", "eth0"]);
+      }
+    } catch (e) {
+      await this.cli(node.name, ["port", "unplug", hostSide]).catch(() => undefined);
+      await this.dropVm(vm);
+      throw e;
+    }
+    await this.save();
     return vm;
   }
 
@@ -392,7 +522,10 @@ export class Lab {
         }
       }),
     );
-    for (const vm of this.description.vms) await deleteNamespace(vm.namespace);
+    for (const vm of this.description.vms) {
+      stopDhcpClient(dhcpFiles(this.dhcpDir, vm.name));
+      await deleteNamespace(vm.namespace);
+    }
     for (const n of this.description.nodes) await deleteNamespace(n.namespace);
     await deleteNamespace(this.hub);
     await rm(this.root, { recursive: true, force: true });

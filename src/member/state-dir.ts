@@ -3,8 +3,13 @@
  * on one machine, each with its own state dir, so no path is global.
  */
 import { statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { MicroOvnError } from "../errors.js";
+import { pathExists } from "../util/fs.js";
+
+const BACKUP_PREFIX = "backup_";
+const BACKUP_NAME = /^backup_\d+$/;
 
 export const DEFAULT_STATE_DIR = "/var/lib/microovn";
 
@@ -124,6 +129,22 @@ export class StateDir {
   }
 
   backupDir(at: Date = new Date()): string {
-    return join(this.root, `backup_${Math.floor(at.getTime() / 1000)}`);
+    return join(this.root, `${BACKUP_PREFIX}${Math.floor(at.getTime() / 1000)}`);
+  }
+
+  /**
+   * The newest backup_<time>/ that holds a member's data (what `cluster
+   * remove` and `cluster recover` leave), or undefined.
+   */
+  async latestMemberBackup(): Promise<string | undefined> {
+    const times = (await readdir(this.root).catch(() => []))
+      .filter((f) => BACKUP_NAME.test(f))
+      .map((f) => Number(f.slice(BACKUP_PREFIX.length)))
+      .sort((a, b) => b - a);
+    for (const time of times) {
+      const dir = join(this.root, `${BACKUP_PREFIX}${time}`);
+      if (await pathExists(join(dir, "data", "member.json"))) return dir;
+    }
+    return undefined;
   }
 }

@@ -80,6 +80,16 @@ export function isRunning(pid: number): boolean {
   return procState(pid) !== undefined;
 }
 
+/** Waits until `pid` is gone or `timeoutMs` passed; true when it is gone. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isRunning(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return true;
+}
+
 /** Whether `pid` runs `program` with `pidFile` among its arguments. */
 function isOurProcess(pid: number, spec: ProcessSpec): boolean {
   let argv: string[];

@@ -467,6 +467,36 @@ describe("OVSDB client on a standalone ovsdb-server", () => {
     );
   });
 
+  it("moves to another remote list: keeps a listed connection, leaves an unlisted one", async () => {
+    const tls = { privateKey: pki.client.key, certificate: pki.client.cert, caCert: pki.caCert };
+    const client = await connect({ remotes: server.unixRemote, tls });
+    const replica = await Replica.start(client, { Address_Set: { columns: ["name"] } });
+    try {
+      // Still listed (with another server that does not exist): nothing moves.
+      client.setRemotes([server.unixRemote, `unix:${dir}/gone.sock`]);
+      assert.equal(client.currentRemote, server.unixRemote);
+      // Not listed any more: the client reconnects through the new list,
+      // and the replica follows it there.
+      client.setRemotes([server.sslRemote!]);
+      await waitFor("the client to connect through the new list", () =>
+        client.currentRemote === server.sslRemote ? true : undefined,
+      );
+      const txn = client.transaction();
+      txn.insert("Address_Set", { name: "after_move" });
+      await txn.commit();
+      await waitFor("the replica to see the row written after the move", () =>
+        replica.table("Address_Set").lookup({ name: "after_move" }),
+      );
+      assert.throws(
+        () => client.setRemotes([]),
+        (e: OvsdbError) => e.code === "OVSDB_BAD_REMOTE",
+      );
+      assert.equal(client.currentRemote, server.sslRemote);
+    } finally {
+      replica.close();
+    }
+  });
+
   it("fails clearly when nothing listens", async () => {
     await assert.rejects(
       OvsdbClient.connect({ remotes: `unix:${dir}/nothing.sock`, waitForConnectionMs: 300 }),

@@ -20,6 +20,14 @@ import {
   type RuleRequest,
 } from "../../src/openstack/networking/security-groups/index.js";
 import { parseIpPrefix } from "../../src/openstack/networking/security-groups/prefix.js";
+import {
+  groupExternalIds,
+  readGroup,
+  readRule,
+  ruleExternalIds,
+  type NewRule,
+} from "../../src/openstack/networking/security-groups/records.js";
+import { ruleView } from "../../src/openstack/networking/security-groups/views.js";
 
 const G = "5c3f0c2e-1b7a-4d2e-9f00-0123456789ab";
 const PG = "pg_5c3f0c2e_1b7a_4d2e_9f00_0123456789ab";
@@ -420,5 +428,74 @@ describe("the drop port group and the default group", () => {
     assert.equal(ensureDefaultSecurityGroup(again, existing, "p1"), id);
     assert.equal(none().length, 0);
     assert.notEqual(ensureDefaultSecurityGroup(again, existing, "p2"), id);
+  });
+});
+
+describe("group and rule records in external_ids", () => {
+  it("reads back every attribute a rule was written with", () => {
+    const spec = rule({
+      direction: "egress",
+      ethertype: "IPv6",
+      protocol: "udp",
+      port_range_min: 53,
+      port_range_max: 54,
+      remote_ip_prefix: "2001:db8::5/64",
+    });
+    const written: NewRule = {
+      ...spec,
+      security_group_id: G,
+      project_id: "p1",
+      description: "dns",
+    };
+    const ids = ruleExternalIds(written);
+    assert.equal(ids.get("microovn:security_group_id"), G);
+    const back = readRule(R, ids);
+    assert.deepEqual(
+      { ...back, created_at: "", updated_at: "" },
+      { ...written, tags: [], revision_number: 1, created_at: "", updated_at: "" },
+    );
+    assert.match(back.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const view = ruleView(back);
+    assert.equal(view.tenant_id, "p1");
+    assert.equal(view.normalized_cidr, "2001:db8::/64");
+    assert.equal(view.remote_address_group_id, null);
+    // Absent attributes come back null, not missing.
+    const bare = readRule(R, ruleExternalIds({ ...written, ...rule({ direction: "ingress" }) }));
+    assert.deepEqual(
+      [
+        bare.protocol,
+        bare.port_range_min,
+        bare.port_range_max,
+        bare.remote_ip_prefix,
+        bare.remote_group_id,
+      ],
+      [null, null, null, null, null],
+    );
+  });
+
+  it("reads back a group, and no group from a port group that is none", () => {
+    const ids = groupExternalIds({
+      id: G,
+      name: "web",
+      description: "the web",
+      project_id: "p1",
+      stateful: false,
+      tags: ["a", "b"],
+    });
+    assert.equal(ids.get("neutron:security_group_id"), G);
+    const back = readGroup(ids)!;
+    assert.deepEqual(
+      [
+        back.id,
+        back.name,
+        back.description,
+        back.project_id,
+        back.stateful,
+        back.tags,
+        back.revision_number,
+      ],
+      [G, "web", "the web", "p1", false, ["a", "b"], 1],
+    );
+    assert.equal(readGroup(new Map([["neutron:revision_number", "1"]])), undefined);
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -16,6 +16,27 @@ describe("state dir layout", () => {
     assert.equal(dir.socket("ovnnb_db.sock"), "/srv/m1/run/ovnnb_db.sock");
     assert.equal(dir.log("ovn-northd"), "/srv/m1/logs/ovn-northd.log");
     assert.equal(dir.backupDir(new Date(1_700_000_000_000)), "/srv/m1/backup_1700000000");
+  });
+
+  it("finds the newest backup that holds a member's data", async () => {
+    const root = await mkdtemp(join(tmpdir(), "sd-"));
+    try {
+      const dir = new StateDir(root);
+      assert.equal(await dir.latestMemberBackup(), undefined);
+      for (const [time, member] of [
+        [100, true],
+        [900, true],
+        [1000, false], // newest, but without member data: not a member's backup
+      ] as const) {
+        const backup = dir.backupDir(new Date(time * 1000));
+        await mkdir(join(backup, "data"), { recursive: true });
+        if (member) await writeFile(join(backup, "data", "member.json"), "{}");
+      }
+      await mkdir(join(root, "backup_notanumber", "data"), { recursive: true });
+      assert.equal(await dir.latestMemberBackup(), join(root, "backup_900"));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it("refuses a root so long that its sockets could not be reached", () => {

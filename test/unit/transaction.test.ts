@@ -43,7 +43,13 @@ describe("typed transactions", () => {
       columns: ["enabled"],
       until: "!=",
       rows: [{ enabled: false }],
-      timeoutMs: 0,
+    });
+    txn.wait("Switch", {
+      where: [],
+      columns: ["name"],
+      until: "==",
+      rows: [],
+      timeoutMs: Infinity,
     });
     txn.comment("hello");
     txn.assert("lock1");
@@ -95,6 +101,7 @@ describe("typed transactions", () => {
         rows: [{ enabled: false }],
         timeout: 0,
       },
+      { op: "wait", table: "Switch", where: [], columns: ["name"], until: "==", rows: [] },
       { op: "comment", comment: "hello" },
       { op: "assert", lock: "lock1" },
       { op: "commit", durable: true },

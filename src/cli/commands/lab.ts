@@ -1,5 +1,5 @@
 /**
- * `microovn lab up|status|down|exec`: a real multi-member cluster on this
+ * `microovn lab up|status|down|exec|vm add`: a real multi-member cluster on this
  * machine, one network namespace per member (see src/lab/lab.ts).
  */
 import type { Command } from "commander";
@@ -78,8 +78,8 @@ async function describe(lab: Lab): Promise<string> {
   }
   lines.push("", table(nodeRows));
   if (lab.vms.length > 0) {
-    const vmRows = [["VM", "ON", "IP", "MAC", "NAMESPACE"]];
-    for (const v of lab.vms) vmRows.push([v.name, v.node, v.ip, v.mac, v.namespace]);
+    const vmRows = [["VM", "ON", "IP", "MAC", "NAMESPACE", "PORT"]];
+    for (const v of lab.vms) vmRows.push([v.name, v.node, v.ip, v.mac, v.namespace, v.port]);
     lines.push("", table(vmRows));
   }
   for (const n of lab.nodes) {
@@ -142,6 +142,32 @@ export function registerLab(program: Command, ctx: CliContext): void {
         ctx.print(await describe(created));
       },
     );
+
+  const vm = lab.command("vm").description("VMs of the lab");
+  vm.command("add")
+    .description(
+      "A VM on member NODE whose eth0 is plugged (`microovn port plug`) into an existing " +
+        "logical switch port, with the port's MAC",
+    )
+    .argument("<node>", "the member to run it on (m1, m2, …)")
+    .requiredOption("--port <port-id>", "the logical switch port (e.g. a Neutron port's id)")
+    .option("--dhcp", "address, MTU and default route from OVN's native DHCP")
+    .option(...dirOption)
+    .action(async (node: string, options: RootOptions & { port: string; dhcp?: boolean }) => {
+      requireRoot();
+      const found = await loadLab(options);
+      const added = await found.addPortVm(node, options.port, { dhcp: options.dhcp === true });
+      const how = added.dhcp
+        ? `by DHCP in ${added.dhcp.seconds.toFixed(2)} s: ${added.ip}/${added.dhcp.prefixLength}` +
+          (added.dhcp.router ? `, router ${added.dhcp.router}` : "") +
+          (added.dhcp.mtu !== undefined ? `, MTU ${added.dhcp.mtu}` : "") +
+          (added.dhcp.leaseSeconds !== undefined ? `, lease ${added.dhcp.leaseSeconds} s` : "")
+        : `${added.ip}/24 from the port's addresses`;
+      ctx.print(
+        `${added.name} on ${added.node}, port ${added.port}, MAC ${added.mac}, namespace ` +
+          `${added.namespace}; address ${how}`,
+      );
+    });
 
   lab
     .command("status")

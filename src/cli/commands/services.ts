@@ -1,6 +1,6 @@
 /** `microovn enable SERVICE`, `microovn disable SERVICE`, `microovn shutdown`. */
 import type { Command } from "commander";
-import { isRunning, readPidFiles } from "../../supervisor/supervisor.js";
+import { isRunning, readPidFiles, waitForExit } from "../../supervisor/supervisor.js";
 import { MicroOvnError } from "../../errors.js";
 import type { IdentityBootstrap } from "../../identity/store.js";
 import type { CliContext } from "../context.js";
@@ -79,12 +79,12 @@ export function registerServices(program: Command, ctx: CliContext): void {
         return;
       }
       const { pid } = await client.call<{ pid: number }>("POST", "/shutdown");
-      const deadline = Date.now() + 30_000;
-      while (isRunning(pid)) {
-        if (Date.now() > deadline) {
-          throw new MicroOvnError("SHUTDOWN_TIMEOUT", `microovnd (pid ${pid}) did not exit`);
-        }
-        await new Promise((r) => setTimeout(r, 10));
+      if (!(await waitForExit(pid, 30_000))) {
+        throw new MicroOvnError(
+          "SHUTDOWN_TIMEOUT",
+          `microovnd (pid ${pid}) did not exit within 30 s; see its log, ` +
+            `then stop it with \`kill ${pid}\``,
+        );
       }
       ctx.print("MicroOVN stopped on this member");
     });

@@ -141,12 +141,12 @@ export function owningProject(caller: Caller, item: Item, singular: string): str
 }
 
 /** The visible resources a list query selects, in its order, one page if asked. */
-export function listAnswer<V extends View>(
+function listPage<V extends View>(
   kind: Collection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
-): string {
+) {
   const query = parseListQuery(raw, kind.attributes);
   const admin = isAdmin(caller);
   const selected: View[] = [];
@@ -155,21 +155,46 @@ export function listAnswer<V extends View>(
     if (matches(view, query)) selected.push(view);
   }
   const page = paginate(selected, query, kind.label);
-  // A whole view's JSON is kept with it (views live as long as their row's
-  // version), so a long list is mostly joined, not serialized again.
-  const items =
-    query.fields.length === 0
-      ? page.items.map(viewJson)
-      : page.items.map((v) => JSON.stringify(selectFields(v, query.fields)));
-  let answer = `{"${kind.plural}":[${items.join(",")}]`;
-  if (page.links) {
-    const links = page.links.map((link) => ({
-      rel: link.rel,
-      href: pageHref(collectionUrl, raw, link),
-    }));
-    answer += `,"${kind.plural}_links":${JSON.stringify(links)}`;
-  }
-  return `${answer}}`;
+  const links = page.links?.map((link) => ({
+    rel: link.rel,
+    href: pageHref(collectionUrl, raw, link),
+  }));
+  return { fields: query.fields, items: page.items, links };
+}
+
+/** The list answer as an object: `{<plural>: […], <plural>_links?: […]}`. */
+export function listAnswer<V extends View>(
+  kind: Collection<V>,
+  caller: Caller,
+  raw: RawQuery,
+  collectionUrl: string,
+): Record<string, unknown> {
+  const { fields, items, links } = listPage(kind, caller, raw, collectionUrl);
+  const answer: Record<string, unknown> = {
+    [kind.plural]: items.map((v) => selectFields(v, fields)),
+  };
+  if (links) answer[`${kind.plural}_links`] = links;
+  return answer;
+}
+
+/**
+ * The same answer as JSON text. A whole view's JSON is kept with it (views
+ * live as long as their row's version), so a long list is mostly joined,
+ * not serialized again.
+ */
+export function listJson<V extends View>(
+  kind: Collection<V>,
+  caller: Caller,
+  raw: RawQuery,
+  collectionUrl: string,
+): string {
+  const { fields, items, links } = listPage(kind, caller, raw, collectionUrl);
+  const texts =
+    fields.length === 0
+      ? items.map(viewJson)
+      : items.map((v) => JSON.stringify(selectFields(v, fields)));
+  const tail = links ? `,"${kind.plural}_links":${JSON.stringify(links)}` : "";
+  return `{"${kind.plural}":[${texts.join(",")}]${tail}}`;
 }
 
 const serialized = new WeakMap<View, string>();

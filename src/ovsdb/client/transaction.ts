@@ -100,6 +100,11 @@ export interface WaitOptions<R> {
   columns: readonly ColumnOf<R>[];
   until: "==" | "!=";
   rows: readonly WritableRow<R>[];
+  /**
+   * How long the server may hold the transaction for the rows to become as
+   * expected. Default 0: an optimistic check that fails at once. (RFC 7047
+   * waits forever when the timeout is left out; pass Infinity for that.)
+   */
   timeoutMs?: number;
 }
 
@@ -236,7 +241,10 @@ export class Transaction<T extends Tables = AnyTables> {
     return this.add(op, columns ? { table, op: "select", columns } : { table, op: "select" });
   }
 
-  /** An optimistic check: the transaction aborts unless the rows still look as expected. */
+  /**
+   * An optimistic check: the transaction fails unless the rows still look
+   * as expected (or come to within `timeoutMs`).
+   */
   wait<K extends TableName<T>>(table: K, options: WaitOptions<T[K]>): number {
     const codec = this.codec(table);
     const op: Operation = {
@@ -247,7 +255,8 @@ export class Transaction<T extends Tables = AnyTables> {
       until: options.until,
       rows: options.rows.map((r) => codec.encodeRow(r as Record<string, unknown>)),
     };
-    if (options.timeoutMs !== undefined) op.timeout = options.timeoutMs;
+    const timeout = options.timeoutMs ?? 0;
+    if (timeout !== Infinity) op.timeout = timeout;
     return this.add(op, { table, op: "wait" });
   }
 

@@ -117,7 +117,14 @@ export function securityGroupRules(
       return items.map((item) => {
         const groupId = item.security_group_id as string;
         const group = visibleResource(caller, groups, groupId);
-        const project = owningProject(caller, item, "security_group_rule");
+        // A rule belongs to its group's project unless the body names
+        // another, so an admin's rule in a project's group is that project's.
+        const named = item.project_id ?? item.tenant_id;
+        const project = owningProject(
+          caller,
+          named === undefined ? { ...item, project_id: group.project_id } : item,
+          "security_group_rule",
+        );
         const spec = checkRule(randomUUID(), item);
         if (spec.remote_group_id !== null && spec.remote_group_id !== groupId) {
           visibleResource(caller, groups, spec.remote_group_id);

@@ -1,0 +1,263 @@
+/**
+ * The load half of `npm run bench:api`, run inside the member's network
+ * namespace (bench/api.ts starts it there):
+ *
+ *   tsx bench/lib/api-load.ts ADDRESS PKI_DIR ADMIN_PASSWORD STATIC_TOKEN
+ *
+ * Prints progress lines, then one JSON line with the measurements. It talks
+ * HTTPS to the member's Networking and Identity ports, and for the floor
+ * writes the same Logical_Switch_Port rows to NB with our own client, one
+ * transaction per port.
+ */
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { join } from "node:path";
+import { OvsdbClient } from "../../src/ovsdb/index.js";
+import type {
+  LogicalSwitchPort,
+  OvnNorthboundDatabase,
+} from "../../src/ovsdb/models/ovn-northbound.js";
+import { log, sig } from "./stats.js";
+
+const [address, pkiDir, adminPassword, staticToken] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+];
+const ca = readFileSync(join(pkiDir, "cacert.pem"));
+
+const SEQUENTIAL = 300;
+const CONCURRENT = 2000;
+const CONCURRENCY = 16;
+const LISTED = 10_000;
+const LIST_CALLS = 40;
+const TOKEN_CALLS = 40;
+/** The exit code when neither a password token nor the static token is taken. */
+const NO_TOKEN_EXIT = 3;
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  ms: number;
+}
+
+function call(
+  agent: Agent,
+  port: number,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<Answer> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string | number> = {};
+  if (token) headers["x-auth-token"] = token;
+  if (text !== undefined) {
+    headers["content-type"] = "application/json";
+    headers["content-length"] = Buffer.byteLength(text);
+  }
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const req = request({ host: address, port, method, path, agent, ca, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        resolve({
+          status: res.statusCode ?? 0,
+          body: raw === "" ? {} : (JSON.parse(raw) as Record<string, unknown>),
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        });
+      });
+    });
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** `count` jobs, `concurrency` at a time; the rate in jobs per second. */
+async function rate(count: number, concurrency: number, job: (i: number) => Promise<void>) {
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function main(): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+
+  // A local token when the local plugin serves them, else the static token.
+  const password = {
+    auth: {
+      identity: {
+        methods: ["password"],
+        password: { user: { name: "admin", domain: { id: "default" }, password: adminPassword } },
+      },
+      scope: { project: { name: "admin", domain: { id: "default" } } },
+    },
+  };
+  const issued = await new Promise<{ status: number; token?: string }>((resolve, reject) => {
+    const text = JSON.stringify(password);
+    const req = request(
+      {
+        host: address,
+        port: 5000,
+        method: "POST",
+        path: "/v3/auth/tokens",
+        agent,
+        ca,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            token: res.headers["x-subject-token"] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
+  });
+  const token = issued.status === 201 && issued.token ? issued.token : staticToken;
+  const tokenKind = token === staticToken ? "static" : "local";
+  const probe = await call(agent, 9696, "GET", "/v2.0/networks", token);
+  if (probe.status !== 200) {
+    log(`  the ${tokenKind} token is refused (${probe.status})`);
+    agent.destroy();
+    process.exit(NO_TOKEN_EXIT);
+  }
+  log(`  token: ${tokenKind}`);
+
+  const network = await call(agent, 9696, "POST", "/v2.0/networks", token, {
+    network: { name: "bench" },
+  });
+  if (network.status !== 201) throw new Error(`network create: ${JSON.stringify(network.body)}`);
+  const networkId = (network.body.network as { id: string }).id;
+  const subnet = await call(agent, 9696, "POST", "/v2.0/subnets", token, {
+    subnet: { network_id: networkId, cidr: "10.64.0.0/17", ip_version: 4 },
+  });
+  if (subnet.status !== 201) throw new Error(`subnet create: ${JSON.stringify(subnet.body)}`);
+
+  let made = 0;
+  const createPort = async () => {
+    const answer = await call(agent, 9696, "POST", "/v2.0/ports", token, {
+      port: { network_id: networkId, name: `p${made++}` },
+    });
+    if (answer.status !== 201) throw new Error(`port create: ${JSON.stringify(answer.body)}`);
+  };
+  const apiSequential = await rate(SEQUENTIAL, 1, createPort);
+  log(`  API port create, sequential: ${apiSequential.toFixed(1)}/s`);
+  const apiConcurrent = await rate(CONCURRENT, CONCURRENCY, createPort);
+  log(`  API port create, ${CONCURRENCY} concurrent: ${apiConcurrent.toFixed(1)}/s`);
+
+  // The floor: the same rows (copied from a port the API made) written by
+  // our client, one transaction per port, on a switch of their own.
+  const tls = {
+    privateKey: join(pkiDir, "client-privkey.pem"),
+    certificate: join(pkiDir, "client-cert.pem"),
+    caCert: join(pkiDir, "cacert.pem"),
+  };
+  const nb = await OvsdbClient.connect<OvnNorthboundDatabase>({
+    remotes: `ssl:${address}:6641`,
+    database: "OVN_Northbound",
+    tls,
+  });
+  const [template] = await nb.select("Logical_Switch_Port", [
+    ["external_ids", "includes", new Map([["neutron:network_name", `neutron-${networkId}`]])],
+  ]);
+  if (!template) throw new Error("no API port found in NB to copy");
+  const floorSwitch = `bench-floor-${randomUUID()}`;
+  const create = nb.transaction();
+  create.insert("Logical_Switch", { name: floorSwitch });
+  await create.commit();
+  let floorMade = 0;
+  const writeFloorPort = async () => {
+    const i = floorMade++;
+    const row: Partial<LogicalSwitchPort> = { ...template };
+    delete row._uuid;
+    delete row._version;
+    const ip = `10.200.${i >> 8}.${i & 255}`;
+    const mac = `fa:16:3f:00:${((i >> 8) & 255).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`;
+    const txn = nb.transaction();
+    const port = txn.insert("Logical_Switch_Port", {
+      ...(row as LogicalSwitchPort),
+      name: randomUUID(),
+      addresses: [`${mac} ${ip}`],
+      port_security: template.port_security.length > 0 ? [`${mac} ${ip}`] : [],
+    });
+    txn.mutate("Logical_Switch", [["name", "==", floorSwitch]], [["ports", "insert", [port]]]);
+    await txn.commit();
+  };
+  const floorSequential = await rate(SEQUENTIAL, 1, writeFloorPort);
+  const floorConcurrent = await rate(CONCURRENT, CONCURRENCY, writeFloorPort);
+  log(
+    `  floor (our client, one txn per port): ${floorSequential.toFixed(1)}/s sequential, ` +
+      `${floorConcurrent.toFixed(1)}/s ${CONCURRENCY} concurrent`,
+  );
+  const drop = nb.transaction();
+  drop.delete("Logical_Switch", [["name", "==", floorSwitch]]);
+  await drop.commit();
+  nb.close();
+
+  const fill = LISTED - SEQUENTIAL - CONCURRENT;
+  const fillRate = await rate(fill, CONCURRENCY, createPort);
+  log(`  filled to ${LISTED} ports (${fillRate.toFixed(1)}/s)`);
+
+  const lists: number[] = [];
+  let listed = 0;
+  for (let i = 0; i < LIST_CALLS; i++) {
+    const answer = await call(agent, 9696, "GET", "/v2.0/ports", token);
+    if (answer.status !== 200) throw new Error(`port list: ${JSON.stringify(answer.body)}`);
+    listed = (answer.body.ports as unknown[]).length;
+    lists.push(answer.ms);
+  }
+  log(
+    `  GET /v2.0/ports (${listed} ports): p50 ${percentile(lists, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(lists, 99).toFixed(1)} ms`,
+  );
+
+  let tokenRate: number | null = null;
+  if (tokenKind === "local") {
+    tokenRate = await rate(TOKEN_CALLS, 1, async () => {
+      const answer = await call(agent, 5000, "POST", "/v3/auth/tokens", undefined, password);
+      if (answer.status !== 201) throw new Error(`token issue: ${JSON.stringify(answer.body)}`);
+    });
+    log(`  token issue (password method, sequential): ${tokenRate.toFixed(1)}/s`);
+  }
+  agent.destroy();
+
+  log(
+    JSON.stringify({
+      token: tokenKind,
+      api_create_per_s: { sequential: sig(apiSequential), concurrent16: sig(apiConcurrent) },
+      floor_create_per_s: { sequential: sig(floorSequential), concurrent16: sig(floorConcurrent) },
+      api_create_ratio_to_floor: {
+        sequential: sig(apiSequential / floorSequential, 3),
+        concurrent16: sig(apiConcurrent / floorConcurrent, 3),
+      },
+      list_ports: listed,
+      list_p50_ms: sig(percentile(lists, 50), 3),
+      list_p99_ms: sig(percentile(lists, 99), 3),
+      token_issue_per_s: tokenRate === null ? null : sig(tokenRate, 3),
+    }),
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
