@@ -183,6 +183,9 @@ describe("the Networking API over NB", () => {
       });
       const shown = await call("admin", "GET", `/v2.0/networks/${net.id}`);
       assert.equal(shown.status, 200);
+      // Lists are answered from a copy while nothing changes: a write is seen at once.
+      const listed = (await call("admin", "GET", "/v2.0/networks?fields=id")).body.networks;
+      assert.ok((listed as { id: string }[]).some((n) => n.id === net.id));
       const renamed = await call("admin", "PUT", `/v2.0/networks/${net.id}`, {
         network: { name: `r-${i}` },
       });
@@ -194,6 +197,8 @@ describe("the Networking API over NB", () => {
       );
       assert.equal((await call("admin", "DELETE", `/v2.0/networks/${net.id}`)).status, 204);
       assert.equal((await call("admin", "GET", `/v2.0/networks/${net.id}`)).status, 404);
+      const after = (await call("admin", "GET", "/v2.0/networks?fields=id")).body.networks;
+      assert.ok(!(after as { id: string }[]).some((n) => n.id === net.id));
     }
   });
 

@@ -58,6 +58,11 @@ export interface Collection<V extends View = View> {
   sharedWithAll?(view: V): boolean;
   holdingRow(id: string): HoldingRow | undefined;
   /**
+   * A number that changes whenever any view may have (the replica's change
+   * count): lists asked again with nothing changed are answered from a copy.
+   */
+  generation?(): number;
+  /**
    * Adds the resources to `txn` (built from the replica as it is) and
    * returns their ids in the order of `items`. Items of one bulk request see
    * each other (two ports of one request never get one address).
@@ -183,6 +188,34 @@ export function listAnswer<V extends View>(
  * not serialized again.
  */
 export function listJson<V extends View>(
+  kind: Collection<V>,
+  caller: Caller,
+  raw: RawQuery,
+  collectionUrl: string,
+): string {
+  const generation = kind.generation?.();
+  if (generation === undefined) return renderList(kind, caller, raw, collectionUrl);
+  // Who asks matters only as far as scoping goes: admins see one list, others their project's.
+  const key = JSON.stringify([isAdmin(caller) ? "*" : caller.projectId, raw]);
+  let cache = lastLists.get(kind);
+  if (!cache || cache.generation !== generation) {
+    cache = { generation, answers: new Map() };
+    lastLists.set(kind, cache);
+  }
+  let text = cache.answers.get(key);
+  if (text === undefined) {
+    text = renderList(kind, caller, raw, collectionUrl);
+    // A few recent questions are kept, not every one ever asked.
+    if (cache.answers.size >= 16) cache.answers.clear();
+    cache.answers.set(key, text);
+  }
+  return text;
+}
+
+/** The answers given since the collection last changed, by who asked what. */
+const lastLists = new WeakMap<object, { generation: number; answers: Map<string, string> }>();
+
+function renderList<V extends View>(
   kind: Collection<V>,
   caller: Caller,
   raw: RawQuery,

@@ -299,6 +299,7 @@ export function networksCollection(rows: NbRows): Collection {
       return ls ? networkView(id, ls, subnetIdsOf(rows, id)) : undefined;
     },
     sharedWithAll: (view) => view.shared === true,
+    generation: () => rows.generation,
     holdingRow(id) {
       const ls = rows.network(id);
       return ls && { table: "Logical_Switch", uuid: ls._uuid, externalIds: ls.external_ids };

@@ -881,6 +881,7 @@ export function portsCollection(rows: NbRows): Collection {
       const lsp = rows.port(id);
       return lsp && portView(lsp);
     },
+    generation: () => rows.generation,
     holdingRow(id) {
       const lsp = rows.port(id);
       return (

@@ -60,6 +60,8 @@ export class NbRows {
   private subnets = new Map<string, DhcpOptions>();
   private subnetsOfNetwork = new Map<string, DhcpOptions[]>();
   private watched: NbReplica | undefined;
+  /** One up on every change the replica applies: what a cached answer was made from. */
+  private changes = 0;
   /** subnet id → address → port; switch name → MAC → port. Kept up to date from the replica's changes once made. */
   private addressIndex: Map<string, Map<bigint, string>> | undefined;
   private macIndex: Map<string, Map<string, string>> | undefined;
@@ -71,6 +73,7 @@ export class NbRows {
     if (!this.watched) {
       this.watched = this.source();
       this.watched.on("change", (changes: readonly RowChange[]) => {
+        this.changes++;
         for (const c of changes) {
           if (c.table === "Logical_Switch" || c.table === "DHCP_Options") this.stale = true;
           if (c.table !== "Logical_Switch_Port" || !this.addressIndex) continue;
@@ -111,6 +114,12 @@ export class NbRows {
     this.addressIndex = new Map();
     this.macIndex = new Map();
     for (const lsp of this.replica.table("Logical_Switch_Port").values()) this.indexPort(lsp);
+  }
+
+  /** Changes seen so far: an answer made at the same count is still true. */
+  get generation(): number {
+    void this.replica;
+    return this.changes;
   }
 
   /** The port holding an address of a subnet, if any. */

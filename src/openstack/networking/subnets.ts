@@ -308,6 +308,7 @@ export function subnetsCollection(rows: NbRows): Collection {
     },
     // A subnet of a shared network is seen by every project, as its network is.
     sharedWithAll: (view) => networks.get(view.network_id as string)?.shared === true,
+    generation: () => rows.generation,
     holdingRow(id) {
       const row = rows.subnet(id);
       return row && { table: "DHCP_Options", uuid: row._uuid, externalIds: row.external_ids };
