@@ -126,7 +126,11 @@ describe("the OpenStack API service", () => {
     });
     const resources = await call(9696, "GET", "/v2.0/");
     assert.equal(resources.status, 200);
-    assert.deepEqual(resources.body, { resources: [] });
+    const collections = (resources.body as { resources: { collection: string }[] }).resources;
+    assert.deepEqual(
+      collections.map((r) => r.collection),
+      ["networks", "subnets", "ports", "security-groups", "security-group-rules"],
+    );
     for (const port of [5000, 35357]) {
       const list = await call(port, "GET", "/");
       assert.equal(list.status, 300);
@@ -154,11 +158,9 @@ describe("the OpenStack API service", () => {
         servers: { url: string }[];
       };
       assert.equal(doc.openapi, "3.1.0");
-      assert.deepEqual(Object.keys(doc.paths).sort(), [...paths]);
-      for (const path of paths) {
-        assert.ok(Object.keys(doc.paths[path] ?? {}).length > 0, `${path} on ${port}`);
-      }
-      assert.ok(doc.paths["/"]?.get, `GET / on ${port}`);
+      // Networking documents its resources too; both list their version documents.
+      if (port !== 9696) assert.deepEqual(Object.keys(doc.paths).sort(), [...paths]);
+      for (const path of paths) assert.ok(doc.paths[path]?.get, `GET ${path} on ${port}`);
       assert.deepEqual(doc.servers, [{ url: `https://127.0.0.1:${port}` }]);
     }
   });

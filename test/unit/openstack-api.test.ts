@@ -34,7 +34,8 @@ const IDENTITY_API: ApiDefinition = {
 
 const REFUSE_ALL: Authenticator = { authenticate: () => Promise.reject(unauthorized()) };
 const NETWORKING_API = networkingApi({
-  backend: undefined as unknown as Backend,
+  // Routes reach the backend only when a request comes through the auth hook.
+  backend: {} as unknown as Backend,
   auth: REFUSE_ALL,
   address: "192.0.2.7",
 });
@@ -122,7 +123,11 @@ describe("OpenStack API HTTP layer", () => {
       paths: Record<string, Record<string, unknown>>;
     }>();
     assert.equal(doc.openapi, "3.1.0");
-    assert.deepEqual(Object.keys(doc.paths).sort(), ["/", "/v2.0"]);
+    const paths = Object.keys(doc.paths);
+    for (const path of ["/", "/v2.0", "/v2.0/networks", "/v2.0/networks/{id}", "/v2.0/ports"]) {
+      assert.ok(paths.includes(path), `${path} in ${paths.join(" ")}`);
+    }
+    assert.ok(!paths.includes("/openapi.json"));
     assert.deepEqual(Object.keys(doc.paths["/"]!), ["get"]);
     await app.close();
   });

@@ -3,38 +3,28 @@
  * everything under /v2.0 for a caller whose token checks out. Each resource
  * registers its own routes (networks.ts, subnets.ts, …).
  */
-import type { FastifyRequest } from "fastify";
-import type { Authenticator, Caller } from "../auth/caller.js";
-import type { Backend } from "../backend.js";
 import { ApiError, NEUTRON_ERRORS } from "../errors.js";
 import { baseUrl, type ApiApp, type ApiDefinition } from "../http.js";
 import { IDENTITY_PORTS } from "../service.js";
+import type { NetworkingContext, ResourceRoutes } from "./context.js";
+import { validatorCompiler } from "./validation.js";
 import { NETWORKING_VERSION_ROUTES } from "./versions.js";
+import { securityGroupRoutes } from "./security-groups/routes.js";
+import { extensionRoutes } from "./extensions.js";
+import { networkRoutes } from "./networks.js";
+import { portRoutes } from "./ports.js";
+import { subnetRoutes } from "./subnets.js";
 
-export interface NetworkingContext {
-  backend: Backend;
-  auth: Authenticator;
-  /** The member address, for the Identity URL named to callers without a token. */
-  address: string;
-}
+export type { NetworkingContext, ResourceRoutes } from "./context.js";
+export { callerOf } from "./context.js";
 
-declare module "fastify" {
-  interface FastifyRequest {
-    /** Set for every /v2.0 request once its token is checked. */
-    caller?: Caller;
-  }
-}
-
-/** The caller of a /v2.0 request (the auth hook has run). */
-export function callerOf(request: FastifyRequest): Caller {
-  if (!request.caller) throw new Error(`no caller for ${request.method} ${request.url}`);
-  return request.caller;
-}
-
-/** Resource route sets, each registering its routes under /v2.0. */
-export type ResourceRoutes = (app: ApiApp, context: NetworkingContext) => void;
-
-const RESOURCES: readonly ResourceRoutes[] = [];
+const RESOURCES: readonly ResourceRoutes[] = [
+  extensionRoutes,
+  networkRoutes,
+  subnetRoutes,
+  portRoutes,
+  securityGroupRoutes,
+];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {
   const identityUrl = baseUrl(context.address, IDENTITY_PORTS[0]);
@@ -42,7 +32,7 @@ export function networkingApi(context: NetworkingContext): ApiDefinition {
     title: "Networking",
     errors: NEUTRON_ERRORS,
     routes: [...NETWORKING_VERSION_ROUTES],
-    register(app) {
+    register(app, base) {
       app.addHook("onRequest", async (request) => {
         // The version documents answer anyone; resources need a token.
         const path = request.url.split("?", 1)[0]!;
@@ -62,7 +52,15 @@ export function networkingApi(context: NetworkingContext): ApiDefinition {
           throw e;
         }
       });
-      for (const resource of RESOURCES) resource(app, context);
+      // Resources validate requests as Neutron does (validation.ts), in a
+      // scope of their own so the version documents keep the server's.
+      // Not awaited: the scope is made at ready(), after the server's error
+      // handler is set, which it inherits.
+      void app.register(async (plain) => {
+        const scope = plain as unknown as ApiApp;
+        scope.setValidatorCompiler(validatorCompiler);
+        for (const resource of RESOURCES) resource(scope, context, base);
+      });
     },
   };
 }

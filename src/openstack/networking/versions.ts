@@ -43,9 +43,24 @@ export function networkingVersions(baseUrl: string): NetworkingVersions {
   };
 }
 
-/** `GET /v2.0`: none yet; networks, subnets and ports come with their routes. */
-export function networkingResources(): NetworkingResources {
-  return { resources: [] };
+/** The collections served, as `GET /v2.0` names them (URL name, JSON name). */
+export const NETWORKING_COLLECTIONS: readonly [string, string][] = [
+  ["networks", "network"],
+  ["subnets", "subnet"],
+  ["ports", "port"],
+  ["security-groups", "security_group"],
+  ["security-group-rules", "security_group_rule"],
+];
+
+/** `GET /v2.0`: every collection this server serves, with its link. */
+export function networkingResources(baseUrl: string): NetworkingResources {
+  return {
+    resources: NETWORKING_COLLECTIONS.map(([collection, name]) => ({
+      name,
+      collection,
+      links: [{ href: `${baseUrl}/v2.0/${collection}`, rel: "self" }],
+    })),
+  };
 }
 
 const tag = "networking";
