@@ -44,6 +44,34 @@ function setOf(value: Value | undefined): string[] {
   return Array.isArray(value) ? value : [value as string];
 }
 
+/** A single member with the API service, and the CLI with a static token. */
+async function memberWithApi(label: string): Promise<{ m: TestMember; os: OpenStackCli }> {
+  const m = await TestMember.create(label);
+  try {
+    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
+    await m.ok(["enable", "openstack-api"]);
+    const os = await OpenStackCli.withStaticToken(
+      m.namespace,
+      "127.0.0.1",
+      m.path("data/pki/cacert.pem"),
+      (args) => m.ok(args),
+    );
+    return { m, os };
+  } catch (e) {
+    // The suite never learns of this member: leave nothing behind.
+    await m.cleanup();
+    throw e;
+  }
+}
+
+/** Port_Group and ACL as NB holds them: what a refused request must leave alone. */
+async function portGroupsAndAcls(m: TestMember): Promise<string> {
+  return (
+    (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
+    (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]))
+  );
+}
+
 function pgName(id: string): string {
   return `pg_${id.replace(/-/g, "_")}`;
 }
@@ -77,22 +105,11 @@ describe("security groups through the openstack CLI", () => {
       ])
       .sort((x, y) => (x[2] as string).localeCompare(y[2] as string));
   };
-  /** Port_Group and ACL as NB holds them: what a refused request must leave alone. */
-  const nbDump = async () =>
-    (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
-    (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]));
+  const nbDump = () => portGroupsAndAcls(m);
   const group = (name: string) => os.json<Group>(sg("show", name));
 
   before(async () => {
-    m = await TestMember.create("sgapi");
-    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
-    await m.ok(["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
-      m.namespace,
-      "127.0.0.1",
-      m.path("data/pki/cacert.pem"),
-      (args) => m.ok(args),
-    );
+    ({ m, os } = await memberWithApi("sgapi"));
   });
 
   after(async () => {
@@ -391,15 +408,7 @@ describe("bad input to the security group routes", () => {
   let os: OpenStackCli;
 
   before(async () => {
-    m = await TestMember.create("sgbad");
-    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
-    await m.ok(["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
-      m.namespace,
-      "127.0.0.1",
-      m.path("data/pki/cacert.pem"),
-      (args) => m.ok(args),
-    );
+    ({ m, os } = await memberWithApi("sgbad"));
   });
 
   after(async () => {
@@ -414,9 +423,7 @@ describe("bad input to the security group routes", () => {
     );
     assert.equal(group.status, 201);
     const id = (group.body as { security_group: { id: string } }).security_group.id;
-    const dump = async () =>
-      (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
-      (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]));
+    const dump = () => portGroupsAndAcls(m);
     const before = await dump();
     const long = "x".repeat(256);
     const cases: [string, string, string, RegExp][] = [
