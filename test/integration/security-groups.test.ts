@@ -270,7 +270,7 @@ describe("security groups through the openstack CLI", () => {
       (await group("www")).rules.map((r) => r.id).sort(),
     );
     const all = await os.json<{ ID: string }[]>(sg("rule list"));
-    assert.equal(all.length, 7 + 4);
+    assert.equal(all.length, 7 + 4, "www's and the default group's");
     const icmpOnly = await os.json<{ ID: string }[]>(sg("rule list www --protocol icmp"));
     assert.deepEqual(
       icmpOnly.map((r) => r.ID),
@@ -400,6 +400,23 @@ describe("security groups through the openstack CLI", () => {
     assert.deepEqual(left.rules.map((r) => r.id).includes(naming.id), false);
     assert.equal((await aclsOf(b.id)).length, 2);
     assert.equal((await os.run(sg("delete b"))).exitCode, 0);
+  });
+
+  it("gives a project its default group when an admin lists that project's groups", async () => {
+    const project = "0123456789abcdef0123456789abcdef";
+    const answer = await os.call("GET", `/v2.0/security-groups?project_id=${project}`);
+    assert.equal(answer.status, 200);
+    const groups = (answer.body as { security_groups: { name: string; project_id: string }[] })
+      .security_groups;
+    assert.deepEqual(
+      groups.map((g) => [g.name, g.project_id]),
+      [["default", project]],
+    );
+    const rows = (await nbRows("Port_Group")).filter(
+      (r) => (r.external_ids as Map<string, string>).get("microovn:project_id") === project,
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(setOf(rows[0]!.acls).length, 4);
   });
 });
 
