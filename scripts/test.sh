@@ -33,6 +33,10 @@ fi
 if [[ "$layer" != unit && "$layer" != host ]]; then
   # Member tests run the built CLI and daemon, as a user would.
   npm run --silent build
+  # The keystone plugin's test needs a real Keystone (test-only package).
+  if [[ $EUID -eq 0 ]] && ! python3 -c 'import keystone' 2>/dev/null; then
+    bash scripts/install-test-packages.sh
+  fi
 fi
 
 run_dir=$(mktemp -d /tmp/mt.XXXXXX)

@@ -11,6 +11,8 @@ interface ConfigKey {
   description: string;
   /** The value in its canonical form, or an error saying what is wrong. */
   check(value: string): string;
+  /** Refuses a value the cluster's members (by address) cannot take, saying why. */
+  checkMembers?(value: string, addresses: readonly string[]): void;
 }
 
 export const CENTRAL_IPS = "ovn.central-ips";
@@ -52,6 +54,34 @@ function badValue(key: string, value: string, why: string): MicroOvnError {
 
 export const OPENSTACK_API_AUTH = "openstack-api.auth";
 export const OPENSTACK_API_STATIC_TOKEN = "openstack-api.static-token";
+export const OPENSTACK_API_TOKEN_EXPIRATION = "openstack-api.token-expiration";
+export const OPENSTACK_API_OVIRT_URL = "openstack-api.ovirt-url";
+export const OPENSTACK_API_OVIRT_CA_FILE = "openstack-api.ovirt-ca-file";
+export const OPENSTACK_API_OVIRT_CLIENT_ID = "openstack-api.ovirt-client-id";
+export const OPENSTACK_API_OVIRT_CLIENT_SECRET = "openstack-api.ovirt-client-secret";
+export const OPENSTACK_API_OVIRT_ADMIN_USER = "openstack-api.ovirt-admin-user-name";
+export const OPENSTACK_API_OVIRT_ADMIN_GROUP = "openstack-api.ovirt-admin-group";
+export const OPENSTACK_API_OVIRT_ADMIN_ROLE = "openstack-api.ovirt-admin-role";
+export const OPENSTACK_API_KEYSTONE_URL = "openstack-api.keystone-url";
+export const OPENSTACK_API_KEYSTONE_CA_FILE = "openstack-api.keystone-ca-file";
+
+/** Tokens of the local plugin live this long unless openstack-api.token-expiration says otherwise. */
+export const DEFAULT_TOKEN_EXPIRATION_S = 3600;
+const MIN_TOKEN_EXPIRATION_S = 5;
+const MAX_TOKEN_EXPIRATION_S = 7 * 24 * 3600;
+
+/**
+ * Where `noauth` may be used: a member address on loopback (127.0.0.0/8,
+ * ::1), or in 198.18.0.0/15, the range set aside for test networks (RFC
+ * 2544) in which the lab puts its members and nothing else does. Anywhere
+ * else, anyone who reaches the port would be an administrator.
+ */
+export function noauthAllowedAt(address: string): boolean {
+  if (address === "::1") return true;
+  if (isIP(address) !== 4) return false;
+  const [a, b] = address.split(".").map(Number);
+  return a === 127 || (a === 198 && (b === 18 || b === 19));
+}
 
 /** How the OpenStack API checks tokens (see src/openstack/auth/). */
 export const AUTH_PLUGINS = ["local", "static-token", "noauth", "keystone", "ovirt"] as const;
@@ -66,6 +96,48 @@ function oneOf(key: string, choices: readonly string[]): (value: string) => stri
   };
 }
 
+function nonEmpty(key: string, value: string): string {
+  if (value.trim() === "")
+    throw badValue(key, value, "give a value, or `microovn config delete` it");
+  return value.trim();
+}
+
+function absolutePath(key: string, value: string): string {
+  if (!value.startsWith("/"))
+    throw badValue(key, value, "give an absolute path, e.g. /etc/ssl/ca.pem");
+  return value;
+}
+
+/**
+ * An https URL without a trailing slash. `plainHttp` also takes http to
+ * loopback, for a Keystone on the same machine that only speaks plain HTTP.
+ */
+function httpsUrl(key: string, value: string, plainHttp = false): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw badValue(key, value, "give a URL such as https://host:443");
+  }
+  const schemes = plainHttp ? ["https:", "http:"] : ["https:"];
+  if (!schemes.includes(url.protocol) || url.search !== "" || url.hash !== "") {
+    throw badValue(
+      key,
+      value,
+      `give a ${schemes.join(" or ").replaceAll(":", "")} URL such as https://host:443, without a query`,
+    );
+  }
+  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
+  if (url.protocol === "http:" && !loopback) {
+    throw badValue(
+      key,
+      value,
+      "plain http carries tokens in the clear: use https, or http only to loopback",
+    );
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
 export const CONFIG_KEYS: Record<string, ConfigKey> = {
   [CENTRAL_IPS]: {
     description:
@@ -78,6 +150,86 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       "how the OpenStack API checks tokens: local (its own users and tokens, the default), " +
       "static-token, noauth, keystone or ovirt",
     check: oneOf(OPENSTACK_API_AUTH, AUTH_PLUGINS),
+    checkMembers: (value, addresses) => {
+      const exposed = addresses.filter((a) => !noauthAllowedAt(a));
+      if (value === "noauth" && exposed.length > 0) {
+        throw badValue(
+          OPENSTACK_API_AUTH,
+          value,
+          `noauth makes anyone who reaches the API an administrator, so it is only for members ` +
+            `on loopback or in the lab (198.18.0.0/15), and ${exposed.join(", ")} ` +
+            `${exposed.length === 1 ? "is" : "are"} neither; use local (the default)`,
+        );
+      }
+    },
+  },
+  [OPENSTACK_API_TOKEN_EXPIRATION]: {
+    description:
+      `how long a token of the OpenStack API's local plugin is valid, in seconds ` +
+      `(${DEFAULT_TOKEN_EXPIRATION_S} unless set; ${MIN_TOKEN_EXPIRATION_S} to ${MAX_TOKEN_EXPIRATION_S})`,
+    check: (value) => {
+      const seconds = Number(value.trim());
+      if (
+        !/^\s*\d+\s*$/.test(value) ||
+        seconds < MIN_TOKEN_EXPIRATION_S ||
+        seconds > MAX_TOKEN_EXPIRATION_S
+      ) {
+        throw badValue(
+          OPENSTACK_API_TOKEN_EXPIRATION,
+          value,
+          `give whole seconds from ${MIN_TOKEN_EXPIRATION_S} to ${MAX_TOKEN_EXPIRATION_S} (7 days), ` +
+            "e.g. 3600",
+        );
+      }
+      return String(seconds);
+    },
+  },
+  [OPENSTACK_API_OVIRT_URL]: {
+    description:
+      "with openstack-api.auth ovirt: oVirt engine's HTTPS URL (e.g. https://engine.example:443), " +
+      "whose SSO issues and checks the tokens",
+    check: (value) => httpsUrl(OPENSTACK_API_OVIRT_URL, value),
+  },
+  [OPENSTACK_API_OVIRT_CA_FILE]: {
+    description:
+      "with openstack-api.auth ovirt: the CA certificate file (PEM, an absolute path on every " +
+      "member that runs the API) that oVirt engine's certificate is checked against",
+    check: (value) => absolutePath(OPENSTACK_API_OVIRT_CA_FILE, value),
+  },
+  [OPENSTACK_API_OVIRT_CLIENT_ID]: {
+    description: "with openstack-api.auth ovirt: the SSO client id with which tokens are checked",
+    check: (value) => nonEmpty(OPENSTACK_API_OVIRT_CLIENT_ID, value),
+  },
+  [OPENSTACK_API_OVIRT_CLIENT_SECRET]: {
+    description: "with openstack-api.auth ovirt: that SSO client's secret",
+    check: (value) => nonEmpty(OPENSTACK_API_OVIRT_CLIENT_SECRET, value),
+  },
+  [OPENSTACK_API_OVIRT_ADMIN_USER]: {
+    description:
+      "with openstack-api.auth ovirt: the engine user admitted as administrator (e.g. admin@internal)",
+    check: (value) => nonEmpty(OPENSTACK_API_OVIRT_ADMIN_USER, value),
+  },
+  [OPENSTACK_API_OVIRT_ADMIN_GROUP]: {
+    description:
+      "with openstack-api.auth ovirt: members of this engine group are admitted as administrators",
+    check: (value) => nonEmpty(OPENSTACK_API_OVIRT_ADMIN_GROUP, value),
+  },
+  [OPENSTACK_API_OVIRT_ADMIN_ROLE]: {
+    description:
+      "with openstack-api.auth ovirt: users holding this engine role are admitted as administrators",
+    check: (value) => nonEmpty(OPENSTACK_API_OVIRT_ADMIN_ROLE, value),
+  },
+  [OPENSTACK_API_KEYSTONE_URL]: {
+    description:
+      "with openstack-api.auth keystone: the external Keystone's URL (e.g. https://keystone:5000), " +
+      "which checks every token",
+    check: (value) => httpsUrl(OPENSTACK_API_KEYSTONE_URL, value, true),
+  },
+  [OPENSTACK_API_KEYSTONE_CA_FILE]: {
+    description:
+      "with openstack-api.auth keystone: the CA certificate file (PEM, an absolute path on every " +
+      "member that runs the API) that Keystone's certificate is checked against",
+    check: (value) => absolutePath(OPENSTACK_API_KEYSTONE_CA_FILE, value),
   },
   [OPENSTACK_API_STATIC_TOKEN]: {
     description:

@@ -152,6 +152,7 @@ export async function addProject(
   db: IdentityDb,
   name: string,
   description = "",
+  enabled = true,
 ): Promise<ProjectView> {
   checkIdentitySchema(db.schema);
   const row = {
@@ -159,7 +160,7 @@ export async function addProject(
     name: checkName("project", name),
     description,
     domain: DEFAULT_DOMAIN,
-    enabled: true,
+    enabled,
   };
   const txn = db.transaction();
   txn.insert("Identity_Project", row);
@@ -272,6 +273,10 @@ export interface NewUser {
   /** The user's default project, on which it is granted `role`. */
   project?: string;
   role?: string;
+  /** A default project without a role on it (Keystone's default_project_id); not with `project`. */
+  defaultProject?: string;
+  /** Created disabled when false. */
+  enabled?: boolean;
 }
 
 /** Adds a user (and its role on its default project) in one transaction. */
@@ -286,7 +291,8 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
     );
   }
   const role = user.role === undefined ? undefined : checkRole(user.role);
-  const project = user.project === undefined ? undefined : await findProject(db, user.project);
+  const projectName = user.project ?? user.defaultProject;
+  const project = projectName === undefined ? undefined : await findProject(db, projectName);
   const roles = role === undefined ? undefined : await roleUuids(db);
   const now = Date.now();
   const txn = db.transaction();
@@ -294,7 +300,7 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
     user_id: newId(),
     name: user.name,
     password_hash: await hashPassword(user.password),
-    enabled: true,
+    enabled: user.enabled ?? true,
     default_project: project?._uuid,
     created_at: now,
     password_changed_at: now,
@@ -310,8 +316,8 @@ export async function addUser(db: IdentityDb, user: NewUser): Promise<UserView> 
     await txn.commit();
   } catch (e) {
     if (serverError(e) === "constraint violation") throw duplicate("user", user.name);
-    if (serverError(e) === "referential integrity violation" && user.project !== undefined) {
-      throw unknown("project", user.project);
+    if (serverError(e) === "referential integrity violation" && projectName !== undefined) {
+      throw unknown("project", projectName);
     }
     throw e;
   }
@@ -518,4 +524,93 @@ export async function bootstrapIdentity(
     throw e;
   }
   return { project: ADMIN, user: ADMIN, role: ADMIN, password };
+}
+
+/** What `updateProject` may change; absent fields stay. */
+export interface ProjectChange {
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+}
+
+/** Renames, describes, enables or disables a project, in one transaction. */
+export async function updateProject(
+  db: IdentityDb,
+  name: string,
+  change: ProjectChange,
+): Promise<ProjectView> {
+  checkIdentitySchema(db.schema);
+  const project = await findProject(db, name);
+  if (change.name !== undefined) checkName("project", change.name);
+  const txn = db.transaction();
+  txn.update("Identity_Project", [["_uuid", "==", project._uuid]], {
+    ...(change.name !== undefined ? { name: change.name } : {}),
+    ...(change.description !== undefined ? { description: change.description } : {}),
+    ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+  });
+  try {
+    await txn.commit();
+  } catch (e) {
+    if (serverError(e) === "constraint violation") throw duplicate("project", change.name ?? name);
+    throw e;
+  }
+  return projectView({ ...project, ...change });
+}
+
+/** What `updateUser` may change; absent fields stay (`defaultProject: null` clears it). */
+export interface UserChange {
+  name?: string;
+  enabled?: boolean;
+  defaultProject?: string | null;
+  password?: string;
+}
+
+/**
+ * Renames, enables or disables a user, sets its default project or its
+ * password, in one transaction. A new password also ends every token issued
+ * before it (they carry their issue time; password_changed_at is later).
+ */
+export async function updateUser(db: IdentityDb, name: string, change: UserChange): Promise<void> {
+  checkIdentitySchema(db.schema);
+  const user = await findUser(db, name);
+  if (change.name !== undefined) checkName("user", change.name);
+  const project =
+    typeof change.defaultProject === "string"
+      ? await findProject(db, change.defaultProject)
+      : undefined;
+  const password =
+    change.password === undefined
+      ? {}
+      : {
+          password_hash: await hashPassword(checkPassword(change.password)),
+          password_changed_at: Date.now(),
+        };
+  const update = (txn: ReturnType<IdentityDb["transaction"]>) =>
+    txn.update("Identity_User", [["_uuid", "==", user._uuid]], {
+      ...(change.name !== undefined ? { name: change.name } : {}),
+      ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
+      ...(change.defaultProject !== undefined ? { default_project: project?._uuid } : {}),
+      ...password,
+    });
+  try {
+    if (change.enabled === false) {
+      // A disabled administrator administers nothing: one enabled one must stay.
+      const disabled = await db.select("Identity_User", [["enabled", "==", false]], ["name"]);
+      const off = new Set([user._uuid, ...disabled.map((u) => u._uuid)]);
+      await withoutAdmins(
+        db,
+        (a) => off.has(a.user),
+        `"${name}" is the last enabled user with the admin role; grant the role to another ` +
+          "user first (`microovn user grant NAME --project admin --role admin`)",
+        (txn) => void update(txn),
+      );
+    } else {
+      const txn = db.transaction();
+      update(txn);
+      await txn.commit();
+    }
+  } catch (e) {
+    if (serverError(e) === "constraint violation") throw duplicate("user", change.name ?? name);
+    throw e;
+  }
 }

@@ -47,8 +47,13 @@ export async function setConfig(
   key: string,
   value: string,
 ): Promise<ConfigEntry & { warnings: string[] }> {
-  const canonical = configKey(key).check(value);
+  const definition = configKey(key);
+  const canonical = definition.check(value);
   rt.requireConfig();
+  definition.checkMembers?.(
+    canonical,
+    rt.layout.members.map((m) => m.address),
+  );
   const client = await connectStateDb(rt);
   try {
     const txn = client.transaction();

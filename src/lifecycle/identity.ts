@@ -4,7 +4,14 @@
  * database, and its bootstrap on the cluster's first `enable openstack-api`.
  */
 import { generatePassword } from "../identity/password.js";
-import { bootstrapIdentity, type IdentityBootstrap, type IdentityDb } from "../identity/store.js";
+import { writeAtomically } from "../util/fs.js";
+import {
+  bootstrapIdentity,
+  checkIdentitySchema,
+  type IdentityBootstrap,
+  type IdentityDb,
+} from "../identity/store.js";
+import { checkTokenSchema } from "../identity/token-keys.js";
 import { connectStateDb } from "../membership/member-row.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 
@@ -26,6 +33,23 @@ export async function withIdentityStore<R>(
  * The cluster's administrator, created with a new random password when no
  * user holds the admin role yet; undefined otherwise.
  */
-export function bootstrapAdministrator(rt: MemberRuntime): Promise<IdentityBootstrap | undefined> {
-  return withIdentityStore(rt, (db) => bootstrapIdentity(db, generatePassword()));
+export async function bootstrapAdministrator(
+  rt: MemberRuntime,
+): Promise<IdentityBootstrap | undefined> {
+  const created = await withIdentityStore(rt, (db) => bootstrapIdentity(db, generatePassword()));
+  // Kept for `openstack-api openrc` on this member; root only, like the keys in data/pki.
+  if (created)
+    await writeAtomically(rt.state.openstackAdminPasswordPath, `${created.password}\n`, 0o600);
+  return created;
+}
+
+/**
+ * Refuses, before anything changes, a cluster whose state database cannot
+ * hold what the OpenStack API service needs (users, token keys, revocations).
+ */
+export function checkOpenstackApiSchema(rt: MemberRuntime): Promise<void> {
+  return withIdentityStore(rt, async (db) => {
+    checkIdentitySchema(db.schema);
+    checkTokenSchema(db.schema);
+  });
 }

@@ -23,7 +23,7 @@ import { leaveCluster, waitForClusterMember } from "../ovn/raft.js";
 import type { IdentityBootstrap } from "../identity/store.js";
 import { pathExists } from "../util/fs.js";
 import { certificateServices, clusterIssued, issueCertificates } from "./certificates.js";
-import { bootstrapAdministrator } from "./identity.js";
+import { bootstrapAdministrator, checkOpenstackApiSchema } from "./identity.js";
 import { checkPrograms } from "./preflight.js";
 import { startCentral, startChassis, startOpenstackApi, startSwitch } from "./start.js";
 import { stopCentral, stopChassis, stopOpenstackApi, stopSwitch } from "./stop.js";
@@ -91,6 +91,7 @@ async function startService(rt: MemberRuntime, name: string): Promise<ServiceCha
   }
   await checkPrograms([service]);
   if (!isSetupService(service)) await checkStateDbRecords(rt, service);
+  if (service === "openstack-api") await checkOpenstackApiSchema(rt);
   const services = SERVICES.filter((s) => s === service || config.services.includes(s));
   // An operator's own certificate (openstack-api set-certificate) outlives a disable.
   const missing = (await clusterIssued(rt, certificateServices(services))).filter(

@@ -102,6 +102,15 @@ export class StateDir {
     return join(this.dataDir, "openstack-api.json");
   }
 
+  /**
+   * The admin password of the OpenStack API as the first `enable
+   * openstack-api` made it (0600), so `openstack-api openrc` can print it
+   * on the member that created it.
+   */
+  get openstackAdminPasswordPath(): string {
+    return join(this.dataDir, "openstack-api-admin-password");
+  }
+
   get dataDir(): string {
     return join(this.root, "data");
   }

@@ -100,6 +100,8 @@ export class Backend {
         Identity_User: true,
         Identity_Role: true,
         Identity_Assignment: true,
+        Identity_Token_Key: true,
+        Identity_Revoked_Token: true,
       });
       opened.push(stateReplica);
       return new Backend(nb, nbReplica, sbReplica, sb, state, stateReplica);

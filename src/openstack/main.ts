@@ -17,7 +17,11 @@ import { VERSION } from "../version.js";
 import { buildApiServer, type ApiDefinition, type ApiServer } from "./http.js";
 import { PluginAuthenticator } from "./auth/plugins.js";
 import { Backend } from "./backend.js";
-import { IDENTITY_API } from "./identity/api.js";
+import { KeystoneAuthenticator } from "./auth/keystone.js";
+import { LocalTokens } from "./auth/local.js";
+import { NoauthAuthenticator } from "./auth/noauth.js";
+import { OvirtAuthenticator } from "./auth/ovirt.js";
+import { identityApi } from "./identity/api.js";
 import { networkingApi } from "./networking/api.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
@@ -43,8 +47,15 @@ async function readTls(settings: ApiSettings): Promise<{ key: string; cert: stri
 }
 
 function apis(backend: Backend, address: string): [ApiDefinition, number][] {
-  const auth = new PluginAuthenticator(backend, {});
-  const identity = IDENTITY_API;
+  const tokens = new LocalTokens(backend, log);
+  const ovirt = new OvirtAuthenticator(backend, log);
+  const auth = new PluginAuthenticator(backend, {
+    local: tokens,
+    noauth: new NoauthAuthenticator(backend, address, log),
+    keystone: new KeystoneAuthenticator(backend, log),
+    ovirt,
+  });
+  const identity = identityApi({ backend, auth, tokens, ovirt, address, log });
   return [
     [networkingApi({ backend, auth, address }), NETWORKING_PORT],
     ...IDENTITY_PORTS.map((port): [ApiDefinition, number] => [identity, port]),

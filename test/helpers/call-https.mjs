@@ -1,12 +1,14 @@
 // An HTTPS request from inside a network namespace (tests run it with
 // `ip netns exec`) that trusts only the given CA, as an OpenStack client
-// given OS_CACERT would: node call-https.mjs CAFILE HOST PORT METHOD PATH [JSON-BODY].
+// given OS_CACERT would: node call-https.mjs CAFILE HOST PORT METHOD PATH [JSON-BODY [JSON-HEADERS]]
+// (an empty JSON-BODY sends none).
 // Prints {"status", "headers", "body" (parsed when JSON), "peer": {subjectaltname,
 // fingerprint256}} or {"error", "code"} when no answer came (refused, untrusted, …).
 import { readFileSync } from "node:fs";
 import { httpsCall } from "./https-call.mjs";
 
-const [caFile, host, port, method, path, body] = process.argv.slice(2);
+const [caFile, host, port, method, path, given, headers] = process.argv.slice(2);
+const body = given === "" ? undefined : given;
 const { text, ...answer } = await httpsCall(
   {
     host,
@@ -14,7 +16,10 @@ const { text, ...answer } = await httpsCall(
     method,
     path,
     ca: readFileSync(caFile),
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(headers === undefined ? {} : JSON.parse(headers)),
+    },
   },
   body,
 );

@@ -12,16 +12,26 @@ import { schemaRecordsService } from "../../src/cluster/members.js";
 import { parseServiceList } from "../../src/member/config.js";
 import { parseSchema } from "../../src/ovsdb/schema/schema.js";
 import { checkServiceList } from "../../src/cli/preseed.js";
-import { keystoneError, neutronError } from "../../src/openstack/errors.js";
+import { KEYSTONE_ERRORS, keystoneError, neutronError } from "../../src/openstack/errors.js";
 import { buildApiServer, type ApiDefinition } from "../../src/openstack/http.js";
-import { IDENTITY_API } from "../../src/openstack/identity/api.js";
-import { identityVersion, identityVersionList } from "../../src/openstack/identity/versions.js";
+import {
+  IDENTITY_VERSION_ROUTES,
+  identityVersion,
+  identityVersionList,
+} from "../../src/openstack/identity/versions.js";
 import { networkingApi } from "../../src/openstack/networking/api.js";
 import type { Authenticator } from "../../src/openstack/auth/caller.js";
 import { unauthorized } from "../../src/openstack/auth/plugins.js";
 import type { Backend } from "../../src/openstack/backend.js";
 
 /** Refuses every token, as an auth plugin does for one it does not know. */
+/** The Identity API's documents, which need no backend. */
+const IDENTITY_API: ApiDefinition = {
+  title: "Identity",
+  errors: KEYSTONE_ERRORS,
+  routes: IDENTITY_VERSION_ROUTES,
+};
+
 const REFUSE_ALL: Authenticator = { authenticate: () => Promise.reject(unauthorized()) };
 const NETWORKING_API = networkingApi({
   // Routes reach the backend only when a request comes through the auth hook.

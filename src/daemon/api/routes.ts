@@ -13,6 +13,7 @@ import { planRecovery, recover } from "../../lifecycle/recover.js";
 import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
 import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
 import { setOpenstackApiCertificate } from "../../lifecycle/openstack-api.js";
+import { openrc } from "../../lifecycle/openrc.js";
 import {
   CHASSIS_CHANGE_KEYS,
   updateChassisSettings,
@@ -259,6 +260,11 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
         log(`openstack-api: the operator's certificate ${installed.subject}`);
         return { ...installed, notAfter: installed.notAfter.toISOString() };
       },
+    },
+    {
+      method: "GET",
+      path: "/openstack-api/openrc",
+      handler: async ({ query }) => openrc(rt, query.get("user") ?? undefined),
     },
     {
       method: "POST",

@@ -1,0 +1,70 @@
+/**
+ * Calling the OpenStack API from a test: an HTTPS request made inside a
+ * member's network namespace with call-https.mjs (trusting only the given
+ * CA, as a client given OS_CACERT), the administrator's password as the
+ * first `enable openstack-api` prints it, and Keystone's password auth body.
+ */
+import { resolve } from "node:path";
+
+const CALL_HTTPS = resolve(import.meta.dirname, "call-https.mjs");
+
+export interface HttpsAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  /** Parsed when JSON. */
+  body?: unknown;
+  /** No answer came (refused, untrusted, …). */
+  error?: string;
+  code?: string;
+}
+
+export interface HttpsRequest {
+  ca: string;
+  host: string;
+  port: number;
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/**
+ * One request, run with `exec` (a program and its arguments, run inside
+ * the namespace; resolves with its standard output).
+ */
+export async function callHttps(
+  exec: (program: string, args: string[]) => Promise<string>,
+  r: HttpsRequest,
+): Promise<HttpsAnswer> {
+  const out = await exec(process.execPath, [
+    CALL_HTTPS,
+    r.ca,
+    r.host,
+    String(r.port),
+    r.method,
+    r.path,
+    r.body === undefined ? "" : JSON.stringify(r.body),
+    JSON.stringify(r.headers ?? {}),
+  ]);
+  return JSON.parse(out) as HttpsAnswer;
+}
+
+/** The admin password from the output of the cluster's first `enable openstack-api`. */
+export function printedAdminPassword(output: string): string {
+  const line = output.split("\n").find((l) => /^[A-Za-z0-9_-]{32}$/.test(l));
+  if (!line) throw new Error(`no administrator password in: ${output}`);
+  return line;
+}
+
+/** `POST /v3/auth/tokens`'s body for a password in the Default domain, scoped to `project` if given. */
+export function passwordAuth(user: string, password: string, project?: string) {
+  return {
+    auth: {
+      identity: {
+        methods: ["password"],
+        password: { user: { name: user, domain: { id: "default" }, password } },
+      },
+      ...(project ? { scope: { project: { name: project, domain: { id: "default" } } } } : {}),
+    },
+  };
+}
