@@ -6,6 +6,7 @@
  * 1002 with ML2/OVN's match, and nothing written when a request is refused.
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { GroupView, RuleView } from "../../src/openstack/networking/security-groups/views.js";
 import { OpenStackCli } from "../helpers/openstack-cli.js";
@@ -531,5 +532,88 @@ describe("bad input to the security group routes", () => {
     ]);
     assert.equal(shown.name, name);
     assert.equal(shown.description, "ünïcode");
+  });
+});
+
+describe("security groups by project, with users' own tokens", () => {
+  let m: TestMember;
+  const as: Record<"admin" | "alice" | "bob", OpenStackCli> = {} as Record<
+    "admin" | "alice" | "bob",
+    OpenStackCli
+  >;
+
+  before(async () => {
+    m = await TestMember.create("sgproj");
+    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
+    await m.ok(["enable", "openstack-api"]);
+    await m.ok(["project", "add", "demo"]);
+    for (const [user, role] of [
+      ["alice", "member"],
+      ["bob", "reader"],
+    ] as const) {
+      const r = await m.cli(
+        ["user", "add", user, "--password-stdin", "--project", "demo", "--role", role],
+        { input: `${user}-secret-password\n` },
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+    const login = (user: string, project: string, password: string) =>
+      OpenStackCli.withPassword(m.namespace, "127.0.0.1", m.path("data/pki/cacert.pem"), {
+        user,
+        project,
+        password,
+      });
+    const adminPassword = (
+      await readFile(m.path("data/openstack-api-admin-password"), "utf8")
+    ).trim();
+    as.admin = login("admin", "admin", adminPassword);
+    as.alice = login("alice", "demo", "alice-secret-password");
+    as.bob = login("bob", "demo", "bob-secret-password");
+  });
+
+  after(async () => {
+    await m?.cleanup();
+  });
+
+  const names = async (cli: OpenStackCli) =>
+    (await cli.json<{ Name: string; Project: string }[]>(sg("list"))).map((g) => g.Name).sort();
+
+  it("shows members their project's groups only, admins every project's", async () => {
+    assert.deepEqual(await names(as.alice), ["default"]);
+    await as.alice.json(sg("create web"));
+    await as.admin.json(sg("create secret"));
+    assert.deepEqual(await names(as.alice), ["default", "web"]);
+    assert.deepEqual(await names(as.bob), ["default", "web"]);
+    assert.deepEqual(await names(as.admin), ["default", "default", "secret", "web"]);
+    assert.match(await as.alice.failure(sg("show secret")), /No SecurityGroup found for secret/);
+    assert.match(
+      await as.alice.failure(sg("rule create --protocol tcp secret")),
+      /No SecurityGroup found for secret/,
+    );
+    const rules = await as.alice.json<{ "Security Group": string }[]>(sg("rule list --long"));
+    const web = await as.alice.json<{ id: string }>(sg("show web"));
+    const demoDefault = await as.alice.json<{ id: string }>(sg("show default"));
+    assert.deepEqual(
+      [...new Set(rules.map((r) => r["Security Group"]))].sort(),
+      [web.id, demoDefault.id].sort(),
+    );
+  });
+
+  it("refuses a reader's changes and a member deleting the project's default group", async () => {
+    assert.match(
+      await as.bob.failure(sg("create nope")),
+      /403, \(rule:create_security_group\) is disallowed by policy: a reader cannot create resources/,
+    );
+    assert.match(
+      await as.bob.failure(sg("rule create --protocol udp web")),
+      /403.*disallowed by policy/,
+    );
+    assert.match(await as.bob.failure(sg("delete web")), /403/);
+    assert.match(
+      await as.alice.failure(sg("delete default")),
+      /409.*Insufficient rights for removing default security group/,
+    );
+    const r = await as.alice.run(sg("delete web"));
+    assert.equal(r.exitCode, 0, r.stderr);
   });
 });
