@@ -403,6 +403,35 @@ describe("security groups through the openstack CLI", () => {
     assert.equal((await os.run(sg("delete b"))).exitCode, 0);
   });
 
+  it("lists with fields, sorting and pages, and changes tags", async () => {
+    for (const name of ["p-a", "p-b", "p-c"]) await os.json(sg("create", name));
+    const page = async (query: string) =>
+      (await os.call("GET", `/v2.0/security-groups?${query}`)).body as {
+        security_groups: Record<string, unknown>[];
+        security_groups_links?: { rel: string; href: string }[];
+      };
+    const first = await page(
+      "name=p-a&name=p-b&name=p-c&sort_key=name&sort_dir=desc&limit=2&fields=name",
+    );
+    assert.deepEqual(first.security_groups, [{ name: "p-c" }, { name: "p-b" }]);
+    const next = first.security_groups_links?.find((l) => l.rel === "next");
+    assert.ok(next, JSON.stringify(first));
+    const rest = await page(new URL(next.href).search.slice(1));
+    assert.deepEqual(rest.security_groups, [{ name: "p-a" }]);
+
+    assert.equal((await os.run(sg("set p-a --tag red --tag blue"))).exitCode, 0);
+    assert.deepEqual((await group("p-a")).tags.sort(), ["blue", "red"]);
+    assert.equal((await os.run(sg("unset p-a --tag red"))).exitCode, 0);
+    assert.deepEqual((await group("p-a")).tags, ["blue"]);
+    const tagged = await os.json<{ Name: string }[]>(sg("list --any-tags blue,green"));
+    assert.deepEqual(
+      tagged.map((g) => g.Name),
+      ["p-a"],
+    );
+    for (const name of ["p-a", "p-b", "p-c"])
+      assert.equal((await os.run(sg("delete", name))).exitCode, 0);
+  });
+
   it("gives a project its default group when an admin lists that project's groups", async () => {
     const project = "0123456789abcdef0123456789abcdef";
     const answer = await os.call("GET", `/v2.0/security-groups?project_id=${project}`);
