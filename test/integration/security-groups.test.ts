@@ -360,6 +360,10 @@ describe("security groups through the openstack CLI", () => {
         `ConflictException: 409.*Security Group ${www.id} in use by 1 port\\(s\\): remove it`,
       ),
     );
+    assert.match(
+      await os.failure(sg("set www --stateless")),
+      /409.*its stateful attribute cannot change while ports use it/,
+    );
     assert.equal(await nbDump(), before);
     const unset = await os.run([
       "port",
@@ -393,6 +397,13 @@ describe("security groups through the openstack CLI", () => {
       (await aclsOf(a.id)).map((x) => x[3]),
       ["allow-stateless", "allow-stateless"],
     );
+    assert.equal((await os.run(sg("set a --stateful"))).exitCode, 0);
+    assert.equal((await group("a")).stateful, true);
+    assert.deepEqual(
+      (await aclsOf(a.id)).map((x) => x[3]),
+      ["allow-related", "allow-related"],
+    );
+    assert.equal((await os.run(sg("set a --stateless"))).exitCode, 0);
     const b = await os.json<Group>(sg("create b"));
     const naming = await os.json<Rule>(sg("rule create --remote-group a b"));
     assert.equal((await aclsOf(b.id)).length, 3);
