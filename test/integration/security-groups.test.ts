@@ -264,6 +264,16 @@ describe("security groups through the openstack CLI", () => {
       "allow-related",
     ]);
     assert.equal(acls.length, 7);
+    // As an operator reads them.
+    const aclList = await m.ok(["ovn-nbctl", "acl-list", pg]);
+    assert.match(
+      aclList,
+      new RegExp(
+        `^  to-lport  1002 \\(outport == @${pg} && ip4 && ip4\\.src == 0\\.0\\.0\\.0/0 && tcp && tcp\\.dst == 22\\) allow-related$`,
+        "m",
+      ),
+    );
+    assert.equal(aclList.trim().split("\n").length, 7);
 
     const listed = await os.json<{ ID: string }[]>(sg("rule list www"));
     assert.deepEqual(
