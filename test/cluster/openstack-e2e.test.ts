@@ -1,5 +1,6 @@
 /**
- * The OpenStack API end to end in a two-member lab: the API service on m1,
+ * The OpenStack API end to end in a two-member lab: the API service on m1
+ * (the administrator logging in with its password),
  * a network, a DHCP subnet, a security group and two ports made with the
  * real `openstack` CLI; a VM on each member plugged into its port gets the
  * port's address from OVN's DHCP, the ports turn ACTIVE bound to the right
@@ -9,6 +10,7 @@
  * goes.
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
@@ -48,11 +50,17 @@ describe("OpenStack API end to end", () => {
     lab = await startLab(2);
     const m1 = lab.node("m1");
     await lab.ok("m1", ["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
+    // The administrator the first enable made, logging in with its password (local tokens).
+    const password = await readFile(join(m1.stateDir, "data/openstack-api-admin-password"), "utf8");
+    os = OpenStackCli.withPassword(
       m1.namespace,
       m1.address,
       join(m1.stateDir, "data/pki/cacert.pem"),
-      (args) => lab!.ok("m1", args),
+      {
+        user: "admin",
+        project: "admin",
+        password: password.trim(),
+      },
     );
   });
 

@@ -1,8 +1,10 @@
 /**
  * Debian's `openstack` CLI (python3-openstackclient) against our API, run
  * inside a member's network namespace as a user on that member would run
- * it: trusting the cluster CA (OS_CACERT) and authenticated with the
- * static-token plugin (the token stands for an admin of the admin project).
+ * it: trusting the cluster CA (OS_CACERT) and authenticated either with
+ * the static-token plugin (the token stands for an admin of the admin
+ * project) or as a user of the identity store with a password (the local
+ * plugin, the default).
  */
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
@@ -62,6 +64,25 @@ export class OpenStackCli {
       },
     );
     return JSON.parse(r.stdout) as ApiAnswer;
+  }
+
+  /** A CLI for a user of the identity store, scoped to `project`, as openrc sets it up. */
+  static withPassword(
+    namespace: string,
+    address: string,
+    caCert: string,
+    login: { user: string; project: string; password: string },
+  ): OpenStackCli {
+    return new OpenStackCli(namespace, {
+      OS_AUTH_URL: `https://${address}:5000/v3`,
+      OS_IDENTITY_API_VERSION: "3",
+      OS_USERNAME: login.user,
+      OS_PASSWORD: login.password,
+      OS_USER_DOMAIN_NAME: "Default",
+      OS_PROJECT_NAME: login.project,
+      OS_PROJECT_DOMAIN_NAME: "Default",
+      OS_CACERT: caCert,
+    });
   }
 
   /** `openstack ARGS…`; never throws on exit status. */

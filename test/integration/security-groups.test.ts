@@ -6,6 +6,7 @@
  * 1002 with ML2/OVN's match, and nothing written when a request is refused.
  */
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { GroupView, RuleView } from "../../src/openstack/networking/security-groups/views.js";
 import { OpenStackCli } from "../helpers/openstack-cli.js";
@@ -44,6 +45,34 @@ function setOf(value: Value | undefined): string[] {
   return Array.isArray(value) ? value : [value as string];
 }
 
+/** A single member with the API service, and the CLI with a static token. */
+async function memberWithApi(label: string): Promise<{ m: TestMember; os: OpenStackCli }> {
+  const m = await TestMember.create(label);
+  try {
+    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
+    await m.ok(["enable", "openstack-api"]);
+    const os = await OpenStackCli.withStaticToken(
+      m.namespace,
+      "127.0.0.1",
+      m.path("data/pki/cacert.pem"),
+      (args) => m.ok(args),
+    );
+    return { m, os };
+  } catch (e) {
+    // The suite never learns of this member: leave nothing behind.
+    await m.cleanup();
+    throw e;
+  }
+}
+
+/** Port_Group and ACL as NB holds them: what a refused request must leave alone. */
+async function portGroupsAndAcls(m: TestMember): Promise<string> {
+  return (
+    (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
+    (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]))
+  );
+}
+
 function pgName(id: string): string {
   return `pg_${id.replace(/-/g, "_")}`;
 }
@@ -77,22 +106,11 @@ describe("security groups through the openstack CLI", () => {
       ])
       .sort((x, y) => (x[2] as string).localeCompare(y[2] as string));
   };
-  /** Port_Group and ACL as NB holds them: what a refused request must leave alone. */
-  const nbDump = async () =>
-    (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
-    (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]));
+  const nbDump = () => portGroupsAndAcls(m);
   const group = (name: string) => os.json<Group>(sg("show", name));
 
   before(async () => {
-    m = await TestMember.create("sgapi");
-    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
-    await m.ok(["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
-      m.namespace,
-      "127.0.0.1",
-      m.path("data/pki/cacert.pem"),
-      (args) => m.ok(args),
-    );
+    ({ m, os } = await memberWithApi("sgapi"));
   });
 
   after(async () => {
@@ -246,6 +264,16 @@ describe("security groups through the openstack CLI", () => {
       "allow-related",
     ]);
     assert.equal(acls.length, 7);
+    // As an operator reads them.
+    const aclList = await m.ok(["ovn-nbctl", "acl-list", pg]);
+    assert.match(
+      aclList,
+      new RegExp(
+        `^  to-lport  1002 \\(outport == @${pg} && ip4 && ip4\\.src == 0\\.0\\.0\\.0/0 && tcp && tcp\\.dst == 22\\) allow-related$`,
+        "m",
+      ),
+    );
+    assert.equal(aclList.trim().split("\n").length, 7);
 
     const listed = await os.json<{ ID: string }[]>(sg("rule list www"));
     assert.deepEqual(
@@ -253,7 +281,7 @@ describe("security groups through the openstack CLI", () => {
       (await group("www")).rules.map((r) => r.id).sort(),
     );
     const all = await os.json<{ ID: string }[]>(sg("rule list"));
-    assert.equal(all.length, 7 + 4);
+    assert.equal(all.length, 7 + 4, "www's and the default group's");
     const icmpOnly = await os.json<{ ID: string }[]>(sg("rule list www --protocol icmp"));
     assert.deepEqual(
       icmpOnly.map((r) => r.ID),
@@ -342,6 +370,10 @@ describe("security groups through the openstack CLI", () => {
         `ConflictException: 409.*Security Group ${www.id} in use by 1 port\\(s\\): remove it`,
       ),
     );
+    assert.match(
+      await os.failure(sg("set www --stateless")),
+      /409.*its stateful attribute cannot change while ports use it/,
+    );
     assert.equal(await nbDump(), before);
     const unset = await os.run([
       "port",
@@ -375,6 +407,13 @@ describe("security groups through the openstack CLI", () => {
       (await aclsOf(a.id)).map((x) => x[3]),
       ["allow-stateless", "allow-stateless"],
     );
+    assert.equal((await os.run(sg("set a --stateful"))).exitCode, 0);
+    assert.equal((await group("a")).stateful, true);
+    assert.deepEqual(
+      (await aclsOf(a.id)).map((x) => x[3]),
+      ["allow-related", "allow-related"],
+    );
+    assert.equal((await os.run(sg("set a --stateless"))).exitCode, 0);
     const b = await os.json<Group>(sg("create b"));
     const naming = await os.json<Rule>(sg("rule create --remote-group a b"));
     assert.equal((await aclsOf(b.id)).length, 3);
@@ -384,6 +423,52 @@ describe("security groups through the openstack CLI", () => {
     assert.equal((await aclsOf(b.id)).length, 2);
     assert.equal((await os.run(sg("delete b"))).exitCode, 0);
   });
+
+  it("lists with fields, sorting and pages, and changes tags", async () => {
+    for (const name of ["p-a", "p-b", "p-c"]) await os.json(sg("create", name));
+    const page = async (query: string) =>
+      (await os.call("GET", `/v2.0/security-groups?${query}`)).body as {
+        security_groups: Record<string, unknown>[];
+        security_groups_links?: { rel: string; href: string }[];
+      };
+    const first = await page(
+      "name=p-a&name=p-b&name=p-c&sort_key=name&sort_dir=desc&limit=2&fields=name",
+    );
+    assert.deepEqual(first.security_groups, [{ name: "p-c" }, { name: "p-b" }]);
+    const next = first.security_groups_links?.find((l) => l.rel === "next");
+    assert.ok(next, JSON.stringify(first));
+    const rest = await page(new URL(next.href).search.slice(1));
+    assert.deepEqual(rest.security_groups, [{ name: "p-a" }]);
+
+    assert.equal((await os.run(sg("set p-a --tag red --tag blue"))).exitCode, 0);
+    assert.deepEqual((await group("p-a")).tags.sort(), ["blue", "red"]);
+    assert.equal((await os.run(sg("unset p-a --tag red"))).exitCode, 0);
+    assert.deepEqual((await group("p-a")).tags, ["blue"]);
+    const tagged = await os.json<{ Name: string }[]>(sg("list --any-tags blue,green"));
+    assert.deepEqual(
+      tagged.map((g) => g.Name),
+      ["p-a"],
+    );
+    for (const name of ["p-a", "p-b", "p-c"])
+      assert.equal((await os.run(sg("delete", name))).exitCode, 0);
+  });
+
+  it("gives a project its default group when an admin lists that project's groups", async () => {
+    const project = "0123456789abcdef0123456789abcdef";
+    const answer = await os.call("GET", `/v2.0/security-groups?project_id=${project}`);
+    assert.equal(answer.status, 200);
+    const groups = (answer.body as { security_groups: { name: string; project_id: string }[] })
+      .security_groups;
+    assert.deepEqual(
+      groups.map((g) => [g.name, g.project_id]),
+      [["default", project]],
+    );
+    const rows = (await nbRows("Port_Group")).filter(
+      (r) => (r.external_ids as Map<string, string>).get("microovn:project_id") === project,
+    );
+    assert.equal(rows.length, 1);
+    assert.equal(setOf(rows[0]!.acls).length, 4);
+  });
 });
 
 describe("bad input to the security group routes", () => {
@@ -391,15 +476,7 @@ describe("bad input to the security group routes", () => {
   let os: OpenStackCli;
 
   before(async () => {
-    m = await TestMember.create("sgbad");
-    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
-    await m.ok(["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
-      m.namespace,
-      "127.0.0.1",
-      m.path("data/pki/cacert.pem"),
-      (args) => m.ok(args),
-    );
+    ({ m, os } = await memberWithApi("sgbad"));
   });
 
   after(async () => {
@@ -414,9 +491,7 @@ describe("bad input to the security group routes", () => {
     );
     assert.equal(group.status, 201);
     const id = (group.body as { security_group: { id: string } }).security_group.id;
-    const dump = async () =>
-      (await m.ok(["ovn-nbctl", "--format=csv", "list", "Port_Group"])) +
-      (await m.ok(["ovn-nbctl", "--format=csv", "list", "ACL"]));
+    const dump = () => portGroupsAndAcls(m);
     const before = await dump();
     const long = "x".repeat(256);
     const cases: [string, string, string, RegExp][] = [
@@ -507,5 +582,88 @@ describe("bad input to the security group routes", () => {
     ]);
     assert.equal(shown.name, name);
     assert.equal(shown.description, "ünïcode");
+  });
+});
+
+describe("security groups by project, with users' own tokens", () => {
+  let m: TestMember;
+  const as: Record<"admin" | "alice" | "bob", OpenStackCli> = {} as Record<
+    "admin" | "alice" | "bob",
+    OpenStackCli
+  >;
+
+  before(async () => {
+    m = await TestMember.create("sgproj");
+    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
+    await m.ok(["enable", "openstack-api"]);
+    await m.ok(["project", "add", "demo"]);
+    for (const [user, role] of [
+      ["alice", "member"],
+      ["bob", "reader"],
+    ] as const) {
+      const r = await m.cli(
+        ["user", "add", user, "--password-stdin", "--project", "demo", "--role", role],
+        { input: `${user}-secret-password\n` },
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+    const login = (user: string, project: string, password: string) =>
+      OpenStackCli.withPassword(m.namespace, "127.0.0.1", m.path("data/pki/cacert.pem"), {
+        user,
+        project,
+        password,
+      });
+    const adminPassword = (
+      await readFile(m.path("data/openstack-api-admin-password"), "utf8")
+    ).trim();
+    as.admin = login("admin", "admin", adminPassword);
+    as.alice = login("alice", "demo", "alice-secret-password");
+    as.bob = login("bob", "demo", "bob-secret-password");
+  });
+
+  after(async () => {
+    await m?.cleanup();
+  });
+
+  const names = async (cli: OpenStackCli) =>
+    (await cli.json<{ Name: string; Project: string }[]>(sg("list"))).map((g) => g.Name).sort();
+
+  it("shows members their project's groups only, admins every project's", async () => {
+    assert.deepEqual(await names(as.alice), ["default"]);
+    await as.alice.json(sg("create web"));
+    await as.admin.json(sg("create secret"));
+    assert.deepEqual(await names(as.alice), ["default", "web"]);
+    assert.deepEqual(await names(as.bob), ["default", "web"]);
+    assert.deepEqual(await names(as.admin), ["default", "default", "secret", "web"]);
+    assert.match(await as.alice.failure(sg("show secret")), /No SecurityGroup found for secret/);
+    assert.match(
+      await as.alice.failure(sg("rule create --protocol tcp secret")),
+      /No SecurityGroup found for secret/,
+    );
+    const rules = await as.alice.json<{ "Security Group": string }[]>(sg("rule list --long"));
+    const web = await as.alice.json<{ id: string }>(sg("show web"));
+    const demoDefault = await as.alice.json<{ id: string }>(sg("show default"));
+    assert.deepEqual(
+      [...new Set(rules.map((r) => r["Security Group"]))].sort(),
+      [web.id, demoDefault.id].sort(),
+    );
+  });
+
+  it("refuses a reader's changes and a member deleting the project's default group", async () => {
+    assert.match(
+      await as.bob.failure(sg("create nope")),
+      /403, \(rule:create_security_group\) is disallowed by policy: a reader cannot create resources/,
+    );
+    assert.match(
+      await as.bob.failure(sg("rule create --protocol udp web")),
+      /403.*disallowed by policy/,
+    );
+    assert.match(await as.bob.failure(sg("delete web")), /403/);
+    assert.match(
+      await as.alice.failure(sg("delete default")),
+      /409.*Insufficient rights for removing default security group/,
+    );
+    const r = await as.alice.run(sg("delete web"));
+    assert.equal(r.exitCode, 0, r.stderr);
   });
 });

@@ -12,6 +12,7 @@ import {
   type ExternalIds,
   type StandardAttributes,
 } from "../attributes.js";
+import type { HoldingRow } from "../collection.js";
 import { SECURITY_GROUP_ID_KEY } from "./names.js";
 import type { RuleSpec } from "./rules.js";
 
@@ -47,6 +48,11 @@ export interface NewRule extends RuleSpec {
 
 export type GroupRecord = NewGroup & StandardAttributes;
 export type RuleRecord = NewRule & StandardAttributes;
+
+/** A group's port group as the collection machinery updates it (revision, tags). */
+export function groupHoldingRow(row: { _uuid: string; external_ids: ExternalIds }): HoldingRow {
+  return { table: "Port_Group", uuid: row._uuid, externalIds: row.external_ids };
+}
 
 export function groupExternalIds(group: NewGroup): Map<string, string> {
   const ids = createdIds({ description: group.description, tags: group.tags });

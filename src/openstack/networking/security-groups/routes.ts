@@ -4,15 +4,27 @@
  * on a read: a project that lists its groups before it has any gets its
  * `default` group first.
  */
+import { isAdmin, type Caller } from "../../auth/caller.js";
 import type { ApiApp } from "../../http.js";
 import { registerCollection } from "../collection.js";
 import { callerOf, type NetworkingContext } from "../context.js";
+import type { RawQuery } from "../query.js";
 import { writeNb } from "../write.js";
 import { ensureDefaultSecurityGroup, findDefaultGroup } from "./defaults.js";
 import { securityGroupRules } from "./security-group-rules.js";
 import { securityGroups } from "./security-groups.js";
 
 const GROUPS_PATH = "/v2.0/security-groups";
+
+/**
+ * Whose default group a list brings about, as in Neutron: the project the
+ * list is filtered on (for an admin, who may list any), else the caller's.
+ */
+function listedProject(caller: Caller, query: RawQuery): string | undefined {
+  const filter = query.project_id ?? query.tenant_id;
+  const named = Array.isArray(filter) ? filter[0] : filter;
+  return named !== undefined && isAdmin(caller) ? named : caller.projectId;
+}
 
 export function securityGroupRoutes(
   app: ApiApp,
@@ -25,7 +37,7 @@ export function securityGroupRoutes(
     const scope = plain as unknown as ApiApp;
     scope.addHook("preHandler", async (request) => {
       if (request.method !== "GET" || request.routeOptions.url !== GROUPS_PATH) return;
-      const project = callerOf(request).projectId;
+      const project = listedProject(callerOf(request), request.query as RawQuery);
       if (project === undefined || findDefaultGroup(nbReplica, project)) return;
       await writeNb(nb, (txn) => ensureDefaultSecurityGroup(txn, nbReplica, project));
     });

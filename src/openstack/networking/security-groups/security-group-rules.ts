@@ -20,7 +20,7 @@ import { IntegerLike } from "../validation.js";
 import type { NbTransaction } from "../write.js";
 import { ruleAcl } from "./acl.js";
 import { SECURITY_GROUP_RULE_ID_KEY, portGroupName } from "./names.js";
-import { readGroup, readRule, ruleExternalIds, type NewRule } from "./records.js";
+import { groupHoldingRow, readGroup, readRule, ruleExternalIds, type NewRule } from "./records.js";
 import { checkRule, ruleKey } from "./rules.js";
 import { ruleView, rulesOfGroup, type GroupView, type RuleView } from "./views.js";
 
@@ -58,10 +58,6 @@ function locate(nb: NbReplica, id: string) {
     }
   }
   return undefined;
-}
-
-function holdingOf(group: { _uuid: string; external_ids: Map<string, string> }) {
-  return { table: "Port_Group" as const, uuid: group._uuid, externalIds: group.external_ids };
 }
 
 export function securityGroupRules(
@@ -179,7 +175,7 @@ export function securityGroupRules(
         [["_uuid", "==", found.group._uuid]],
         [["acls", "delete", found.acl._uuid]],
       );
-      writeHoldingRow(txn, holdingOf(found.group), {});
+      writeHoldingRow(txn, groupHoldingRow(found.group), {});
     },
   };
 }

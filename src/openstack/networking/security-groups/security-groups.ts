@@ -21,7 +21,7 @@ import {
   insertGroup,
 } from "./defaults.js";
 import { SECURITY_GROUP_RULE_ID_KEY, portGroupName } from "./names.js";
-import { KEYS, readGroup, readRule, type NewGroup } from "./records.js";
+import { KEYS, groupHoldingRow, readGroup, readRule, type NewGroup } from "./records.js";
 import { groupView, type GroupView } from "./views.js";
 
 const NAME = Type.String({ maxLength: 255 });
@@ -54,7 +54,7 @@ function groupRow(nb: NbReplica, id: string) {
   return row && group?.id === id ? { row, group } : undefined;
 }
 
-export function inUse(message: string): ApiError {
+function inUse(message: string): ApiError {
   return new ApiError(409, message, "SecurityGroupInUse");
 }
 
@@ -73,11 +73,7 @@ function removeRulesNaming(txn: NbTransaction, nb: NbReplica, groupId: string): 
     });
     if (naming.length === 0) continue;
     txn.mutate("Port_Group", [["_uuid", "==", row._uuid]], [["acls", "delete", naming]]);
-    writeHoldingRow(
-      txn,
-      { table: "Port_Group", uuid: row._uuid, externalIds: row.external_ids },
-      {},
-    );
+    writeHoldingRow(txn, groupHoldingRow(row), {});
   }
 }
 
@@ -117,9 +113,7 @@ export function securityGroups(nb: NbReplica): Collection<GroupView> {
 
     holdingRow(id) {
       const found = groupRow(nb, id);
-      return (
-        found && { table: "Port_Group", uuid: found.row._uuid, externalIds: found.row.external_ids }
-      );
+      return found && groupHoldingRow(found.row);
     },
 
     create(txn: NbTransaction, items: readonly Item[], caller: Caller): string[] {
@@ -184,11 +178,7 @@ export function securityGroups(nb: NbReplica): Collection<GroupView> {
           }
         }
       }
-      writeHoldingRow(
-        txn,
-        { table: "Port_Group", uuid: found.row._uuid, externalIds: found.row.external_ids },
-        out,
-      );
+      writeHoldingRow(txn, groupHoldingRow(found.row), out);
     },
 
     remove(txn: NbTransaction, view: GroupView, caller: Caller): void {
