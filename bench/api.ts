@@ -74,10 +74,10 @@ async function main(): Promise<void> {
   const lab = await Lab.create({ root, prefix: "ba", cli: [process.execPath, CLI] });
   try {
     const node = await lab.grow();
-    const enabled = await lab.ok(node.name, ["enable", "openstack-api"]);
-    // The first enable prints the admin password alone on a line.
-    const adminPassword =
-      enabled.split("\n").find((l) => /^[A-Za-z0-9]{20,}$/.test(l.trim())) ?? "";
+    await lab.ok(node.name, ["enable", "openstack-api"]);
+    // The administrator's password, as openrc gives it on this member.
+    const openrc = await lab.ok(node.name, ["openstack-api", "openrc"]);
+    const adminPassword = /^export OS_PASSWORD='([^']*)'$/m.exec(openrc)?.[1] ?? "";
     await lab.ok(node.name, ["config", "set", "openstack-api.static-token", STATIC_TOKEN]);
     const pki = join(node.stateDir, "data", "pki");
     const loadArgs = [node.address, pki, adminPassword, STATIC_TOKEN];

@@ -182,6 +182,9 @@ async function main(): Promise<void> {
     ["external_ids", "includes", new Map([["neutron:network_name", `neutron-${networkId}`]])],
   ]);
   if (!template) throw new Error("no API port found in NB to copy");
+  const templateGroups = (
+    await nb.select("Port_Group", [["ports", "includes", [template._uuid]]], ["_uuid"])
+  ).map((g) => g._uuid);
   const floorSwitch = `bench-floor-${randomUUID()}`;
   const create = nb.transaction();
   create.insert("Logical_Switch", { name: floorSwitch });
@@ -202,6 +205,11 @@ async function main(): Promise<void> {
       port_security: template.port_security.length > 0 ? [`${mac} ${ip}`] : [],
     });
     txn.mutate("Logical_Switch", [["name", "==", floorSwitch]], [["ports", "insert", [port]]]);
+    // The port groups the API put its port in (the drop group, the default
+    // security group): the same rows change.
+    for (const group of templateGroups) {
+      txn.mutate("Port_Group", [["_uuid", "==", group]], [["ports", "insert", [port]]]);
+    }
     await txn.commit();
   };
   const floorSequential = await rate(SEQUENTIAL, 1, writeFloorPort);
