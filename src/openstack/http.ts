@@ -108,6 +108,42 @@ export function baseUrl(host: string, port: number): string {
   return `https://${joinHostPort(host, port)}`;
 }
 
+/** Every method a route may serve, for the Allow header and 405. */
+const ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * The API's own routes; then, for each path, the methods it does not take
+ * answer 405 naming those it does (as on the version documents), rather
+ * than 404 as if the path did not exist.
+ */
+async function registerWith405(app: ApiApp, api: ApiDefinition, base: string): Promise<void> {
+  if (!api.register) return;
+  const served = new Map<string, Set<string>>();
+  app.addHook("onRoute", (route) => {
+    const methods = served.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) methods.add(m);
+    served.set(route.url, methods);
+  });
+  await api.register(app, base);
+  // Routes the API registers inside plugins of its own are added now.
+  await app.after();
+  for (const [url, methods] of [...served]) {
+    const others = ALL_METHODS.filter((m) => !methods.has(m));
+    if (others.length === 0) continue;
+    const allow = ALL_METHODS.filter((m) => methods.has(m)).join(", ");
+    app.route({
+      method: others,
+      url,
+      schema: { hide: true },
+      handler: async (_request, reply) =>
+        reply
+          .code(405)
+          .header("allow", allow)
+          .send(api.errors.body(405, METHOD_NOT_ALLOWED_MESSAGE)),
+    });
+  }
+}
+
 export async function buildApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { api, log } = options;
   const base = baseUrl(options.host, options.port);
@@ -161,9 +197,7 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
           .send(api.errors.body(405, METHOD_NOT_ALLOWED_MESSAGE)),
     });
   }
-  await api.register?.(app, base);
-  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-
+  // The API's routes (and scopes of their own) inherit these handlers.
   app.setNotFoundHandler(async (_request, reply) =>
     reply.code(404).send(api.errors.body(404, NOT_FOUND_MESSAGE)),
   );
@@ -181,6 +215,9 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     log(`${request.method} ${request.url}: ${error.stack ?? error.message}`);
     return reply.code(500).send(api.errors.body(500, INTERNAL_ERROR_MESSAGE));
   });
+  await registerWith405(app, api, base);
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
   await app.ready();
   return app;
 }

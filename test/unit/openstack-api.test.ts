@@ -20,7 +20,7 @@ import {
   identityVersionList,
 } from "../../src/openstack/identity/versions.js";
 import { networkingApi } from "../../src/openstack/networking/api.js";
-import type { Authenticator } from "../../src/openstack/auth/caller.js";
+import { ADMIN_ROLE, effectiveRoles, type Authenticator } from "../../src/openstack/auth/caller.js";
 import { unauthorized } from "../../src/openstack/auth/plugins.js";
 import type { Backend } from "../../src/openstack/backend.js";
 
@@ -161,6 +161,37 @@ describe("OpenStack API HTTP layer", () => {
       badJson.json<{ NeutronError: { type: string } }>().NeutronError.type,
       "HTTPBadRequest",
     );
+    await app.close();
+  });
+
+  it("answers 405 naming the methods a resource path takes, once the caller is known", async () => {
+    const admin: Authenticator = {
+      authenticate: () =>
+        Promise.resolve({
+          userId: "u",
+          userName: "admin",
+          projectId: "p",
+          projectName: "admin",
+          roles: effectiveRoles([ADMIN_ROLE]),
+        }),
+    };
+    const app = await server(
+      networkingApi({
+        backend: {} as unknown as Backend,
+        auth: admin,
+        address: "192.0.2.7",
+      }),
+    );
+    const put = await app.inject({ method: "PUT", url: "/v2.0/networks" });
+    assert.equal(put.statusCode, 405);
+    assert.equal(put.headers.allow, "GET, HEAD, POST");
+    assert.equal(
+      put.json<{ NeutronError: { type: string } }>().NeutronError.type,
+      "HTTPMethodNotAllowed",
+    );
+    const post = await app.inject({ method: "POST", url: "/v2.0/networks/some-id" });
+    assert.equal(post.statusCode, 405);
+    assert.equal(post.headers.allow, "GET, HEAD, PUT, DELETE");
     await app.close();
   });
 

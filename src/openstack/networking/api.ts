@@ -53,9 +53,8 @@ export function networkingApi(context: NetworkingContext): ApiDefinition {
         }
       });
       // Resources validate requests as Neutron does (validation.ts), in a
-      // scope of their own so the version documents keep the server's.
-      // Not awaited: the scope is made at ready(), after the server's error
-      // handler is set, which it inherits.
+      // scope of their own so the version documents keep the server's; it
+      // inherits the server's error handler.
       void app.register(async (plain) => {
         const scope = plain as unknown as ApiApp;
         scope.setValidatorCompiler(validatorCompiler);
