@@ -86,8 +86,32 @@ describe("update2 diffs", () => {
 
   it("toggles set elements (symmetric difference)", () => {
     const apply = compileDiff(type(ports, "tags"));
-    assert.deepEqual(apply([1, 2, 3], ["set", [2, 4]]), [1, 3, 4]);
+    assert.deepEqual((apply([1, 2, 3], ["set", [2, 4]]) as number[]).sort(), [1, 3, 4]);
     assert.deepEqual(apply([], 9), [9]);
+  });
+
+  it("follows a large set through many versions, leaving each old version as it was", () => {
+    const apply = compileDiff(type(ports, "tags"));
+    const first = Array.from({ length: 1000 }, (_, i) => i);
+    let current: number[] = first;
+    const expected = new Set(first);
+    for (let step = 0; step < 300; step++) {
+      // Add one new element and take out one that is there, as creates and deletes do.
+      const added = 1000 + step;
+      const removed = step * 3;
+      const before = [...current];
+      const next = apply(current, ["set", [added, removed]]) as number[];
+      assert.deepEqual(current, before, "the old version is not changed");
+      expected.add(added);
+      expected.delete(removed);
+      current = next;
+    }
+    assert.deepEqual(
+      [...current].sort((a, b) => a - b),
+      [...expected].sort((a, b) => a - b),
+    );
+    // A diff applied to an old version again still answers from that version.
+    assert.deepEqual((apply(first, 5) as number[]).length, 999);
   });
 
   it("replaces optional values whole, as ovsdb-server sends them", () => {

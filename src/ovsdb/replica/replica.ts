@@ -84,6 +84,12 @@ function sameRow(a: Row, b: Row): boolean {
   return true;
 }
 
+/**
+ * The members of a replicated set column's current array, for its next
+ * diff (see compileDiff); an array that is no longer current loses its Set.
+ */
+const SET_MEMBERS = new WeakMap<Atom[], Set<Atom>>();
+
 /** Applies an update2 "modify" diff for one column (RFC 7047 update2 semantics). */
 export type DiffApplier = (current: Value, diff: WireValue) => Value;
 
@@ -105,19 +111,30 @@ export function compileDiff(type: ColumnType): DiffApplier {
     };
   }
   // Sets: the diff is the symmetric difference of old and new. It is
-  // usually a few atoms against a set that can be large (a switch's ports):
-  // one pass over the set with the diff as the lookup, rather than a Set of
-  // the whole, keeps a change to a 10,000-port switch cheap.
+  // usually an atom or two against a set that can be large (a switch's
+  // ports, a port group's): the new array is a native copy of the old one
+  // with the atoms added or taken out, and membership is answered by a Set
+  // that moves from each version of the array to the next (made once, then
+  // kept), so a change to a 10,000-port switch costs a copy, not a rebuild.
   return (current, diff) => {
-    const toggles = new Set(decode(diff) as Atom[]);
-    if (toggles.size === 0) return current;
-    const kept: Atom[] = [];
-    for (const atom of current as Atom[]) {
-      if (toggles.has(atom)) toggles.delete(atom);
-      else kept.push(atom);
+    const atoms = decode(diff) as Atom[];
+    if (atoms.length === 0) return current;
+    const before = current as Atom[];
+    const members = SET_MEMBERS.get(before) ?? new Set(before);
+    SET_MEMBERS.delete(before);
+    const after = before.slice();
+    for (const atom of atoms) {
+      if (members.delete(atom)) {
+        const i = after.indexOf(atom);
+        after[i] = after[after.length - 1]!;
+        after.pop();
+      } else {
+        members.add(atom);
+        after.push(atom);
+      }
     }
-    for (const atom of toggles) kept.push(atom);
-    return kept;
+    SET_MEMBERS.set(after, members);
+    return after;
   };
 }
 
