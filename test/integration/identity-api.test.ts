@@ -276,6 +276,13 @@ describe("the Identity API with the openstack CLI", () => {
       OS_TENANT_NAME: "admin",
     });
     assert.ok(token.id);
+    // A v2.0 login serves the Networking API, through the CLI too.
+    const networks = await json<unknown[]>(["network", "list"], {
+      OS_IDENTITY_API_VERSION: "2",
+      OS_AUTH_URL: "https://127.0.0.1:5000/v2.0",
+      OS_TENANT_NAME: "admin",
+    });
+    assert.ok(Array.isArray(networks));
     for (const port of [5000, 35357]) {
       const answer = await call(port, "POST", "/v2.0/tokens", {
         body: {
@@ -300,6 +307,8 @@ describe("the Identity API with the openstack CLI", () => {
         [network.publicURL, network.adminURL, network.internalURL, network.region],
         ["https://127.0.0.1:9696", "https://127.0.0.1:9696", "https://127.0.0.1:9696", "RegionOne"],
       );
+      const onNetworking = await call(9696, "GET", "/v2.0/networks", authorized(access.token.id));
+      assert.equal(onNetworking.status, 200, JSON.stringify(onNetworking.body));
       // The same token serves v3 and the tenant list.
       const tenants = await call(port, "GET", "/v2.0/tenants", authorized(access.token.id));
       assert.equal(tenants.status, 200);
