@@ -24,7 +24,13 @@ export async function startLab(nodes: number): Promise<Lab> {
   const root = await makeTempDir("lab");
   const prefix = `t${(process.pid % 46656).toString(36)}${++counter}`;
   const lab = await Lab.create({ root, prefix, cli: [process.execPath, CLI] });
-  for (let i = 0; i < nodes; i++) await lab.grow();
+  try {
+    for (let i = 0; i < nodes; i++) await lab.grow();
+  } catch (e) {
+    // The caller never gets the lab to take down: do it here.
+    await stopLab(lab);
+    throw e;
+  }
   return lab;
 }
 
