@@ -259,6 +259,18 @@ describe("the Networking API through the openstack CLI", () => {
       new RegExp(`neutron:cidrs=${v4.ip_address.replace(/\./g, "\\.")}/24 ${v6.ip_address}/64`),
     );
     assert.match(await nbctl(["show"]), new RegExp(`port ${port.id} \\(aka web\\)`));
+    // An address no port holds yet (the service picks its own at random).
+    const held = (
+      await json<{ "Fixed IP Addresses": { ip_address: string }[] }[]>([
+        "port",
+        "list",
+        "--network",
+        "dhcp-net",
+      ])
+    ).flatMap((p) => p["Fixed IP Addresses"].map((f) => f.ip_address));
+    const free = Array.from({ length: 30 }, (_, i) => `10.1.0.${70 + i}`).find(
+      (a) => !held.includes(a),
+    )!;
     const pinned = await json<{ fixed_ips: { ip_address: string }[] }>([
       "port",
       "create",
@@ -266,9 +278,9 @@ describe("the Networking API through the openstack CLI", () => {
       "--network",
       "dhcp-net",
       "--fixed-ip",
-      "subnet=v4,ip-address=10.1.0.77",
+      `subnet=v4,ip-address=${free}`,
     ]);
-    assert.equal(pinned.fixed_ips[0]!.ip_address, "10.1.0.77");
+    assert.equal(pinned.fixed_ips[0]!.ip_address, free);
     const taken = await refused([
       "port",
       "create",
@@ -276,10 +288,10 @@ describe("the Networking API through the openstack CLI", () => {
       "--network",
       "dhcp-net",
       "--fixed-ip",
-      "subnet=v4,ip-address=10.1.0.77",
+      `subnet=v4,ip-address=${free}`,
     ]);
     assert.match(taken, /409/);
-    assert.match(taken, /IP address 10\.1\.0\.77 already allocated/);
+    assert.ok(taken.includes(`IP address ${free} already allocated`), taken);
     const mac = await refused([
       "port",
       "create",
