@@ -26,6 +26,7 @@ import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northboun
 import { createCa, issueCertificate } from "../../src/pki/x509.js";
 import { SCHEMAS, startStandalone, type OvsdbServerHandle } from "../helpers/ovsdb-server.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
 
 const CALLERS: Record<string, Caller> = {
   admin: {
@@ -607,9 +608,19 @@ describe("the Networking API over NB", () => {
     );
     const ips = made.map((p) => p.fixed_ips[0]!.ip_address);
     assert.equal(new Set(ips).size, ips.length, "no address handed out twice");
-    const listed = (
-      await call("admin", "GET", `/v2.0/ports?network_id=${net.id}&fields=id`, undefined, 1)
-    ).body.ports as { id: string }[];
-    assert.deepEqual(listed.map((p) => p.id).sort(), made.map((p) => p.id).sort());
+    // Server 1 sees server 0's writes once its replica has them: read-after-write
+    // is promised on the server that wrote, so wait (bounded) for the other.
+    const expected = made.map((p) => p.id).sort();
+    const listedIds = async () =>
+      (
+        (await call("admin", "GET", `/v2.0/ports?network_id=${net.id}&fields=id`, undefined, 1))
+          .body.ports as { id: string }[]
+      )
+        .map((p) => p.id)
+        .sort();
+    await waitFor("server 1 to list every acknowledged port", async () =>
+      (await listedIds()).length === expected.length ? true : undefined,
+    ).catch(() => undefined);
+    assert.deepEqual(await listedIds(), expected);
   });
 });
