@@ -183,18 +183,18 @@ export function listAnswer<V extends View>(
 }
 
 /**
- * The same answer as JSON text. A whole view's JSON is kept with it (views
- * live as long as their row's version), so a long list is mostly joined,
- * not serialized again.
+ * The same answer as UTF-8 JSON, ready to send. A whole view's JSON is kept
+ * with it (views live as long as their row's version), so a long list is
+ * mostly joined, not serialized again; an unchanged list is not even joined.
  */
 export function listJson<V extends View>(
   kind: Collection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
-): string {
+): Buffer {
   const generation = kind.generation?.();
-  if (generation === undefined) return renderList(kind, caller, raw, collectionUrl);
+  if (generation === undefined) return Buffer.from(renderList(kind, caller, raw, collectionUrl));
   // Who asks matters only as far as scoping goes: admins see one list, others their project's.
   const key = JSON.stringify([isAdmin(caller) ? "*" : caller.projectId, raw]);
   let cache = lastLists.get(kind);
@@ -204,7 +204,7 @@ export function listJson<V extends View>(
   }
   let text = cache.answers.get(key);
   if (text === undefined) {
-    text = renderList(kind, caller, raw, collectionUrl);
+    text = Buffer.from(renderList(kind, caller, raw, collectionUrl));
     // A few recent questions are kept, not every one ever asked.
     if (cache.answers.size >= 16) cache.answers.clear();
     cache.answers.set(key, text);
@@ -213,7 +213,7 @@ export function listJson<V extends View>(
 }
 
 /** The answers given since the collection last changed, by who asked what. */
-const lastLists = new WeakMap<object, { generation: number; answers: Map<string, string> }>();
+const lastLists = new WeakMap<object, { generation: number; answers: Map<string, Buffer> }>();
 
 function renderList<V extends View>(
   kind: Collection<V>,
@@ -307,12 +307,7 @@ export function registerCollection<V extends View>(
     reply
       .type("application/json; charset=utf-8")
       .send(
-        listAnswer(
-          kind,
-          callerOf(request),
-          normalizeQuery(request.query as RawQuery),
-          collectionUrl,
-        ),
+        listJson(kind, callerOf(request), normalizeQuery(request.query as RawQuery), collectionUrl),
       ),
   );
 
