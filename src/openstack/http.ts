@@ -210,7 +210,10 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     const status = error.validation ? 400 : (error.statusCode ?? 500);
     if (status >= 400 && status < 500) {
-      return reply.code(status).send(api.errors.body(status, error.message));
+      const message = error.validation
+        ? validationMessage(error.validationContext ?? "body", error.validation)
+        : error.message;
+      return reply.code(status).send(api.errors.body(status, message));
     }
     log(`${request.method} ${request.url}: ${error.stack ?? error.message}`);
     return reply.code(500).send(api.errors.body(500, INTERNAL_ERROR_MESSAGE));
@@ -220,4 +223,29 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
 
   await app.ready();
   return app;
+}
+
+/**
+ * What a request that failed its schema got wrong, naming the attribute: an
+ * attribute the resource does not take, a wrong type, a value out of the
+ * allowed ones.
+ */
+export function validationMessage(
+  context: string,
+  problems: readonly { instancePath: string; message?: string; params: Record<string, unknown> }[],
+): string {
+  return problems
+    .map((p) => {
+      const where = `${context}${p.instancePath}`;
+      const { additionalProperty, allowedValues, missingProperty } = p.params;
+      if (typeof additionalProperty === "string") {
+        return `${where}: '${additionalProperty}' is not an attribute it takes`;
+      }
+      if (typeof missingProperty === "string") return `${where}: '${missingProperty}' is required`;
+      if (Array.isArray(allowedValues)) {
+        return `${where} must be one of ${allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+      }
+      return `${where} ${p.message ?? "is not valid"}`;
+    })
+    .join("; ");
 }

@@ -372,6 +372,99 @@ describe("the Identity API with the openstack CLI", () => {
     assert.equal((await call(5000, "GET", "/v3/auth/projects", authorized(rita))).status, 200);
   });
 
+  it("answers bad input to tokens and administration with 4xx in Keystone's form, changing nothing", async () => {
+    const admin = await tokenFor("admin", adminPassword, "admin");
+    await m.ok(["project", "add", "kept"]);
+    await m.cli(
+      ["user", "add", "kim", "--password-stdin", "--project", "kept", "--role", "member"],
+      {
+        input: "kim-secret\n",
+      },
+    );
+    /** Everything the store holds, as an administrator reads it. */
+    const snapshot = async () => {
+      const read = async (path: string) => {
+        const answer = await call(5000, "GET", path, authorized(admin));
+        assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
+        return answer.body as Record<string, unknown[]>;
+      };
+      return JSON.stringify([
+        (await read("/v3/projects")).projects,
+        (await read("/v3/users")).users,
+        (await read("/v3/role_assignments")).role_assignments,
+      ]);
+    };
+    const before = await snapshot();
+    const projectId = (
+      (await call(5000, "GET", "/v3/projects?name=kept", authorized(admin))).body as {
+        projects: { id: string }[];
+      }
+    ).projects[0]!.id;
+    const kimId = (
+      (await call(5000, "GET", "/v3/users?name=kim", authorized(admin))).body as {
+        users: { id: string }[];
+      }
+    ).users[0]!.id;
+    const memberId = (
+      (await call(5000, "GET", "/v3/roles?name=member", authorized(admin))).body as {
+        roles: { id: string }[];
+      }
+    ).roles[0]!.id;
+    const missing = "f".repeat(32);
+
+    const cases: [string, string, unknown, number, RegExp][] = [
+      // Tokens: a body that is no auth request, an unknown scope, an unknown user.
+      ["POST", "/v3/auth/tokens", { auth: {} }, 400, /identity/],
+      [
+        "POST",
+        "/v3/auth/tokens",
+        { auth: { identity: { methods: ["password"] } } },
+        400,
+        /password/,
+      ],
+      ["POST", "/v3/auth/tokens", { ...passwordAuth("kim", "kim-secret", "nowhere") }, 401, /./],
+      ["POST", "/v3/auth/tokens", passwordAuth("nobody", "x", "kept"), 401, /./],
+      // Users: no name, an unknown attribute, a taken name, an unknown default project.
+      ["POST", "/v3/users", { user: { password: "p" } }, 400, /name/],
+      ["POST", "/v3/users", { user: { name: "x", password: "p", colour: "red" } }, 400, /colour/],
+      ["POST", "/v3/users", { user: { name: "kim", password: "p" } }, 409, /kim/],
+      [
+        "POST",
+        "/v3/users",
+        { user: { name: "y", password: "p", default_project_id: missing } },
+        400,
+        /project/,
+      ],
+      ["PATCH", `/v3/users/${missing}`, { user: { enabled: false } }, 404, /./],
+      ["PATCH", `/v3/users/${kimId}`, { user: { enabled: "no" } }, 400, /enabled/],
+      ["DELETE", `/v3/users/${missing}`, undefined, 404, /./],
+      // Projects: no name, a taken name, an unknown one.
+      ["POST", "/v3/projects", { project: {} }, 400, /name/],
+      ["POST", "/v3/projects", { project: { name: "kept" } }, 409, /kept/],
+      ["PATCH", `/v3/projects/${missing}`, { project: { description: "d" } }, 404, /./],
+      ["DELETE", `/v3/projects/${missing}`, undefined, 404, /./],
+      // Role assignments naming something that does not exist.
+      ["PUT", `/v3/projects/${projectId}/users/${kimId}/roles/${missing}`, undefined, 404, /./],
+      ["PUT", `/v3/projects/${projectId}/users/${missing}/roles/${memberId}`, undefined, 404, /./],
+      ["PUT", `/v3/projects/${missing}/users/${kimId}/roles/${memberId}`, undefined, 404, /./],
+      ["DELETE", `/v3/projects/${projectId}/users/${kimId}/roles/${missing}`, undefined, 404, /./],
+    ];
+    for (const [method, path, body, status, message] of cases) {
+      const answer = await call(5000, method, path, {
+        ...(path === "/v3/auth/tokens" ? {} : authorized(admin)),
+        ...(body === undefined ? {} : { body }),
+      });
+      const label = `${method} ${path} ${JSON.stringify(body)}`;
+      assert.equal(answer.status, status, `${label}: ${JSON.stringify(answer.body)}`);
+      const error = (answer.body as { error?: { code: number; message: string } }).error;
+      assert.equal(error?.code, status, `${label}: Keystone's error form`);
+      assert.match(error.message, message, label);
+    }
+    assert.equal(await snapshot(), before);
+    await m.ok(["user", "delete", "kim"]);
+    await m.ok(["project", "delete", "kept"]);
+  });
+
   it("ends tokens when the role, the password or the user goes", async () => {
     const rita = await tokenFor("rita", "rita-secret", "readers");
     const probe = () => call(5000, "GET", "/v3/auth/projects", authorized(rita));
