@@ -96,8 +96,40 @@ async function rate(count: number, concurrency: number, job: (i: number) => Prom
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
+/**
+ * Waits until ovn-northd has worked through every NB change so far (NB's
+ * nb_cfg bumped, then SB's copy of it back in sb_cfg), so that each
+ * measured step starts on a quiet machine rather than paying for the
+ * backlog the step before left.
+ */
+async function settle(nb: OvsdbClient<OvnNorthboundDatabase>): Promise<void> {
+  const [global] = await nb.select("NB_Global", [], ["nb_cfg"]);
+  if (!global) throw new Error("NB has no NB_Global row");
+  const bump = nb.transaction();
+  bump.mutate("NB_Global", [["_uuid", "==", global._uuid]], [["nb_cfg", "+=", 1]]);
+  await bump.commit();
+  const wanted = global.nb_cfg + 1;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const [now] = await nb.select("NB_Global", [], ["sb_cfg"]);
+    if (now && now.sb_cfg >= wanted) return;
+    if (Date.now() > deadline) throw new Error("ovn-northd did not catch up within 120 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function main(): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const tls = {
+    privateKey: join(pkiDir, "client-privkey.pem"),
+    certificate: join(pkiDir, "client-cert.pem"),
+    caCert: join(pkiDir, "cacert.pem"),
+  };
+  const nb = await OvsdbClient.connect<OvnNorthboundDatabase>({
+    remotes: `ssl:${address}:6641`,
+    database: "OVN_Northbound",
+    tls,
+  });
 
   // A local token when the local plugin serves them, else the static token.
   const password = {
@@ -161,23 +193,15 @@ async function main(): Promise<void> {
     });
     if (answer.status !== 201) throw new Error(`port create: ${JSON.stringify(answer.body)}`);
   };
+  await settle(nb);
   const apiSequential = await rate(SEQUENTIAL, 1, createPort);
   log(`  API port create, sequential: ${apiSequential.toFixed(1)}/s`);
+  await settle(nb);
   const apiConcurrent = await rate(CONCURRENT, CONCURRENCY, createPort);
   log(`  API port create, ${CONCURRENCY} concurrent: ${apiConcurrent.toFixed(1)}/s`);
 
   // The floor: the same rows (copied from a port the API made) written by
   // our client, one transaction per port, on a switch of their own.
-  const tls = {
-    privateKey: join(pkiDir, "client-privkey.pem"),
-    certificate: join(pkiDir, "client-cert.pem"),
-    caCert: join(pkiDir, "cacert.pem"),
-  };
-  const nb = await OvsdbClient.connect<OvnNorthboundDatabase>({
-    remotes: `ssl:${address}:6641`,
-    database: "OVN_Northbound",
-    tls,
-  });
   const [template] = await nb.select("Logical_Switch_Port", [
     ["external_ids", "includes", new Map([["neutron:network_name", `neutron-${networkId}`]])],
   ]);
@@ -212,7 +236,9 @@ async function main(): Promise<void> {
     }
     await txn.commit();
   };
+  await settle(nb);
   const floorSequential = await rate(SEQUENTIAL, 1, writeFloorPort);
+  await settle(nb);
   const floorConcurrent = await rate(CONCURRENT, CONCURRENCY, writeFloorPort);
   log(
     `  floor (our client, one txn per port): ${floorSequential.toFixed(1)}/s sequential, ` +
@@ -221,11 +247,12 @@ async function main(): Promise<void> {
   const drop = nb.transaction();
   drop.delete("Logical_Switch", [["name", "==", floorSwitch]]);
   await drop.commit();
-  nb.close();
 
   const fill = LISTED - SEQUENTIAL - CONCURRENT;
   const fillRate = await rate(fill, CONCURRENCY, createPort);
   log(`  filled to ${LISTED} ports (${fillRate.toFixed(1)}/s)`);
+  await settle(nb);
+  nb.close();
 
   const lists: number[] = [];
   let listed = 0;

@@ -431,6 +431,30 @@ describe("the drop port group and the default group", () => {
   });
 });
 
+describe("the groups a refused write had added", () => {
+  it("are added again by the next write of the same transaction", () => {
+    const { txn, ops } = capture();
+    // A write adds the drop group and the default group, then is refused and rolled back.
+    txn.insert("Logical_Switch", { name: "before" });
+    const start = txn.size;
+    ensureDropPortGroup(txn, replicaWith([]));
+    const refused = ensureDefaultSecurityGroup(txn, replicaWith([]), "p1");
+    txn.rollbackTo(start);
+    // The next write of the shared transaction must not count on rows that are gone.
+    ensureDropPortGroup(txn, replicaWith([]));
+    const id = ensureDefaultSecurityGroup(txn, replicaWith([]), "p1");
+    assert.notEqual(id, refused);
+    const groups = ops()
+      .filter((o) => o.op === "insert" && o.table === "Port_Group")
+      .map((o) => (o as unknown as { row: { name: string } }).row.name);
+    assert.deepEqual(groups, [DROP_PORT_GROUP, portGroupName(id)]);
+    // ...and a write kept in the transaction is still counted on.
+    ensureDropPortGroup(txn, replicaWith([]));
+    assert.equal(ensureDefaultSecurityGroup(txn, replicaWith([]), "p1"), id);
+    assert.equal(ops().filter((o) => o.op === "insert" && o.table === "Port_Group").length, 2);
+  });
+});
+
 describe("group and rule records in external_ids", () => {
   it("reads back every attribute a rule was written with", () => {
     const spec = rule({

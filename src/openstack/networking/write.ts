@@ -1,5 +1,6 @@
 /**
- * Every change the API makes is one NB transaction, built from the replica
+ * Every change the API makes goes to NB in one transaction (shared with
+ * the changes that arrive with it: see writeNb), built from the replica
  * as it is and guarded with `wait` where another API server could race
  * (addresses, MACs, VLAN ids, the revision of the row being changed). When
  * a guard fails, the other server won: the replica catches up, the change
@@ -35,9 +36,27 @@ function pause(attempt: number): Promise<void> {
  * conflict. `build` returns what the caller answers with; it throws
  * ApiError for a request that cannot be done, and must add something to
  * the transaction or return without writing (then nothing is sent).
+ *
+ * Writes that arrive while another is being committed on the same client
+ * go to NB together, as one transaction built by each in turn (group
+ * commit): one commit, one Raft entry and one round of northd's work for
+ * them all. A lone write is sent at once, so nothing waits for company. If
+ * a shared transaction fails, each of its writes is built again and sent
+ * alone, as if it had never had company.
  */
-export async function writeNb<R>(nb: NbClient, build: (txn: NbTransaction) => R): Promise<R> {
-  for (let attempt = 1; ; attempt++) {
+export function writeNb<R>(nb: NbClient, build: (txn: NbTransaction) => R): Promise<R> {
+  let batcher = batchers.get(nb);
+  if (!batcher) batchers.set(nb, (batcher = new WriteBatcher(nb)));
+  return batcher.write(build);
+}
+
+/** One write on its own, with its retries: what a write in a failed shared transaction falls back to. */
+async function writeAlone<R>(
+  nb: NbClient,
+  build: (txn: NbTransaction) => R,
+  firstAttempt = 1,
+): Promise<R> {
+  for (let attempt = firstAttempt; ; attempt++) {
     const txn = nb.transaction();
     const result = build(txn);
     if (txn.size === 0) return result;
@@ -55,6 +74,100 @@ export async function writeNb<R>(nb: NbClient, build: (txn: NbTransaction) => R)
       }
       await pause(attempt);
     }
+  }
+}
+
+interface PendingWrite {
+  build: (txn: NbTransaction) => unknown;
+  resolve: (result: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most writes one shared transaction carries. */
+export const BATCH_LIMIT = 64;
+
+const batchers = new WeakMap<NbClient, WriteBatcher>();
+
+/** The writes of one NB client: one transaction in flight, the writes that came meanwhile waiting for the next. */
+class WriteBatcher {
+  private waiting: PendingWrite[] = [];
+  private busy = false;
+
+  constructor(private readonly nb: NbClient) {}
+
+  write<R>(build: (txn: NbTransaction) => R): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.push({ build, resolve: resolve as (r: unknown) => void, reject });
+      if (!this.busy) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, BATCH_LIMIT);
+        try {
+          await this.commitTogether(batch);
+        } catch (e) {
+          // A fault of our own: every write still waiting for its answer gets it.
+          for (const write of batch) write.reject(e);
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Builds every write of `batch` into one transaction and commits it; on failure, each alone. */
+  private async commitTogether(batch: readonly PendingWrite[]): Promise<void> {
+    const txn = this.nb.transaction();
+    const built: { write: PendingWrite; result: unknown }[] = [];
+    for (const write of batch) {
+      const start = txn.size;
+      try {
+        const result = write.build(txn);
+        if (txn.size === start) write.resolve(result);
+        else built.push({ write, result });
+      } catch (e) {
+        // This write is refused (bad request, not found…): its part goes, the others stay.
+        txn.rollbackTo(start);
+        write.reject(e);
+      }
+    }
+    if (built.length === 0) return;
+    try {
+      await txn.commit();
+    } catch (e) {
+      // An answer other than the server's refusal (a lost connection, a
+      // timeout) leaves the outcome unknown: nothing may be sent again.
+      if (!(e instanceof TransactionError)) {
+        for (const { write } of built) write.reject(e);
+        return;
+      }
+      if (built.length > 1) {
+        // Which write's part failed, or whether two writes clashed, does not
+        // matter: each is sent alone, with its own retries.
+        for (const { write } of built) this.retryAlone(write, 1);
+      } else if (isConflict(e)) {
+        this.retryAlone(built[0]!.write, 2);
+      } else {
+        built[0]!.write.reject(e);
+      }
+      return;
+    }
+    for (const { write, result } of built) write.resolve(result);
+  }
+
+  /**
+   * A write built again from the replica as it is then and sent alone, with
+   * its retries; `attempt` 2 after its own conflict, which it first waits out.
+   */
+  private retryAlone(write: PendingWrite, attempt: number): void {
+    const waited = attempt > 1 ? pause(attempt - 1) : Promise.resolve();
+    waited
+      .then(() => writeAlone(this.nb, (txn) => write.build(txn), attempt))
+      .then(write.resolve, write.reject);
   }
 }
 

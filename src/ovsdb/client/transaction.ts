@@ -161,6 +161,20 @@ export class Transaction<T extends Tables = AnyTables> {
   }
 
   /**
+   * Drops the operations added after the first `size`, for a caller that
+   * built part of a transaction and gave that part up. Their uuid-names go
+   * with them (names are never handed out twice).
+   */
+  rollbackTo(size: number): void {
+    this.refuseIfCommitted();
+    if (!Number.isInteger(size) || size < 0 || size > this.operations.length) {
+      throw new RangeError(`rollbackTo(${size}): the transaction has ${this.size} operations`);
+    }
+    this.operations.length = size;
+    this.steps.length = size;
+  }
+
+  /**
    * Inserts a row and returns its uuid-name, which later operations of this
    * transaction may use wherever a uuid goes (references and `_uuid`
    * conditions). Pass `uuid` to choose the new row's UUID yourself.

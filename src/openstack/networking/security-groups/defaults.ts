@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import type { NbReplica } from "../../backend.js";
 import type { NbTransaction } from "../write.js";
+import type { Operation } from "../../../ovsdb/index.js";
 import { ruleAcl } from "./acl.js";
 import { ACL_PRIORITY_DROP, DROP_PORT_GROUP, portGroupName } from "./names.js";
 import { MICROOVN } from "../attributes.js";
@@ -26,21 +27,43 @@ import type { Direction, Ethertype } from "./rules.js";
 export const DEFAULT_GROUP_NAME = "default";
 export const DEFAULT_GROUP_DESCRIPTION = "Default security group";
 
-/** What this transaction already added, so a second call (bulk create) adds nothing more. */
-const added = new WeakMap<NbTransaction, Map<string, string>>();
+/**
+ * What this transaction already added (or found in NB), so a second call
+ * (a bulk create, another write of a shared transaction) adds nothing
+ * more. Each entry remembers the operation that began its rows: an entry
+ * whose operation was rolled back (a write of a shared transaction that
+ * was refused) is forgotten, so the next caller adds the rows again.
+ */
+type Remembered = Map<string, { value: string; first?: Operation }>;
+const added = new WeakMap<NbTransaction, Remembered>();
 
-function addedTo(txn: NbTransaction): Map<string, string> {
-  let m = added.get(txn);
-  if (!m) added.set(txn, (m = new Map<string, string>()));
-  return m;
+function recall(txn: NbTransaction, key: string): string | undefined {
+  const entries = added.get(txn);
+  const entry = entries?.get(key);
+  if (!entry) return undefined;
+  if (entry.first && !txn.toOperations().includes(entry.first)) {
+    entries!.delete(key);
+    return undefined;
+  }
+  return entry.value;
+}
+
+/** Remembers `value` under `key`; `since` is the transaction's size before the rows were added. */
+function remember(txn: NbTransaction, key: string, value: string, since?: number): void {
+  let entries = added.get(txn);
+  if (!entries) added.set(txn, (entries = new Map() as Remembered));
+  const first = since === undefined ? undefined : txn.toOperations()[since];
+  entries.set(key, first ? { value, first } : { value });
 }
 
 /** The drop port group with its two ACLs, unless NB (or this transaction) has it. */
 export function ensureDropPortGroup(txn: NbTransaction, nbReplica: NbReplica): void {
-  const mine = addedTo(txn);
-  if (mine.has(DROP_PORT_GROUP)) return;
-  mine.set(DROP_PORT_GROUP, DROP_PORT_GROUP);
-  if (nbReplica.table("Port_Group").lookup({ name: DROP_PORT_GROUP })) return;
+  if (recall(txn, DROP_PORT_GROUP) !== undefined) return;
+  if (nbReplica.table("Port_Group").lookup({ name: DROP_PORT_GROUP })) {
+    remember(txn, DROP_PORT_GROUP, DROP_PORT_GROUP);
+    return;
+  }
+  const since = txn.size;
   txn.wait("Port_Group", {
     where: [["name", "==", DROP_PORT_GROUP]],
     columns: ["name"],
@@ -63,6 +86,7 @@ export function ensureDropPortGroup(txn: NbTransaction, nbReplica: NbReplica): v
     }),
   );
   txn.insert("Port_Group", { name: DROP_PORT_GROUP, acls });
+  remember(txn, DROP_PORT_GROUP, DROP_PORT_GROUP, since);
 }
 
 /** A rule of `group` that Neutron adds itself: any protocol, to or from anywhere or a group. */
@@ -133,12 +157,12 @@ export function ensureDefaultSecurityGroup(
   nb: NbReplica,
   projectId: string,
 ): string {
-  const mine = addedTo(txn);
   const key = `default:${projectId}`;
-  const pending = mine.get(key);
+  const pending = recall(txn, key);
   if (pending) return pending;
   const existing = findDefaultGroup(nb, projectId);
   if (existing) return existing.id;
+  const since = txn.size;
   const group: NewGroup = {
     id: randomUUID(),
     name: DEFAULT_GROUP_NAME,
@@ -166,6 +190,6 @@ export function ensureDefaultSecurityGroup(
     timeoutMs: 0,
   });
   insertGroup(txn, group, defaultGroupRules(group));
-  mine.set(key, group.id);
+  remember(txn, key, group.id, since);
   return group.id;
 }

@@ -1,0 +1,170 @@
+/**
+ * The Networking API's write path: writes that arrive while another is
+ * being committed share one NB transaction, and a shared transaction that
+ * fails sends each of its writes again alone. The committer here stands in
+ * for NB (pure logic: which operations go out together, and what each
+ * caller is answered); the real NB is in the integration tests.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { Transaction } from "../../src/ovsdb/client/transaction.js";
+import { TransactionError } from "../../src/ovsdb/errors.js";
+import { OvsdbError } from "../../src/ovsdb/index.js";
+import type { Operation, OperationResult } from "../../src/ovsdb/wire/operations.js";
+import { parseSchema } from "../../src/ovsdb/schema/schema.js";
+import type { NbClient } from "../../src/openstack/backend.js";
+import { ApiError } from "../../src/openstack/errors.js";
+import { writeNb, type NbTransaction } from "../../src/openstack/networking/write.js";
+import { TEST_SCHEMA, type TestDatabase } from "./fixtures.js";
+
+const schema = parseSchema(TEST_SCHEMA);
+
+interface Commit {
+  names: string[];
+  answer(results?: (OperationResult | null)[] | Error): void;
+}
+
+/** An NB client whose commits wait until the test answers them. */
+function fakeNb() {
+  const commits: Commit[] = [];
+  const waiting: ((c: Commit) => void)[] = [];
+  const nb = {
+    transaction: () =>
+      new Transaction<TestDatabase>(
+        schema,
+        (ops: Operation[]) =>
+          new Promise((resolve, reject) => {
+            const commit: Commit = {
+              names: ops.map((o) => (o as { row?: { name?: string } }).row?.name ?? o.op),
+              answer: (results) => {
+                if (results instanceof Error) reject(results);
+                else resolve(results ?? ops.map(() => ({})));
+              },
+            };
+            commits.push(commit);
+            waiting.shift()?.(commit);
+          }),
+      ),
+  } as unknown as NbClient;
+  /** The next commit sent (now or later). */
+  const next = (): Promise<Commit> => {
+    const sent = commits.find((c) => !(c as { taken?: boolean }).taken);
+    if (sent) {
+      (sent as { taken?: boolean }).taken = true;
+      return Promise.resolve(sent);
+    }
+    return new Promise((resolve) =>
+      waiting.push((c) => {
+        (c as { taken?: boolean }).taken = true;
+        resolve(c);
+      }),
+    );
+  };
+  return { nb, commits, next };
+}
+
+/** A write inserting one Port named `name`, answering `name`. */
+const port = (name: string) => (txn: NbTransaction) => {
+  (txn as unknown as Transaction<TestDatabase>).insert("Port", { name });
+  return name;
+};
+
+/** A conflict as NB reports one: a `wait` that failed. */
+function conflict(at: number, count: number): TransactionError {
+  const results: (OperationResult | null)[] = Array.from({ length: count }, () => ({}));
+  results[at] = { error: "timed out", details: "\"wait\" timed out" };
+  return new TransactionError({
+    operationIndex: at,
+    operation: "wait",
+    serverError: "timed out",
+    results,
+  });
+}
+
+describe("writes to NB", () => {
+  it("sends a lone write at once, on its own", async () => {
+    const { nb, next } = fakeNb();
+    const answer = writeNb(nb, port("a"));
+    const commit = await next();
+    assert.deepEqual(commit.names, ["a"]);
+    commit.answer();
+    assert.equal(await answer, "a");
+  });
+
+  it("sends the writes that came during a commit together, each answered with its own result", async () => {
+    const { nb, next, commits } = fakeNb();
+    const first = writeNb(nb, port("a"));
+    const during = ["b", "c", "d"].map((n) => writeNb(nb, port(n)));
+    (await next()).answer();
+    assert.equal(await first, "a");
+    const shared = await next();
+    assert.deepEqual(shared.names, ["b", "c", "d"]);
+    shared.answer();
+    assert.deepEqual(await Promise.all(during), ["b", "c", "d"]);
+    assert.equal(commits.length, 2);
+  });
+
+  it("refuses a write whose build throws, without its operations, and commits the others", async () => {
+    const { nb, next } = fakeNb();
+    const first = writeNb(nb, port("a"));
+    const good = writeNb(nb, port("b"));
+    const bad = writeNb(nb, (txn) => {
+      port("half-built")(txn);
+      throw new ApiError(409, "taken");
+    });
+    const nothing = writeNb(nb, () => "no change");
+    const last = writeNb(nb, port("c"));
+    (await next()).answer();
+    await first;
+    const shared = await next();
+    assert.deepEqual(shared.names, ["b", "c"]);
+    shared.answer();
+    assert.deepEqual(await Promise.all([good, nothing, last]), ["b", "no change", "c"]);
+    await assert.rejects(bad, (e: unknown) => e instanceof ApiError && e.status === 409);
+  });
+
+  it("sends each write of a shared transaction that failed alone, built again", async () => {
+    const { nb, next } = fakeNb();
+    const first = writeNb(nb, port("a"));
+    let builds = 0;
+    const counted = writeNb(nb, (txn) => {
+      builds++;
+      return port("b")(txn);
+    });
+    const other = writeNb(nb, port("c"));
+    (await next()).answer();
+    await first;
+    (await next()).answer(conflict(0, 2));
+    // Each alone now, in any order.
+    const alone = [await next(), await next()];
+    assert.deepEqual(alone.map((c) => c.names.join()).sort(), ["b", "c"]);
+    for (const c of alone) c.answer();
+    assert.deepEqual(await Promise.all([counted, other]), ["b", "c"]);
+    assert.equal(builds, 2);
+  });
+
+  it("tries a lone write again after its conflict, and gives up with 409 after a few", async () => {
+    const { nb, next } = fakeNb();
+    const answer = writeNb(nb, port("a"));
+    for (let attempt = 1; attempt <= 8; attempt++) (await next()).answer(conflict(0, 1));
+    await assert.rejects(answer, (e: unknown) => e instanceof ApiError && e.status === 409);
+  });
+
+  it("sends nothing again when the outcome is unknown (the connection went)", async () => {
+    const { nb, next, commits } = fakeNb();
+    const first = writeNb(nb, port("a"));
+    const during = ["b", "c"].map((n) => writeNb(nb, port(n)));
+    (await next()).answer();
+    await first;
+    const lost = new OvsdbError("OVSDB_DISCONNECTED", "connection closed");
+    (await next()).answer(lost);
+    for (const w of during) await assert.rejects(w, (e: unknown) => e === lost);
+    // A later write goes out on its own; nothing of the lost ones with it.
+    const later = writeNb(nb, port("d"));
+    const commit = await next();
+    assert.deepEqual(commit.names, ["d"]);
+    commit.answer();
+    await later;
+    assert.equal(commits.length, 3);
+  });
+});
