@@ -134,6 +134,30 @@ describe("typed transactions", () => {
     assert.equal(sent.length, 1);
   });
 
+  it("rolls back to an earlier size, never handing a uuid-name out twice", async () => {
+    const { txn, sent } = capture();
+    const kept = txn.insert("Port", { name: "kept" });
+    const size = txn.size;
+    const dropped = txn.insert("Port", { name: "dropped" });
+    txn.mutate("Switch", [["name", "==", "sw"]], [["ports", "insert", [dropped]]]);
+    txn.rollbackTo(size);
+    assert.equal(txn.size, 1);
+    const again = txn.insert("Port", { name: "again" });
+    assert.notEqual(again, dropped);
+    for (const bad of [-1, 3, 0.5]) assert.throws(() => txn.rollbackTo(bad), RangeError);
+    assert.equal(txn.size, 2, "a refused rollback changes nothing");
+    await txn.commit();
+    assert.deepEqual(
+      sent[0]!.map((o) => [o.op, (o as { row?: { name?: string } }).row?.name]),
+      [
+        ["insert", "kept"],
+        ["insert", "again"],
+      ],
+    );
+    assert.equal(kept, "row1");
+    assert.throws(() => txn.rollbackTo(0), /already committed/);
+  });
+
   it("sends nothing for an empty transaction", async () => {
     const { txn, sent } = capture();
     await txn.commit();
