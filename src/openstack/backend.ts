@@ -84,7 +84,16 @@ export class Backend {
       opened.push(sb);
       const sbReplica = await Replica.start(sb, {
         Chassis: { columns: ["name", "hostname"] },
-        Port_Binding: { columns: ["logical_port", "chassis", "up"] },
+        Port_Binding: {
+          columns: [
+            "logical_port",
+            "chassis",
+            "additional_chassis",
+            "requested_chassis",
+            "up",
+            "options",
+          ],
+        },
       });
       opened.push(sbReplica);
       const state = await connect<MicroOVNDatabase>(
