@@ -232,6 +232,30 @@ describe("live migration of a port", () => {
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     assert.equal(ready.chassis, "m1", "m1 keeps the port while the VM still runs there");
+    // Plugging it again on m2 changes nothing, and says what m2 does with it.
+    const again = await lab!.ok("m2", [
+      "port",
+      "plug",
+      mover.id,
+      `${target.name}-h`,
+      "--mac",
+      target.mac,
+    ]);
+    assert.match(
+      again,
+      /nothing to do; the port is migrating here from m1: ovn-controller binds it here beside it/,
+    );
+    await waitFor(
+      "m2's ovn-controller to install the port's flows (port list: BOUND yes)",
+      async () => {
+        const list = JSON.parse(await lab!.ok("m2", ["port", "list", "-f", "json"])) as {
+          portId: string;
+          bound: boolean;
+        }[];
+        return list.some((v) => v.portId === mover.id && v.bound);
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
     t.diagnostic(`plugged on m2 and bound there as additional: ${seconds(start)} s`);
 
     // 3. Switch-over: the VM stops on m1 and resumes on m2, announcing itself.
