@@ -8,12 +8,14 @@
  * its namespace removed. Another VM pings the moving one every 0.1 s
  * throughout; the lost pings are counted and printed. The API service ends
  * the migration itself from what SB shows (binding:host_id m2,
- * requested-chassis m2, migrating_to gone, ACTIVE). A migration abandoned
- * (migrating_to removed) leaves the port on m1; bad migrating_to values are
- * refused, changing nothing.
+ * requested-chassis m2, migrating_to gone, ACTIVE). Moved back without the
+ * RARP (a VM manager that sends none), the migration ends when the
+ * source's interface is unplugged; its lost pings are counted too. A
+ * migration abandoned (migrating_to removed) leaves the port on m1; bad
+ * migrating_to values are refused, changing nothing.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, type TestContext } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
 import { OpenStackCli } from "../helpers/openstack-cli.js";
 import { startLab, stopLab } from "../helpers/lab.js";
@@ -198,7 +200,17 @@ describe("live migration of a port", () => {
     assert.equal(await nbOption(mover.id, "activation-strategy"), undefined);
   });
 
-  it("moves a VM pinged every 0.1 s from m1 to m2; the service ends the migration", async (t) => {
+  /**
+   * Moves the mover's VM from `from` to `to` as a VM manager does, while the
+   * pinger pings it every 0.1 s; with `announce`, the VM sends QEMU's RARP
+   * on `to` (else the migration ends only when `from` lets the port go).
+   */
+  async function moveMover(
+    t: TestContext,
+    from: string,
+    to: string,
+    announce: boolean,
+  ): Promise<void> {
     const pings = lab!.exec(vms.pinger!.name, "ping", [
       "-i",
       "0.1",
@@ -211,29 +223,29 @@ describe("live migration of a port", () => {
     const start = process.hrtime.bigint();
 
     // 1. The VM manager announces the move.
-    let r = await os.run(["port", "set", "--binding-profile", "migrating_to=m2", mover.id]);
+    let r = await os.run(["port", "set", "--binding-profile", `migrating_to=${to}`, mover.id]);
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.equal(await nbOption(mover.id, "requested-chassis"), "m1,m2");
+    assert.equal(await nbOption(mover.id, "requested-chassis"), `${from},${to}`);
     assert.equal(await nbOption(mover.id, "activation-strategy"), "rarp");
     const during = await show(mover.id);
-    assert.equal(during.binding_host_id, "m1");
-    assert.deepEqual(during.binding_profile, { migrating_to: "m2" });
+    assert.equal(during.binding_host_id, from);
+    assert.deepEqual(during.binding_profile, { migrating_to: to });
 
     // 2. The destination's NIC, plugged before the VM runs there.
-    const target = await lab!.addPortVm("m2", mover.id);
+    const target = await lab!.addPortVm(to, mover.id);
     assert.equal(target.mac, vms.mover!.mac);
     assert.equal(target.ip, vms.mover!.ip);
     const ready = await waitFor(
-      "m2 to hold the port as an additional chassis",
+      `${to} to hold the port as an additional chassis`,
       async () => {
         const b = await binding(mover.id);
-        return b.additional.includes("m2") ? b : undefined;
+        return b.additional.includes(to) ? b : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    assert.equal(ready.chassis, "m1", "m1 keeps the port while the VM still runs there");
-    // Plugging it again on m2 changes nothing, and says what m2 does with it.
-    const again = await lab!.ok("m2", [
+    assert.equal(ready.chassis, from, `${from} keeps the port while the VM still runs there`);
+    // Plugging it again on the destination changes nothing, and says what it does with it.
+    const again = await lab!.ok(to, [
       "port",
       "plug",
       mover.id,
@@ -243,12 +255,14 @@ describe("live migration of a port", () => {
     ]);
     assert.match(
       again,
-      /nothing to do; the port is migrating here from m1: ovn-controller binds it here beside it/,
+      new RegExp(
+        `nothing to do; the port is migrating here from ${from}: ovn-controller binds it here beside it`,
+      ),
     );
     await waitFor(
-      "m2's ovn-controller to install the port's flows (port list: BOUND yes)",
+      `${to}'s ovn-controller to install the port's flows (port list: BOUND yes)`,
       async () => {
-        const list = JSON.parse(await lab!.ok("m2", ["port", "list", "-f", "json"])) as {
+        const list = JSON.parse(await lab!.ok(to, ["port", "list", "-f", "json"])) as {
           portId: string;
           bound: boolean;
         }[];
@@ -256,13 +270,13 @@ describe("live migration of a port", () => {
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    t.diagnostic(`plugged on m2 and bound there as additional: ${seconds(start)} s`);
+    t.diagnostic(`plugged on ${to} and bound there as additional: ${seconds(start)} s`);
 
-    // 3. Switch-over: the VM stops on m1 and resumes on m2, announcing itself.
+    // 3. Switch-over: the VM stops on the source and resumes on the destination.
     const switchover = process.hrtime.bigint();
     r = await lab!.exec(vms.mover!.name, "ip", ["link", "set", "eth0", "down"]);
     assert.equal(r.exitCode, 0, r.stderr);
-    await lab!.announceVm(target.name);
+    if (announce) await lab!.announceVm(target.name);
     // 4. The source's leftovers go.
     await lab!.removeVm(vms.mover!.name);
     vms.mover = target;
@@ -271,24 +285,22 @@ describe("live migration of a port", () => {
       "the service to end the migration",
       async () => {
         const p = await show(mover.id);
-        return p.binding_host_id === "m2" && p.status === "ACTIVE" ? p : undefined;
+        return p.binding_host_id === to && p.status === "ACTIVE" ? p : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );
-    t.diagnostic(`switch-over → port ACTIVE on m2: ${seconds(switchover)} s`);
+    t.diagnostic(`switch-over → port ACTIVE on ${to}: ${seconds(switchover)} s`);
     assert.deepEqual(ended.binding_profile, {});
-    // Ended by the RARP (OVN activated m2), not only by m1 letting go.
+    // What ended it: the RARP (OVN activated the destination), or the source letting go.
     const log = await readFile(join(lab!.node("m1").stateDir, "logs/openstack-api.log"), "utf8");
-    assert.match(
-      log,
-      new RegExp(
-        `port ${mover.id}: migration from m1 to m2 ended \\(the VM announced itself on m2\\)`,
-      ),
-    );
-    assert.equal(await nbOption(mover.id, "requested-chassis"), "m2");
+    const why = announce
+      ? `\\(the VM announced itself on ${to}\\)`
+      : `\\(${from} let the port go\\)`;
+    assert.match(log, new RegExp(`port ${mover.id}: migration from ${from} to ${to} ended ${why}`));
+    assert.equal(await nbOption(mover.id, "requested-chassis"), to);
     assert.equal(await nbOption(mover.id, "activation-strategy"), undefined);
     const b = await binding(mover.id);
-    assert.equal(b.chassis, "m2");
+    assert.equal(b.chassis, to);
     assert.deepEqual(b.additional, []);
 
     const report = pingReport((await pings).stdout);
@@ -298,10 +310,16 @@ describe("live migration of a port", () => {
     );
     assert.ok(report.sent >= 100, `ping ran (${report.sent} sent)`);
     for (let seq = report.last - 9; seq <= report.last; seq++) {
-      assert.ok(report.answered.has(seq), `ping ${seq} of the last ten was answered from m2`);
+      assert.ok(report.answered.has(seq), `ping ${seq} of the last ten was answered on ${to}`);
     }
     assert.ok(report.longestGap < 50, `the VM was unreachable for ${report.longestGap} pings`);
-  });
+  }
+
+  it("moves a VM pinged every 0.1 s from m1 to m2 with QEMU's RARP; the service ends the migration", (t) =>
+    moveMover(t, "m1", "m2", true));
+
+  it("moves it back to m1 without a RARP: the migration ends when m2 lets the port go", (t) =>
+    moveMover(t, "m2", "m1", false));
 
   it("returns the port to m1 when its migration is abandoned", async () => {
     // The pinger's port, on m1, starts to move to m2; its VM stays on m1.
@@ -329,7 +347,7 @@ describe("live migration of a port", () => {
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
-    await pingerReachesMover("the pinger, still on m1, to reach the moved VM on m2");
+    await pingerReachesMover("the pinger, still on m1, to reach the mover");
     assert.equal((await show(pinger.id)).status, "ACTIVE");
   });
 });
