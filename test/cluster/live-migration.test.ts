@@ -331,6 +331,20 @@ describe("live migration of a port", () => {
       async () => (await binding(pinger.id)).additional.includes("m2"),
       { timeoutMs: 30_000, intervalMs: 100 },
     );
+    // m2's copy lets nothing through before a RARP (activation-strategy=rarp):
+    // with m1's VM down, nothing answers for the address, though m2's is up.
+    r = await lab!.exec(vms.pinger!.name, "ip", ["link", "set", "eth0", "down"]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const blocked = await lab!.exec(vms.mover!.name, "ping", [
+      "-c",
+      "3",
+      "-W",
+      "1",
+      vms.pinger!.ip,
+    ]);
+    assert.notEqual(blocked.exitCode, 0, `m2's copy answered before any RARP: ${blocked.stdout}`);
+    r = await lab!.exec(vms.pinger!.name, "ip", ["link", "set", "eth0", "up"]);
+    assert.equal(r.exitCode, 0, r.stderr);
     r = await os.run(["port", "unset", "--binding-profile", "migrating_to", pinger.id]);
     assert.equal(r.exitCode, 0, r.stderr);
     await lab!.removeVm(target.name);
