@@ -293,6 +293,23 @@ describe("the end of a live migration, seen by two API servers", () => {
     });
   });
 
+  it("ends a migration, as Nova does, when the port is bound to its destination", async () => {
+    const p = await newPort("nova", network);
+    await bindInSb(p.id, "m1", []);
+    await migrate(p.id, { migrating_to: "m2", keep: 1 });
+    const r = await call("admin", "PUT", `/v2.0/ports/${p.id}`, {
+      port: { "binding:host_id": "m2" },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const moved = r.body.port as PortView;
+    assert.equal(moved["binding:host_id"], "m2");
+    assert.deepEqual(moved["binding:profile"], { keep: 1 });
+    assert.deepEqual(await nbOptions(p.id), {
+      "requested-chassis": "m2",
+      mcast_flood_reports: "true",
+    });
+  });
+
   it("leaves an abandoned migration's port on its host, whatever SB shows", async () => {
     const p = await newPort("abandoned", network);
     await bindInSb(p.id, "m1", []);

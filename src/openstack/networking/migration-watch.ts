@@ -17,11 +17,11 @@ import { changedIds, jsonOf } from "./attributes.js";
 import type { NetworkingContext } from "./context.js";
 import {
   BINDING_OPTION_KEYS,
-  MIGRATING_TO,
   REQUESTED_CHASSIS,
   migrationEnd,
   migrationOf,
   sbChassis,
+  withoutMigration,
   type Migration,
 } from "./migration.js";
 import { PORT_KEYS } from "./ports.js";
@@ -46,8 +46,9 @@ export function buildMigrationEnd(
   if (!lsp || now?.source !== migration.source || now.destination !== migration.destination) {
     return false;
   }
-  const profile = { ...jsonOf<Record<string, unknown>>(lsp.external_ids, PORT_KEYS.profile, {}) };
-  delete profile[MIGRATING_TO];
+  const profile = withoutMigration(
+    jsonOf<Record<string, unknown>>(lsp.external_ids, PORT_KEYS.profile, {}),
+  );
   expectSame(txn, "Logical_Switch_Port", lsp._uuid, { external_ids: lsp.external_ids });
   txn.update("Logical_Switch_Port", [["_uuid", "==", lsp._uuid]], {
     options: new Map([

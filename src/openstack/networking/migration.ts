@@ -117,6 +117,14 @@ export function checkMigratingTo(
   return target;
 }
 
+/** A binding:profile without its migration. */
+export function withoutMigration(
+  profile: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const { [MIGRATING_TO]: _dropped, ...rest } = profile;
+  return rest;
+}
+
 /** The destination a stored profile names, unchecked (it was checked when written). */
 export function storedMigratingTo(profile: Readonly<Record<string, unknown>>): string | undefined {
   const target = profile[MIGRATING_TO];

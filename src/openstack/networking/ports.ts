@@ -80,6 +80,7 @@ import {
   checkMigratingTo,
   sbChassis,
   storedMigratingTo,
+  withoutMigration,
   type ChassisNames,
 } from "./migration.js";
 
@@ -769,10 +770,15 @@ function updatePort(
   // A new profile replaces the old one (Neutron's way): without migrating_to
   // a migration is abandoned, and the port goes back to its host alone.
   const newProfile = changes["binding:profile"] as Record<string, unknown> | null | undefined;
-  const migratingTo =
+  const storedProfile = view["binding:profile"] as Record<string, unknown>;
+  let migratingTo =
     newProfile === undefined
-      ? storedMigratingTo(view["binding:profile"] as Record<string, unknown>)
+      ? storedMigratingTo(storedProfile)
       : checkMigratingTo(newProfile, host, chassis);
+  // Nova ends a migration by binding the port to its destination: that
+  // ends it here too (the service may have done so already, from SB).
+  const arrived = newProfile === undefined && migratingTo !== undefined && migratingTo === host;
+  if (arrived) migratingTo = undefined;
   const networkId = view.network_id as string;
   const current = fixedIpsOf(lsp.external_ids);
   let mac = view.mac_address as string;
@@ -844,9 +850,10 @@ function updatePort(
   if (changes.device_id !== undefined) change[NEUTRON.deviceId] = changes.device_id as string;
   if (changes["binding:vnic_type"] !== undefined)
     change[PORT_KEYS.vnicType] = changes["binding:vnic_type"] as string;
-  if (changes["binding:profile"] !== undefined) {
-    const p = changes["binding:profile"] as Record<string, unknown> | null;
-    change[PORT_KEYS.profile] = p && Object.keys(p).length > 0 ? JSON.stringify(p) : undefined;
+  const profile = arrived ? withoutMigration(storedProfile) : newProfile;
+  if (profile !== undefined) {
+    change[PORT_KEYS.profile] =
+      profile && Object.keys(profile).length > 0 ? JSON.stringify(profile) : undefined;
   }
   guardAddresses(txn, state, addedIps, newMac);
   // As ML2/OVN checks the revision: nobody changed the port since it was read.
