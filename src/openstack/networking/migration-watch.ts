@@ -16,11 +16,11 @@ import type { RowChange } from "../../ovsdb/index.js";
 import { changedIds, jsonOf } from "./attributes.js";
 import type { NetworkingContext } from "./context.js";
 import {
-  BINDING_OPTION_KEYS,
-  REQUESTED_CHASSIS,
   migrationEnd,
   migrationOf,
+  rebound,
   sbChassis,
+  storedProfile,
   withoutMigration,
   type Migration,
 } from "./migration.js";
@@ -51,13 +51,8 @@ export function buildMigrationEnd(
   );
   expectSame(txn, "Logical_Switch_Port", lsp._uuid, { external_ids: lsp.external_ids });
   txn.update("Logical_Switch_Port", [["_uuid", "==", lsp._uuid]], {
-    options: new Map([
-      ...[...lsp.options].filter(([k]) => !BINDING_OPTION_KEYS.has(k)),
-      [REQUESTED_CHASSIS, migration.destination],
-    ]),
-    external_ids: changedIds(lsp.external_ids, {
-      [PORT_KEYS.profile]: Object.keys(profile).length > 0 ? JSON.stringify(profile) : undefined,
-    }),
+    options: rebound(lsp.options, migration.destination, undefined),
+    external_ids: changedIds(lsp.external_ids, { [PORT_KEYS.profile]: storedProfile(profile) }),
   });
   return true;
 }

@@ -40,10 +40,26 @@ export function bindingOptions(
 }
 
 /** The option keys bindingOptions owns, taken off a port before it writes them again. */
-export const BINDING_OPTION_KEYS: ReadonlySet<string> = new Set([
-  REQUESTED_CHASSIS,
-  ACTIVATION_STRATEGY,
-]);
+const BINDING_OPTION_KEYS: ReadonlySet<string> = new Set([REQUESTED_CHASSIS, ACTIVATION_STRATEGY]);
+
+/** A port's options with its binding options made anew (the others kept). */
+export function rebound(
+  options: ReadonlyMap<string, string>,
+  host: string,
+  migratingTo: string | undefined,
+): Map<string, string> {
+  return new Map([
+    ...[...options].filter(([k]) => !BINDING_OPTION_KEYS.has(k)),
+    ...Object.entries(bindingOptions(host, migratingTo)),
+  ]);
+}
+
+/** A binding:profile as the port keeps it: JSON, or nothing when empty. */
+export function storedProfile(
+  profile: Readonly<Record<string, unknown>> | null,
+): string | undefined {
+  return profile && Object.keys(profile).length > 0 ? JSON.stringify(profile) : undefined;
+}
 
 /** The chassis a port is bound to (the main one while it migrates), or "". */
 export function boundHost(options: ReadonlyMap<string, string>): string {

@@ -74,11 +74,12 @@ import { subnetView } from "./subnets.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
 import {
-  BINDING_OPTION_KEYS,
   bindingOptions,
   boundHost,
   checkMigratingTo,
+  rebound,
   sbChassis,
+  storedProfile,
   storedMigratingTo,
   withoutMigration,
   type ChassisNames,
@@ -548,8 +549,11 @@ function leaveGroups(txn: NbTransaction, lspUuid: string, groups: readonly strin
   }
 }
 
+/** What ML2/OVN sets on every VM port, besides where it is bound. */
+const MULTICAST_OPTIONS = [["mcast_flood_reports", "true"]] as const;
+
 function options(host: string, migratingTo: string | undefined): Record<string, string> {
-  return { ...bindingOptions(host, migratingTo), mcast_flood_reports: "true" };
+  return { ...bindingOptions(host, migratingTo), ...Object.fromEntries(MULTICAST_OPTIONS) };
 }
 
 function adminOnlyBinding(caller: Caller, item: Item, action: "create" | "update"): void {
@@ -665,11 +669,8 @@ function createPort(
   const project = owningProject(caller, item, "port");
   adminOnlyBinding(caller, item, "create");
   const host = checkHost(item) ?? "";
-  const migratingTo = checkMigratingTo(
-    (item["binding:profile"] as Record<string, unknown> | null | undefined) ?? null,
-    host,
-    chassis,
-  );
+  const profile = (item["binding:profile"] as Record<string, unknown> | null | undefined) ?? null;
+  const migratingTo = checkMigratingTo(profile, host, chassis);
   const ls = rows.network(networkId)!;
   let usedMacs = macs.get(networkId);
   if (!usedMacs) macs.set(networkId, (usedMacs = new Set()));
@@ -723,9 +724,7 @@ function createPort(
     [NEUTRON.portName]: (item.name as string | undefined) ?? "",
     [NEUTRON.deviceId]: (item.device_id as string | undefined) ?? "",
     [PORT_KEYS.vnicType]: vnicType(item),
-    [PORT_KEYS.profile]: item["binding:profile"]
-      ? JSON.stringify(item["binding:profile"])
-      : undefined,
+    [PORT_KEYS.profile]: storedProfile(profile),
   };
   for (const [k, v] of Object.entries(more)) if (v !== undefined) ids.set(k, v);
   guardAddresses(txn, state, fixedIps, true);
@@ -770,10 +769,10 @@ function updatePort(
   // A new profile replaces the old one (Neutron's way): without migrating_to
   // a migration is abandoned, and the port goes back to its host alone.
   const newProfile = changes["binding:profile"] as Record<string, unknown> | null | undefined;
-  const storedProfile = view["binding:profile"] as Record<string, unknown>;
+  const oldProfile = view["binding:profile"] as Record<string, unknown>;
   let migratingTo =
     newProfile === undefined
-      ? storedMigratingTo(storedProfile)
+      ? storedMigratingTo(oldProfile)
       : checkMigratingTo(newProfile, host, chassis);
   // Nova ends a migration by binding the port to its destination: that
   // ends it here too (the service may have done so already, from SB).
@@ -850,10 +849,9 @@ function updatePort(
   if (changes.device_id !== undefined) change[NEUTRON.deviceId] = changes.device_id as string;
   if (changes["binding:vnic_type"] !== undefined)
     change[PORT_KEYS.vnicType] = changes["binding:vnic_type"] as string;
-  const profile = arrived ? withoutMigration(storedProfile) : newProfile;
+  const profile = arrived ? withoutMigration(oldProfile) : newProfile;
   if (profile !== undefined) {
-    change[PORT_KEYS.profile] =
-      profile && Object.keys(profile).length > 0 ? JSON.stringify(profile) : undefined;
+    change[PORT_KEYS.profile] = storedProfile(profile);
   }
   guardAddresses(txn, state, addedIps, newMac);
   // As ML2/OVN checks the revision: nobody changed the port since it was read.
@@ -870,10 +868,7 @@ function updatePort(
       changes.admin_state_up === undefined
         ? (view.admin_state_up as boolean)
         : toBoolean(changes.admin_state_up as string, "admin_state_up"),
-    options: new Map([
-      ...[...lsp.options].filter(([k]) => !BINDING_OPTION_KEYS.has(k)),
-      ...Object.entries(options(state.host, migratingTo)),
-    ]),
+    options: new Map([...rebound(lsp.options, state.host, migratingTo), ...MULTICAST_OPTIONS]),
     external_ids: changedIds(lsp.external_ids, change),
     ...dhcp,
   });
