@@ -495,6 +495,45 @@ export class Lab {
     return vm;
   }
 
+  private vm(name: string): LabVm {
+    const vm = this.description.vms.find((v) => v.name === name);
+    if (!vm) throw labError(`no lab VM "${name}"`);
+    return vm;
+  }
+
+  /**
+   * Takes VM `name` away as a VM manager does with a VM that stopped: its
+   * interface unplugged from its member (if it still is) and its namespace
+   * deleted, the veth pair with it.
+   */
+  async removeVm(name: string): Promise<void> {
+    const vm = this.vm(name);
+    await this.cli(vm.node, ["port", "unplug", `${vm.name}-h`]);
+    await this.dropVm(vm);
+  }
+
+  /**
+   * What QEMU does when a VM resumes after a live migration: it announces
+   * the VM's MAC with a broadcast RARP request from the VM's NIC, which is
+   * the first packet OVN's `activation-strategy=rarp` waits for. Sent into
+   * br-int as if it came from the VM's interface (the lab's VMs have no
+   * QEMU, and a namespace has no tool that sends RARP).
+   */
+  async announceVm(name: string): Promise<void> {
+    const vm = this.vm(name);
+    const mac = vm.mac.replaceAll(":", "");
+    // Ethernet broadcast, type RARP; Ethernet/IPv4, request reverse (3), both
+    // hardware addresses the VM's, no protocol addresses; padded to 60 bytes.
+    const frame = `ffffffffffff${mac}8035` + `000108000604` + `0003${mac}00000000${mac}00000000`;
+    const packet = frame.padEnd(120, "0");
+    await this.ok(vm.node, [
+      "ovs-ofctl",
+      "packet-out",
+      "br-int",
+      `in_port=${vm.name}-h,packet=${packet},actions=table`,
+    ]);
+  }
+
   /** Pids of a member's processes: its OVN programs and its microovnd. */
   pids(nodeName: string): Promise<Record<string, number>> {
     return readPidFiles(join(this.node(nodeName).stateDir, "run"));

@@ -11,7 +11,13 @@
  * when NB does not answer we refuse rather than plug blindly).
  */
 import { MicroOvnError } from "../errors.js";
-import { checkVifPort, readLogicalPort, type LogicalPort } from "../ovn/logical-port.js";
+import {
+  checkVifPort,
+  plugPlacement,
+  readLogicalPort,
+  type LogicalPort,
+  type PlugPlacement,
+} from "../ovn/logical-port.js";
 import { readLinks } from "../ovn/underlay.js";
 import {
   applyPlug,
@@ -42,6 +48,14 @@ export interface PlugResult extends Vif {
   change: "plugged" | "updated" | "unchanged";
   /** Whether NB was asked (false with --no-check). */
   checked: boolean;
+  /**
+   * What NB's requested-chassis lets this chassis do with the port (when
+   * NB was asked): a plug is never refused for it, since a VM manager may
+   * plug before it moves the port, but the CLI says so.
+   */
+  placement?: PlugPlacement;
+  /** The chassis NB requests, for the CLI's note. */
+  requestedChassis?: string[];
 }
 
 function requireService(rt: MemberRuntime, service: "chassis" | "switch", what: string): void {
@@ -105,18 +119,22 @@ export async function plugPort(rt: MemberRuntime, options: PlugOptions): Promise
   return rt.vswitch.withClient(async (client) => {
     const action = planPlug(await readSwitchInterfaces(client), request);
     const check = options.check !== false;
-    if (check) {
-      await lookupLogicalPort(
-        rt,
-        portId,
-        "try again once `microovn status` shows NB healthy, or plug without looking with " +
-          "--no-check; nothing was changed",
-      );
-    }
+    const logical = check
+      ? await lookupLogicalPort(
+          rt,
+          portId,
+          "try again once `microovn status` shows NB healthy, or plug without looking with " +
+            "--no-check; nothing was changed",
+        )
+      : undefined;
     await applyPlug(client, request, action);
     const change = { insert: "plugged", update: "updated", unchanged: "unchanged" } as const;
     const vif = findVif(vifsOf(await readSwitchInterfaces(client)), iface);
-    return { ...vif, change: change[action.kind], checked: check };
+    const placement = logical && {
+      placement: plugPlacement(logical.requestedChassis, rt.requireConfig().name),
+      requestedChassis: logical.requestedChassis,
+    };
+    return { ...vif, change: change[action.kind], checked: check, ...placement };
   });
 }
 

@@ -1,13 +1,14 @@
 /**
  * The service's view of the cluster: one client and one in-memory replica
  * each for NB (networks, subnets, ports, security groups are its rows), SB
- * (which chassis bound a port) and the cluster state database (users,
- * projects, roles, token keys and revocations, cluster settings). Reads are
+ * (which chassis bound a port, and where a migrating one is) and the
+ * cluster state database (users, projects, roles, token keys and
+ * revocations, cluster settings). Reads are
  * answered from the replicas, never by a round trip; every write is one
  * transaction on the client whose replica the next read consults, so a read
  * after an acknowledged write sees it (`nbWritten` waits for that).
  */
-import { OvsdbClient, Replica, type TlsFiles } from "../ovsdb/index.js";
+import { OvsdbClient, Replica, type Selection, type TlsFiles } from "../ovsdb/index.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import type { OvnNorthboundDatabase } from "../ovsdb/models/ovn-northbound.js";
 import type { OvnSouthboundDatabase } from "../ovsdb/models/ovn-southbound.js";
@@ -38,6 +39,25 @@ const NB_TABLES = [
   "NAT",
   "Gateway_Chassis",
 ] as const satisfies readonly (keyof OvnNorthboundDatabase)[];
+
+/**
+ * What the service needs of SB: chassis names, and where each port is bound
+ * (main and additional chassis, and the activation a live migration waits
+ * for, in options).
+ */
+export const SB_SELECTION = {
+  Chassis: { columns: ["name", "hostname"] },
+  Port_Binding: {
+    columns: [
+      "logical_port",
+      "chassis",
+      "additional_chassis",
+      "requested_chassis",
+      "up",
+      "options",
+    ],
+  },
+} as const satisfies Selection<OvnSouthboundDatabase>;
 
 function connect<T extends object>(
   remotes: readonly string[],
@@ -82,10 +102,7 @@ export class Backend {
       opened.push(nbReplica);
       const sb = await connect<OvnSouthboundDatabase>(settings.sbRemotes, SB_DATABASE, tls, false);
       opened.push(sb);
-      const sbReplica = await Replica.start(sb, {
-        Chassis: { columns: ["name", "hostname"] },
-        Port_Binding: { columns: ["logical_port", "chassis", "up"] },
-      });
+      const sbReplica = await Replica.start(sb, SB_SELECTION);
       opened.push(sbReplica);
       const state = await connect<MicroOVNDatabase>(
         settings.stateDbRemotes,

@@ -22,7 +22,8 @@ import { LocalTokens } from "./auth/local.js";
 import { NoauthAuthenticator } from "./auth/noauth.js";
 import { OvirtAuthenticator } from "./auth/ovirt.js";
 import { identityApi } from "./identity/api.js";
-import { networkingApi } from "./networking/api.js";
+import { networkingApi, type NetworkingContext } from "./networking/api.js";
+import { watchMigrations } from "./networking/migration-watch.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
@@ -46,7 +47,10 @@ async function readTls(settings: ApiSettings): Promise<{ key: string; cert: stri
   return { key, cert };
 }
 
-function apis(backend: Backend, address: string): [ApiDefinition, number][] {
+function apis(
+  backend: Backend,
+  address: string,
+): { servers: [ApiDefinition, number][]; networking: NetworkingContext } {
   const tokens = new LocalTokens(backend, log);
   const ovirt = new OvirtAuthenticator(backend, log);
   const auth = new PluginAuthenticator(backend, {
@@ -56,10 +60,14 @@ function apis(backend: Backend, address: string): [ApiDefinition, number][] {
     ovirt,
   });
   const identity = identityApi({ backend, auth, tokens, ovirt, address, log });
-  return [
-    [networkingApi({ backend, auth, address }), NETWORKING_PORT],
-    ...IDENTITY_PORTS.map((port): [ApiDefinition, number] => [identity, port]),
-  ];
+  const networking: NetworkingContext = { backend, auth, address };
+  return {
+    servers: [
+      [networkingApi(networking), NETWORKING_PORT],
+      ...IDENTITY_PORTS.map((port): [ApiDefinition, number] => [identity, port]),
+    ],
+    networking,
+  };
 }
 
 async function main(): Promise<void> {
@@ -68,14 +76,18 @@ async function main(): Promise<void> {
   const backend = await Backend.open(settings);
   log(`connected to NB (${backend.nb.currentRemote}) and the state database`);
   const servers: ApiServer[] = [];
+  const { servers: definitions, networking } = apis(backend, settings.address);
+  // Live migrations end when SB shows the VM on its destination (migration-watch.ts).
+  const migrations = watchMigrations(networking, log);
   const closeAll = async () => {
+    migrations.close();
     await Promise.all(servers.map((s) => s.close()));
     backend.close();
     await rm(options.pidfile, { force: true });
   };
   const { address } = settings;
   try {
-    for (const [api, port] of apis(backend, address)) {
+    for (const [api, port] of definitions) {
       const server = await buildApiServer({ api, host: address, port, tls, log });
       servers.push(server);
       await server.listen({ host: address, port });

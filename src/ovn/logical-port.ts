@@ -37,6 +37,25 @@ export interface LogicalPort {
   mtu?: number;
   /** NB's `up`: ovn-northd has seen a chassis bind it. */
   up: boolean;
+  /**
+   * options:requested-chassis, split: the chassis (names or hostnames)
+   * that may bind it, the first the main one; empty when any may.
+   */
+  requestedChassis: string[];
+}
+
+/**
+ * Where a plug on chassis `chassis` (its name, which is also its hostname
+ * here) leaves the port: bound here as usual (`here`: no chassis or this
+ * one requested), here beside the main chassis while it migrates here
+ * (`migrating-here`: second of two, ovn-nb(5)), or not bound here until NB
+ * names this chassis (`elsewhere`).
+ */
+export type PlugPlacement = "here" | "migrating-here" | "elsewhere";
+
+export function plugPlacement(requestedChassis: readonly string[], chassis: string): PlugPlacement {
+  if (requestedChassis.length === 0 || requestedChassis[0] === chassis) return "here";
+  return requestedChassis.slice(1).includes(chassis) ? "migrating-here" : "elsewhere";
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
@@ -101,7 +120,7 @@ export async function readLogicalPort(
     const [port] = await client.select(
       "Logical_Switch_Port",
       [["name", "==", name]],
-      ["type", "addresses", "dynamic_addresses", "up"],
+      ["type", "addresses", "dynamic_addresses", "up", "options"],
     );
     if (!port) return undefined;
     const [sw] = await client.select(
@@ -119,6 +138,10 @@ export async function readLogicalPort(
       ...(mac !== undefined ? { mac } : {}),
       ...(mtu !== undefined ? { mtu } : {}),
       up: port.up === true,
+      requestedChassis: (port.options.get("requested-chassis") ?? "")
+        .split(",")
+        .map((c) => c.trim())
+        .filter((c) => c !== ""),
     };
   } catch (e) {
     if (e instanceof OvsdbError && UNANSWERED.includes(e.code)) {

@@ -5,6 +5,7 @@
  * first `enable openstack-api` prints it, and Keystone's password auth body.
  */
 import { resolve } from "node:path";
+import type { ApiServer } from "../../src/openstack/http.js";
 
 const CALL_HTTPS = resolve(import.meta.dirname, "call-https.mjs");
 
@@ -67,4 +68,35 @@ export function passwordAuth(user: string, password: string, project?: string) {
       ...(project ? { scope: { project: { name: project, domain: { id: "default" } } } } : {}),
     },
   };
+}
+
+/** An answer of an in-process API server: status and parsed body ({} when empty). */
+export interface InjectedAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * One request to an API server in this process (fastify's injection, no
+ * port), with `token` as X-Auth-Token; a string body goes as it is.
+ */
+export async function injectCall(
+  app: ApiServer,
+  token: string,
+  method: "GET" | "POST" | "PUT" | "DELETE",
+  url: string,
+  body?: unknown,
+): Promise<InjectedAnswer> {
+  const r = await app.inject({
+    method,
+    url,
+    headers: {
+      "x-auth-token": token,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined
+      ? { payload: typeof body === "string" ? body : JSON.stringify(body) }
+      : {}),
+  });
+  return { status: r.statusCode, body: r.body ? r.json<Record<string, unknown>>() : {} };
 }

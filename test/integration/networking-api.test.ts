@@ -25,6 +25,7 @@ import { OvsdbClient, Replica } from "../../src/ovsdb/index.js";
 import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northbound.js";
 import { createCa, issueCertificate } from "../../src/pki/x509.js";
 import { SCHEMAS, startStandalone, type OvsdbServerHandle } from "../helpers/ovsdb-server.js";
+import { injectCall } from "../helpers/openstack-api.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -102,25 +103,14 @@ async function apiServer(remote: string, tls: { key: string; cert: string }): Pr
   return { app, nb, replica };
 }
 
-async function call(
+function call(
   who: string,
   method: "GET" | "POST" | "PUT" | "DELETE",
   url: string,
   body?: unknown,
   server = 0,
 ): Promise<Answer> {
-  const r = await servers[server]!.app.inject({
-    method,
-    url,
-    headers: {
-      "x-auth-token": who,
-      ...(body !== undefined ? { "content-type": "application/json" } : {}),
-    },
-    ...(body !== undefined
-      ? { payload: typeof body === "string" ? body : JSON.stringify(body) }
-      : {}),
-  });
-  return { status: r.statusCode, body: r.body ? r.json<Record<string, unknown>>() : {} };
+  return injectCall(servers[server]!.app, who, method, url, body);
 }
 
 async function created<T = Record<string, unknown>>(

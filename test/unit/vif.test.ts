@@ -13,7 +13,7 @@ import {
   xmlAttribute,
 } from "../../src/cli/format/libvirt-xml.js";
 import { leaseScript, parseLease } from "../../src/lab/dhcp.js";
-import { checkVifPort, portMac, switchMtu } from "../../src/ovn/logical-port.js";
+import { checkVifPort, plugPlacement, portMac, switchMtu } from "../../src/ovn/logical-port.js";
 import type { IpLink } from "../../src/ovn/underlay.js";
 import {
   checkInterfaceName,
@@ -248,6 +248,16 @@ describe("a logical port's MAC and its network's MTU", () => {
         ),
       );
     }
+  });
+
+  it("tells where requested-chassis lets this chassis bind a plugged port", () => {
+    assert.equal(plugPlacement([], "m2"), "here");
+    assert.equal(plugPlacement(["m2"], "m2"), "here");
+    assert.equal(plugPlacement(["m2", "m1"], "m2"), "here");
+    // A live migration's destination: bound beside the main chassis.
+    assert.equal(plugPlacement(["m1", "m2"], "m2"), "migrating-here");
+    assert.equal(plugPlacement(["m1"], "m2"), "elsewhere");
+    assert.equal(plugPlacement(["m1", "m3"], "m2"), "elsewhere");
   });
 
   it("takes neutron:mtu when it is a whole number a link can carry", () => {

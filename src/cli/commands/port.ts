@@ -18,16 +18,38 @@ function cells(v: Vif): string[] {
   return [v.iface, v.portId, v.mac, v.bound ? "yes" : "no"];
 }
 
+/** What ovn-controller does with the port here, as NB's requested-chassis has it. */
+function bindingNote(p: PlugResult): string {
+  const requested = p.requestedChassis ?? [];
+  switch (p.placement) {
+    case "migrating-here":
+      return (
+        `the port is migrating here from ${requested[0]}: ovn-controller binds it here beside ` +
+        "it and lets its traffic through once the VM sends a RARP from here (the OpenStack API " +
+        "service then moves the port here)"
+      );
+    case "elsewhere":
+      return (
+        `NB binds the port to ${requested.join(",")} (requested-chassis), so ovn-controller ` +
+        "binds it here only once the port is moved here (binding:host_id) or migrates here " +
+        "(binding:profile migrating_to)"
+      );
+    default:
+      return "ovn-controller binds it to this chassis";
+  }
+}
+
 function plugged(p: PlugResult): string {
   const what = `Port ${p.portId} on ${p.iface} (MAC ${p.mac})`;
   const unchecked = p.checked ? "" : " without looking it up in NB";
+  const note = p.placement === undefined || p.placement === "here" ? "" : `; ${bindingNote(p)}`;
   switch (p.change) {
     case "plugged":
-      return `${what}: plugged${unchecked}; ovn-controller binds it to this chassis`;
+      return `${what}: plugged${unchecked}; ${bindingNote(p)}`;
     case "updated":
-      return `${what}: already plugged, MAC and status rewritten${unchecked}`;
+      return `${what}: already plugged, MAC and status rewritten${unchecked}${note}`;
     case "unchanged":
-      return `${what}: already plugged, nothing to do`;
+      return `${what}: already plugged, nothing to do${note}`;
   }
 }
 

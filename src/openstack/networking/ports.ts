@@ -73,6 +73,17 @@ import {
 import { subnetView } from "./subnets.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
+import {
+  bindingOptions,
+  boundHost,
+  checkMigratingTo,
+  rebound,
+  sbChassis,
+  storedProfile,
+  storedMigratingTo,
+  withoutMigration,
+  type ChassisNames,
+} from "./migration.js";
 
 export const PORT_KEYS = {
   portSecurity: "microovn:port_security_enabled",
@@ -83,7 +94,6 @@ export const PORT_KEYS = {
 
 /** Neutron's max_allowed_address_pair. */
 const MAX_ADDRESS_PAIRS = 10;
-const REQUESTED_CHASSIS = "requested-chassis";
 
 const FixedIpRequest = Type.Object(
   { subnet_id: Type.Optional(Type.String()), ip_address: Type.Optional(Type.String()) },
@@ -168,7 +178,7 @@ export function portView(lsp: LogicalSwitchPort): View {
   if (cached) return cached;
   const ids = lsp.external_ids;
   const project = ids.get(NEUTRON.projectId) ?? "";
-  const host = lsp.options.get(REQUESTED_CHASSIS) ?? "";
+  const host = boundHost(lsp.options);
   const view: View = {
     id: lsp.name,
     name: ids.get(NEUTRON.portName) ?? "",
@@ -539,23 +549,36 @@ function leaveGroups(txn: NbTransaction, lspUuid: string, groups: readonly strin
   }
 }
 
-function options(host: string): Record<string, string> {
-  return host
-    ? { [REQUESTED_CHASSIS]: host, mcast_flood_reports: "true" }
-    : { mcast_flood_reports: "true" };
+/** What ML2/OVN sets on every VM port, besides where it is bound. */
+const MULTICAST_OPTIONS = [["mcast_flood_reports", "true"]] as const;
+
+function options(host: string, migratingTo: string | undefined): Record<string, string> {
+  return { ...bindingOptions(host, migratingTo), ...Object.fromEntries(MULTICAST_OPTIONS) };
 }
 
-function adminOnlyBinding(caller: Caller, item: Item): void {
+function adminOnlyBinding(caller: Caller, item: Item, action: "create" | "update"): void {
   if (isAdmin(caller)) return;
   for (const a of ["binding:host_id", "binding:profile"]) {
     if (item[a] !== undefined) {
       throw new ApiError(
         403,
-        `(rule:create_port:${a}) is disallowed by policy: only an admin binds ports`,
+        `(rule:${action}_port:${a}) is disallowed by policy: only an admin binds ports`,
         "PolicyNotAuthorized",
       );
     }
   }
+}
+
+/** binding:host_id as requested-chassis takes it: one chassis, so no comma. */
+function checkHost(item: Item): string | undefined {
+  const host = item["binding:host_id"] as string | undefined;
+  if (host !== undefined && /[,\s]/.test(host)) {
+    throw invalid(
+      "binding:host_id",
+      `'${host}' is not a host name: no blanks or commas (to move a port, set binding:profile migrating_to).`,
+    );
+  }
+  return host;
 }
 
 function vnicType(item: Item): string | undefined {
@@ -638,12 +661,16 @@ function createPort(
   caller: Caller,
   taken: Taken,
   macs: Map<string, Set<string>>,
+  chassis: () => ChassisNames,
 ): string {
   const networkId = item.network_id as string;
   const networks = networksCollection(rows);
   const network = visibleResource(caller, networks, networkId);
   const project = owningProject(caller, item, "port");
-  adminOnlyBinding(caller, item);
+  adminOnlyBinding(caller, item, "create");
+  const host = checkHost(item) ?? "";
+  const profile = (item["binding:profile"] as Record<string, unknown> | null | undefined) ?? null;
+  const migratingTo = checkMigratingTo(profile, host, chassis);
   const ls = rows.network(networkId)!;
   let usedMacs = macs.get(networkId);
   if (!usedMacs) macs.set(networkId, (usedMacs = new Set()));
@@ -684,7 +711,7 @@ function createPort(
     pairs: (item.allowed_address_pairs as PairRequest[] | null | undefined) ?? [],
     extraDhcpOpts: (item.extra_dhcp_opts as ExtraDhcpOpt[] | null | undefined) ?? [],
     deviceOwner,
-    host: (item["binding:host_id"] as string | undefined) ?? "",
+    host,
     currentGroups: undefined,
   });
   const ids = createdIds({
@@ -697,9 +724,7 @@ function createPort(
     [NEUTRON.portName]: (item.name as string | undefined) ?? "",
     [NEUTRON.deviceId]: (item.device_id as string | undefined) ?? "",
     [PORT_KEYS.vnicType]: vnicType(item),
-    [PORT_KEYS.profile]: item["binding:profile"]
-      ? JSON.stringify(item["binding:profile"])
-      : undefined,
+    [PORT_KEYS.profile]: storedProfile(profile),
   };
   for (const [k, v] of Object.entries(more)) if (v !== undefined) ids.set(k, v);
   guardAddresses(txn, state, fixedIps, true);
@@ -719,7 +744,7 @@ function createPort(
       item.admin_state_up === undefined
         ? true
         : toBoolean(item.admin_state_up as string, "admin_state_up"),
-    options: options(state.host),
+    options: options(state.host, migratingTo),
     external_ids: ids,
     ...dhcp,
   });
@@ -734,11 +759,25 @@ function updatePort(
   view: View,
   changes: Item,
   caller: Caller,
+  chassis: () => ChassisNames,
 ): void {
   const lsp = rows.port(view.id);
   if (!lsp) throw notFound("Port", view.id);
-  adminOnlyBinding(caller, changes);
+  adminOnlyBinding(caller, changes, "update");
   vnicType(changes);
+  const host = checkHost(changes) ?? (view["binding:host_id"] as string);
+  // A new profile replaces the old one (Neutron's way): without migrating_to
+  // a migration is abandoned, and the port goes back to its host alone.
+  const newProfile = changes["binding:profile"] as Record<string, unknown> | null | undefined;
+  const oldProfile = view["binding:profile"] as Record<string, unknown>;
+  let migratingTo =
+    newProfile === undefined
+      ? storedMigratingTo(oldProfile)
+      : checkMigratingTo(newProfile, host, chassis);
+  // Nova ends a migration by binding the port to its destination: that
+  // ends it here too (the service may have done so already, from SB).
+  const arrived = newProfile === undefined && migratingTo !== undefined && migratingTo === host;
+  if (arrived) migratingTo = undefined;
   const networkId = view.network_id as string;
   const current = fixedIpsOf(lsp.external_ids);
   let mac = view.mac_address as string;
@@ -794,7 +833,7 @@ function updatePort(
             (changes.extra_dhcp_opts as ExtraDhcpOpt[] | null) ?? [],
           ),
     deviceOwner,
-    host: (changes["binding:host_id"] as string | undefined) ?? (view["binding:host_id"] as string),
+    host,
     currentGroups: portSecurity ? oldGroups : undefined,
   });
   const removedIps = current.filter((c) => !fixedIps.some((f) => f.ip_address === c.ip_address));
@@ -810,9 +849,9 @@ function updatePort(
   if (changes.device_id !== undefined) change[NEUTRON.deviceId] = changes.device_id as string;
   if (changes["binding:vnic_type"] !== undefined)
     change[PORT_KEYS.vnicType] = changes["binding:vnic_type"] as string;
-  if (changes["binding:profile"] !== undefined) {
-    const p = changes["binding:profile"] as Record<string, unknown> | null;
-    change[PORT_KEYS.profile] = p && Object.keys(p).length > 0 ? JSON.stringify(p) : undefined;
+  const profile = arrived ? withoutMigration(oldProfile) : newProfile;
+  if (profile !== undefined) {
+    change[PORT_KEYS.profile] = storedProfile(profile);
   }
   guardAddresses(txn, state, addedIps, newMac);
   // As ML2/OVN checks the revision: nobody changed the port since it was read.
@@ -829,10 +868,7 @@ function updatePort(
       changes.admin_state_up === undefined
         ? (view.admin_state_up as boolean)
         : toBoolean(changes.admin_state_up as string, "admin_state_up"),
-    options: new Map([
-      ...[...lsp.options].filter(([k]) => k !== REQUESTED_CHASSIS),
-      ...Object.entries(options(state.host)),
-    ]),
+    options: new Map([...rebound(lsp.options, state.host, migratingTo), ...MULTICAST_OPTIONS]),
     external_ids: changedIds(lsp.external_ids, change),
     ...dhcp,
   });
@@ -864,7 +900,11 @@ function removePort(rows: NbRows, txn: NbTransaction, view: View): void {
   txn.delete("DHCP_Options", [["external_ids", "includes", new Map([[NEUTRON.portId, view.id]])]]);
 }
 
-export function portsCollection(rows: NbRows): Collection {
+/**
+ * The ports collection; `chassis` is asked (only when a request names a
+ * migration's destination) which chassis SB knows.
+ */
+export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Collection {
   return {
     singular: "port",
     plural: "ports",
@@ -891,10 +931,10 @@ export function portsCollection(rows: NbRows): Collection {
     create(txn, items, caller) {
       const taken: Taken = new Map();
       const macs = new Map<string, Set<string>>();
-      return items.map((item) => createPort(rows, txn, item, caller, taken, macs));
+      return items.map((item) => createPort(rows, txn, item, caller, taken, macs, chassis));
     },
     update(txn, view, changes, caller) {
-      updatePort(rows, txn, view, changes, caller);
+      updatePort(rows, txn, view, changes, caller, chassis);
     },
     remove(txn, view) {
       removePort(rows, txn, view);
@@ -903,5 +943,10 @@ export function portsCollection(rows: NbRows): Collection {
 }
 
 export const portRoutes: ResourceRoutes = (app, context, baseUrl) => {
-  registerCollection(app, context, baseUrl, portsCollection(nbRows(context)));
+  registerCollection(
+    app,
+    context,
+    baseUrl,
+    portsCollection(nbRows(context), () => sbChassis(context.backend.sbReplica)),
+  );
 };
