@@ -14,6 +14,8 @@ import { extensionRoutes } from "./extensions.js";
 import { networkRoutes } from "./networks.js";
 import { portRoutes } from "./ports.js";
 import { subnetRoutes } from "./subnets.js";
+import { agentRoutes } from "./agents/agents.js";
+import { availabilityZoneRoutes } from "./agents/availability-zones.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
 export { callerOf } from "./context.js";
@@ -24,6 +26,8 @@ const RESOURCES: readonly ResourceRoutes[] = [
   subnetRoutes,
   portRoutes,
   securityGroupRoutes,
+  agentRoutes,
+  availabilityZoneRoutes,
 ];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {

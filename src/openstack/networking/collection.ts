@@ -72,6 +72,15 @@ export interface Collection<V extends View = View> {
   remove(txn: NbTransaction, view: V, caller: Caller): void;
 }
 
+/**
+ * What lists and shows need: every collection, and the read-only ones
+ * (agents, availability zones) that are no NB rows of the API's own.
+ */
+export type ReadableCollection<V extends View = View> = Pick<
+  Collection<V>,
+  "singular" | "plural" | "label" | "attributes" | "all" | "get" | "sharedWithAll" | "generation"
+>;
+
 export function notFound(label: string, id: string): ApiError {
   return new ApiError(404, `${label} ${id} could not be found.`, `${label}NotFound`);
 }
@@ -85,7 +94,11 @@ function forbidden(action: string, singular: string, why: string): ApiError {
 }
 
 /** Whether the caller may see the resource at all (otherwise it does not exist for them). */
-export function visibleTo<V extends View>(caller: Caller, view: V, kind: Collection<V>): boolean {
+export function visibleTo<V extends View>(
+  caller: Caller,
+  view: V,
+  kind: ReadableCollection<V>,
+): boolean {
   if (isAdmin(caller)) return true;
   if (view.project_id === caller.projectId) return true;
   return kind.sharedWithAll?.(view) ?? false;
@@ -94,7 +107,7 @@ export function visibleTo<V extends View>(caller: Caller, view: V, kind: Collect
 /** The resource the caller may see, or 404 as if it did not exist. */
 export function visibleResource<V extends View>(
   caller: Caller,
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   id: string,
 ): V {
   const view = kind.get(id);
@@ -147,7 +160,7 @@ export function owningProject(caller: Caller, item: Item, singular: string): str
 
 /** The visible resources a list query selects, in its order, one page if asked. */
 function listPage<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -169,7 +182,7 @@ function listPage<V extends View>(
 
 /** The list answer as an object: `{<plural>: […], <plural>_links?: […]}`. */
 export function listAnswer<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -188,7 +201,7 @@ export function listAnswer<V extends View>(
  * mostly joined, not serialized again; an unchanged list is not even joined.
  */
 export function listJson<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -216,7 +229,7 @@ export function listJson<V extends View>(
 const lastLists = new WeakMap<object, { generation: number; answers: Map<string, Buffer> }>();
 
 function renderList<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
