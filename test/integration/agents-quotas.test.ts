@@ -9,10 +9,23 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { runIn } from "../../src/lab/netns.js";
 import { TestMember } from "../helpers/member.js";
 import { printedAdminPassword } from "../helpers/openstack-api.js";
 import { OpenStackCli } from "../helpers/openstack-cli.js";
 import { waitFor } from "../helpers/wait.js";
+
+const QUOTA_SCRIPT = `
+import json, sys, openstack
+op, project, attrs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+net = openstack.connect().network
+if op == "show": q = net.get_quota(project)
+elif op == "details": q = net.get_quota(project, details=True)
+elif op == "default": q = net.get_quota_default(project)
+elif op == "set": q = net.update_quota(project, **attrs)
+else: q = net.delete_quota(project)
+print(json.dumps(q.to_dict() if q is not None else None))
+`;
 
 interface AgentRow {
   ID: string;
@@ -31,28 +44,55 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
   let demoProject: string;
 
   const agents = () => admin.json<AgentRow[]>(["network", "agent", "list"]);
+  let logins: Record<"admin" | "alice", Record<string, string>>;
+  /**
+   * A quota call through openstacksdk, the library under the CLI: the
+   * CLI's own `quota show|set` (python-openstackclient 6.0) first make a
+   * compute client and stop where the catalog has no compute service.
+   */
+  const sdk = async (who: "admin" | "alice", op: string, project: string, attrs = {}) => {
+    const env = Object.entries(logins[who]).map(([k, v]) => `${k}=${v}`);
+    const r = await runIn(
+      m.namespace,
+      "env",
+      [...env, "/usr/bin/python3", "-c", QUOTA_SCRIPT, op, project, JSON.stringify(attrs)],
+      { allowFailure: true, timeoutMs: 60_000 },
+    );
+    return { ok: r.exitCode === 0, out: r.stdout, err: r.stderr };
+  };
+  const quotaOf = async (who: "admin" | "alice", project: string, op = "show") => {
+    const r = await sdk(who, op, project);
+    assert.ok(r.ok, r.err);
+    return JSON.parse(r.out) as Record<string, unknown>;
+  };
 
   before(async () => {
     m = await TestMember.create("agq");
     await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
     const password = printedAdminPassword(await m.ok(["enable", "openstack-api"]));
     const ca = m.path("data/pki/cacert.pem");
-    admin = OpenStackCli.withPassword(m.namespace, "127.0.0.1", ca, {
-      user: "admin",
-      project: "admin",
-      password,
+    const login = (user: string, project: string, secret: string) => ({
+      OS_AUTH_URL: "https://127.0.0.1:5000/v3",
+      OS_IDENTITY_API_VERSION: "3",
+      OS_USERNAME: user,
+      OS_PASSWORD: secret,
+      OS_USER_DOMAIN_NAME: "Default",
+      OS_PROJECT_NAME: project,
+      OS_PROJECT_DOMAIN_NAME: "Default",
+      OS_CACERT: ca,
     });
+    logins = {
+      admin: login("admin", "admin", password),
+      alice: login("alice", "demo", "alice-secret"),
+    };
+    admin = new OpenStackCli(m.namespace, logins.admin);
     await m.ok(["project", "add", "demo"]);
     const added = await m.cli(
       ["user", "add", "alice", "--password-stdin", "--project", "demo", "--role", "member"],
       { input: "alice-secret\n" },
     );
     assert.equal(added.exitCode, 0, added.stderr);
-    alice = OpenStackCli.withPassword(m.namespace, "127.0.0.1", ca, {
-      user: "alice",
-      project: "demo",
-      password: "alice-secret",
-    });
+    alice = new OpenStackCli(m.namespace, logins.alice);
     await waitFor(
       "the API to answer",
       async () => (await admin.run(["network", "list"])).exitCode === 0,
@@ -190,6 +230,131 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
       (await agents()).map((a) => a.ID),
       ["node1"],
     );
-    void demoProject;
+  });
+
+  /** A raw Networking call with the CLI user's token, for what the CLI never sends. */
+  const raw = async (cli: OpenStackCli) => {
+    const token = await cli.json<{ id: string }>(["token", "issue"]);
+    return new OpenStackCli(m.namespace, {
+      OS_ENDPOINT: "https://127.0.0.1:9696",
+      OS_TOKEN: token.id,
+      OS_CACERT: m.path("data/pki/cacert.pem"),
+    });
+  };
+  const demoPorts = async () =>
+    (await alice.json<{ ID: string }[]>(["port", "list", "--network", "counted"])).length;
+
+  it("shows Neutron's default quotas and the cluster's, as the operator sets them", async () => {
+    const shown = await quotaOf("admin", demoProject);
+    assert.equal(shown.networks, 100);
+    assert.equal(shown.subnets, 100);
+    assert.equal(shown.ports, 500);
+    assert.equal(shown.routers, 10);
+    assert.equal(shown.floating_ips, 50);
+    assert.equal(shown.security_groups, 10);
+    assert.equal(shown.security_group_rules, 100);
+    assert.equal((await quotaOf("alice", demoProject)).ports, 500, "a member reads its own");
+    const other = await sdk("alice", "show", "someone-else");
+    assert.equal(other.ok, false);
+    assert.match(other.err, /only an admin reads another project's quota/);
+
+    await m.ok(["config", "set", "openstack-api.quota.network", "30"]);
+    await waitFor(
+      "the new default",
+      async () => (await quotaOf("admin", demoProject)).networks === 30,
+    );
+    assert.equal((await quotaOf("admin", demoProject, "default")).networks, 30);
+    const bad = await m.cli(["config", "set", "openstack-api.quota.network", "-2"]);
+    assert.notEqual(bad.exitCode, 0);
+    assert.match(bad.stderr, /whole number, 0 or more, or -1 for no limit/);
+    assert.match(await m.ok(["config", "get", "openstack-api.quota.network"]), /\b30\b/);
+    assert.equal((await quotaOf("admin", demoProject)).networks, 30);
+  });
+
+  it("enforces a project's port quota with Neutron's message, single and bulk, making nothing", async () => {
+    const net = await alice.json<{ id: string }>(["network", "create", "counted"]);
+    assert.ok((await sdk("admin", "set", demoProject, { ports: 2 })).ok);
+    assert.equal((await quotaOf("admin", demoProject)).ports, 2);
+    // What the CLI reads without a compute service: the projects whose quotas differ.
+    type Listed = { "Project ID": string; Ports: number };
+    const listed = await admin.json<Listed[]>(["quota", "list", "--network"]);
+    assert.deepEqual(
+      listed.map((q) => [q["Project ID"], q.Ports]),
+      [[demoProject, 2]],
+    );
+    await alice.json(["port", "create", "--network", net.id, "p1"]);
+    await alice.json(["port", "create", "--network", net.id, "p2"]);
+    const refused = await alice.failure(["port", "create", "--network", net.id, "p3"]);
+    assert.match(refused, /Quota exceeded for resources: \['port'\]\./);
+    assert.equal(await demoPorts(), 2);
+
+    assert.ok((await sdk("admin", "set", demoProject, { ports: 4 })).ok);
+    const api = await raw(alice);
+    const bulk = await api.call(
+      "POST",
+      "/v2.0/ports",
+      JSON.stringify({ ports: [1, 2, 3].map((i) => ({ network_id: net.id, name: `b${i}` })) }),
+    );
+    assert.equal(bulk.status, 409, JSON.stringify(bulk.body));
+    assert.deepEqual(bulk.body, {
+      NeutronError: {
+        type: "OverQuota",
+        message: "Quota exceeded for resources: ['port'].",
+        detail: "",
+      },
+    });
+    assert.equal(await demoPorts(), 2, "the bulk request is counted whole");
+    const nbPorts = await m.ok([
+      "ovn-nbctl",
+      "--bare",
+      "--columns=ports",
+      "list",
+      "Logical_Switch",
+      `neutron-${net.id}`,
+    ]);
+    assert.equal(nbPorts.trim().split(/\s+/).length, 2);
+
+    const details = await quotaOf("alice", demoProject, "details");
+    assert.deepEqual(details.ports, { limit: 4, used: 2, reserved: 0 });
+    assert.deepEqual(details.networks, { limit: 30, used: 1, reserved: 0 });
+  });
+
+  it("refuses quota changes by a non-admin and bad limits, changing nothing", async () => {
+    const before = await quotaOf("admin", demoProject);
+    const byAlice = await sdk("alice", "set", demoProject, { ports: 50 });
+    assert.equal(byAlice.ok, false);
+    assert.match(byAlice.err, /only an admin sets quotas/);
+    const negative = await sdk("admin", "set", demoProject, { ports: -5 });
+    assert.equal(negative.ok, false);
+    assert.match(
+      negative.err,
+      /Invalid input for port\. Reason: '-5' is not a whole number of port from 0 up, or -1 for no limit/,
+    );
+    const api = await raw(admin);
+    const unknown = await api.call(
+      "PUT",
+      `/v2.0/quotas/${demoProject}`,
+      JSON.stringify({ quota: { port: 7, widgets: 3 } }),
+    );
+    assert.equal(unknown.status, 400);
+    assert.match(
+      JSON.stringify(unknown.body),
+      /Unrecognized attribute\(s\) 'widgets': quotas are set for network, subnet, port/,
+    );
+    const text = await api.call(
+      "PUT",
+      `/v2.0/quotas/${demoProject}`,
+      JSON.stringify({ quota: { port: "many" } }),
+    );
+    assert.equal(text.status, 400);
+    assert.deepEqual(await quotaOf("admin", demoProject), before);
+
+    // -1 lifts the limit; DELETE returns the project to the defaults.
+    assert.ok((await sdk("admin", "set", demoProject, { ports: -1 })).ok);
+    assert.equal((await quotaOf("admin", demoProject)).ports, -1);
+    assert.ok((await sdk("admin", "delete", demoProject)).ok);
+    assert.equal((await quotaOf("admin", demoProject)).ports, 500);
+    assert.deepEqual(await admin.json(["quota", "list", "--network"]), []);
+    assert.doesNotMatch(await m.ok(["config", "list"]), /project-quota/);
   });
 });

@@ -16,6 +16,7 @@ import { portRoutes } from "./ports.js";
 import { subnetRoutes } from "./subnets.js";
 import { agentRoutes } from "./agents/agents.js";
 import { availabilityZoneRoutes } from "./agents/availability-zones.js";
+import { quotaRoutes } from "./quotas/routes.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
 export { callerOf } from "./context.js";
@@ -28,6 +29,7 @@ const RESOURCES: readonly ResourceRoutes[] = [
   securityGroupRoutes,
   agentRoutes,
   availabilityZoneRoutes,
+  quotaRoutes,
 ];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {

@@ -6,7 +6,8 @@
  * project scoping as Neutron's default policy has it (admins see and
  * change everything; others see their project's resources and what is
  * shared with all, and change only their project's, and only as member or
- * admin); bulk create in one transaction, all or nothing.
+ * admin); bulk create in one transaction, all or nothing, within the
+ * project's quota (quotas/).
  */
 import { Type, type TSchema } from "typebox";
 import { isAdmin, mayWrite, type Caller } from "../auth/caller.js";
@@ -25,6 +26,7 @@ import {
   type RawQuery,
   type View,
 } from "./query.js";
+import { checkQuota, countCollection } from "./quotas/usage.js";
 import { expectSame, writeNb, type NbTransaction } from "./write.js";
 
 /** The NB row that holds a resource's standard attributes (and its tags). */
@@ -312,6 +314,7 @@ export function registerCollection<V extends View>(
   const collectionUrl = `${baseUrl}${path}`;
   const nb = context.backend.nb;
   const tags = [plural];
+  countCollection(context, kind);
   const showAnswer = (caller: Caller, id: string, fields: string[]) => ({
     [singular]: selectFields(visibleResource(caller, kind, id), fields),
   });
@@ -343,7 +346,12 @@ export function registerCollection<V extends View>(
         throw new ApiError(400, `Give either "${singular}" or "${plural}", not both or neither`);
       }
       const items = many ?? [one!];
-      const ids = await writeNb(nb, (txn) => kind.create(txn, items, caller));
+      const ids = await writeNb(nb, (txn) => {
+        const counted = checkQuota(context, kind, txn, items, caller);
+        const made = kind.create(txn, items, caller);
+        counted();
+        return made;
+      });
       const views = ids.map((id) => {
         const view = kind.get(id);
         if (!view) throw new Error(`${singular} ${id} was written but the replica lacks it`);

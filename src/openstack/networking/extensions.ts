@@ -118,6 +118,17 @@ export const EXTENSIONS: readonly Extension[] = [
     name: "Network Availability Zone",
     description: "availability_zone_hints and availability_zones on networks.",
   },
+  {
+    alias: "quotas",
+    name: "Quota management support",
+    description:
+      "Per-project limits on networks, subnets, ports, routers, floating IPs, security groups and rules.",
+  },
+  {
+    alias: "quota_details",
+    name: "Quota details management support",
+    description: "Each quota's limit, use and reservation.",
+  },
 ];
 
 function shape(e: Extension) {

@@ -52,6 +52,7 @@ export const NETWORKING_COLLECTIONS: readonly [string, string][] = [
   ["security-group-rules", "security_group_rule"],
   ["agents", "agent"],
   ["availability_zones", "availability_zone"],
+  ["quotas", "quota"],
 ];
 
 /** `GET /v2.0`: every collection this server serves, with its link. */
