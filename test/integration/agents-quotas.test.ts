@@ -107,6 +107,11 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
   it("shows the chassis as an alive OVN Controller agent, as under ML2/OVN", async () => {
     const list = await agents();
     assert.equal(list.length, 1, JSON.stringify(list));
+    const table = await admin.run(["network", "agent", "list"]);
+    assert.match(
+      table.stdout,
+      /\| node1 \| OVN Controller agent \| node1 \|\s+\| :-\) {3}\| UP {4}\| ovn-controller \|/,
+    );
     const [agent] = list;
     assert.equal(agent!.ID, "node1");
     assert.equal(agent!["Agent Type"], "OVN Controller agent");
@@ -314,6 +319,19 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
     ]);
     assert.equal(nbPorts.trim().split(/\s+/).length, 2);
 
+    type Detail = { Resource: string; "In Use": number; Reserved: number; Limit: number };
+    const detailed = await admin.json<Detail[]>([
+      "quota",
+      "list",
+      "--network",
+      "--detail",
+      "--project",
+      "demo",
+    ]);
+    assert.deepEqual(
+      detailed.find((d) => d.Resource === "ports"),
+      { Resource: "ports", "In Use": 2, Reserved: 0, Limit: 4 },
+    );
     const details = await quotaOf("alice", demoProject, "details");
     assert.deepEqual(details.ports, { limit: 4, used: 2, reserved: 0 });
     assert.deepEqual(details.networks, { limit: 30, used: 1, reserved: 0 });
