@@ -3,7 +3,7 @@
  * against one member (the local identity plugin: the admin from the
  * enabling's output, and a member of another project): the one chassis as
  * an alive "OVN Controller agent", turned gateway with `microovn chassis
- * set`, its zones from ovn-cms-options, a dead chassis removed; quotas
+ * set`, its zones (`chassis set availability-zones`, ovn-cms-options), a dead chassis removed; quotas
  * shown, set, enforced with Neutron's message (and nothing made), and bad
  * or unauthorized changes refused with nothing changed.
  */
@@ -150,10 +150,12 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
   });
 
   it("lists the zones the chassis names, and checks networks' hints against them", async () => {
-    // `chassis set` has no zones: ovn-controller reads them from conf.db, as under Neutron.
-    const setCmsOptions = (value: string) =>
-      m.ok(["ovs-vsctl", "set", "Open_vSwitch", ".", `external_ids:ovn-cms-options="${value}"`]);
-    await setCmsOptions("enable-chassis-as-gw,availability-zones=az1:az2");
+    const bad = await m.cli(["chassis", "set", "availability-zones", "az1,az2"]);
+    assert.notEqual(bad.exitCode, 0);
+    assert.match(bad.stderr, /"az1,az2" is not an availability zone name; give names of letters/);
+    assert.match(await m.ok(["chassis", "show"]), /availability-zones: \(none\)/);
+    await m.ok(["chassis", "set", "availability-zones", "az1:az2"]);
+    assert.match(await m.ok(["chassis", "show"]), /gateway: true\navailability-zones: az1:az2/);
     type Zone = { "Zone Name": string; "Zone Resource": string; "Zone Status": string };
     const zones = async (cli: OpenStackCli) =>
       (await cli.json<Zone[]>(["availability", "zone", "list", "--network", "--long"])).map(
@@ -171,10 +173,10 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
     assert.deepEqual(await zones(alice), expected);
     assert.equal((await agents())[0]!["Availability Zone"], "az1, az2");
     // A chassis that is no gateway places networks, not routers.
-    await setCmsOptions("availability-zones=az1:az2");
+    await m.ok(["chassis", "set", "gateway", "false"]);
     await waitFor("the router zones to go", async () => (await zones(admin)).length === 2);
     assert.deepEqual(await zones(admin), ["az1 network available", "az2 network available"]);
-    await setCmsOptions("enable-chassis-as-gw,availability-zones=az1:az2");
+    await m.ok(["chassis", "set", "gateway", "true"]);
     await waitFor("the router zones back", async () => (await zones(admin)).length === 4);
 
     const net = await admin.json<{ id: string; availability_zones: string[] }>([

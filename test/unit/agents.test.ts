@@ -1,9 +1,14 @@
 /**
  * The pure parts of agents and availability zones: the alive rule, when
- * nb_cfg is raised again, and what a chassis' ovn-cms-options say.
+ * nb_cfg is raised again, what a chassis' ovn-cms-options say, and the
+ * `chassis set availability-zones` setting that writes them.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { MicroOvnError } from "../../src/errors.js";
+import { applyChassisChange } from "../../src/lifecycle/chassis-settings.js";
+import { parseAvailabilityZones, type ChassisSettings } from "../../src/member/config.js";
+import { chassisExternalIds } from "../../src/ovn/chassis.js";
 import {
   AGENT_DOWN_TIME_S,
   isAlive,
@@ -110,5 +115,50 @@ describe("ovn-cms-options", () => {
         "c/router/available",
       ],
     );
+  });
+});
+
+describe("the availability-zones chassis setting", () => {
+  const identity = (settings: ChassisSettings) => ({
+    name: "node1",
+    address: "10.0.0.1",
+    sbRemotes: ["ssl:10.0.0.1:6642"],
+    datapathType: "netdev" as const,
+    settings,
+  });
+
+  it("writes the zones into ovn-cms-options, with the gateway option or alone", () => {
+    let s: ChassisSettings = { bridgeMappings: {}, gateway: true };
+    s = applyChassisChange(s, { availabilityZones: "az1:az2" });
+    assert.deepEqual(s.availabilityZones, ["az1", "az2"]);
+    const ids = chassisExternalIds(identity(s));
+    assert.equal(ids.get("ovn-cms-options"), "enable-chassis-as-gw,availability-zones=az1:az2");
+    assert.deepEqual(availabilityZonesOf({ other_config: ids, external_ids: new Map() }), [
+      "az1",
+      "az2",
+    ]);
+    s = applyChassisChange(s, { gateway: false });
+    assert.equal(
+      chassisExternalIds(identity(s)).get("ovn-cms-options"),
+      "availability-zones=az1:az2",
+    );
+    s = applyChassisChange(s, { availabilityZones: null });
+    assert.equal(s.availabilityZones, undefined);
+    assert.equal(chassisExternalIds(identity(s)).has("ovn-cms-options"), false);
+  });
+
+  it("refuses names the option cannot carry, saying what a name may be", () => {
+    const s: ChassisSettings = { bridgeMappings: {}, gateway: false };
+    for (const bad of ["", "az1,az2", "az1::az2", "a=b", "zone one", "az1:az1", "-az"]) {
+      assert.throws(
+        () => applyChassisChange(s, { availabilityZones: bad }),
+        (e: unknown) =>
+          e instanceof MicroOvnError &&
+          e.code === "BAD_AVAILABILITY_ZONES" &&
+          /availability zone name|named twice/.test(e.message),
+        bad,
+      );
+    }
+    assert.deepEqual(parseAvailabilityZones(" az1 : z-2.b_c "), ["az1", "z-2.b_c"]);
   });
 });
