@@ -1,7 +1,8 @@
 /**
  * Quota arithmetic: limits from the project, the cluster and Neutron, in
  * that order; what a create would exceed, a bulk request counted whole;
- * Neutron's message; and the checking of what an update asks for.
+ * Neutron's message; the checking of what an update asks for; and the
+ * enforcement over a collection's views, counted once per change.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -14,6 +15,7 @@ import {
   overQuota,
   requestedLimits,
 } from "../../src/openstack/networking/quotas/limits.js";
+import { checkQuota, countCollection } from "../../src/openstack/networking/quotas/usage.js";
 
 describe("quota limits", () => {
   it("takes the project's, else the cluster's, else Neutron's default", () => {
@@ -87,5 +89,59 @@ describe("quota limits", () => {
     for (const bad of ["-2", "1.5", "ten", ""]) {
       assert.throws(() => parseQuotaLimit("k", bad), /k cannot be .*-1 for no limit/);
     }
+  });
+});
+
+describe("quota enforcement over a collection", () => {
+  const caller = {
+    userId: "u",
+    userName: "u",
+    projectId: "p1",
+    projectName: "p1",
+    roles: ["member"],
+  };
+  /** A port collection of `n` views of project p1, counted scans included. */
+  const setUp = (n: number, settings: Record<string, string> = {}) => {
+    const views = Array.from({ length: n }, (_, i) => ({ id: String(i), project_id: "p1" }));
+    const kind = {
+      singular: "port",
+      scans: 0,
+      generation: () => views.length,
+      all() {
+        this.scans++;
+        return views;
+      },
+    };
+    const context = { backend: { config: (k: string) => settings[k] } } as never;
+    countCollection(context, kind);
+    return { views, kind, context };
+  };
+  const txn = () => ({}) as never;
+  const overQuotaError = (e: unknown) => e instanceof ApiError && e.type === "OverQuota";
+
+  it("counts a bulk request whole, and the creates already in the same transaction", () => {
+    const { context, kind } = setUp(498, { "openstack-api.quota.port": "500" });
+    const shared = txn();
+    assert.throws(() => checkQuota(context, kind, shared, [{}, {}, {}], caller), overQuotaError);
+    checkQuota(context, kind, shared, [{}], caller)();
+    checkQuota(context, kind, shared, [{ project_id: "p1" }], caller)();
+    assert.throws(() => checkQuota(context, kind, shared, [{}], caller), overQuotaError);
+    // Another project's items are counted against that project.
+    checkQuota(context, kind, shared, [{ project_id: "p2" }], caller)();
+    // A fresh transaction sees only what the replica holds.
+    checkQuota(context, kind, txn(), [{}, {}], caller);
+  });
+
+  it("counts once per replica change, and not at all where there is no limit", () => {
+    const { context, kind, views } = setUp(3);
+    checkQuota(context, kind, txn(), [{}], caller);
+    checkQuota(context, kind, txn(), [{}], caller);
+    assert.equal(kind.scans, 1);
+    views.push({ id: "x", project_id: "p1" });
+    checkQuota(context, kind, txn(), [{}], caller);
+    assert.equal(kind.scans, 2);
+    const free = setUp(3, { "openstack-api.quota.port": "-1" });
+    checkQuota(free.context, free.kind, txn(), [{}, {}], caller);
+    assert.equal(free.kind.scans, 0);
   });
 });

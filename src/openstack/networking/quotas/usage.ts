@@ -12,7 +12,7 @@ import type { Caller } from "../../auth/caller.js";
 import type { Backend } from "../../backend.js";
 import type { View } from "../query.js";
 import type { NbTransaction } from "../write.js";
-import { exceeded, isQuotaResource, overQuota, type Limits } from "./limits.js";
+import { UNLIMITED, exceeded, isQuotaResource, overQuota, type Limits } from "./limits.js";
 import { limitsOf } from "./store.js";
 
 /** What counting needs of a collection. */
@@ -87,14 +87,13 @@ export function checkQuota(
     if (typeof named === "string") requested.set(named, (requested.get(named) ?? 0) + 1);
   }
   const inTxn = pending.get(txn) ?? new Map<string, number>();
-  const counted = byProject(kind);
   for (const [project, more] of requested) {
-    const used = (counted.get(project) ?? 0) + (inTxn.get(`${resource} ${project}`) ?? 0);
-    const over = exceeded(
-      limitsOf(context.backend, project),
-      { [resource]: used },
-      { [resource]: more },
-    );
+    const limits = limitsOf(context.backend, project);
+    // No limit, nothing to count (a scan of every port would be the cost otherwise).
+    if (limits[resource] === UNLIMITED) continue;
+    const counted = byProject(kind).get(project) ?? 0;
+    const used = counted + (inTxn.get(`${resource} ${project}`) ?? 0);
+    const over = exceeded(limits, { [resource]: used }, { [resource]: more });
     if (over.length > 0) throw overQuota(over);
   }
   return () => {
