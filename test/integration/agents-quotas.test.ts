@@ -3,9 +3,10 @@
  * against one member (the local identity plugin: the admin from the
  * enabling's output, and a member of another project): the one chassis as
  * an alive "OVN Controller agent", turned gateway with `microovn chassis
- * set`, its zones (`chassis set availability-zones`, ovn-cms-options), a dead chassis removed; quotas
- * shown, set, enforced with Neutron's message (and nothing made), and bad
- * or unauthorized changes refused with nothing changed.
+ * set`, its zones (`chassis set availability-zones`), a dead chassis
+ * removed, alive told from dead on real raises of nb_cfg; quotas shown,
+ * set, enforced with Neutron's message (and nothing made), and bad or
+ * unauthorized changes refused with nothing changed.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -237,6 +238,42 @@ describe("agents, availability zones and quotas through the openstack CLI", () =
       (await agents()).map((a) => a.ID),
       ["node1"],
     );
+  });
+
+  it("tells alive from dead by how far a chassis' nb_cfg is behind and when it last answered", async () => {
+    // A chassis whose ovn-controller answered nb_cfg 0 long ago, then stopped.
+    await m.ok(["ovn-sbctl", "chassis-add", "stale", "geneve", "127.0.0.10"]);
+    const uuid = (
+      await m.ok(["ovn-sbctl", "--bare", "--columns=_uuid", "find", "Chassis", "name=stale"])
+    ).trim();
+    assert.match(uuid, /^[0-9a-f-]{36}$/);
+    await m.ok([
+      "ovn-sbctl",
+      "create",
+      "Chassis_Private",
+      "name=stale",
+      `chassis=${uuid}`,
+      "nb_cfg=0",
+      "nb_cfg_timestamp=1000",
+    ]);
+    // Two raises of nb_cfg (what `--wait=sb` does), each carried to SB by ovn-northd.
+    await m.ok(["ovn-nbctl", "--wait=sb", "sync"]);
+    await m.ok(["ovn-nbctl", "--wait=sb", "sync"]);
+    const alive = async () => Object.fromEntries((await agents()).map((a) => [a.ID, a.Alive]));
+    await waitFor("node1 to answer the raises", async () => (await alive()).node1 === true);
+    assert.deepEqual(await alive(), { node1: true, stale: false });
+    // It answers again: alive.
+    const global = (await m.ok(["ovn-nbctl", "get", "NB_Global", ".", "nb_cfg"])).trim();
+    await m.ok([
+      "ovn-sbctl",
+      "set",
+      "Chassis_Private",
+      "stale",
+      `nb_cfg=${global}`,
+      `nb_cfg_timestamp=${Date.now()}`,
+    ]);
+    await waitFor("the answer to be seen", async () => (await alive()).stale === true);
+    await m.ok(["ovn-sbctl", "chassis-del", "stale"]);
   });
 
   /** A raw Networking call with the CLI user's token, for what the CLI never sends. */
