@@ -79,6 +79,8 @@ async function main(): Promise<void> {
     const openrc = await lab.ok(node.name, ["openstack-api", "openrc"]);
     const adminPassword = /^export OS_PASSWORD='([^']*)'$/m.exec(openrc)?.[1] ?? "";
     await lab.ok(node.name, ["config", "set", "openstack-api.static-token", STATIC_TOKEN]);
+    // The load makes 10,000 ports in one project, past Neutron's default quota of 500.
+    await lab.ok(node.name, ["config", "set", "openstack-api.quota.port", "-1"]);
     const pki = join(node.stateDir, "data", "pki");
     const loadArgs = [node.address, pki, adminPassword, STATIC_TOKEN];
     const local = await runLoadWithAuth(lab, node.name, node.namespace, loadArgs);

@@ -138,6 +138,56 @@ function httpsUrl(key: string, value: string, plainHttp = false): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/**
+ * Neutron's default quotas, per project, for what the OpenStack API
+ * counts; `openstack-api.quota.<resource>` changes a default for every
+ * project, `openstack quota set` one project's. -1 is no limit.
+ */
+export const QUOTA_DEFAULTS = {
+  network: 100,
+  subnet: 100,
+  port: 500,
+  router: 10,
+  floatingip: 50,
+  security_group: 10,
+  security_group_rule: 100,
+} as const;
+export type QuotaResource = keyof typeof QUOTA_DEFAULTS;
+export const QUOTA_RESOURCES = Object.keys(QUOTA_DEFAULTS) as QuotaResource[];
+
+export function quotaDefaultKey(resource: QuotaResource): string {
+  return `openstack-api.quota.${resource}`;
+}
+
+/**
+ * Not settings: a project's own quotas (`openstack quota set`) are kept in
+ * the Config table under `openstack-api.project-quota/<project id>/<resource>`.
+ * `config list` leaves them out and `config set|get|delete` refuses them
+ * like any unknown key; the OpenStack API is where they are changed.
+ */
+export const PROJECT_QUOTA_PREFIX = "openstack-api.project-quota/";
+
+/** A limit: a whole number from -1 (no limit) up; `key` names it in the error. */
+export function parseQuotaLimit(key: string, value: string): number {
+  const n = Number(value.trim());
+  if (!/^\s*-?\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < -1) {
+    throw badValue(key, value, "give a whole number, 0 or more, or -1 for no limit");
+  }
+  return n;
+}
+
+const QUOTA_KEYS: Record<string, ConfigKey> = Object.fromEntries(
+  QUOTA_RESOURCES.map((resource) => [
+    quotaDefaultKey(resource),
+    {
+      description:
+        `the OpenStack API's default quota of ${resource} per project ` +
+        `(${QUOTA_DEFAULTS[resource]} unless set, Neutron's; -1 for no limit)`,
+      check: (value: string) => String(parseQuotaLimit(quotaDefaultKey(resource), value)),
+    },
+  ]),
+);
+
 export const CONFIG_KEYS: Record<string, ConfigKey> = {
   [CENTRAL_IPS]: {
     description:
@@ -246,6 +296,7 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       return value;
     },
   },
+  ...QUOTA_KEYS,
 };
 
 /** The key's definition, or an error listing the keys there are. */

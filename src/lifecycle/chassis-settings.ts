@@ -1,13 +1,18 @@
 /**
- * Per-chassis OVN settings (bridge mappings, gateway capability, a custom
- * encapsulation IP, the underlay interface), kept in the member record and
+ * Per-chassis OVN settings (bridge mappings, gateway capability, availability
+ * zones, a custom encapsulation IP, the underlay interface), kept in the member record and
  * written into conf.db; ovn-controller follows them without a restart.
  * A value that cannot work is refused before anything changes.
  */
 import { recordMember } from "../membership/member-row.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
-import { checkAddress, parseBridgeMappings, type ChassisSettings } from "../member/config.js";
+import {
+  checkAddress,
+  parseAvailabilityZones,
+  parseBridgeMappings,
+  type ChassisSettings,
+} from "../member/config.js";
 import { isLocalAddress } from "../ovn/underlay.js";
 import { configureChassis } from "./start.js";
 import { applyUnderlay, checkUnderlay, restoreUnderlay } from "./underlay.js";
@@ -18,6 +23,7 @@ export interface ChassisSettingsChange {
   gateway?: boolean | null;
   encapIp?: string | null;
   underlayInterface?: string | null;
+  availabilityZones?: string | null;
 }
 
 export const CHASSIS_CHANGE_KEYS = [
@@ -25,6 +31,7 @@ export const CHASSIS_CHANGE_KEYS = [
   "gateway",
   "encapIp",
   "underlayInterface",
+  "availabilityZones",
 ] as const;
 
 /** The pure part: every setting but the underlay interface, which needs the machine. */
@@ -48,6 +55,16 @@ export function applyChassisChange(
       throw new MicroOvnError("BAD_GATEWAY", "gateway must be true or false");
     }
     next.gateway = change.gateway ?? false;
+  }
+  if (change.availabilityZones !== undefined) {
+    if (change.availabilityZones !== null && typeof change.availabilityZones !== "string") {
+      throw new MicroOvnError(
+        "BAD_AVAILABILITY_ZONES",
+        'availability zones are a string such as "az1:az2"',
+      );
+    }
+    if (change.availabilityZones === null) delete next.availabilityZones;
+    else next.availabilityZones = parseAvailabilityZones(change.availabilityZones);
   }
   if (change.encapIp !== undefined) {
     if (change.encapIp !== null && typeof change.encapIp !== "string") {

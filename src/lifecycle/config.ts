@@ -5,7 +5,12 @@
  * ovn-remote, and the client tools' databases).
  */
 import { centrals } from "../cluster/layout.js";
-import { CENTRAL_IPS, RECOVERY_MARKER, configKey } from "../cluster/config-keys.js";
+import {
+  CENTRAL_IPS,
+  PROJECT_QUOTA_PREFIX,
+  RECOVERY_MARKER,
+  configKey,
+} from "../cluster/config-keys.js";
 import { connectStateDb } from "../membership/member-row.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
@@ -22,7 +27,7 @@ export async function listConfig(rt: MemberRuntime): Promise<ConfigEntry[]> {
   try {
     const rows = await client.select("Config", [], ["key", "value"]);
     return rows
-      .filter((r) => r.key !== RECOVERY_MARKER)
+      .filter((r) => r.key !== RECOVERY_MARKER && !r.key.startsWith(PROJECT_QUOTA_PREFIX))
       .map((r) => ({ key: r.key, value: r.value }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   } finally {

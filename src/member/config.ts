@@ -76,6 +76,8 @@ export interface ChassisSettings {
   bridgeMappings: Record<string, string>;
   /** ovn-cms-options=enable-chassis-as-gw. */
   gateway: boolean;
+  /** ovn-cms-options availability-zones=az1:az2: the cloud's zones this chassis is in. */
+  availabilityZones?: string[];
   /** ovn-encap-ip when it is not the member address (nor the underlay's). */
   encapIp?: string;
   /**
@@ -168,6 +170,29 @@ export function parseBridgeMappings(text: string): Record<string, string> {
     mappings[m[1]] = m[2];
   }
   return mappings;
+}
+
+/**
+ * Reads availability zones "az1:az2" (as ovn-cms-options writes them).
+ * A zone name is letters, digits, `_`, `.` and `-`: the option's own
+ * separators (`,` `:` `=`) cannot be in one.
+ */
+export function parseAvailabilityZones(text: string): string[] {
+  const zones: string[] = [];
+  for (const zone of text.split(":").map((z) => z.trim())) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(zone)) {
+      throw new MicroOvnError(
+        "BAD_AVAILABILITY_ZONES",
+        `"${zone}" is not an availability zone name; give names of letters, digits, _ . - ` +
+          "(at most 64 characters each) separated by colons, e.g. az1:az2",
+      );
+    }
+    if (zones.includes(zone)) {
+      throw new MicroOvnError("BAD_AVAILABILITY_ZONES", `zone "${zone}" is named twice`);
+    }
+    zones.push(zone);
+  }
+  return zones;
 }
 
 export function formatBridgeMappings(mappings: Record<string, string>): string {

@@ -38,6 +38,9 @@ function chassisMap(config: MemberConfig): Map<string, string> {
   const mappings = formatBridgeMappings(config.chassis.bridgeMappings);
   if (mappings !== "") map.set("bridge-mappings", mappings);
   if (config.chassis.gateway) map.set("gateway", "true");
+  if (config.chassis.availabilityZones?.length) {
+    map.set("availability-zones", config.chassis.availabilityZones.join(":"));
+  }
   if (config.chassis.encapIp) map.set("encap-ip", config.chassis.encapIp);
   if (config.chassis.underlay) map.set("underlay-interface", config.chassis.underlay.interface);
   return map;

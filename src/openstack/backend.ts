@@ -1,9 +1,9 @@
 /**
  * The service's view of the cluster: one client and one in-memory replica
  * each for NB (networks, subnets, ports, security groups are its rows), SB
- * (which chassis bound a port, and where a migrating one is) and the
- * cluster state database (users, projects, roles, token keys and
- * revocations, cluster settings). Reads are
+ * (which chassis bound a port, and where a migrating one is; the chassis,
+ * which are the agents) and the cluster state database (users, projects,
+ * roles, token keys and revocations, cluster settings). Reads are
  * answered from the replicas, never by a round trip; every write is one
  * transaction on the client whose replica the next read consults, so a read
  * after an acknowledged write sees it (`nbWritten` waits for that).
@@ -46,7 +46,11 @@ const NB_TABLES = [
  * for, in options).
  */
 export const SB_SELECTION = {
-  Chassis: { columns: ["name", "hostname"] },
+  // Agents and availability zones read the chassis' options and how far they caught up.
+  Chassis: { columns: ["name", "hostname", "other_config", "external_ids"] },
+  Chassis_Private: {
+    columns: ["name", "chassis", "nb_cfg", "nb_cfg_timestamp", "external_ids"],
+  },
   Port_Binding: {
     columns: [
       "logical_port",
@@ -82,7 +86,8 @@ export class Backend {
     readonly nb: NbClient,
     readonly nbReplica: NbReplica,
     readonly sbReplica: SbReplica,
-    private readonly sb: OvsdbClient<OvnSouthboundDatabase>,
+    /** Agents' descriptions and the removal of dead chassis are its only writes. */
+    readonly sb: OvsdbClient<OvnSouthboundDatabase>,
     readonly state: StateClient,
     readonly stateReplica: StateReplica,
   ) {}

@@ -53,7 +53,13 @@ export function chassisExternalIds(identity: ChassisIdentity): Map<string, strin
   ]);
   const mappings = formatBridgeMappings(identity.settings.bridgeMappings);
   if (mappings !== "") ids.set("ovn-bridge-mappings", mappings);
-  if (identity.settings.gateway) ids.set("ovn-cms-options", "enable-chassis-as-gw");
+  const cmsOptions = [
+    ...(identity.settings.gateway ? ["enable-chassis-as-gw"] : []),
+    ...(identity.settings.availabilityZones?.length
+      ? [`availability-zones=${identity.settings.availabilityZones.join(":")}`]
+      : []),
+  ];
+  if (cmsOptions.length > 0) ids.set("ovn-cms-options", cmsOptions.join(","));
   return ids;
 }
 

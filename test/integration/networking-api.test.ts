@@ -88,7 +88,8 @@ async function apiServer(remote: string, tls: { key: string; cert: string }): Pr
     Port_Group: true,
     ACL: true,
   });
-  const backend = { nb, nbReplica: replica } as unknown as Backend;
+  // No state database here: no cluster settings, so Neutron's default quotas.
+  const backend = { nb, nbReplica: replica, config: () => undefined } as unknown as Backend;
   const auth = {
     authenticate: (token: string | undefined) =>
       token && CALLERS[token] ? Promise.resolve(CALLERS[token]) : Promise.reject(unauthorized()),

@@ -1,7 +1,7 @@
 /**
  * `microovn chassis show|set KEY VALUE|unset KEY`: this member's OVN chassis
- * settings (bridge-mappings, gateway, encap-ip, underlay-interface), kept
- * across restarts.
+ * settings (bridge-mappings, gateway, availability-zones, encap-ip,
+ * underlay-interface), kept across restarts.
  */
 import type { Command } from "commander";
 import { MicroOvnError } from "../../errors.js";
@@ -12,6 +12,7 @@ import type { CliContext } from "../context.js";
 const KEYS = {
   "bridge-mappings": "bridgeMappings",
   gateway: "gateway",
+  "availability-zones": "availabilityZones",
   "encap-ip": "encapIp",
   "underlay-interface": "underlayInterface",
 } as const;
@@ -40,6 +41,7 @@ function show(settings: ChassisSettings): string {
   return [
     `bridge-mappings: ${formatBridgeMappings(settings.bridgeMappings) || "(none)"}`,
     `gateway: ${settings.gateway}`,
+    `availability-zones: ${settings.availabilityZones?.join(":") || "(none)"}`,
     `encap-ip: ${settings.encapIp ?? defaultEncap}`,
     `underlay-interface: ${underlay ? `${underlay.interface} (its addresses on ${UNDERLAY_BRIDGE})` : "(none)"}`,
   ].join("\n");
@@ -49,7 +51,8 @@ export function registerChassis(program: Command, ctx: CliContext): void {
   const chassis = program
     .command("chassis")
     .description(
-      "This member's chassis settings: bridge-mappings, gateway, encap-ip, underlay-interface",
+      "This member's chassis settings: bridge-mappings, gateway, availability-zones, encap-ip, " +
+        "underlay-interface",
     );
   chassis
     .command("show")
@@ -61,7 +64,8 @@ export function registerChassis(program: Command, ctx: CliContext): void {
   chassis
     .command("set")
     .description(
-      "Set one: bridge-mappings physnet1:br-ex[,…] | gateway true|false | encap-ip IP | " +
+      "Set one: bridge-mappings physnet1:br-ex[,…] | gateway true|false | " +
+        "availability-zones az1[:az2…] | encap-ip IP | " +
         "underlay-interface IFACE (userspace datapath: its addresses move onto br-phy)",
     )
     .argument("<key>")

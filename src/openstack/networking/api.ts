@@ -14,6 +14,9 @@ import { extensionRoutes } from "./extensions.js";
 import { networkRoutes } from "./networks.js";
 import { portRoutes } from "./ports.js";
 import { subnetRoutes } from "./subnets.js";
+import { agentRoutes } from "./agents/agents.js";
+import { availabilityZoneRoutes } from "./agents/availability-zones.js";
+import { quotaRoutes } from "./quotas/routes.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
 export { callerOf } from "./context.js";
@@ -24,6 +27,9 @@ const RESOURCES: readonly ResourceRoutes[] = [
   subnetRoutes,
   portRoutes,
   securityGroupRoutes,
+  agentRoutes,
+  availabilityZoneRoutes,
+  quotaRoutes,
 ];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {

@@ -6,7 +6,8 @@
  * project scoping as Neutron's default policy has it (admins see and
  * change everything; others see their project's resources and what is
  * shared with all, and change only their project's, and only as member or
- * admin); bulk create in one transaction, all or nothing.
+ * admin); bulk create in one transaction, all or nothing, within the
+ * project's quota (quotas/).
  */
 import { Type, type TSchema } from "typebox";
 import { isAdmin, mayWrite, type Caller } from "../auth/caller.js";
@@ -25,6 +26,7 @@ import {
   type RawQuery,
   type View,
 } from "./query.js";
+import { checkQuota, countCollection } from "./quotas/usage.js";
 import { expectSame, writeNb, type NbTransaction } from "./write.js";
 
 /** The NB row that holds a resource's standard attributes (and its tags). */
@@ -72,6 +74,15 @@ export interface Collection<V extends View = View> {
   remove(txn: NbTransaction, view: V, caller: Caller): void;
 }
 
+/**
+ * What lists and shows need: every collection, and the read-only ones
+ * (agents, availability zones) that are no NB rows of the API's own.
+ */
+export type ReadableCollection<V extends View = View> = Pick<
+  Collection<V>,
+  "singular" | "plural" | "label" | "attributes" | "all" | "get" | "sharedWithAll" | "generation"
+>;
+
 export function notFound(label: string, id: string): ApiError {
   return new ApiError(404, `${label} ${id} could not be found.`, `${label}NotFound`);
 }
@@ -85,7 +96,11 @@ function forbidden(action: string, singular: string, why: string): ApiError {
 }
 
 /** Whether the caller may see the resource at all (otherwise it does not exist for them). */
-export function visibleTo<V extends View>(caller: Caller, view: V, kind: Collection<V>): boolean {
+export function visibleTo<V extends View>(
+  caller: Caller,
+  view: V,
+  kind: ReadableCollection<V>,
+): boolean {
   if (isAdmin(caller)) return true;
   if (view.project_id === caller.projectId) return true;
   return kind.sharedWithAll?.(view) ?? false;
@@ -94,7 +109,7 @@ export function visibleTo<V extends View>(caller: Caller, view: V, kind: Collect
 /** The resource the caller may see, or 404 as if it did not exist. */
 export function visibleResource<V extends View>(
   caller: Caller,
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   id: string,
 ): V {
   const view = kind.get(id);
@@ -147,7 +162,7 @@ export function owningProject(caller: Caller, item: Item, singular: string): str
 
 /** The visible resources a list query selects, in its order, one page if asked. */
 function listPage<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -169,7 +184,7 @@ function listPage<V extends View>(
 
 /** The list answer as an object: `{<plural>: […], <plural>_links?: […]}`. */
 export function listAnswer<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -188,7 +203,7 @@ export function listAnswer<V extends View>(
  * mostly joined, not serialized again; an unchanged list is not even joined.
  */
 export function listJson<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -216,7 +231,7 @@ export function listJson<V extends View>(
 const lastLists = new WeakMap<object, { generation: number; answers: Map<string, Buffer> }>();
 
 function renderList<V extends View>(
-  kind: Collection<V>,
+  kind: ReadableCollection<V>,
   caller: Caller,
   raw: RawQuery,
   collectionUrl: string,
@@ -299,6 +314,7 @@ export function registerCollection<V extends View>(
   const collectionUrl = `${baseUrl}${path}`;
   const nb = context.backend.nb;
   const tags = [plural];
+  countCollection(context, kind);
   const showAnswer = (caller: Caller, id: string, fields: string[]) => ({
     [singular]: selectFields(visibleResource(caller, kind, id), fields),
   });
@@ -330,7 +346,12 @@ export function registerCollection<V extends View>(
         throw new ApiError(400, `Give either "${singular}" or "${plural}", not both or neither`);
       }
       const items = many ?? [one!];
-      const ids = await writeNb(nb, (txn) => kind.create(txn, items, caller));
+      const ids = await writeNb(nb, (txn) => {
+        const counted = checkQuota(context, kind, txn, items, caller);
+        const made = kind.create(txn, items, caller);
+        counted();
+        return made;
+      });
       const views = ids.map((id) => {
         const view = kind.get(id);
         if (!view) throw new Error(`${singular} ${id} was written but the replica lacks it`);

@@ -103,6 +103,32 @@ export const EXTENSIONS: readonly Extension[] = [
     name: "Stateful security group",
     description: "Security groups that are stateless (allow-stateless ACLs).",
   },
+  {
+    alias: "agent",
+    name: "agent",
+    description: "One ovn-controller agent per chassis (a gateway agent on gateway chassis).",
+  },
+  {
+    alias: "availability_zone",
+    name: "Availability Zone",
+    description: "Availability zones the chassis name in ovn-cms-options.",
+  },
+  {
+    alias: "network_availability_zone",
+    name: "Network Availability Zone",
+    description: "availability_zone_hints and availability_zones on networks.",
+  },
+  {
+    alias: "quotas",
+    name: "Quota management support",
+    description:
+      "Per-project limits on networks, subnets, ports, routers, floating IPs, security groups and rules.",
+  },
+  {
+    alias: "quota_details",
+    name: "Quota details management support",
+    description: "Each quota's limit, use and reservation.",
+  },
 ];
 
 function shape(e: Extension) {

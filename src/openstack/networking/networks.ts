@@ -31,6 +31,7 @@ import {
   type Collection,
   type Item,
 } from "./collection.js";
+import { networkZoneNames } from "./agents/availability-zones.js";
 import type { ResourceRoutes } from "./context.js";
 import { dhcpOptionsWithMtu } from "./dhcp.js";
 import type { View } from "./query.js";
@@ -147,7 +148,8 @@ export function networkView(id: string, ls: LogicalSwitch, subnetIds: string[]):
     subnets: subnetIds,
     shared: flag(ids, NETWORK_KEYS.shared, false),
     availability_zone_hints: list(ids.get(NEUTRON.azHints)),
-    availability_zones: [],
+    // ML2/OVN answers the hints: the switch spans every chassis, hinted or not.
+    availability_zones: list(ids.get(NEUTRON.azHints)),
     ipv4_address_scope: null,
     ipv6_address_scope: null,
     "router:external": flag(ids, NETWORK_KEYS.routerExternal, false),
@@ -280,8 +282,26 @@ const ADMIN_ONLY = [
   "router:external",
 ] as const;
 
-/** The network collection over the replica of `context`. */
-export function networksCollection(rows: NbRows): Collection {
+/** Every hint must be a zone some chassis names, as Neutron checks. */
+function checkZoneHints(hints: readonly string[], zones: ReadonlySet<string>): void {
+  const unknown = hints.filter((h) => !zones.has(h));
+  if (unknown.length > 0) {
+    throw new ApiError(
+      404,
+      `AvailabilityZone ${unknown.join(", ")} could not be found.`,
+      "AvailabilityZoneNotFound",
+    );
+  }
+}
+
+/**
+ * The network collection over the replica of `context`; `zones` (the
+ * network zones the chassis name) checks `availability_zone_hints` on create.
+ */
+export function networksCollection(
+  rows: NbRows,
+  zones: () => ReadonlySet<string> = () => new Set(),
+): Collection {
   const collection: Collection = {
     singular: "network",
     plural: "networks",
@@ -306,6 +326,10 @@ export function networksCollection(rows: NbRows): Collection {
     },
     create(txn, items, caller) {
       const used = usedSegments(rows);
+      for (const item of items) {
+        const hints = item.availability_zone_hints as string[] | undefined;
+        if (hints?.length) checkZoneHints(hints, zones());
+      }
       return items.map((item) => createNetwork(txn, item, caller, used));
     },
     update(txn, view, changes, caller) {
@@ -490,5 +514,6 @@ function removeNetwork(rows: NbRows, txn: NbTransaction, id: string): void {
 }
 
 export const networkRoutes: ResourceRoutes = (app, context, baseUrl) => {
-  registerCollection(app, context, baseUrl, networksCollection(nbRows(context)));
+  const zones = () => networkZoneNames(context.backend.sbReplica);
+  registerCollection(app, context, baseUrl, networksCollection(nbRows(context), zones));
 };

@@ -50,6 +50,9 @@ export const NETWORKING_COLLECTIONS: readonly [string, string][] = [
   ["ports", "port"],
   ["security-groups", "security_group"],
   ["security-group-rules", "security_group_rule"],
+  ["agents", "agent"],
+  ["availability_zones", "availability_zone"],
+  ["quotas", "quota"],
 ];
 
 /** `GET /v2.0`: every collection this server serves, with its link. */
