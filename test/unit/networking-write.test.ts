@@ -72,7 +72,7 @@ const port = (name: string) => (txn: NbTransaction) => {
 /** A conflict as NB reports one: a `wait` that failed. */
 function conflict(at: number, count: number): TransactionError {
   const results: (OperationResult | null)[] = Array.from({ length: count }, () => ({}));
-  results[at] = { error: "timed out", details: "\"wait\" timed out" };
+  results[at] = { error: "timed out", details: '"wait" timed out' };
   return new TransactionError({
     operationIndex: at,
     operation: "wait",
