@@ -13,6 +13,7 @@ import { securityGroupRoutes } from "./security-groups/routes.js";
 import { extensionRoutes } from "./extensions.js";
 import { networkRoutes } from "./networks.js";
 import { portRoutes } from "./ports.js";
+import { routerRoutes } from "./routers/routes.js";
 import { subnetRoutes } from "./subnets.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
@@ -24,6 +25,7 @@ const RESOURCES: readonly ResourceRoutes[] = [
   subnetRoutes,
   portRoutes,
   securityGroupRoutes,
+  routerRoutes,
 ];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {

@@ -25,11 +25,11 @@ import {
   type RawQuery,
   type View,
 } from "./query.js";
-import { expectSame, writeNb, type NbTransaction } from "./write.js";
+import { expectSame, writeNb, type GuardedTable, type NbTransaction } from "./write.js";
 
 /** The NB row that holds a resource's standard attributes (and its tags). */
 export interface HoldingRow {
-  table: "Logical_Switch" | "Logical_Switch_Port" | "DHCP_Options" | "Port_Group";
+  table: GuardedTable;
   uuid: string;
   externalIds: ExternalIds;
 }

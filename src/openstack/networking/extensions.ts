@@ -103,6 +103,22 @@ export const EXTENSIONS: readonly Extension[] = [
     name: "Stateful security group",
     description: "Security groups that are stateless (allow-stateless ACLs).",
   },
+  {
+    alias: "router",
+    name: "Neutron L3 Router",
+    description:
+      "Routers as OVN logical routers, with interfaces by subnet or by port (external gateways not yet).",
+  },
+  {
+    alias: "extraroute",
+    name: "Neutron Extra Route",
+    description: "A router's routes, as OVN static routes.",
+  },
+  {
+    alias: "extraroute-atomic",
+    name: "Atomically add/remove extra routes",
+    description: "add_extraroutes and remove_extraroutes, each one NB transaction.",
+  },
 ];
 
 function shape(e: Extension) {

@@ -70,6 +70,12 @@ import {
   ensureDropPortGroup,
   portGroupName,
 } from "./security-groups/index.js";
+import {
+  ROUTER_INTERFACE_OWNER,
+  ROUTER_PEER_ADDRESS,
+  ROUTER_PORT_OPTION,
+  lrpName,
+} from "./routers/names.js";
 import { subnetView } from "./subnets.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
@@ -545,6 +551,30 @@ function options(host: string): Record<string, string> {
     : { mcast_flood_reports: "true" };
 }
 
+/**
+ * The switch port's type, addresses, port security and options. A
+ * router's interface is the peer of its router port, as ML2/OVN makes it:
+ * type `router`, address `router`, option router-port; any other port is
+ * a VIF with its own addresses (and `current`'s options kept, but the
+ * binding and the peer, which follow from the state).
+ */
+function lspShape(s: PortState, current: ReadonlyMap<string, string> = new Map()) {
+  if (s.deviceOwner === ROUTER_INTERFACE_OWNER) {
+    return {
+      type: "router",
+      addresses: [ROUTER_PEER_ADDRESS],
+      port_security: [] as string[],
+      options: new Map([[ROUTER_PORT_OPTION, lrpName(s.id)]]),
+    };
+  }
+  const kept = [...current].filter(([k]) => k !== REQUESTED_CHASSIS && k !== ROUTER_PORT_OPTION);
+  return {
+    type: "",
+    ...portAddressing(s.mac, s.fixedIps, s.portSecurity, s.pairs),
+    options: new Map([...kept, ...Object.entries(options(s.host))]),
+  };
+}
+
 function adminOnlyBinding(caller: Caller, item: Item): void {
   if (isAdmin(caller)) return;
   for (const a of ["binding:host_id", "binding:profile"]) {
@@ -714,12 +744,11 @@ function createPort(
   });
   const lsp = txn.insert("Logical_Switch_Port", {
     name: id,
-    ...portAddressing(mac, fixedIps, portSecurity, state.pairs),
+    ...lspShape(state),
     enabled:
       item.admin_state_up === undefined
         ? true
         : toBoolean(item.admin_state_up as string, "admin_state_up"),
-    options: options(state.host),
     external_ids: ids,
     ...dhcp,
   });
@@ -824,15 +853,11 @@ function updatePort(
     extraDhcpOpts: state.extraDhcpOpts,
   });
   txn.update("Logical_Switch_Port", [["_uuid", "==", lsp._uuid]], {
-    ...portAddressing(mac, fixedIps, portSecurity, state.pairs),
+    ...lspShape(state, lsp.options),
     enabled:
       changes.admin_state_up === undefined
         ? (view.admin_state_up as boolean)
         : toBoolean(changes.admin_state_up as string, "admin_state_up"),
-    options: new Map([
-      ...[...lsp.options].filter(([k]) => k !== REQUESTED_CHASSIS),
-      ...Object.entries(options(state.host)),
-    ]),
     external_ids: changedIds(lsp.external_ids, change),
     ...dhcp,
   });
@@ -854,7 +879,11 @@ function mergeExtraDhcpOpts(
   return [...out.values()];
 }
 
-function removePort(rows: NbRows, txn: NbTransaction, view: View): void {
+/**
+ * Deletes a port's rows: its switch port and its own DHCP options. The
+ * router interface calls use it; the API's DELETE refuses those ports.
+ */
+export function deletePort(rows: NbRows, txn: NbTransaction, view: View): void {
   const lsp = rows.port(view.id);
   if (!lsp) throw notFound("Port", view.id);
   const ls = rows.network(view.network_id as string);
@@ -897,7 +926,15 @@ export function portsCollection(rows: NbRows): Collection {
       updatePort(rows, txn, view, changes, caller);
     },
     remove(txn, view) {
-      removePort(rows, txn, view);
+      if (view.device_owner === ROUTER_INTERFACE_OWNER) {
+        // As Neutron: the router's port goes with remove_router_interface, which also takes its router port.
+        throw new ApiError(
+          409,
+          `Port ${view.id} cannot be deleted directly via the port API: has device owner ${ROUTER_INTERFACE_OWNER}. Remove it from router ${view.device_id as string} with remove_router_interface (openstack router remove port).`,
+          "ServicePortInUse",
+        );
+      }
+      deletePort(rows, txn, view);
     },
   };
 }

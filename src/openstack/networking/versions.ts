@@ -50,6 +50,7 @@ export const NETWORKING_COLLECTIONS: readonly [string, string][] = [
   ["ports", "port"],
   ["security-groups", "security_group"],
   ["security-group-rules", "security_group_rule"],
+  ["routers", "router"],
 ];
 
 /** `GET /v2.0`: every collection this server serves, with its link. */
