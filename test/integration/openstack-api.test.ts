@@ -129,7 +129,7 @@ describe("the OpenStack API service", () => {
     const collections = (resources.body as { resources: { collection: string }[] }).resources;
     assert.deepEqual(
       collections.map((r) => r.collection),
-      ["networks", "subnets", "ports", "security-groups", "security-group-rules"],
+      ["networks", "subnets", "ports", "security-groups", "security-group-rules", "routers"],
     );
     for (const port of [5000, 35357]) {
       const list = await call(port, "GET", "/");
