@@ -96,7 +96,8 @@ describe("routing between two tenant networks through a router", () => {
     }
   });
 
-  it("gives a VM on each network, on different members, its addresses from DHCP and RAs", async () => {
+  it("gives a VM on each network, on different members, its addresses from DHCP and RAs", async (t) => {
+    const plugged = {} as Record<Side, bigint>;
     for (const side of ["a", "b"] as const) {
       const n = NETWORKS[side];
       const port = await os.json<Port>([
@@ -111,6 +112,7 @@ describe("routing between two tenant networks through a router", () => {
       const vm = await lab!.addPortVm(n.node, port.id, { dhcp: true });
       assert.equal(vm.dhcp?.router, n.v4.replace("0/24", "1"), "the router is the default gateway");
       vms[side] = vm;
+      plugged[side] = process.hrtime.bigint();
       v6[side] = port.fixed_ips.find((ip) => ip.ip_address.includes(":"))!.ip_address;
     }
     for (const side of ["a", "b"] as const) {
@@ -132,6 +134,7 @@ describe("routing between two tenant networks through a router", () => {
         },
         { timeoutMs: 30_000, intervalMs: 250 },
       );
+      t.diagnostic(`${side}: plugged → SLAAC address configured: ${seconds(plugged[side])} s`);
       const route = await lab!.exec(vms[side].name, "ip", ["-6", "route", "show", "default"]);
       assert.match(route.stdout, /default via fe80::/, "the default route comes from the RA");
     }
