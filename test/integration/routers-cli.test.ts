@@ -145,6 +145,40 @@ describe("routers through the openstack CLI", () => {
     const clear = await os.run(["router", "unset", "r-two", "--external-gateway"]);
     assert.equal(clear.exitCode, 0, clear.stderr);
 
+    // Bad requests the CLI never sends: each a 400 naming what is wrong, NB as it was.
+    const before = await snapshot();
+    const bad: [string, string, unknown, RegExp][] = [
+      ["POST", "/v2.0/routers", { router: { name: "x", routes: [] } }, /routes/],
+      ["POST", "/v2.0/routers", { router: { name: 5 } }, /name/],
+      ["PUT", `/v2.0/routers/${r.id}`, { router: { admin_state_up: "maybe" } }, /admin_state_up/],
+      [
+        "PUT",
+        `/v2.0/routers/${r.id}`,
+        { router: { routes: [{ destination: "10.9.0.0/16", nexthop: "10.0.0.1" }] } },
+        /the nexthop is not connected with router/,
+      ],
+      [
+        "PUT",
+        `/v2.0/routers/${r.id}/add_extraroutes`,
+        { router: { routes: [{ destination: "10.9.0.0/16" }] } },
+        /nexthop/,
+      ],
+      ["PUT", `/v2.0/routers/${r.id}/add_router_interface`, { subnet_id: 5 }, /subnet_id/],
+    ];
+    for (const [method, path, body, message] of bad) {
+      const answer = await os.call(method, path, JSON.stringify(body));
+      assert.equal(
+        answer.status,
+        400,
+        `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(answer.body)}`,
+      );
+      assert.match(JSON.stringify(answer.body), message);
+    }
+    const missing = await os.call("PUT", "/v2.0/routers/no-such-router/add_router_interface", "{}");
+    assert.equal(missing.status, 404);
+    assert.match(JSON.stringify(missing.body), /Router no-such-router could not be found/);
+    assert.equal(await snapshot(), before, "a bad request changed NB");
+
     const del = await os.run(["router", "delete", "r-two"]);
     assert.equal(del.exitCode, 0, del.stderr);
     assert.match(
