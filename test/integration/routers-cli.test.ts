@@ -297,6 +297,18 @@ describe("routers through the openstack CLI", () => {
       "vm-1",
       "rp3",
     ]);
+    // A port that only claims to be a router's (no router port of that name) may be deleted.
+    const stray = await os.json<Port>([
+      "port",
+      "create",
+      "--network",
+      "rn1",
+      "--device-owner",
+      "network:router_interface",
+      "rp-stray",
+    ]);
+    const strayDelete = await os.run(["port", "delete", stray.id]);
+    assert.equal(strayDelete.exitCode, 0, strayDelete.stderr);
     const afterPort = await snapshot();
     assert.match(
       await os.failure(["router", "add", "port", "rtr-other", used.id]),

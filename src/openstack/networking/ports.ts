@@ -926,8 +926,12 @@ export function portsCollection(rows: NbRows): Collection {
       updatePort(rows, txn, view, changes, caller);
     },
     remove(txn, view) {
-      if (view.device_owner === ROUTER_INTERFACE_OWNER) {
-        // As Neutron: the router's port goes with remove_router_interface, which also takes its router port.
+      const routerPort = rows.replica
+        .table("Logical_Router_Port")
+        .lookup({ name: lrpName(view.id) });
+      if (view.device_owner === ROUTER_INTERFACE_OWNER && routerPort) {
+        // As Neutron: a router's port goes with remove_router_interface, which also takes its
+        // router port; one whose router has no such port any more may go here.
         throw new ApiError(
           409,
           `Port ${view.id} cannot be deleted directly via the port API: has device owner ${ROUTER_INTERFACE_OWNER}. Remove it from router ${view.device_id as string} with remove_router_interface (openstack router remove port).`,
