@@ -283,6 +283,10 @@ describe("routers through the openstack CLI", () => {
       /cannot be deleted directly via the port API: has device owner network:router_interface/,
     );
     assert.match(
+      await os.failure(["subnet", "set", "rs1", "--gateway", "10.30.1.254"]),
+      new RegExp(`Current gateway ip 10.30.1.1 already in use by port ${p1.id}. Unable to update.`),
+    );
+    assert.match(
       await os.failure(["subnet", "delete", "rs1"]),
       /ports have an IP allocation from this subnet/,
     );
