@@ -370,9 +370,8 @@ export class Lab {
     try {
       await createVeth(
         { namespace: node.namespace, name: hostSide },
-        { namespace: vm.namespace, name: "eth0" },
+        { namespace: vm.namespace, name: "eth0", mac: vm.mac },
       );
-      await run("ip", ["-n", vm.namespace, "link", "set", "eth0", "address", vm.mac]);
     } catch (e) {
       await this.dropVm(vm);
       throw e;

@@ -38,6 +38,13 @@ export async function runIn(
 export interface VethEnd {
   namespace: string;
   name: string;
+  /**
+   * Its MAC, set before the link comes up: IPv6 forms the link-local
+   * address from the MAC it finds then, and a VM whose link-local address
+   * does not match its port's MAC has its router solicitations dropped by
+   * OVN's port security.
+   */
+  mac?: string;
 }
 
 /** A veth pair between two namespaces, both ends up. */
@@ -56,6 +63,10 @@ export async function createVeth(a: VethEnd, b: VethEnd): Promise<void> {
     "netns",
     b.namespace,
   ]);
-  await run("ip", ["-n", a.namespace, "link", "set", a.name, "up"]);
-  await run("ip", ["-n", b.namespace, "link", "set", b.name, "up"]);
+  for (const end of [a, b]) {
+    if (end.mac !== undefined) {
+      await run("ip", ["-n", end.namespace, "link", "set", end.name, "address", end.mac]);
+    }
+    await run("ip", ["-n", end.namespace, "link", "set", end.name, "up"]);
+  }
 }

@@ -6,7 +6,8 @@
  * the `openstack` CLI cannot show is checked here: project scoping, bulk
  * all-or-nothing, read-after-write, pages and their links, bad input that
  * leaves NB unchanged, DHCP rows as ports and subnets change, and two
- * servers allocating on one subnet at once.
+ * servers allocating on one subnet at once, or putting one subnet on two
+ * routers at once.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -87,6 +88,9 @@ async function apiServer(remote: string, tls: { key: string; cert: string }): Pr
     DHCP_Options: true,
     Port_Group: true,
     ACL: true,
+    Logical_Router: true,
+    Logical_Router_Port: true,
+    Logical_Router_Static_Route: true,
   });
   // No state database here: no cluster settings, so Neutron's default quotas.
   const backend = { nb, nbReplica: replica, config: () => undefined } as unknown as Backend;
@@ -137,6 +141,9 @@ async function nbDump(): Promise<string> {
     "DHCP_Options",
     "Port_Group",
     "ACL",
+    "Logical_Router",
+    "Logical_Router_Port",
+    "Logical_Router_Static_Route",
   ] as const;
   const out: Record<string, unknown> = {};
   for (const t of tables) {
@@ -613,5 +620,99 @@ describe("the Networking API over NB", () => {
       (await listedIds()).length === expected.length ? true : undefined,
     ).catch(() => undefined);
     assert.deepEqual(await listedIds(), expected);
+  });
+
+  it("puts a subnet on one router only when two servers add it to two routers at once", async () => {
+    const net = await created<{ id: string }>("alice", "/v2.0/networks", {
+      network: { name: "routed" },
+    });
+    const subnet = await created<{ id: string }>("alice", "/v2.0/subnets", {
+      subnet: { network_id: net.id, cidr: "10.77.0.0/24" },
+    });
+    const routers = [
+      await created<{ id: string }>("alice", "/v2.0/routers", { router: { name: "ra" } }),
+      await created<{ id: string }>("alice", "/v2.0/routers", { router: { name: "rb" } }, 1),
+    ];
+    // Routers are scoped like everything else: bob cannot see alice's, a reader makes none.
+    assert.equal((await call("bob", "GET", `/v2.0/routers/${routers[0]!.id}`)).status, 404);
+    const foreign = await call(
+      "bob",
+      "PUT",
+      `/v2.0/routers/${routers[0]!.id}/add_router_interface`,
+      {
+        subnet_id: subnet.id,
+      },
+    );
+    assert.equal(foreign.status, 404);
+    assert.equal(
+      (await call("reader", "POST", "/v2.0/routers", { router: { name: "x" } })).status,
+      403,
+    );
+    await waitFor(
+      "server 1 to see both routers",
+      async () =>
+        (await call("alice", "GET", `/v2.0/routers/${routers[0]!.id}`, undefined, 1)).status ===
+        200,
+    );
+
+    const answers = await Promise.all(
+      routers.map((r, server) =>
+        call(
+          "alice",
+          "PUT",
+          `/v2.0/routers/${r.id}/add_router_interface`,
+          { subnet_id: subnet.id },
+          server,
+        ),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status).sort(),
+      [200, 400],
+      JSON.stringify(answers.map((a) => a.body)),
+    );
+    const loser = answers.find((a) => a.status === 400)!;
+    assert.match(errorOf(loser).message, new RegExp(`Subnet ${subnet.id} is already on router`));
+    const winner = answers.find((a) => a.status === 200)!.body as { id: string; port_id: string };
+    // NB holds exactly one interface: one router port, one switch port of type router.
+    const lrps = await servers[0]!.nb.select("Logical_Router_Port", [true]);
+    assert.deepEqual(
+      lrps.map((p) => p.name),
+      [`lrp-${winner.port_id}`],
+    );
+    const routerLsps = await servers[0]!.nb.select("Logical_Switch_Port", [
+      ["type", "==", "router"],
+    ]);
+    assert.deepEqual(
+      routerLsps.map((p) => p.name),
+      [winner.port_id],
+    );
+    const lrs = await servers[0]!.nb.select("Logical_Router", [true]);
+    assert.deepEqual(
+      lrs.map((lr) => [lr.name, lr.ports.length]).sort(),
+      routers.map((r) => [`neutron-${r.id}`, r.id === winner.id ? 1 : 0]).sort(),
+    );
+    const removed = await call(
+      "alice",
+      "PUT",
+      `/v2.0/routers/${winner.id}/remove_router_interface`,
+      {
+        subnet_id: subnet.id,
+      },
+    );
+    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    assert.deepEqual(removed.body, {
+      id: winner.id,
+      tenant_id: "p-a",
+      project_id: "p-a",
+      port_id: winner.port_id,
+      subnet_id: subnet.id,
+      subnet_ids: [subnet.id],
+      network_id: net.id,
+    });
+    for (const r of routers) {
+      assert.equal((await call("alice", "DELETE", `/v2.0/routers/${r.id}`)).status, 204);
+    }
+    assert.deepEqual(await servers[0]!.nb.select("Logical_Router_Port", [true]), []);
   });
 });

@@ -138,6 +138,7 @@ describe("the OpenStack API service", () => {
         "agents",
         "availability_zones",
         "quotas",
+        "routers",
       ],
     );
     for (const port of [5000, 35357]) {

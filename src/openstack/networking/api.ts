@@ -13,6 +13,7 @@ import { securityGroupRoutes } from "./security-groups/routes.js";
 import { extensionRoutes } from "./extensions.js";
 import { networkRoutes } from "./networks.js";
 import { portRoutes } from "./ports.js";
+import { routerRoutes } from "./routers/routes.js";
 import { subnetRoutes } from "./subnets.js";
 import { agentRoutes } from "./agents/agents.js";
 import { availabilityZoneRoutes } from "./agents/availability-zones.js";
@@ -30,6 +31,7 @@ const RESOURCES: readonly ResourceRoutes[] = [
   agentRoutes,
   availabilityZoneRoutes,
   quotaRoutes,
+  routerRoutes,
 ];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {

@@ -27,11 +27,11 @@ import {
   type View,
 } from "./query.js";
 import { checkQuota, countCollection } from "./quotas/usage.js";
-import { expectSame, writeNb, type NbTransaction } from "./write.js";
+import { expectSame, writeNb, type GuardedTable, type NbTransaction } from "./write.js";
 
 /** The NB row that holds a resource's standard attributes (and its tags). */
 export interface HoldingRow {
-  table: "Logical_Switch" | "Logical_Switch_Port" | "DHCP_Options" | "Port_Group";
+  table: GuardedTable;
   uuid: string;
   externalIds: ExternalIds;
 }

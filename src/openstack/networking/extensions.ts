@@ -129,6 +129,22 @@ export const EXTENSIONS: readonly Extension[] = [
     name: "Quota details management support",
     description: "Each quota's limit, use and reservation.",
   },
+  {
+    alias: "router",
+    name: "Neutron L3 Router",
+    description:
+      "Routers as OVN logical routers, with interfaces by subnet or by port (external gateways not yet).",
+  },
+  {
+    alias: "extraroute",
+    name: "Neutron Extra Route",
+    description: "A router's routes, as OVN static routes.",
+  },
+  {
+    alias: "extraroute-atomic",
+    name: "Atomically add/remove extra routes",
+    description: "add_extraroutes and remove_extraroutes, each one NB transaction.",
+  },
 ];
 
 function shape(e: Extension) {

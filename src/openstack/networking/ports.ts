@@ -70,6 +70,12 @@ import {
   ensureDropPortGroup,
   portGroupName,
 } from "./security-groups/index.js";
+import {
+  ROUTER_INTERFACE_OWNER,
+  ROUTER_PEER_ADDRESS,
+  ROUTER_PORT_OPTION,
+  lrpName,
+} from "./routers/names.js";
 import { subnetView } from "./subnets.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
@@ -552,8 +558,32 @@ function leaveGroups(txn: NbTransaction, lspUuid: string, groups: readonly strin
 /** What ML2/OVN sets on every VM port, besides where it is bound. */
 const MULTICAST_OPTIONS = [["mcast_flood_reports", "true"]] as const;
 
-function options(host: string, migratingTo: string | undefined): Record<string, string> {
-  return { ...bindingOptions(host, migratingTo), ...Object.fromEntries(MULTICAST_OPTIONS) };
+/**
+ * The switch port's type, addresses, port security and options. A
+ * router's interface is the peer of its router port, as ML2/OVN makes it:
+ * type `router`, address `router`, option router-port; any other port is
+ * a VIF with its own addresses (and `current`'s options kept, but the
+ * binding and the peer, which follow from the state).
+ */
+function lspShape(
+  s: PortState,
+  migratingTo: string | undefined,
+  current: ReadonlyMap<string, string> = new Map(),
+) {
+  if (s.deviceOwner === ROUTER_INTERFACE_OWNER) {
+    return {
+      type: "router",
+      addresses: [ROUTER_PEER_ADDRESS],
+      port_security: [] as string[],
+      options: new Map([[ROUTER_PORT_OPTION, lrpName(s.id)]]),
+    };
+  }
+  const kept = new Map([...current].filter(([k]) => k !== ROUTER_PORT_OPTION));
+  return {
+    type: "",
+    ...portAddressing(s.mac, s.fixedIps, s.portSecurity, s.pairs),
+    options: new Map([...rebound(kept, s.host, migratingTo), ...MULTICAST_OPTIONS]),
+  };
 }
 
 function adminOnlyBinding(caller: Caller, item: Item, action: "create" | "update"): void {
@@ -739,12 +769,11 @@ function createPort(
   });
   const lsp = txn.insert("Logical_Switch_Port", {
     name: id,
-    ...portAddressing(mac, fixedIps, portSecurity, state.pairs),
+    ...lspShape(state, migratingTo),
     enabled:
       item.admin_state_up === undefined
         ? true
         : toBoolean(item.admin_state_up as string, "admin_state_up"),
-    options: options(state.host, migratingTo),
     external_ids: ids,
     ...dhcp,
   });
@@ -863,12 +892,11 @@ function updatePort(
     extraDhcpOpts: state.extraDhcpOpts,
   });
   txn.update("Logical_Switch_Port", [["_uuid", "==", lsp._uuid]], {
-    ...portAddressing(mac, fixedIps, portSecurity, state.pairs),
+    ...lspShape(state, migratingTo, lsp.options),
     enabled:
       changes.admin_state_up === undefined
         ? (view.admin_state_up as boolean)
         : toBoolean(changes.admin_state_up as string, "admin_state_up"),
-    options: new Map([...rebound(lsp.options, state.host, migratingTo), ...MULTICAST_OPTIONS]),
     external_ids: changedIds(lsp.external_ids, change),
     ...dhcp,
   });
@@ -890,7 +918,11 @@ function mergeExtraDhcpOpts(
   return [...out.values()];
 }
 
-function removePort(rows: NbRows, txn: NbTransaction, view: View): void {
+/**
+ * Deletes a port's rows: its switch port and its own DHCP options. The
+ * router interface calls use it; the API's DELETE refuses those ports.
+ */
+export function deletePort(rows: NbRows, txn: NbTransaction, view: View): void {
   const lsp = rows.port(view.id);
   if (!lsp) throw notFound("Port", view.id);
   const ls = rows.network(view.network_id as string);
@@ -937,7 +969,19 @@ export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Coll
       updatePort(rows, txn, view, changes, caller, chassis);
     },
     remove(txn, view) {
-      removePort(rows, txn, view);
+      const routerPort = rows.replica
+        .table("Logical_Router_Port")
+        .lookup({ name: lrpName(view.id) });
+      if (view.device_owner === ROUTER_INTERFACE_OWNER && routerPort) {
+        // As Neutron: a router's port goes with remove_router_interface, which also takes its
+        // router port; one whose router has no such port any more may go here.
+        throw new ApiError(
+          409,
+          `Port ${view.id} cannot be deleted directly via the port API: has device owner ${ROUTER_INTERFACE_OWNER}. Remove it from router ${view.device_id as string} with remove_router_interface (openstack router remove port).`,
+          "ServicePortInUse",
+        );
+      }
+      deletePort(rows, txn, view);
     },
   };
 }

@@ -450,6 +450,18 @@ function updateSubnet(rows: NbRows, txn: NbTransaction, view: View, changes: Ite
       : (view.allocation_pools as { start: string; end: string }[]));
   const shape = subnetShape(prefix, gatewayText, pools);
   const gatewayIp = shape.gateway === undefined ? null : formatIp(version, shape.gateway);
+  const currentGateway = view.gateway_ip as string | null;
+  if (currentGateway !== null && gatewayIp !== currentGateway) {
+    // A router's interface holds it: the router would keep routing through an address DHCP no longer names.
+    const holder = rows.addressHolder(view.id, parseIp(currentGateway)!.value);
+    if (holder !== undefined) {
+      throw new ApiError(
+        409,
+        `Current gateway ip ${currentGateway} already in use by port ${holder}. Unable to update.`,
+        "GatewayIpInUse",
+      );
+    }
+  }
   if (gatewayIp !== null && gatewayIp !== view.gateway_ip) {
     const holder = portsOnSubnet(rows, view.network_id as string, view.id).find((p) =>
       fixedIpsOf(p.external_ids).some((ip) => ip.ip_address === gatewayIp),

@@ -53,6 +53,7 @@ export const NETWORKING_COLLECTIONS: readonly [string, string][] = [
   ["agents", "agent"],
   ["availability_zones", "availability_zone"],
   ["quotas", "quota"],
+  ["routers", "router"],
 ];
 
 /** `GET /v2.0`: every collection this server serves, with its link. */

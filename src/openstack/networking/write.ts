@@ -171,7 +171,8 @@ class WriteBatcher {
   }
 }
 
-type GuardedTable = "Logical_Switch" | "Logical_Switch_Port" | "DHCP_Options" | "Port_Group";
+export type GuardedTable =
+  "Logical_Switch" | "Logical_Switch_Port" | "DHCP_Options" | "Port_Group" | "Logical_Router";
 
 /**
  * The transaction fails at once unless no row of `table` has all these

@@ -1,0 +1,43 @@
+/**
+ * Where routers are among the replica's rows: Logical_Routers named
+ * `neutron-<id>` by id (the map made again on the next read after the
+ * replica changed; routers are few), their router ports and their static
+ * routes through the router's references.
+ */
+import type {
+  LogicalRouter,
+  LogicalRouterPort,
+  LogicalRouterStaticRoute,
+} from "../../../ovsdb/models/ovn-northbound.js";
+import type { NbRows } from "../rows.js";
+import { routerIdOf } from "./names.js";
+
+const made = new WeakMap<NbRows, { generation: number; byId: Map<string, LogicalRouter> }>();
+
+/** Every router Neutron's way of naming made, by router id. */
+export function routersById(rows: NbRows): Map<string, LogicalRouter> {
+  const generation = rows.generation;
+  const last = made.get(rows);
+  if (last && last.generation === generation) return last.byId;
+  const byId = new Map<string, LogicalRouter>();
+  for (const lr of rows.replica.table("Logical_Router").values()) {
+    const id = routerIdOf(lr.name);
+    if (id !== undefined) byId.set(id, lr);
+  }
+  made.set(rows, { generation, byId });
+  return byId;
+}
+
+export function routerRow(rows: NbRows, id: string): LogicalRouter | undefined {
+  return routersById(rows).get(id);
+}
+
+export function routerPorts(rows: NbRows, lr: LogicalRouter): LogicalRouterPort[] {
+  const table = rows.replica.table("Logical_Router_Port");
+  return lr.ports.flatMap((uuid) => table.get(uuid) ?? []);
+}
+
+export function staticRoutes(rows: NbRows, lr: LogicalRouter): LogicalRouterStaticRoute[] {
+  const table = rows.replica.table("Logical_Router_Static_Route");
+  return lr.static_routes.flatMap((uuid) => table.get(uuid) ?? []);
+}
