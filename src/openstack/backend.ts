@@ -40,6 +40,11 @@ const NB_TABLES = [
   "Gateway_Chassis",
 ] as const satisfies readonly (keyof OvnNorthboundDatabase)[];
 
+/** The NB replica's selection: every column of every table the API maps. */
+export const NB_SELECTION: Selection<OvnNorthboundDatabase> = Object.fromEntries(
+  NB_TABLES.map((t) => [t, true]),
+);
+
 /**
  * What the service needs of SB: chassis names, and where each port is bound
  * (main and additional chassis, and the activation a live migration waits
@@ -100,10 +105,7 @@ export class Backend {
       // sees each write before its reply comes back.
       const nb = await connect<OvnNorthboundDatabase>(settings.nbRemotes, NB_DATABASE, tls, true);
       opened.push(nb);
-      const nbReplica = await Replica.start(
-        nb,
-        Object.fromEntries(NB_TABLES.map((t) => [t, true])),
-      );
+      const nbReplica = await Replica.start(nb, NB_SELECTION);
       opened.push(nbReplica);
       const sb = await connect<OvnSouthboundDatabase>(settings.sbRemotes, SB_DATABASE, tls, false);
       opened.push(sb);

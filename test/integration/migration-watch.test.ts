@@ -16,7 +16,7 @@ import {
   type Caller,
 } from "../../src/openstack/auth/caller.js";
 import { unauthorized } from "../../src/openstack/auth/plugins.js";
-import { SB_SELECTION, type Backend } from "../../src/openstack/backend.js";
+import { NB_SELECTION, SB_SELECTION, type Backend } from "../../src/openstack/backend.js";
 import { buildApiServer, type ApiServer } from "../../src/openstack/http.js";
 import { networkingApi, type NetworkingContext } from "../../src/openstack/networking/api.js";
 import {
@@ -76,19 +76,14 @@ async function apiServer(tls: { key: string; cert: string }): Promise<Server> {
     remotes: nbServer.unixRemote,
     database: "OVN_Northbound",
   });
-  const nbReplica = await Replica.start(nb, {
-    Logical_Switch: true,
-    Logical_Switch_Port: true,
-    DHCP_Options: true,
-    Port_Group: true,
-    ACL: true,
-  });
+  const nbReplica = await Replica.start(nb, NB_SELECTION);
   const sbClient = await OvsdbClient.connect<OvnSouthboundDatabase>({
     remotes: sbServer.unixRemote,
     database: "OVN_Southbound",
   });
   const sbReplica = await Replica.start(sbClient, SB_SELECTION);
-  const backend = { nb, nbReplica, sbReplica } as unknown as Backend;
+  // No state database here: no cluster settings, so Neutron's default quotas.
+  const backend = { nb, nbReplica, sbReplica, config: () => undefined } as unknown as Backend;
   const auth = {
     authenticate: (token: string | undefined) =>
       token && CALLERS[token] ? Promise.resolve(CALLERS[token]) : Promise.reject(unauthorized()),

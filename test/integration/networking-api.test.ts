@@ -19,7 +19,7 @@ import {
   type Caller,
 } from "../../src/openstack/auth/caller.js";
 import { unauthorized } from "../../src/openstack/auth/plugins.js";
-import type { Backend } from "../../src/openstack/backend.js";
+import { NB_SELECTION, type Backend } from "../../src/openstack/backend.js";
 import { buildApiServer, type ApiServer } from "../../src/openstack/http.js";
 import { networkingApi } from "../../src/openstack/networking/api.js";
 import { OvsdbClient, Replica } from "../../src/ovsdb/index.js";
@@ -82,16 +82,7 @@ async function apiServer(remote: string, tls: { key: string; cert: string }): Pr
     database: "OVN_Northbound",
     leaderOnly: false,
   });
-  const replica = await Replica.start(nb, {
-    Logical_Switch: true,
-    Logical_Switch_Port: true,
-    DHCP_Options: true,
-    Port_Group: true,
-    ACL: true,
-    Logical_Router: true,
-    Logical_Router_Port: true,
-    Logical_Router_Static_Route: true,
-  });
+  const replica = await Replica.start(nb, NB_SELECTION);
   // No state database here: no cluster settings, so Neutron's default quotas.
   const backend = { nb, nbReplica: replica, config: () => undefined } as unknown as Backend;
   const auth = {

@@ -80,7 +80,6 @@ import { subnetView } from "./subnets.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
 import {
-  bindingOptions,
   boundHost,
   checkMigratingTo,
   rebound,
