@@ -14,7 +14,13 @@ import type { Operation, OperationResult } from "../../src/ovsdb/wire/operations
 import { parseSchema } from "../../src/ovsdb/schema/schema.js";
 import type { NbClient } from "../../src/openstack/backend.js";
 import { ApiError } from "../../src/openstack/errors.js";
-import { writeNb, type NbTransaction } from "../../src/openstack/networking/write.js";
+import { EventEmitter } from "node:events";
+import {
+  isOutcomeUnknown,
+  outcomeAfterResync,
+  writeNb,
+  type NbTransaction,
+} from "../../src/openstack/networking/write.js";
 import { TEST_SCHEMA, type TestDatabase } from "./fixtures.js";
 
 const schema = parseSchema(TEST_SCHEMA);
@@ -166,5 +172,36 @@ describe("writes to NB", () => {
     commit.answer();
     await later;
     assert.equal(commits.length, 3);
+  });
+});
+
+describe("a write whose outcome is unknown", () => {
+  it("is one whose connection went or whose answer did not come, not one NB refused", () => {
+    assert.ok(isOutcomeUnknown(new OvsdbError("OVSDB_OUTCOME_UNKNOWN", "connection closed")));
+    assert.ok(isOutcomeUnknown(new OvsdbError("OVSDB_TIMEOUT", "no answer")));
+    assert.ok(!isOutcomeUnknown(conflict(0, 1)));
+    assert.ok(!isOutcomeUnknown(new OvsdbError("OVSDB_NOT_CONNECTED", "never sent")));
+    assert.ok(!isOutcomeUnknown(new Error("other")));
+  });
+
+  it("is told by the replica once it is whole again: there, or not", async () => {
+    for (const there of [true, false]) {
+      const replica = new EventEmitter();
+      let asked = false;
+      const outcome = outcomeAfterResync(replica, () => {
+        asked = true;
+        return there;
+      });
+      assert.equal(asked, false, "nothing is asked before the replica is back");
+      replica.emit("synced");
+      assert.equal(await outcome, there);
+    }
+  });
+
+  it("stays unknown when the replica does not come back in time, and stops listening", async () => {
+    const replica = new EventEmitter();
+    const outcome = await outcomeAfterResync(replica, () => true, 20);
+    assert.equal(outcome, undefined);
+    assert.equal(replica.listenerCount("synced"), 0);
   });
 });

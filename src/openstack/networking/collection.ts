@@ -27,7 +27,15 @@ import {
   type View,
 } from "./query.js";
 import { checkQuota, countCollection } from "./quotas/usage.js";
-import { expectSame, writeNb, type GuardedTable, type NbTransaction } from "./write.js";
+import {
+  expectSame,
+  isOutcomeUnknown,
+  notMadeAfterLostConnection,
+  outcomeAfterResync,
+  writeNb,
+  type GuardedTable,
+  type NbTransaction,
+} from "./write.js";
 
 /** The NB row that holds a resource's standard attributes (and its tags). */
 export interface HoldingRow {
@@ -346,12 +354,25 @@ export function registerCollection<V extends View>(
         throw new ApiError(400, `Give either "${singular}" or "${plural}", not both or neither`);
       }
       const items = many ?? [one!];
-      const ids = await writeNb(nb, (txn) => {
-        const counted = checkQuota(context, kind, txn, items, caller);
-        const made = kind.create(txn, items, caller);
-        counted();
-        return made;
-      });
+      // The ids of the last build sent: what to look for if NB's answer is lost.
+      let sent: string[] = [];
+      let ids: string[];
+      try {
+        ids = await writeNb(nb, (txn) => {
+          const counted = checkQuota(context, kind, txn, items, caller);
+          sent = kind.create(txn, items, caller);
+          counted();
+          return sent;
+        });
+      } catch (e) {
+        if (!isOutcomeUnknown(e) || sent.length === 0) throw e;
+        const made = await outcomeAfterResync(context.backend.nbReplica, () =>
+          sent.every((id) => kind.get(id) !== undefined),
+        );
+        if (made === undefined) throw e;
+        if (!made) throw notMadeAfterLostConnection();
+        ids = sent;
+      }
       const views = ids.map((id) => {
         const view = kind.get(id);
         if (!view) throw new Error(`${singular} ${id} was written but the replica lacks it`);
@@ -395,10 +416,17 @@ export function registerCollection<V extends View>(
     async (request, reply) => {
       const caller = callerOf(request);
       const { id } = request.params;
-      await writeNb(nb, (txn) => {
-        const view = writableResource(caller, kind, id, "delete");
-        kind.remove(txn, view, caller);
-      });
+      try {
+        await writeNb(nb, (txn) => {
+          const view = writableResource(caller, kind, id, "delete");
+          kind.remove(txn, view, caller);
+        });
+      } catch (e) {
+        if (!isOutcomeUnknown(e)) throw e;
+        const gone = await outcomeAfterResync(context.backend.nbReplica, () => !kind.get(id));
+        if (gone === undefined) throw e;
+        if (!gone) throw notMadeAfterLostConnection();
+      }
       return reply.code(204).send();
     },
   );

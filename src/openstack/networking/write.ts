@@ -10,7 +10,7 @@
  * A read after the answer sees the write: the replica shares the writing
  * connection, and ovsdb-server sends a commit's update before its reply.
  */
-import { TransactionError } from "../../ovsdb/index.js";
+import { OvsdbError, TransactionError } from "../../ovsdb/index.js";
 import type { Transaction, WritableRow } from "../../ovsdb/index.js";
 import type { OvnNorthboundDatabase } from "../../ovsdb/models/ovn-northbound.js";
 import type { NbClient } from "../backend.js";
@@ -169,6 +169,53 @@ class WriteBatcher {
       .then(() => writeAlone(this.nb, (txn) => write.build(txn), attempt))
       .then(write.resolve, write.reject);
   }
+}
+
+/** Whether a commit may or may not have happened: the connection went, or no answer came in time. */
+export function isOutcomeUnknown(e: unknown): boolean {
+  return (
+    e instanceof OvsdbError && (e.code === "OVSDB_OUTCOME_UNKNOWN" || e.code === "OVSDB_TIMEOUT")
+  );
+}
+
+/** What `outcomeAfterResync` needs of a replica: its "synced" event after a reconnection. */
+export interface Resyncing {
+  once(event: "synced", listener: () => void): unknown;
+  off(event: "synced", listener: () => void): unknown;
+}
+
+/**
+ * After a commit whose outcome is unknown, waits until the replica is whole
+ * again from the new connection and asks it whether the change is there:
+ * true or false, or undefined when the replica did not come back within
+ * `timeoutMs` (then nobody can tell). A transaction is all or nothing, so
+ * one of its rows tells for all of them.
+ */
+export function outcomeAfterResync(
+  replica: Resyncing,
+  isThere: () => boolean,
+  timeoutMs = 15_000,
+): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    const synced = () => {
+      clearTimeout(timer);
+      resolve(isThere());
+    };
+    const timer = setTimeout(() => {
+      replica.off("synced", synced);
+      resolve(undefined);
+    }, timeoutMs);
+    replica.once("synced", synced);
+  });
+}
+
+/** The answer for a change that the replica, back after a lost connection, shows was not made. */
+export function notMadeAfterLostConnection(): ApiError {
+  return new ApiError(
+    503,
+    "The connection to the Northbound database went before it answered, and the change was not made: send the request again.",
+    "ServiceUnavailable",
+  );
 }
 
 export type GuardedTable =
