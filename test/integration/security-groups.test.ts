@@ -10,6 +10,7 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { GroupView, RuleView } from "../../src/openstack/networking/security-groups/views.js";
 import { OpenStackCli } from "../helpers/openstack-cli.js";
+import { memberWithApi } from "../helpers/api-member.js";
 import { TestMember } from "../helpers/member.js";
 
 type Value = string | number | boolean | string[] | Map<string, string>;
@@ -43,26 +44,6 @@ function sg(words: string, ...extra: string[]): string[] {
 function setOf(value: Value | undefined): string[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? value : [value as string];
-}
-
-/** A single member with the API service, and the CLI with a static token. */
-async function memberWithApi(label: string): Promise<{ m: TestMember; os: OpenStackCli }> {
-  const m = await TestMember.create(label);
-  try {
-    await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
-    await m.ok(["enable", "openstack-api"]);
-    const os = await OpenStackCli.withStaticToken(
-      m.namespace,
-      "127.0.0.1",
-      m.path("data/pki/cacert.pem"),
-      (args) => m.ok(args),
-    );
-    return { m, os };
-  } catch (e) {
-    // The suite never learns of this member: leave nothing behind.
-    await m.cleanup();
-    throw e;
-  }
 }
 
 /** Port_Group and ACL as NB holds them: what a refused request must leave alone. */

@@ -14,7 +14,7 @@ import {
   checkRoutes,
   connectedAddresses,
 } from "../../src/openstack/networking/routers/extra-routes.js";
-import { checkGatewayRequest } from "../../src/openstack/networking/routers/gateway.js";
+import { gatewayRequest } from "../../src/openstack/networking/routers/gateway.js";
 import { lrpName, routerIdOf, routerName } from "../../src/openstack/networking/routers/names.js";
 import {
   routerPortColumns,
@@ -158,14 +158,37 @@ describe("router ports", () => {
 });
 
 describe("routers", () => {
-  it("takes a request that clears the gateway and refuses one that names a network, for now", () => {
-    checkGatewayRequest(undefined);
-    checkGatewayRequest(null);
-    checkGatewayRequest({});
+  it("reads a gateway request: nothing, a clear, or a network with SNAT and addresses", () => {
+    assert.equal(gatewayRequest(undefined), undefined);
+    assert.equal(gatewayRequest(null), null);
+    assert.equal(gatewayRequest({}), null);
+    assert.deepEqual(gatewayRequest({ network_id: "n1" }), {
+      networkId: "n1",
+      enableSnat: true,
+      fixedIps: undefined,
+    });
+    assert.deepEqual(
+      gatewayRequest({
+        network_id: "n1",
+        enable_snat: false,
+        external_fixed_ips: [{ subnet_id: "s1", ip_address: "203.0.113.9" }],
+      }),
+      {
+        networkId: "n1",
+        enableSnat: false,
+        fixedIps: [{ subnet_id: "s1", ip_address: "203.0.113.9" }],
+      },
+    );
+  });
+
+  it("refuses a gateway request it cannot read, saying what to give", () => {
+    refusedWith(() => gatewayRequest({ enable_snat: true }), 400, /network_id is required/);
+    refusedWith(() => gatewayRequest({ network_id: "n1", color: "red" }), 400, /'color'/);
+    refusedWith(() => gatewayRequest({ network_id: "n1", enable_snat: 3 }), 400, /not a boolean/);
     refusedWith(
-      () => checkGatewayRequest({ network_id: "n1" }),
+      () => gatewayRequest({ network_id: "n1", external_fixed_ips: [{ subnet: "s1" }] }),
       400,
-      /external gateways are not served/,
+      /list of \{subnet_id, ip_address\}/,
     );
   });
 
@@ -193,7 +216,7 @@ describe("routers", () => {
       ]),
     } satisfies LogicalRouter;
     const routes = [{ destination: "10.9.0.0/16", nexthop: "10.0.1.50" }];
-    assert.deepEqual(routerView(ROUTER, lr, routes), {
+    assert.deepEqual(routerView(ROUTER, lr, routes, null), {
       id: ROUTER,
       name: "r1",
       tenant_id: "p1",

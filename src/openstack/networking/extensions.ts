@@ -133,7 +133,12 @@ export const EXTENSIONS: readonly Extension[] = [
     alias: "router",
     name: "Neutron L3 Router",
     description:
-      "Routers as OVN logical routers, with interfaces by subnet or by port (external gateways not yet).",
+      "Routers as OVN logical routers, with interfaces by subnet or by port and an external gateway (no floating IPs yet).",
+  },
+  {
+    alias: "ext-gw-mode",
+    name: "Neutron L3 Configurable external gateway mode",
+    description: "enable_snat in a router's external_gateway_info: SNAT as OVN NAT rows.",
   },
   {
     alias: "extraroute",

@@ -71,6 +71,7 @@ import {
   portGroupName,
 } from "./security-groups/index.js";
 import {
+  ROUTER_GATEWAY_OWNER,
   ROUTER_INTERFACE_OWNER,
   ROUTER_PEER_ADDRESS,
   ROUTER_PORT_OPTION,
@@ -569,12 +570,15 @@ function lspShape(
   migratingTo: string | undefined,
   current: ReadonlyMap<string, string> = new Map(),
 ) {
-  if (s.deviceOwner === ROUTER_INTERFACE_OWNER) {
+  if (s.deviceOwner === ROUTER_INTERFACE_OWNER || s.deviceOwner === ROUTER_GATEWAY_OWNER) {
+    const options = new Map([[ROUTER_PORT_OPTION, lrpName(s.id)]]);
+    // A gateway port answers ARP for the router's NAT addresses on the external network.
+    if (s.deviceOwner === ROUTER_GATEWAY_OWNER) options.set("nat-addresses", ROUTER_PEER_ADDRESS);
     return {
       type: "router",
       addresses: [ROUTER_PEER_ADDRESS],
       port_security: [] as string[],
-      options: new Map([[ROUTER_PORT_OPTION, lrpName(s.id)]]),
+      options,
     };
   }
   const kept = new Map([...current].filter(([k]) => k !== ROUTER_PORT_OPTION));
@@ -691,7 +695,7 @@ function createPort(
   taken: Taken,
   macs: Map<string, Set<string>>,
   chassis: () => ChassisNames,
-): string {
+): CreatedPort {
   const networkId = item.network_id as string;
   const networks = networksCollection(rows);
   const network = visibleResource(caller, networks, networkId);
@@ -778,7 +782,29 @@ function createPort(
   });
   txn.mutate("Logical_Switch", [["_uuid", "==", ls._uuid]], [["ports", "insert", [lsp]]]);
   joinGroups(txn, rows, lsp, state);
-  return id;
+  return { id, mac, fixedIps };
+}
+
+/** A port just made in a transaction: what its router port needs before the replica has it. */
+export interface CreatedPort {
+  id: string;
+  mac: string;
+  fixedIps: FixedIp[];
+}
+
+/**
+ * A port the service makes for a router (its gateway), with the addresses
+ * it got. Such ports name no migration, so no chassis is asked for.
+ */
+export function createServicePort(
+  rows: NbRows,
+  txn: NbTransaction,
+  item: Item,
+  caller: Caller,
+): CreatedPort {
+  return createPort(rows, txn, item, caller, new Map(), new Map(), () => {
+    throw new Error("a router's port names no chassis");
+  });
 }
 
 function updatePort(
@@ -962,7 +988,7 @@ export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Coll
     create(txn, items, caller) {
       const taken: Taken = new Map();
       const macs = new Map<string, Set<string>>();
-      return items.map((item) => createPort(rows, txn, item, caller, taken, macs, chassis));
+      return items.map((item) => createPort(rows, txn, item, caller, taken, macs, chassis).id);
     },
     update(txn, view, changes, caller) {
       updatePort(rows, txn, view, changes, caller, chassis);
@@ -971,12 +997,17 @@ export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Coll
       const routerPort = rows.replica
         .table("Logical_Router_Port")
         .lookup({ name: lrpName(view.id) });
-      if (view.device_owner === ROUTER_INTERFACE_OWNER && routerPort) {
-        // As Neutron: a router's port goes with remove_router_interface, which also takes its
-        // router port; one whose router has no such port any more may go here.
+      const owner = view.device_owner as string;
+      if ((owner === ROUTER_INTERFACE_OWNER || owner === ROUTER_GATEWAY_OWNER) && routerPort) {
+        // As Neutron: a router's port goes with remove_router_interface (or with its gateway),
+        // which also takes its router port; one whose router has no such port any more may go here.
+        const how =
+          owner === ROUTER_GATEWAY_OWNER
+            ? "Clear the router's gateway (openstack router unset --external-gateway)"
+            : "Remove it from router with remove_router_interface (openstack router remove port)";
         throw new ApiError(
           409,
-          `Port ${view.id} cannot be deleted directly via the port API: has device owner ${ROUTER_INTERFACE_OWNER}. Remove it from router ${view.device_id as string} with remove_router_interface (openstack router remove port).`,
+          `Port ${view.id} cannot be deleted directly via the port API: has device owner ${owner}. ${how}; router ${view.device_id as string}.`,
           "ServicePortInUse",
         );
       }

@@ -10,7 +10,7 @@
  * Neutron deletes it however it was added. Each is one transaction.
  */
 import { Type } from "typebox";
-import { ADMIN_ROLE, type Caller } from "../../auth/caller.js";
+import type { Caller } from "../../auth/caller.js";
 import type { LogicalRouter } from "../../../ovsdb/models/ovn-northbound.js";
 import { ApiError } from "../../errors.js";
 import { contains, overlaps, parseIp, parsePrefix, randomMac } from "../addresses.js";
@@ -22,9 +22,11 @@ import { switchName, type FixedIp, type NbRows } from "../rows.js";
 import { subnetView, subnetsCollection } from "../subnets.js";
 import { expectSame, type NbTransaction } from "../write.js";
 import { connectedAddresses, extraRoutesOf } from "./extra-routes.js";
+import { internalSubnetIds, writeSnat } from "./gateway.js";
 import { ROUTER_INTERFACE_OWNER, ROUTER_KEYS, lrpName } from "./names.js";
 import { routerPortColumns, routerPortIds, type PortSubnet } from "./router-port.js";
 import { writableRouter } from "./routers.js";
+import { asService, badRouterRequest } from "./service.js";
 import { routerPorts } from "./rows.js";
 
 export const InterfaceBody = Type.Object(
@@ -58,10 +60,6 @@ function interfacePorts(rows: NbRows) {
   return portsCollection(rows, () => {
     throw new Error("a router interface's port names no chassis");
   });
-}
-
-function badRouterRequest(message: string): ApiError {
-  return new ApiError(400, `Bad router request: ${message}.`, "BadRequest");
 }
 
 function subnetOf(rows: NbRows, id: string): View | undefined {
@@ -117,14 +115,6 @@ function exactlyOne(body: InterfaceRequest): void {
   if (body.subnet_id === undefined && body.port_id === undefined) {
     throw badRouterRequest("Either subnet_id or port_id must be specified");
   }
-}
-
-/**
- * The router's port on a subnet is made with the rights Neutron gives
- * itself there: it belongs to the subnet's project, whoever asks.
- */
-function asService(caller: Caller): Caller {
-  return { ...caller, roles: [...caller.roles, ADMIN_ROLE] };
 }
 
 interface NewInterface {
@@ -268,6 +258,7 @@ export function addInterface(
     }),
   });
   txn.mutate("Logical_Router", [["_uuid", "==", lr._uuid]], [["ports", "insert", [lrp]]]);
+  writeSnat(rows, txn, lr, [...internalSubnetIds(rows, lr), ...subnets.keys()]);
   return info(router, port);
 }
 
@@ -323,6 +314,13 @@ export function removeInterface(
   const port = interfacePorts(rows).get(portId);
   if (port) deletePort(rows, txn, port);
   txn.mutate("Logical_Router", [["_uuid", "==", lr._uuid]], [["ports", "delete", [lrp._uuid]]]);
+  const dropped = new Set(portSubnetIds(lrp.external_ids));
+  writeSnat(
+    rows,
+    txn,
+    lr,
+    internalSubnetIds(rows, lr).filter((s) => !dropped.has(s)),
+  );
   return info(router, {
     id: portId,
     networkId: (port?.network_id as string | undefined) ?? "",

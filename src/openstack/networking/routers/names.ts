@@ -21,6 +21,9 @@ export const ROUTER_KEYS = {
 /** The device_owner of a router's interface port. */
 export const ROUTER_INTERFACE_OWNER = "network:router_interface";
 
+/** The device_owner of a router's gateway port on an external network. */
+export const ROUTER_GATEWAY_OWNER = "network:router_gateway";
+
 /** The switch port's option naming its router port, and its one address. */
 export const ROUTER_PORT_OPTION = "router-port";
 export const ROUTER_PEER_ADDRESS = "router";

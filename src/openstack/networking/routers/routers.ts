@@ -18,9 +18,11 @@ import {
   MICROOVN,
   NEUTRON,
   COMMON_ATTRIBUTES,
+  changedIds,
   createdIds,
   standardAttributes,
 } from "../attributes.js";
+import { deletePort, portView } from "../ports.js";
 import {
   notFound,
   owningProject,
@@ -40,7 +42,14 @@ import {
   writeRoutes,
   type ExtraRoute,
 } from "./extra-routes.js";
-import { checkGatewayRequest, gatewayInfo } from "./gateway.js";
+import {
+  gatewayInfo,
+  gatewayPortId,
+  gatewayRequest,
+  writeGateway,
+  type GatewayContext,
+} from "./gateway.js";
+import type { NamedChassis } from "./gateway-rows.js";
 import { ROUTER_KEYS, ROUTER_OPTIONS, routerName } from "./names.js";
 import { routerPorts, routerRow, routersById } from "./rows.js";
 
@@ -89,7 +98,12 @@ function list(text: string | undefined): string[] {
   return text ? text.split(",").filter((x) => x !== "") : [];
 }
 
-export function routerView(id: string, lr: LogicalRouter, routes: ExtraRoute[]): View {
+export function routerView(
+  id: string,
+  lr: LogicalRouter,
+  routes: ExtraRoute[],
+  gateway: Record<string, unknown> | null,
+): View {
   const ids = lr.external_ids;
   const project = ids.get(MICROOVN.projectId) ?? "";
   return {
@@ -99,7 +113,7 @@ export function routerView(id: string, lr: LogicalRouter, routes: ExtraRoute[]):
     project_id: project,
     admin_state_up: lr.enabled !== false,
     status: "ACTIVE",
-    external_gateway_info: gatewayInfo(lr),
+    external_gateway_info: gateway,
     routes,
     availability_zone_hints: list(ids.get(NEUTRON.azHints)),
     availability_zones: [],
@@ -132,9 +146,27 @@ export function writableRouter(
   return { router, lr: routerRow(rows, id)! };
 }
 
-/** The router collection over the replica. */
-export function routersCollection(rows: NbRows): Collection {
-  const view = (id: string, lr: LogicalRouter) => routerView(id, lr, extraRoutesOf(rows, lr));
+/** A router's calls that only read and check it never ask which chassis SB knows. */
+function noChassis(): never {
+  throw new Error("this router call makes no gateway port");
+}
+
+/**
+ * The router collection over the replica; `chassis` is asked (only when a
+ * gateway port is made) which chassis SB knows, for its Gateway_Chassis.
+ */
+export function routersCollection(
+  rows: NbRows,
+  chassis: () => Iterable<NamedChassis> = noChassis,
+): Collection {
+  const view = (id: string, lr: LogicalRouter) =>
+    routerView(id, lr, extraRoutesOf(rows, lr), gatewayInfo(rows, lr));
+  const context = (txn: NbTransaction, caller: Caller): GatewayContext => ({
+    rows,
+    txn,
+    caller,
+    chassis,
+  });
   return {
     singular: "router",
     plural: "routers",
@@ -155,20 +187,21 @@ export function routersCollection(rows: NbRows): Collection {
       return lr && { table: "Logical_Router", uuid: lr._uuid, externalIds: lr.external_ids };
     },
     create(txn, items, caller) {
-      return items.map((item) => createRouter(txn, item, caller));
+      return items.map((item) => createRouter(context(txn, caller), item));
     },
-    update(txn, v, changes) {
-      updateRouter(rows, txn, v, changes);
+    update(txn, v, changes, caller) {
+      updateRouter(context(txn, caller), v, changes);
     },
-    remove(txn, v) {
-      removeRouter(rows, txn, v.id);
+    remove(txn, v, caller) {
+      removeRouter(context(txn, caller), v.id);
     },
   };
 }
 
-function createRouter(txn: NbTransaction, item: Item, caller: Caller): string {
+function createRouter(g: GatewayContext, item: Item): string {
+  const { txn, caller } = g;
   const project = owningProject(caller, item, "router");
-  checkGatewayRequest(item.external_gateway_info);
+  const gateway = gatewayRequest(item.external_gateway_info);
   const id = randomUUID();
   const ids = createdIds({
     description: item.description as string | undefined,
@@ -181,7 +214,7 @@ function createRouter(txn: NbTransaction, item: Item, caller: Caller): string {
     ((item.availability_zone_hints as string[] | undefined) ?? []).join(","),
   );
   ids.set(MICROOVN.projectId, project);
-  txn.insert("Logical_Router", {
+  const ref = txn.insert("Logical_Router", {
     name: routerName(id),
     enabled:
       item.admin_state_up === undefined
@@ -190,14 +223,29 @@ function createRouter(txn: NbTransaction, item: Item, caller: Caller): string {
     options: new Map(Object.entries(ROUTER_OPTIONS)),
     external_ids: ids,
   });
+  if (gateway) {
+    // The gateway's rows refer to the router, so it is written after the router is inserted.
+    const out = writeGateway(g, { id, project, ref, lr: undefined }, gateway);
+    txn.update("Logical_Router", [["_uuid", "==", ref]], {
+      external_ids: changedIds(ids, out),
+    });
+  }
   return id;
 }
 
-function updateRouter(rows: NbRows, txn: NbTransaction, view: View, changes: Item): void {
+function updateRouter(g: GatewayContext, view: View, changes: Item): void {
+  const { rows, txn } = g;
   const lr = routerRow(rows, view.id);
   if (!lr) throw notFound("Router", view.id);
-  checkGatewayRequest(changes.external_gateway_info);
-  const out: Record<string, string | undefined> = {};
+  const gateway = gatewayRequest(changes.external_gateway_info);
+  const out: Record<string, string | undefined> =
+    gateway === undefined
+      ? {}
+      : writeGateway(
+          g,
+          { id: view.id, project: view.project_id as string, ref: lr._uuid, lr },
+          gateway,
+        );
   if (changes.name !== undefined) out[ROUTER_KEYS.routerName] = changes.name as string;
   if (changes.description !== undefined) out[MICROOVN.description] = changes.description as string;
   if (changes.routes !== undefined) {
@@ -215,14 +263,19 @@ function updateRouter(rows: NbRows, txn: NbTransaction, view: View, changes: Ite
   );
 }
 
-function removeRouter(rows: NbRows, txn: NbTransaction, id: string): void {
+function removeRouter(g: GatewayContext, id: string): void {
+  const { rows, txn } = g;
   const lr = routerRow(rows, id);
   if (!lr) throw notFound("Router", id);
-  if (lr.ports.length > 0) {
+  // As Neutron: the gateway goes with its router, interfaces must be removed first.
+  const gatewayPort = gatewayPortId(lr);
+  if (lr.ports.length > (gatewayPort === undefined ? 0 : 1)) {
     throw new ApiError(409, `Router ${id} still has ports`, "RouterInUse");
   }
   // An interface added on another server since the replica was read makes this look again.
   expectSame(txn, "Logical_Router", lr._uuid, { ports: lr.ports });
-  // Its static routes belong to it and go with it.
+  const gatewayLsp = gatewayPort === undefined ? undefined : rows.port(gatewayPort);
+  if (gatewayLsp) deletePort(rows, txn, portView(gatewayLsp));
+  // Its static routes, NAT rows and router ports belong to it and go with it.
   txn.delete("Logical_Router", [["_uuid", "==", lr._uuid]]);
 }

@@ -63,7 +63,9 @@ function changeRoutes(
 export const routerRoutes: ResourceRoutes = (app, context, baseUrl) => {
   const rows = nbRows(context);
   const nb = context.backend.nb;
-  const routers = routersCollection(rows);
+  const routers = routersCollection(rows, () =>
+    context.backend.sbReplica.table("Chassis").values(),
+  );
   registerCollection(app, context, baseUrl, routers);
   const tags = ["routers"];
   for (const action of ["add_router_interface", "remove_router_interface"] as const) {
