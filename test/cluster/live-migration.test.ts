@@ -17,8 +17,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it, type TestContext } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
-import { OpenStackCli } from "../helpers/openstack-cli.js";
-import { startLab, stopLab } from "../helpers/lab.js";
+import { labWithApi } from "../helpers/api-member.js";
+import { stopLab } from "../helpers/lab.js";
+import type { OpenStackCli } from "../helpers/openstack-cli.js";
 import { waitFor } from "../helpers/wait.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -140,15 +141,7 @@ describe("live migration of a port", () => {
     );
 
   before(async () => {
-    lab = await startLab(2);
-    const m1 = lab.node("m1");
-    await lab.ok("m1", ["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
-      m1.namespace,
-      m1.address,
-      join(m1.stateDir, "data/pki/cacert.pem"),
-      (args) => lab!.ok("m1", args),
-    );
+    ({ lab, os } = await labWithApi(2));
     await os.json(["network", "create", "lm-net"]);
     await os.json([
       "subnet",

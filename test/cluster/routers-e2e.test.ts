@@ -9,11 +9,11 @@
  * cuts IPv4 between them and leaves IPv6 alone.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
-import { OpenStackCli } from "../helpers/openstack-cli.js";
-import { startLab, stopLab } from "../helpers/lab.js";
+import { labWithApi } from "../helpers/api-member.js";
+import { stopLab } from "../helpers/lab.js";
+import type { OpenStackCli } from "../helpers/openstack-cli.js";
 import { waitFor } from "../helpers/wait.js";
 
 interface Port {
@@ -48,15 +48,7 @@ describe("routing between two tenant networks through a router", () => {
     (await lab!.exec(from.name, "ping", ["-c", "1", "-W", "1", to])).exitCode === 0;
 
   before(async () => {
-    lab = await startLab(2);
-    const m1 = lab.node("m1");
-    await lab.ok("m1", ["enable", "openstack-api"]);
-    os = await OpenStackCli.withStaticToken(
-      m1.namespace,
-      m1.address,
-      join(m1.stateDir, "data/pki/cacert.pem"),
-      (args) => lab!.ok("m1", args),
-    );
+    ({ lab, os } = await labWithApi(2));
   });
 
   it("puts two networks (IPv4 DHCP and IPv6 SLAAC each) behind one router", async () => {

@@ -1,8 +1,11 @@
 /**
- * A single member with the OpenStack API service enabled, and the
- * `openstack` CLI talking to it with a static token: what the CLI tests
+ * A single member (or a lab) with the OpenStack API service enabled, and
+ * the `openstack` CLI talking to it with a static token: what the CLI tests
  * start from.
  */
+import { join } from "node:path";
+import type { Lab } from "../../src/lab/lab.js";
+import { startLab, stopLab } from "./lab.js";
 import { TestMember } from "./member.js";
 import { OpenStackCli } from "./openstack-cli.js";
 
@@ -21,6 +24,26 @@ export async function memberWithApi(label: string): Promise<{ m: TestMember; os:
   } catch (e) {
     // The suite never learns of this member: leave nothing behind.
     await m.cleanup();
+    throw e;
+  }
+}
+
+/** A lab of `nodes` members with the service enabled on m1, and the CLI talking to it. */
+export async function labWithApi(nodes: number): Promise<{ lab: Lab; os: OpenStackCli }> {
+  const lab = await startLab(nodes);
+  try {
+    const m1 = lab.node("m1");
+    await lab.ok("m1", ["enable", "openstack-api"]);
+    const os = await OpenStackCli.withStaticToken(
+      m1.namespace,
+      m1.address,
+      join(m1.stateDir, "data/pki/cacert.pem"),
+      (args) => lab.ok("m1", args),
+    );
+    return { lab, os };
+  } catch (e) {
+    // The suite never learns of this lab: leave nothing behind.
+    await stopLab(lab);
     throw e;
   }
 }

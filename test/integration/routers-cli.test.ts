@@ -9,8 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { OpenStackCli } from "../helpers/openstack-cli.js";
-import { TestMember } from "../helpers/member.js";
+import { memberWithApi } from "../helpers/api-member.js";
+import type { TestMember } from "../helpers/member.js";
+import type { OpenStackCli } from "../helpers/openstack-cli.js";
 
 interface Router {
   id: string;
@@ -63,20 +64,7 @@ describe("routers through the openstack CLI", () => {
     ]);
 
   before(async () => {
-    m = await TestMember.create("rtrs");
-    try {
-      await m.ok(["cluster", "bootstrap", "--name", "node1", "--address", "127.0.0.1"]);
-      await m.ok(["enable", "openstack-api"]);
-      os = await OpenStackCli.withStaticToken(
-        m.namespace,
-        "127.0.0.1",
-        m.path("data/pki/cacert.pem"),
-        (args) => m.ok(args),
-      );
-    } catch (e) {
-      await m.cleanup();
-      throw e;
-    }
+    ({ m, os } = await memberWithApi("rtrs"));
   });
 
   after(async () => {
