@@ -508,6 +508,13 @@ describe("the Networking API over NB", () => {
     assert.equal(lsp().dhcpv4_options, v4._uuid);
     assert.equal(lsp().dhcpv6_options, dhcpRow(v6.id)._uuid);
     assert.equal(lsp().external_ids.get("neutron:network_name"), `neutron-${net.id}`);
+    // The network's own ports (here a DHCP agent's) get no DHCP, as under ML2/OVN.
+    const agentPort = await created<{ id: string }>("admin", "/v2.0/ports", {
+      port: { network_id: net.id, device_owner: "network:dhcp" },
+    });
+    const agentLsp = () => replica.table("Logical_Switch_Port").lookup({ name: agentPort.id })!;
+    assert.equal(agentLsp().dhcpv4_options, undefined);
+    assert.equal(agentLsp().dhcpv6_options, undefined);
     // A changed subnet changes the options; DHCP off unhooks the ports.
     await call("admin", "PUT", `/v2.0/subnets/${subnet.id}`, {
       subnet: { dns_nameservers: ["192.0.2.54"] },
@@ -518,6 +525,8 @@ describe("the Networking API over NB", () => {
     assert.equal(lsp().dhcpv4_options, undefined);
     await call("admin", "PUT", `/v2.0/subnets/${subnet.id}`, { subnet: { enable_dhcp: true } });
     assert.equal(lsp().dhcpv4_options, v4._uuid);
+    assert.equal(agentLsp().dhcpv4_options, undefined, "rewiring leaves the network's ports out");
+    assert.equal((await call("admin", "DELETE", `/v2.0/ports/${agentPort.id}`)).status, 204);
     // Options of the port's own get a row of its own; an MTU change reaches it too.
     const own = await call("admin", "PUT", `/v2.0/ports/${port.id}`, {
       port: { extra_dhcp_opts: [{ opt_name: "bootfile-name", opt_value: "pxelinux.0" }] },

@@ -4,8 +4,10 @@
  * the port has an address in (for IPv6 a stateful one first), none when
  * that subnet gives no DHCP or the port turned it off, and a row of the
  * port's own (the subnet's options plus its extra_dhcp_opts, external_ids
- * `port_id`) when it has extra options. Subnets and ports both rewire ports
- * through here.
+ * `port_id`) when it has extra options. The network's own ports (a device
+ * owner `network:…` or `neutron:…`: router interfaces and gateways, DHCP,
+ * floating IPs) get none, as under ML2/OVN. Subnets and ports both rewire
+ * ports through here.
  */
 import type { DhcpOptions } from "../../ovsdb/models/ovn-northbound.js";
 import { NEUTRON, jsonOf } from "./attributes.js";
@@ -19,8 +21,16 @@ export interface PortDhcpState {
   /** Being created: it has no DHCP rows of its own yet. */
   isNew?: boolean;
   networkId: string;
+  deviceOwner: string;
   fixedIps: readonly FixedIp[];
   extraDhcpOpts: readonly ExtraDhcpOpt[];
+}
+
+/** Owners whose ports belong to the network itself, which no DHCP serves. */
+const NETWORK_DEVICE_OWNERS = ["network:", "neutron:"];
+
+function isNetworkDevice(deviceOwner: string): boolean {
+  return NETWORK_DEVICE_OWNERS.some((prefix) => deviceOwner.startsWith(prefix));
 }
 
 /** A subnet's DHCP row as a change will leave it (options may be about to change). */
@@ -59,6 +69,7 @@ export function wirePortDhcp(
     ]);
   }
   const pick = (version: IpVersion): string | undefined => {
+    if (isNetworkDevice(port.deviceOwner)) return undefined;
     const subnets = port.fixedIps
       .filter((ip) => ipVersionOf(ip.ip_address) === version)
       .map((ip) => subnetRow(rows, ip.subnet_id, pending))
@@ -108,7 +119,13 @@ export function rewireSubnetPorts(
     const columns = wirePortDhcp(
       txn,
       rows,
-      { id: lsp.name, networkId, fixedIps, extraDhcpOpts: extraDhcpOptsOf(lsp.external_ids) },
+      {
+        id: lsp.name,
+        networkId,
+        deviceOwner: lsp.external_ids.get(NEUTRON.deviceOwner) ?? "",
+        fixedIps,
+        extraDhcpOpts: extraDhcpOptsOf(lsp.external_ids),
+      },
       pending,
     );
     txn.update("Logical_Switch_Port", [["_uuid", "==", lsp._uuid]], columns);

@@ -767,6 +767,7 @@ function createPort(
     id,
     isNew: true,
     networkId,
+    deviceOwner: state.deviceOwner,
     fixedIps,
     extraDhcpOpts: state.extraDhcpOpts,
   });
@@ -913,6 +914,7 @@ function updatePort(
   const dhcp = wirePortDhcp(txn, rows, {
     id: view.id,
     networkId,
+    deviceOwner: state.deviceOwner,
     fixedIps,
     extraDhcpOpts: state.extraDhcpOpts,
   });
