@@ -15,21 +15,17 @@ import {
   MEMBER_ROLE,
   type Caller,
 } from "../../src/openstack/auth/caller.js";
-import { unauthorized } from "../../src/openstack/auth/plugins.js";
-import { NB_SELECTION, SB_SELECTION, type Backend } from "../../src/openstack/backend.js";
-import { buildApiServer, type ApiServer } from "../../src/openstack/http.js";
-import { networkingApi, type NetworkingContext } from "../../src/openstack/networking/api.js";
 import {
   watchMigrations,
   type MigrationWatch,
 } from "../../src/openstack/networking/migration-watch.js";
-import { OvsdbClient, Replica } from "../../src/ovsdb/index.js";
-import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northbound.js";
-import type { OvnSouthboundDatabase } from "../../src/ovsdb/models/ovn-southbound.js";
-import { createCa, issueCertificate } from "../../src/pki/x509.js";
-import { SCHEMAS, startStandalone, type OvsdbServerHandle } from "../helpers/ovsdb-server.js";
+import {
+  inProcessApi,
+  startNbSb,
+  type InProcessApi,
+  type NbSb,
+} from "../helpers/in-process-api.js";
 import { injectCall, type InjectedAnswer } from "../helpers/openstack-api.js";
-import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
 /** Callers of the admin project, by token: an admin and a member. */
@@ -48,9 +44,7 @@ const CALLERS: Record<string, Caller> = {
 };
 
 interface Server {
-  app: ApiServer;
-  sbReplica: Replica<OvnSouthboundDatabase>;
-  closers: { close(): void }[];
+  api: InProcessApi;
   watch: MigrationWatch;
   log: string[];
 }
@@ -62,43 +56,16 @@ interface PortView {
   "binding:profile": Record<string, unknown>;
 }
 
-let dir: string;
-let sbDir: string;
-let nbServer: OvsdbServerHandle;
-let sbServer: OvsdbServerHandle;
-let sb: OvsdbClient<OvnSouthboundDatabase>;
+let databases: NbSb;
 const servers: Server[] = [];
 const chassisUuid: Record<string, string> = {};
 let datapath: string;
 
-async function apiServer(tls: { key: string; cert: string }): Promise<Server> {
-  const nb = await OvsdbClient.connect<OvnNorthboundDatabase>({
-    remotes: nbServer.unixRemote,
-    database: "OVN_Northbound",
-  });
-  const nbReplica = await Replica.start(nb, NB_SELECTION);
-  const sbClient = await OvsdbClient.connect<OvnSouthboundDatabase>({
-    remotes: sbServer.unixRemote,
-    database: "OVN_Southbound",
-  });
-  const sbReplica = await Replica.start(sbClient, SB_SELECTION);
-  // No state database here: no cluster settings, so Neutron's default quotas.
-  const backend = { nb, nbReplica, sbReplica, config: () => undefined } as unknown as Backend;
-  const auth = {
-    authenticate: (token: string | undefined) =>
-      token && CALLERS[token] ? Promise.resolve(CALLERS[token]) : Promise.reject(unauthorized()),
-  };
-  const context: NetworkingContext = { backend, auth, address: "127.0.0.1" };
-  const app = await buildApiServer({
-    api: networkingApi(context),
-    host: "127.0.0.1",
-    port: 9696,
-    tls,
-    log: () => undefined,
-  });
+async function apiServer(): Promise<Server> {
+  const api = await inProcessApi(databases, CALLERS);
   const log: string[] = [];
-  const watch = watchMigrations(context, (m) => log.push(m));
-  return { app, sbReplica, closers: [sbReplica, sbClient, nbReplica, nb], watch, log };
+  const watch = watchMigrations(api.context, (m) => log.push(m));
+  return { api, watch, log };
 }
 
 function call(
@@ -108,7 +75,7 @@ function call(
   body?: unknown,
   server = 0,
 ): Promise<InjectedAnswer> {
-  return injectCall(servers[server]!.app, who, method, url, body);
+  return injectCall(servers[server]!.api.app, who, method, url, body);
 }
 
 async function port(id: string, server = 0): Promise<PortView> {
@@ -118,17 +85,9 @@ async function port(id: string, server = 0): Promise<PortView> {
 }
 
 async function nbOptions(id: string): Promise<Record<string, string>> {
-  const nb = await OvsdbClient.connect<OvnNorthboundDatabase>({
-    remotes: nbServer.unixRemote,
-    database: "OVN_Northbound",
-  });
-  try {
-    const [row] = await nb.select("Logical_Switch_Port", [["name", "==", id]], ["options"]);
-    assert.ok(row, `NB has port ${id}`);
-    return Object.fromEntries(row.options);
-  } finally {
-    nb.close();
-  }
+  const [row] = await databases.nb.select("Logical_Switch_Port", [["name", "==", id]], ["options"]);
+  assert.ok(row, `NB has port ${id}`);
+  return Object.fromEntries(row.options);
 }
 
 /** SB's Port_Binding of a port, as ovn-controller leaves it: chassis by name. */
@@ -138,13 +97,17 @@ async function bindInSb(
   additional: string[],
   activated?: string,
 ): Promise<void> {
-  const [existing] = await sb.select("Port_Binding", [["logical_port", "==", id]], ["_uuid"]);
+  const [existing] = await databases.sb.select(
+    "Port_Binding",
+    [["logical_port", "==", id]],
+    ["_uuid"],
+  );
   const values = {
     chassis: main === undefined ? undefined : chassisUuid[main],
     additional_chassis: additional.map((c) => chassisUuid[c]!),
     options: new Map(activated ? [["additional-chassis-activated", activated]] : []),
   };
-  const txn = sb.transaction();
+  const txn = databases.sb.transaction();
   if (existing) {
     txn.update("Port_Binding", [["_uuid", "==", existing._uuid]], values);
   } else {
@@ -173,15 +136,8 @@ async function migrate(id: string, profile: Record<string, unknown>, who = "admi
 let network: string;
 
 before(async () => {
-  dir = await makeTempDir("migwatch");
-  nbServer = await startStandalone({ dir, schemaFile: SCHEMAS.northbound });
-  sbDir = await makeTempDir("migwatch-sb");
-  sbServer = await startStandalone({ dir: sbDir, schemaFile: SCHEMAS.southbound });
-  sb = await OvsdbClient.connect<OvnSouthboundDatabase>({
-    remotes: sbServer.unixRemote,
-    database: "OVN_Southbound",
-  });
-  const txn = sb.transaction();
+  databases = await startNbSb("migwatch");
+  const txn = databases.sb.transaction();
   const names = ["m1", "m2"];
   const refs = names.map((name, i) => {
     const encap = txn.insert("Encap", {
@@ -195,10 +151,7 @@ before(async () => {
   const result = await txn.commit();
   names.forEach((name, i) => (chassisUuid[name] = result.uuid(refs[i]!)));
   datapath = result.uuid(dp);
-  const ca = await createCa();
-  const pair = await issueCertificate({ ca, member: "node1", service: "openstack-api" });
-  const tls = { key: pair.keyPem, cert: pair.certPem };
-  servers.push(await apiServer(tls), await apiServer(tls));
+  servers.push(await apiServer(), await apiServer());
   const net = await call("admin", "POST", "/v2.0/networks", { network: { name: "mig" } });
   network = (net.body.network as { id: string }).id;
   const sub = await call("admin", "POST", "/v2.0/subnets", {
@@ -210,14 +163,9 @@ before(async () => {
 after(async () => {
   for (const s of servers) {
     s.watch.close();
-    await s.app.close();
-    for (const c of s.closers) c.close();
+    await s.api.close();
   }
-  sb?.close();
-  await nbServer?.stop();
-  await sbServer?.stop();
-  if (dir) await removeDir(dir);
-  if (sbDir) await removeDir(sbDir);
+  await databases?.stop();
 });
 
 describe("the end of a live migration, seen by two API servers", () => {
@@ -327,7 +275,7 @@ describe("the end of a live migration, seen by two API servers", () => {
     await bindInSb(marker.id, "m1", []);
     for (const [i, server] of servers.entries()) {
       await waitFor(`server ${i} to see SB's last change`, () =>
-        server.sbReplica.table("Port_Binding").lookup({ logical_port: marker.id }),
+        server.api.sbReplica.table("Port_Binding").lookup({ logical_port: marker.id }),
       );
       const r = await call(
         "admin",

@@ -141,15 +141,28 @@ describe("router ports", () => {
   it("is tagged as ML2/OVN tags it, and named after the port", () => {
     assert.deepEqual(
       Object.fromEntries(
-        routerPortIds({ routerId: ROUTER, networkSwitch: "neutron-n1", subnetIds: ["a", "b"] }),
+        routerPortIds({
+          routerId: ROUTER,
+          networkSwitch: "neutron-n1",
+          subnetIds: ["a", "b"],
+          isGateway: false,
+        }),
       ),
       {
         "neutron:revision_number": "1",
         "neutron:subnet_ids": "a b",
         "neutron:network_name": "neutron-n1",
+        "neutron:is_ext_gw": "False",
         "neutron:router_name": ROUTER,
       },
     );
+    const gateway = routerPortIds({
+      routerId: ROUTER,
+      networkSwitch: "neutron-ext",
+      subnetIds: ["e"],
+      isGateway: true,
+    });
+    assert.equal(gateway.get("neutron:is_ext_gw"), "True");
     assert.equal(lrpName("p1"), "lrp-p1");
     assert.equal(routerName(ROUTER), `neutron-${ROUTER}`);
     assert.equal(routerIdOf(routerName(ROUTER)), ROUTER);

@@ -602,6 +602,56 @@ function adminOnlyBinding(caller: Caller, item: Item, action: "create" | "update
   }
 }
 
+/**
+ * Neutron's policy on device_owner (`create_port:device_owner`,
+ * `update_port:device_owner`): a `network:` owner makes the port one of the
+ * network's own (a router's, DHCP's, a floating IP's), which ML2/OVN leaves
+ * out of security groups, so only an admin or the network's project sets
+ * it. Checked on the value asked for, as Neutron does.
+ */
+function checkDeviceOwner(
+  caller: Caller,
+  deviceOwner: unknown,
+  networkProject: unknown,
+  action: "create" | "update",
+): void {
+  if (typeof deviceOwner !== "string" || !trusted(deviceOwner)) return;
+  if (isAdmin(caller) || caller.projectId === networkProject) return;
+  throw new ApiError(
+    403,
+    `(rule:${action}_port:device_owner) is disallowed by policy: a device_owner starting with ` +
+      `"network:" is for the network's own ports; only an admin or the network's project sets one`,
+    "PolicyNotAuthorized",
+  );
+}
+
+/**
+ * A router's interface or gateway port keeps its device_owner and
+ * device_id while its router port exists: the router's rows hang on them,
+ * and a port that no longer said it was a router's could be deleted from
+ * under its router. (Neutron's policy lets the port's project change
+ * them; we refuse, changing nothing, and say what to do instead.)
+ */
+function checkRouterHold(rows: NbRows, view: View, changes: Item): void {
+  const owner = view.device_owner as string;
+  if (!ROUTER_OWNERS.has(owner)) return;
+  const changed = (["device_owner", "device_id"] as const).filter(
+    (a) => changes[a] !== undefined && changes[a] !== view[a],
+  );
+  if (changed.length === 0) return;
+  if (!rows.replica.table("Logical_Router_Port").lookup({ name: lrpName(view.id) })) return;
+  const how =
+    owner === ROUTER_GATEWAY_OWNER
+      ? "clear the router's gateway (openstack router unset --external-gateway) instead"
+      : "remove it from the router (openstack router remove port) first";
+  throw new ApiError(
+    409,
+    `Port ${view.id} is router ${view.device_id as string}'s (device_owner ${owner}): its ` +
+      `${changed.join(" and ")} cannot be changed while the router holds it; ${how}.`,
+    "PortInUse",
+  );
+}
+
 /** binding:host_id as requested-chassis takes it: one chassis, so no comma. */
 function checkHost(item: Item): string | undefined {
   const host = item["binding:host_id"] as string | undefined;
@@ -701,6 +751,7 @@ function createPort(
   const network = visibleResource(caller, networks, networkId);
   const project = owningProject(caller, item, "port");
   adminOnlyBinding(caller, item, "create");
+  checkDeviceOwner(caller, item.device_owner, network.project_id, "create");
   const host = checkHost(item) ?? "";
   const profile = (item["binding:profile"] as Record<string, unknown> | null | undefined) ?? null;
   const migratingTo = checkMigratingTo(profile, host, chassis);
@@ -819,6 +870,13 @@ function updatePort(
   const lsp = rows.port(view.id);
   if (!lsp) throw notFound("Port", view.id);
   adminOnlyBinding(caller, changes, "update");
+  checkRouterHold(rows, view, changes);
+  checkDeviceOwner(
+    caller,
+    changes.device_owner,
+    networksCollection(rows).get(view.network_id as string)?.project_id,
+    "update",
+  );
   vnicType(changes);
   const host = checkHost(changes) ?? (view["binding:host_id"] as string);
   // A new profile replaces the old one (Neutron's way): without migrating_to

@@ -2,7 +2,8 @@
  * Neutron's `quotas` and `quota_details` extensions: `GET /v2.0/quotas`
  * (projects with limits of their own), `GET/PUT/DELETE
  * /v2.0/quotas/{project}`, `…/{project}/default` and `…/{project}/details`
- * (limit, used, reserved). Anyone reads their own project's; only an
+ * (limit, used, reserved), and `GET /v2.0/quotas/tenant` (or `/project`):
+ * which project the caller's token is for. Anyone reads their own project's; only an
  * administrator reads another's or changes any. No project is checked
  * against Identity, as in Neutron: a quota may be set before its project
  * exists.
@@ -67,6 +68,26 @@ export const quotaRoutes: ResourceRoutes = (app, context) => {
       };
     },
   );
+
+  // Which project the caller's token is for, under Neutron's old name and
+  // its new one: `{"tenant": {"tenant_id": …}}`, `{"project": {"project_id": …}}`.
+  for (const key of ["tenant", "project"] as const) {
+    app.get(
+      `${path}/${key}`,
+      { schema: { summary: `The caller's project (as ${key}_id)`, tags } },
+      async (request) => {
+        const project = callerOf(request).projectId;
+        if (project === undefined) {
+          throw new ApiError(
+            400,
+            "Tenant-id was missing from quota request. Ask with a token scoped to a project.",
+            "QuotaMissingTenant",
+          );
+        }
+        return { [key]: { [`${key}_id`]: project } };
+      },
+    );
+  }
 
   app.get(
     `${path}/:project`,

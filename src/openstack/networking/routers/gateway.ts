@@ -196,7 +196,6 @@ export interface GatewayContext {
 /** The router a gateway change is for: its row when it exists, its reference in the transaction. */
 export interface GatewayRouter {
   id: string;
-  project: string;
   ref: string;
   lr: LogicalRouter | undefined;
 }
@@ -244,7 +243,8 @@ function addGateway(
       name: "",
       device_owner: ROUTER_GATEWAY_OWNER,
       device_id: router.id,
-      project_id: router.project,
+      // As Neutron: the gateway port belongs to no project, so no project sees or counts it.
+      project_id: "",
       ...(request.fixedIps !== undefined && { fixed_ips: request.fixedIps }),
     },
     asService(g.caller),
@@ -271,8 +271,8 @@ function addGateway(
     routerId: router.id,
     networkSwitch: switchName(request.networkId),
     subnetIds: [...subnets.keys()],
+    isGateway: true,
   });
-  ids.set(ROUTER_KEYS.isExtGw, "True");
   const lrp = txn.insert("Logical_Router_Port", {
     name,
     mac: port.mac,

@@ -255,6 +255,7 @@ export function addInterface(
       routerId,
       networkSwitch: switchName(port.networkId),
       subnetIds: [...subnets.keys()],
+      isGateway: false,
     }),
   });
   txn.mutate("Logical_Router", [["_uuid", "==", lr._uuid]], [["ports", "insert", [lrp]]]);

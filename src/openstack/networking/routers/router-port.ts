@@ -50,16 +50,23 @@ export function routerPortColumns(
   return { networks, ipv6_ra_configs: ra };
 }
 
-/** The router port's external_ids, as ML2/OVN writes them. */
+/**
+ * The router port's external_ids, as ML2/OVN writes them. Since Neutron
+ * 24 (2024.1) every router port says whether it is the gateway, as
+ * Python spells a boolean ("True"/"False"); the router stays named by its
+ * bare id, as until Neutron 27.
+ */
 export function routerPortIds(options: {
   routerId: string;
   networkSwitch: string;
   subnetIds: readonly string[];
+  isGateway: boolean;
 }): Map<string, string> {
   return new Map([
     [NEUTRON.revision, "1"],
     [ROUTER_KEYS.subnetIds, options.subnetIds.join(" ")],
     [NEUTRON.networkName, options.networkSwitch],
+    [ROUTER_KEYS.isExtGw, options.isGateway ? "True" : "False"],
     [ROUTER_KEYS.routerName, options.routerId],
   ]);
 }

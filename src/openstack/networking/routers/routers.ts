@@ -225,7 +225,7 @@ function createRouter(g: GatewayContext, item: Item): string {
   });
   if (gateway) {
     // The gateway's rows refer to the router, so it is written after the router is inserted.
-    const out = writeGateway(g, { id, project, ref, lr: undefined }, gateway);
+    const out = writeGateway(g, { id, ref, lr: undefined }, gateway);
     txn.update("Logical_Router", [["_uuid", "==", ref]], {
       external_ids: changedIds(ids, out),
     });
@@ -239,13 +239,7 @@ function updateRouter(g: GatewayContext, view: View, changes: Item): void {
   if (!lr) throw notFound("Router", view.id);
   const gateway = gatewayRequest(changes.external_gateway_info);
   const out: Record<string, string | undefined> =
-    gateway === undefined
-      ? {}
-      : writeGateway(
-          g,
-          { id: view.id, project: view.project_id as string, ref: lr._uuid, lr },
-          gateway,
-        );
+    gateway === undefined ? {} : writeGateway(g, { id: view.id, ref: lr._uuid, lr }, gateway);
   if (changes.name !== undefined) out[ROUTER_KEYS.routerName] = changes.name as string;
   if (changes.description !== undefined) out[MICROOVN.description] = changes.description as string;
   if (changes.routes !== undefined) {
