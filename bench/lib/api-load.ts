@@ -7,8 +7,9 @@
  * Prints progress lines, then one JSON line with the measurements. It talks
  * HTTPS to the member's Networking and Identity ports, and for the floor
  * writes the same Logical_Switch_Port rows to NB with our own client, one
- * transaction per port; router interfaces are measured the same way
- * (bench/lib/router-load.ts), between the port creates and the fill.
+ * transaction per port; router interfaces and floating IPs are measured
+ * the same way (bench/lib/router-load.ts, fip-load.ts), between the port
+ * creates and the fill.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -20,6 +21,7 @@ import type {
   OvnNorthboundDatabase,
 } from "../../src/ovsdb/models/ovn-northbound.js";
 import { call, rate, settle } from "./api-session.js";
+import { measureFloatingIps } from "./fip-load.js";
 import { measureRouterInterfaces } from "./router-load.js";
 import { log, sig } from "./stats.js";
 
@@ -176,10 +178,13 @@ async function main(): Promise<void> {
   drop.delete("Logical_Switch", [["name", "==", floorSwitch]]);
   await drop.commit();
 
-  const routers = await measureRouterInterfaces({ ...conn, token, nb }, CONCURRENCY);
+  const session = { ...conn, token, nb };
+  const routers = await measureRouterInterfaces(session, CONCURRENCY);
+  const fips = await measureFloatingIps(session, CONCURRENCY);
 
-  // The router interfaces' ports are the project's too: the list counts them.
-  const fill = LISTED - SEQUENTIAL - CONCURRENT - routers.ports;
+  // The routers' and floating IPs' ports are listed too: the fill makes up the rest.
+  const before = await call(conn, 9696, "GET", "/v2.0/ports?fields=id", token);
+  const fill = LISTED - (before.body.ports as unknown[]).length;
   const fillRate = await rate(fill, CONCURRENCY, createPort);
   log(`  filled to ${LISTED} ports (${fillRate.toFixed(1)}/s)`);
   await settle(nb);
@@ -218,6 +223,7 @@ async function main(): Promise<void> {
         concurrent16: sig(apiConcurrent / floorConcurrent, 3),
       },
       ...routers.figures,
+      ...fips,
       list_ports: listed,
       list_p50_ms: sig(percentile(lists, 50), 3),
       list_p99_ms: sig(percentile(lists, 99), 3),

@@ -8,6 +8,7 @@ import type { Agent } from "node:https";
 import { request } from "node:https";
 import type { OvsdbClient } from "../../src/ovsdb/index.js";
 import type { OvnNorthboundDatabase } from "../../src/ovsdb/models/ovn-northbound.js";
+import { sig } from "./stats.js";
 
 export interface Answer {
   status: number;
@@ -76,6 +77,14 @@ export async function networking(
   return answer.body;
 }
 
+/** A figure measured sequentially and `concurrency` at a time, as the JSON line gives it. */
+export function twoWays(concurrency: number, sequential: number, concurrent: number, digits = 4) {
+  return {
+    sequential: sig(sequential, digits),
+    [`concurrent${concurrency}`]: sig(concurrent, digits),
+  };
+}
+
 /** `count` jobs, `concurrency` at a time; the rate in jobs per second. */
 export async function rate(count: number, concurrency: number, job: (i: number) => Promise<void>) {
   let next = 0;
@@ -86,6 +95,24 @@ export async function rate(count: number, concurrency: number, job: (i: number) 
     }),
   );
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/**
+ * Job 0 to `sequential` - 1 one at a time, then the next `concurrent`
+ * `concurrency` at a time, each step from a settled NB: the two rates.
+ */
+export async function sequentialThenConcurrent(
+  nb: OvsdbClient<OvnNorthboundDatabase>,
+  counts: { sequential: number; concurrent: number; concurrency: number },
+  job: (i: number) => Promise<void>,
+) {
+  await settle(nb);
+  const sequential = await rate(counts.sequential, 1, job);
+  await settle(nb);
+  const concurrent = await rate(counts.concurrent, counts.concurrency, (i) =>
+    job(counts.sequential + i),
+  );
+  return { sequential, concurrent };
 }
 
 /**

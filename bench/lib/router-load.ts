@@ -16,8 +16,8 @@ import type {
   LogicalRouterPort,
   LogicalSwitchPort,
 } from "../../src/ovsdb/models/ovn-northbound.js";
-import { networking, rate, settle, type ApiSession } from "./api-session.js";
-import { log, sig } from "./stats.js";
+import { networking, sequentialThenConcurrent, twoWays, type ApiSession } from "./api-session.js";
+import { log } from "./stats.js";
 
 const ROUTERS = 8;
 const SEQUENTIAL = 200;
@@ -68,8 +68,7 @@ function copyOf<T extends { _uuid: string; _version: string }>(
 }
 
 /**
- * Measures the interface rates and leaves the API's interfaces in place;
- * returns the figures and how many ports they added to the project.
+ * Measures the interface rates and leaves the API's interfaces in place.
  */
 export async function measureRouterInterfaces(session: ApiSession, concurrency: number) {
   const { nb } = session;
@@ -96,11 +95,10 @@ export async function measureRouterInterfaces(session: ApiSession, concurrency: 
     )) as { port_id: string };
     portId = info.port_id;
   };
-  await settle(nb);
-  const apiSequential = await rate(SEQUENTIAL, 1, addInterface);
+  const counts = { sequential: SEQUENTIAL, concurrent: CONCURRENT, concurrency };
+  const api = await sequentialThenConcurrent(nb, counts, addInterface);
+  const [apiSequential, apiConcurrent] = [api.sequential, api.concurrent];
   log(`  API add_router_interface, sequential: ${apiSequential.toFixed(1)}/s`);
-  await settle(nb);
-  const apiConcurrent = await rate(CONCURRENT, concurrency, (i) => addInterface(SEQUENTIAL + i));
   log(`  API add_router_interface, ${concurrency} concurrent: ${apiConcurrent.toFixed(1)}/s`);
 
   // The floor: the same two rows, copied from the last interface the API
@@ -143,12 +141,8 @@ export async function measureRouterInterfaces(session: ApiSession, concurrency: 
     );
     await txn.commit();
   };
-  await settle(nb);
-  const floorSequential = await rate(SEQUENTIAL, 1, writeFloorInterface);
-  await settle(nb);
-  const floorConcurrent = await rate(CONCURRENT, concurrency, (i) =>
-    writeFloorInterface(SEQUENTIAL + i),
-  );
+  const floor = await sequentialThenConcurrent(nb, counts, writeFloorInterface);
+  const [floorSequential, floorConcurrent] = [floor.sequential, floor.concurrent];
   log(
     `  floor (our client, one txn per interface): ${floorSequential.toFixed(1)}/s sequential, ` +
       `${floorConcurrent.toFixed(1)}/s ${concurrency} concurrent`,
@@ -158,20 +152,17 @@ export async function measureRouterInterfaces(session: ApiSession, concurrency: 
   for (let r = 0; r < ROUTERS; r++) drop.delete("Logical_Router", [["name", "==", `${tag}-r${r}`]]);
   await drop.commit();
 
-  const key = `concurrent${concurrency}`;
   return {
-    ports: total,
     figures: {
       router_interface_routers: ROUTERS,
-      api_router_interface_per_s: { sequential: sig(apiSequential), [key]: sig(apiConcurrent) },
-      floor_router_interface_per_s: {
-        sequential: sig(floorSequential),
-        [key]: sig(floorConcurrent),
-      },
-      api_router_interface_ratio_to_floor: {
-        sequential: sig(apiSequential / floorSequential, 3),
-        [key]: sig(apiConcurrent / floorConcurrent, 3),
-      },
+      api_router_interface_per_s: twoWays(concurrency, apiSequential, apiConcurrent),
+      floor_router_interface_per_s: twoWays(concurrency, floorSequential, floorConcurrent),
+      api_router_interface_ratio_to_floor: twoWays(
+        concurrency,
+        apiSequential / floorSequential,
+        apiConcurrent / floorConcurrent,
+        3,
+      ),
     },
   };
 }
