@@ -5,8 +5,9 @@
  * interface also rewrites the router's SNAT rows), 8 at a time; the NB Raft
  * leader hangs (SIGSTOP) as soon as 12 of them have answered and is
  * SIGKILLed 0.2 s later, so that some calls are committed to it and never
- * answered. Then, read from
- * NB on m3:
+ * answered. Then, read from NB on m3:
+ * - every call is answered 200 or 503: a commit lost with the leader is
+ *   answered from the replica once it is back;
  * - every acknowledged (200) interface is whole: its Logical_Router_Port
  *   `lrp-<port>` in the router with ML2/OVN's keys, its switch port of type
  *   `router` naming it, and a SNAT row for its subnet when the router has
@@ -16,11 +17,15 @@
  *   is not a whole interface, a port added by id is either untouched or a
  *   whole interface, and a gateway router's SNAT rows are exactly its
  *   subnets';
- * - an answer of 503 means the interface is not there, and every call that
- *   failed and is not there succeeds when sent again.
+ * - a 503 means the interface is not there, and every call that failed
+ *   succeeds when sent again.
+ * Then the same with remove_router_interface for all 48 (every other one
+ * by subnet, the others by port) and the new leader lost likewise: every
+ * 200 is an interface gone whole (router port, switch port, its address
+ * claims, its SNAT row), every 503 one still whole.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, type TestContext } from "node:test";
 import type { Lab } from "../../src/lab/lab.js";
 import { labWithApi } from "../helpers/api-member.js";
 import { raftStatus, stopLab } from "../helpers/lab.js";
@@ -152,9 +157,11 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
 
   /**
    * What NB holds of the calls' interfaces, checked whole-or-nothing;
-   * returns the calls whose interface is there.
+   * returns the calls whose interface is there, with its port. Once
+   * interfaces are being removed, a port added by id may be gone (removal
+   * deletes it, as Neutron does).
    */
-  async function checkNb(): Promise<Set<Call>> {
+  async function checkNb(afterRemoval = false): Promise<Map<Call, string>> {
     const [lrs, lrps, lsps, nats] = await Promise.all(
       ["Logical_Router", "Logical_Router_Port", "Logical_Switch_Port", "NAT"].map(nb),
     );
@@ -194,7 +201,7 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
       assert.equal(lsp.type, "router");
     }
 
-    const made = new Set<Call>();
+    const made = new Map<Call, string>();
     for (const call of calls) {
       const holders = lsps!.filter(
         (p) => ids(p)[`microovn:ip:${call.subnet.gateway_ip}`] === call.subnet.id,
@@ -203,9 +210,10 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
         .map((n) => lrpByName.get(n)!)
         .find((p) => ids(p)["neutron:subnet_ids"] === call.subnet.id);
       if (call.portId !== undefined) {
-        const lsp = lspByName.get(call.portId)!;
-        assert.ok(lsp, `port ${call.portId} is gone`);
+        const lsp = lspByName.get(call.portId);
+        assert.ok(lsp || afterRemoval, `port ${call.portId} is gone`);
         if (lrp === undefined) {
+          if (!lsp) continue;
           // Untouched: still an ordinary port, owned by nobody.
           assert.equal(lsp.type, "", `${call.portId}: half an interface`);
           assert.equal(ids(lsp)["neutron:device_owner"] ?? "", "");
@@ -228,7 +236,7 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
       assert.equal(ids(lrp)["neutron:network_name"], `neutron-${call.subnet.network_id}`);
       const lsp = lspByName.get(portId)!;
       assert.equal(ids(lsp)["neutron:device_id"], call.router);
-      made.add(call);
+      made.set(call, portId);
     }
 
     // A gateway router's SNAT rows are exactly its subnets'; the others have none.
@@ -251,14 +259,28 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
     return made;
   }
 
-  it("leaves every acknowledged interface whole and nothing half-made; a failed call succeeds again", async (t) => {
-    const leader = (
-      await Promise.all(
-        ["m1", "m2", "m3"].map(async (n) => ({ n, s: await raftStatus(lab, n, "nb") })),
-      )
-    ).find((x) => x.s.role === "leader")!.n;
+  type Request = ReturnType<typeof request>;
+
+  /**
+   * Sends the requests at once while the NB leader hangs and dies, once all
+   * three NB servers are up; every call must be answered 200 or 503 (a
+   * commit lost with the leader is answered from the replica once it is
+   * back, never with a 500 that leaves the client guessing).
+   */
+  async function withLeaderLoss(t: TestContext, requests: Request[]): Promise<ApiAnswer[]> {
+    const views = await waitFor(
+      "all three NB servers up, one of them leader",
+      async () => {
+        const all = await Promise.all(
+          ["m1", "m2", "m3"].map(async (n) => ({ n, s: await raftStatus(lab, n, "nb") })),
+        );
+        return all.some((x) => x.s.role === "leader") ? all : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const leader = views.find((x) => x.s.role === "leader")!.n;
     const nbPid = (await lab.pids(leader)).ovnnb_db!;
-    const { answers, killedAfter } = await os.calls(calls.map(request), BURST.concurrency, {
+    const { answers, killedAfter } = await os.calls(requests, BURST.concurrency, {
       after: BURST.killAfter,
       pid: nbPid,
     });
@@ -272,11 +294,28 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
       `NB leader on ${leader} killed after ${BURST.killAfter} answers; answered: ` +
         [...tally].map(([k, n]) => `${k} ×${n}`).join(", "),
     );
-
-    // A call whose commit was lost with the leader is answered from the
-    // replica once it is back (200 or 503), never with a 500 that leaves the
-    // client guessing.
     for (const key of tally.keys()) assert.ok(key === "200" || key === "503", `answered ${key}`);
+    return answers;
+  }
+
+  /** Sends each request again until NB has its new leader; each must then be answered 200. */
+  async function sendAgain(requests: Request[]): Promise<void> {
+    for (const r of requests) {
+      const answer = await waitFor(
+        `${r.path} ${JSON.stringify(r.body)} again`,
+        async (): Promise<ApiAnswer | undefined> => {
+          const a = await os.call(r.method, r.path, JSON.stringify(r.body));
+          // Until NB has its new leader, a call may fail again in the same ways.
+          return a.status !== undefined && a.status < 500 ? a : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    }
+  }
+
+  it("adds: every acknowledged interface whole, nothing half-made, a failed call made when sent again", async (t) => {
+    const answers = await withLeaderLoss(t, calls.map(request));
     const made = await checkNb();
     answers.forEach((answer, i) => {
       const call = calls[i]!;
@@ -288,23 +327,28 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
       }
       if (answer.status === 503) assert.ok(!made.has(call), "503 although the interface is there");
     });
-
-    // Every call that failed and left nothing behind succeeds when sent again.
-    const again = calls.filter((c, i) => answers[i]!.status !== 200 && !made.has(c));
-    for (const call of again) {
-      const r = request(call);
-      const answer = await waitFor(
-        `add_router_interface of ${call.subnet.id} again`,
-        async (): Promise<ApiAnswer | undefined> => {
-          const a = await os.call(r.method, r.path, JSON.stringify(r.body));
-          // Until NB has its new leader, a call may fail again in the same ways.
-          return a.status === 200 || (a.status !== undefined && a.status < 500) ? a : undefined;
-        },
-        { timeoutMs: 30_000, intervalMs: 200 },
-      );
-      assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    }
+    await sendAgain(calls.filter((c, i) => answers[i]!.status !== 200).map(request));
     const all = await checkNb();
     assert.equal(all.size, calls.length, "every interface is there after the repeats");
+  });
+
+  it("removes: every acknowledged interface gone whole, nothing half-gone, a failed call done when sent again", async (t) => {
+    const ports = await checkNb();
+    // Every other one by subnet, the others by their port.
+    const removals = calls.map((call, i) => ({
+      method: "PUT",
+      path: `/v2.0/routers/${call.router}/remove_router_interface`,
+      body: i % 2 === 0 ? { subnet_id: call.subnet.id } : { port_id: ports.get(call)! },
+    }));
+    const answers = await withLeaderLoss(t, removals);
+    const left = await checkNb(true);
+    answers.forEach((answer, i) => {
+      const call = calls[i]!;
+      if (answer.status === 200) assert.ok(!left.has(call), `acknowledged but still in NB`);
+      if (answer.status === 503) assert.ok(left.has(call), "503 although the interface is gone");
+    });
+    await sendAgain(removals.filter((_, i) => answers[i]!.status !== 200));
+    const none = await checkNb(true);
+    assert.equal(none.size, 0, "no interface is left after the repeats");
   });
 });
