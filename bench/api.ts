@@ -6,6 +6,11 @@
  *   concurrent, against the floor: the same Logical_Switch_Port rows
  *   written to NB by our own client with one transaction per port at the
  *   same concurrency (`api_create_ratio_to_floor`, target ≥ 0.7);
+ * - add_router_interface rate, sequential and 16 concurrent, against its
+ *   floor: the router-type switch port and the router port written directly
+ *   (`api_router_interface_ratio_to_floor`; bench/lib/router-load.ts);
+ * - floating IP create and associate rates against theirs: the floating
+ *   IP's port, and the NAT row with the VM port's key (bench/lib/fip-load.ts);
  * - `GET /v2.0/ports` with 10,000 ports: p50 and p99 (target p50 ≤ 50 ms);
  * - the API process's resident memory with those 10,000 ports;
  * - token issue rate (password method) when the local auth plugin serves
@@ -79,8 +84,11 @@ async function main(): Promise<void> {
     const openrc = await lab.ok(node.name, ["openstack-api", "openrc"]);
     const adminPassword = /^export OS_PASSWORD='([^']*)'$/m.exec(openrc)?.[1] ?? "";
     await lab.ok(node.name, ["config", "set", "openstack-api.static-token", STATIC_TOKEN]);
-    // The load makes 10,000 ports in one project, past Neutron's default quota of 500.
-    await lab.ok(node.name, ["config", "set", "openstack-api.quota.port", "-1"]);
+    // The load makes 10,000 ports, 600 networks and subnets, 9 routers and 600 floating
+    // IPs in one project, past Neutron's default quotas.
+    for (const resource of ["port", "network", "subnet", "router", "floatingip"]) {
+      await lab.ok(node.name, ["config", "set", `openstack-api.quota.${resource}`, "-1"]);
+    }
     const pki = join(node.stateDir, "data", "pki");
     const loadArgs = [node.address, pki, adminPassword, STATIC_TOKEN];
     const local = await runLoadWithAuth(lab, node.name, node.namespace, loadArgs);

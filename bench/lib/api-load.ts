@@ -7,7 +7,9 @@
  * Prints progress lines, then one JSON line with the measurements. It talks
  * HTTPS to the member's Networking and Identity ports, and for the floor
  * writes the same Logical_Switch_Port rows to NB with our own client, one
- * transaction per port.
+ * transaction per port; router interfaces and floating IPs are measured
+ * the same way (bench/lib/router-load.ts, fip-load.ts), between the port
+ * creates and the fill.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -18,6 +20,9 @@ import type {
   LogicalSwitchPort,
   OvnNorthboundDatabase,
 } from "../../src/ovsdb/models/ovn-northbound.js";
+import { call, rate, settle } from "./api-session.js";
+import { measureFloatingIps } from "./fip-load.js";
+import { measureRouterInterfaces } from "./router-load.js";
 import { log, sig } from "./stats.js";
 
 const [address, pkiDir, adminPassword, staticToken] = process.argv.slice(2) as [
@@ -37,89 +42,14 @@ const TOKEN_CALLS = 40;
 /** The exit code when neither a password token nor the static token is taken. */
 const NO_TOKEN_EXIT = 3;
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown>;
-  ms: number;
-}
-
-function call(
-  agent: Agent,
-  port: number,
-  method: string,
-  path: string,
-  token: string | undefined,
-  body?: unknown,
-): Promise<Answer> {
-  const text = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string | number> = {};
-  if (token) headers["x-auth-token"] = token;
-  if (text !== undefined) {
-    headers["content-type"] = "application/json";
-    headers["content-length"] = Buffer.byteLength(text);
-  }
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: address, port, method, path, agent, ca, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        // The answer's time ends with its last byte: parsing it here is the caller's cost.
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const raw = Buffer.concat(chunks).toString("utf8");
-        resolve({
-          status: res.statusCode ?? 0,
-          body: raw === "" ? {} : (JSON.parse(raw) as Record<string, unknown>),
-          ms,
-        });
-      });
-    });
-    req.on("error", reject);
-    req.end(text);
-  });
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** `count` jobs, `concurrency` at a time; the rate in jobs per second. */
-async function rate(count: number, concurrency: number, job: (i: number) => Promise<void>) {
-  let next = 0;
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await job(next++);
-    }),
-  );
-  return count / (Number(process.hrtime.bigint() - started) / 1e9);
-}
-
-/**
- * Waits until ovn-northd has worked through every NB change so far (NB's
- * nb_cfg bumped, then SB's copy of it back in sb_cfg), so that each
- * measured step starts on a quiet machine rather than paying for the
- * backlog the step before left.
- */
-async function settle(nb: OvsdbClient<OvnNorthboundDatabase>): Promise<void> {
-  const [global] = await nb.select("NB_Global", [], ["nb_cfg"]);
-  if (!global) throw new Error("NB has no NB_Global row");
-  const bump = nb.transaction();
-  bump.mutate("NB_Global", [["_uuid", "==", global._uuid]], [["nb_cfg", "+=", 1]]);
-  await bump.commit();
-  const wanted = global.nb_cfg + 1;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const [now] = await nb.select("NB_Global", [], ["sb_cfg"]);
-    if (now && now.sb_cfg >= wanted) return;
-    if (Date.now() > deadline) throw new Error("ovn-northd did not catch up within 120 s");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function main(): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const conn = { address, ca, agent };
   const tls = {
     privateKey: join(pkiDir, "client-privkey.pem"),
     certificate: join(pkiDir, "client-cert.pem"),
@@ -168,7 +98,7 @@ async function main(): Promise<void> {
   });
   const token = issued.status === 201 && issued.token ? issued.token : staticToken;
   const tokenKind = token === staticToken ? "static" : "local";
-  const probe = await call(agent, 9696, "GET", "/v2.0/networks", token);
+  const probe = await call(conn, 9696, "GET", "/v2.0/networks", token);
   if (probe.status !== 200) {
     log(`  the ${tokenKind} token is refused (${probe.status})`);
     agent.destroy();
@@ -176,19 +106,19 @@ async function main(): Promise<void> {
   }
   log(`  token: ${tokenKind}`);
 
-  const network = await call(agent, 9696, "POST", "/v2.0/networks", token, {
+  const network = await call(conn, 9696, "POST", "/v2.0/networks", token, {
     network: { name: "bench" },
   });
   if (network.status !== 201) throw new Error(`network create: ${JSON.stringify(network.body)}`);
   const networkId = (network.body.network as { id: string }).id;
-  const subnet = await call(agent, 9696, "POST", "/v2.0/subnets", token, {
+  const subnet = await call(conn, 9696, "POST", "/v2.0/subnets", token, {
     subnet: { network_id: networkId, cidr: "10.64.0.0/17", ip_version: 4 },
   });
   if (subnet.status !== 201) throw new Error(`subnet create: ${JSON.stringify(subnet.body)}`);
 
   let made = 0;
   const createPort = async () => {
-    const answer = await call(agent, 9696, "POST", "/v2.0/ports", token, {
+    const answer = await call(conn, 9696, "POST", "/v2.0/ports", token, {
       port: { network_id: networkId, name: `p${made++}` },
     });
     if (answer.status !== 201) throw new Error(`port create: ${JSON.stringify(answer.body)}`);
@@ -248,7 +178,13 @@ async function main(): Promise<void> {
   drop.delete("Logical_Switch", [["name", "==", floorSwitch]]);
   await drop.commit();
 
-  const fill = LISTED - SEQUENTIAL - CONCURRENT;
+  const session = { ...conn, token, nb };
+  const routers = await measureRouterInterfaces(session, CONCURRENCY);
+  const fips = await measureFloatingIps(session, CONCURRENCY);
+
+  // The routers' and floating IPs' ports are listed too: the fill makes up the rest.
+  const before = await call(conn, 9696, "GET", "/v2.0/ports?fields=id", token);
+  const fill = LISTED - (before.body.ports as unknown[]).length;
   const fillRate = await rate(fill, CONCURRENCY, createPort);
   log(`  filled to ${LISTED} ports (${fillRate.toFixed(1)}/s)`);
   await settle(nb);
@@ -257,7 +193,7 @@ async function main(): Promise<void> {
   const lists: number[] = [];
   let listed = 0;
   for (let i = 0; i < LIST_CALLS; i++) {
-    const answer = await call(agent, 9696, "GET", "/v2.0/ports", token);
+    const answer = await call(conn, 9696, "GET", "/v2.0/ports", token);
     if (answer.status !== 200) throw new Error(`port list: ${JSON.stringify(answer.body)}`);
     listed = (answer.body.ports as unknown[]).length;
     lists.push(answer.ms);
@@ -270,7 +206,7 @@ async function main(): Promise<void> {
   let tokenRate: number | null = null;
   if (tokenKind === "local") {
     tokenRate = await rate(TOKEN_CALLS, 1, async () => {
-      const answer = await call(agent, 5000, "POST", "/v3/auth/tokens", undefined, password);
+      const answer = await call(conn, 5000, "POST", "/v3/auth/tokens", undefined, password);
       if (answer.status !== 201) throw new Error(`token issue: ${JSON.stringify(answer.body)}`);
     });
     log(`  token issue (password method, sequential): ${tokenRate.toFixed(1)}/s`);
@@ -286,6 +222,8 @@ async function main(): Promise<void> {
         sequential: sig(apiSequential / floorSequential, 3),
         concurrent16: sig(apiConcurrent / floorConcurrent, 3),
       },
+      ...routers.figures,
+      ...fips,
       list_ports: listed,
       list_p50_ms: sig(percentile(lists, 50), 3),
       list_p99_ms: sig(percentile(lists, 99), 3),

@@ -12,6 +12,7 @@ import { runIn } from "../../src/lab/netns.js";
 import type { RunResult } from "../../src/process/run.js";
 
 const API_CALL = resolve(import.meta.dirname, "api-call.mjs");
+const API_CALLS = resolve(import.meta.dirname, "api-calls.mjs");
 
 /** What api-call.mjs prints: the answer, or why none came. */
 export interface ApiAnswer {
@@ -64,6 +65,27 @@ export class OpenStackCli {
       },
     );
     return JSON.parse(r.stdout) as ApiAnswer;
+  }
+
+  /**
+   * Many Networking API requests with the same token, `concurrency` at a
+   * time (api-calls.mjs); with `kill`, the process `kill.pid` hangs once
+   * `kill.after` answers are in and is SIGKILLed 0.2 s later. The answers come in the order of `calls`.
+   */
+  async calls(
+    calls: readonly { method: string; path: string; body?: unknown }[],
+    concurrency: number,
+    kill?: { after: number; pid: number },
+  ): Promise<{ answers: ApiAnswer[]; killedAfter: number | null }> {
+    const host = new URL(this.env.OS_ENDPOINT!).hostname;
+    const args = [API_CALLS, this.env.OS_CACERT!, host, "9696", this.env.OS_TOKEN!];
+    args.push(String(concurrency));
+    if (kill) args.push(String(kill.after), String(kill.pid));
+    const r = await runIn(this.namespace, process.execPath, args, {
+      timeoutMs: 300_000,
+      input: JSON.stringify(calls),
+    });
+    return JSON.parse(r.stdout) as { answers: ApiAnswer[]; killedAfter: number | null };
   }
 
   /** A CLI for a user of the identity store, scoped to `project`, as openrc sets it up. */

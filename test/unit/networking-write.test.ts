@@ -19,6 +19,7 @@ import {
   isOutcomeUnknown,
   outcomeAfterResync,
   writeNb,
+  writeNbTelling,
   type NbTransaction,
 } from "../../src/openstack/networking/write.js";
 import { TEST_SCHEMA, type TestDatabase } from "./fixtures.js";
@@ -203,5 +204,87 @@ describe("a write whose outcome is unknown", () => {
     const outcome = await outcomeAfterResync(replica, () => true, 20);
     assert.equal(outcome, undefined);
     assert.equal(replica.listenerCount("synced"), 0);
+  });
+});
+
+/** A replica that is whole again as soon as it is asked to say so; counts the askings. */
+function resyncedReplica() {
+  const replica = {
+    asked: 0,
+    once: (_event: "synced", listener: () => void) => {
+      replica.asked++;
+      queueMicrotask(listener);
+    },
+    off: () => undefined,
+  };
+  return replica;
+}
+
+const lost = () => new OvsdbError("OVSDB_OUTCOME_UNKNOWN", "connection closed");
+
+describe("a write that tells its outcome from the replica (router interface actions, creates, deletes)", () => {
+  /** A write that names each build anew (w-1, w-2…), so the test sees which build was asked about. */
+  function numbered() {
+    let builds = 0;
+    return (txn: NbTransaction) => port(`w-${++builds}`)(txn);
+  }
+
+  it("answers what the last build sent when the replica, back, shows it made", async () => {
+    const { nb, next } = fakeNb();
+    const replica = resyncedReplica();
+    const askedAbout: string[] = [];
+    const answer = writeNbTelling(nb, replica, numbered(), (sent) => {
+      askedAbout.push(sent);
+      return true;
+    });
+    // NB refuses the first build (another writer won), so it is built again; that commit's answer is lost.
+    const first = await next();
+    assert.deepEqual(first.names, ["w-1"]);
+    first.answer(conflict(0, 1));
+    const second = await next();
+    assert.deepEqual(second.names, ["w-2"]);
+    second.answer(lost());
+    assert.equal(await answer, "w-2");
+    assert.deepEqual(askedAbout, ["w-2"]);
+    assert.equal(replica.asked, 1);
+  });
+
+  it("answers 503 'send the request again' when the replica shows it was not made", async () => {
+    const { nb, next } = fakeNb();
+    const answer = writeNbTelling(nb, resyncedReplica(), port("a"), () => false);
+    (await next()).answer(lost());
+    await assert.rejects(answer, (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.status, 503);
+      assert.match(e.message, /send the request again/);
+      return true;
+    });
+  });
+
+  it("passes NB's refusal and a refused build on as they are, without asking the replica", async () => {
+    const { nb, next } = fakeNb();
+    const replica = resyncedReplica();
+    const refused = new TransactionError({
+      operationIndex: 0,
+      operation: "insert",
+      serverError: "referential integrity violation",
+      results: [{ error: "referential integrity violation" }],
+    });
+    const answer = writeNbTelling(nb, replica, port("a"), () => true);
+    (await next()).answer(refused);
+    await assert.rejects(answer, (e: unknown) => e === refused);
+    const notFound = new ApiError(404, "no such router");
+    await assert.rejects(
+      writeNbTelling(
+        nb,
+        replica,
+        () => {
+          throw notFound;
+        },
+        () => true,
+      ),
+      (e: unknown) => e === notFound,
+    );
+    assert.equal(replica.asked, 0);
   });
 });

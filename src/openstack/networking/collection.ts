@@ -29,10 +29,8 @@ import {
 import { checkQuota, countCollection } from "./quotas/usage.js";
 import {
   expectSame,
-  isOutcomeUnknown,
-  notMadeAfterLostConnection,
-  outcomeAfterResync,
   writeNb,
+  writeNbTelling,
   type GuardedTable,
   type NbTransaction,
 } from "./write.js";
@@ -354,25 +352,17 @@ export function registerCollection<V extends View>(
         throw new ApiError(400, `Give either "${singular}" or "${plural}", not both or neither`);
       }
       const items = many ?? [one!];
-      // The ids of the last build sent: what to look for if NB's answer is lost.
-      let sent: string[] = [];
-      let ids: string[];
-      try {
-        ids = await writeNb(nb, (txn) => {
+      const ids = await writeNbTelling(
+        nb,
+        context.backend.nbReplica,
+        (txn) => {
           const counted = checkQuota(context, kind, txn, items, caller);
-          sent = kind.create(txn, items, caller);
+          const sent = kind.create(txn, items, caller);
           counted();
           return sent;
-        });
-      } catch (e) {
-        if (!isOutcomeUnknown(e) || sent.length === 0) throw e;
-        const made = await outcomeAfterResync(context.backend.nbReplica, () =>
-          sent.every((id) => kind.get(id) !== undefined),
-        );
-        if (made === undefined) throw e;
-        if (!made) throw notMadeAfterLostConnection();
-        ids = sent;
-      }
+        },
+        (sent) => sent.every((id) => kind.get(id) !== undefined),
+      );
       const views = ids.map((id) => {
         const view = kind.get(id);
         if (!view) throw new Error(`${singular} ${id} was written but the replica lacks it`);
@@ -416,17 +406,15 @@ export function registerCollection<V extends View>(
     async (request, reply) => {
       const caller = callerOf(request);
       const { id } = request.params;
-      try {
-        await writeNb(nb, (txn) => {
+      await writeNbTelling(
+        nb,
+        context.backend.nbReplica,
+        (txn) => {
           const view = writableResource(caller, kind, id, "delete");
           kind.remove(txn, view, caller);
-        });
-      } catch (e) {
-        if (!isOutcomeUnknown(e)) throw e;
-        const gone = await outcomeAfterResync(context.backend.nbReplica, () => !kind.get(id));
-        if (gone === undefined) throw e;
-        if (!gone) throw notMadeAfterLostConnection();
-      }
+        },
+        () => !kind.get(id),
+      );
       return reply.code(204).send();
     },
   );

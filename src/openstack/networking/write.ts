@@ -218,6 +218,39 @@ export function notMadeAfterLostConnection(): ApiError {
   );
 }
 
+/**
+ * writeNb for a change the replica can tell was made or not (`isMade`,
+ * given what the last build returned): when NB's answer is lost, waits for
+ * the replica to be whole again and answers from it — what the build
+ * returned when the change is there, 503 "send the request again" when it
+ * is not — rather than a 500 after which a client cannot know whether to
+ * repeat the request. Only when the replica does not come back either is
+ * the original error thrown.
+ */
+export async function writeNbTelling<R>(
+  nb: NbClient,
+  replica: Resyncing,
+  build: (txn: NbTransaction) => R,
+  isMade: (sent: R) => boolean,
+): Promise<R> {
+  // What the last build returned: the change the lost commit carried.
+  let sent: { result: R } | undefined;
+  try {
+    return await writeNb(nb, (txn) => {
+      const result = build(txn);
+      sent = { result };
+      return result;
+    });
+  } catch (e) {
+    const last = sent;
+    if (!isOutcomeUnknown(e) || last === undefined) throw e;
+    const made = await outcomeAfterResync(replica, () => isMade(last.result));
+    if (made === undefined) throw e;
+    if (!made) throw notMadeAfterLostConnection();
+    return last.result;
+  }
+}
+
 export type GuardedTable =
   | "Logical_Switch"
   | "Logical_Switch_Port"
@@ -225,7 +258,8 @@ export type GuardedTable =
   | "Port_Group"
   | "Logical_Router"
   | "Logical_Router_Port"
-  | "Gateway_Chassis";
+  | "Gateway_Chassis"
+  | "NAT";
 
 /**
  * The transaction fails at once unless no row of `table` has all these

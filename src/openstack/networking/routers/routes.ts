@@ -3,16 +3,18 @@
  * the router collection through the shared machinery, and the member
  * actions `add_router_interface`, `remove_router_interface`,
  * `add_extraroutes` and `remove_extraroutes` (PUT, 200), each one NB
- * transaction.
+ * transaction. The interface actions answer like creates and deletes when
+ * NB's answer is lost (writeNbTelling): from the replica, 200 or 503.
  */
 import { Type } from "typebox";
 import { formatIp, formatPrefix, parseIp, parsePrefix } from "../addresses.js";
 import { registerCollection, writeHoldingRow } from "../collection.js";
 import { callerOf, type ResourceRoutes } from "../context.js";
 import { nbRows, type NbRows } from "../rows.js";
-import { writeNb, type NbTransaction } from "../write.js";
+import { writeNb, writeNbTelling, type NbTransaction } from "../write.js";
 import { extraRoutesOf, routeKey, writeRoutes, type ExtraRoute } from "./extra-routes.js";
-import { InterfaceBody, addInterface, removeInterface } from "./interfaces.js";
+import { InterfaceBody, addInterface, removeInterface, type InterfaceInfo } from "./interfaces.js";
+import { lrpName } from "./names.js";
 import { RouteSchema, routersCollection, wantedRoutes, writableRouter } from "./routers.js";
 
 const IdParams = Type.Object({ id: Type.String() });
@@ -86,8 +88,19 @@ export const routerRoutes: ResourceRoutes = (app, context, baseUrl) => {
         const caller = callerOf(request);
         const { id } = request.params;
         const body = request.body;
-        const change = action === "add_router_interface" ? addInterface : removeInterface;
-        return writeNb(nb, (txn) => change(rows, txn, caller, id, body));
+        const adding = action === "add_router_interface";
+        const change = adding ? addInterface : removeInterface;
+        // Whether the interface's router port is there tells, after a lost
+        // answer, whether the change was made (the transaction is whole or nothing).
+        const lrpThere = (info: InterfaceInfo) =>
+          rows.replica.table("Logical_Router_Port").lookup({ name: lrpName(info.port_id) }) !==
+          undefined;
+        return writeNbTelling(
+          nb,
+          context.backend.nbReplica,
+          (txn) => change(rows, txn, caller, id, body),
+          (info) => lrpThere(info) === adding,
+        );
       },
     );
   }
