@@ -1,0 +1,258 @@
+/**
+ * A router's external gateway in a three-member lab with the outside
+ * network (src/lab/outside.ts): m1 and m2 are gateway chassis bridging
+ * physnet1 to the outside through br-ex, m3 is a plain chassis. With the
+ * real `openstack` CLI: a flat external network on physnet1, a router with
+ * its gateway there, two tenant networks behind it with a VM each (on m3
+ * and m2). The VMs reach each other through the router and reach the
+ * outside host, which sees the router's gateway address as the source
+ * (SNAT); clearing the gateway cuts that and setting it again restores
+ * it. OVN turns BFD on over the tunnels to the two gateway chassis by
+ * itself; killing every process of the active gateway member moves the
+ * gateway to the other one, and the test measures how long pings from a
+ * VM to the outside host go unanswered.
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Lab, LabVm } from "../../src/lab/lab.js";
+import { labWithApi } from "../helpers/api-member.js";
+import { killNode, stopLab } from "../helpers/lab.js";
+import type { OpenStackCli } from "../helpers/openstack-cli.js";
+import { isAlive } from "../helpers/processes.js";
+import { waitFor } from "../helpers/wait.js";
+
+let lab: Lab | undefined;
+/** The failover test's background ping, stopped by pid whatever happens. */
+let pingPid: number | undefined;
+
+after(async () => {
+  if (pingPid !== undefined && isAlive(pingPid)) process.kill(pingPid, "SIGKILL");
+  await stopLab(lab);
+});
+
+const GATEWAYS = ["m1", "m2"] as const;
+const OUTSIDE_CIDR = "203.0.113.0/24";
+const OUTSIDE_HOST = "203.0.113.1";
+const NETWORKS = {
+  a: { node: "m3", v4: "10.70.1.0/24" },
+  b: { node: "m2", v4: "10.70.2.0/24" },
+} as const;
+type Side = keyof typeof NETWORKS;
+/** How long the failover may take before the test fails. */
+const FAILOVER_BOUND_S = 30;
+
+/**
+ * Waits (raw ICMP socket on the outside host) for the first echo request
+ * and prints its source address.
+ */
+const FIRST_ECHO_SOURCE = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.settimeout(float(sys.argv[1]))
+while True:
+    data, peer = s.recvfrom(65535)
+    if data[(data[0] & 15) * 4] == 8:
+        print(peer[0])
+        break
+`;
+
+interface Port {
+  id: string;
+}
+
+interface GatewayInfo {
+  external_gateway_info: { external_fixed_ips: { ip_address: string }[] } | null;
+}
+
+function seconds(since: bigint): string {
+  return (Number(process.hrtime.bigint() - since) / 1e9).toFixed(2);
+}
+
+describe("a router's external gateway on two gateway chassis", () => {
+  let os: OpenStackCli;
+  const vms = {} as Record<Side, LabVm>;
+
+  /** One echo request from a VM; true when the reply came back. */
+  const ping = async (from: LabVm, to: string): Promise<boolean> =>
+    (await lab!.exec(from.name, "ping", ["-c", "1", "-W", "1", to])).exitCode === 0;
+
+  /** The router's gateway address, as the API answers it. */
+  const gatewayAddress = async (): Promise<string> => {
+    const router = await os.json<GatewayInfo>(["router", "show", "r1"]);
+    const ip = router.external_gateway_info?.external_fixed_ips[0]?.ip_address;
+    assert.ok(ip, "the router has a gateway address");
+    return ip;
+  };
+
+  /** The source address the outside host sees on echo requests from `vm`. */
+  const sourceSeenOutside = async (vm: LabVm): Promise<string> => {
+    const [listener, pings] = await Promise.all([
+      lab!.exec("outside", "/usr/bin/python3", ["-c", FIRST_ECHO_SOURCE, "20"]),
+      lab!.exec(vm.name, "ping", ["-c", "10", "-i", "0.3", "-W", "1", OUTSIDE_HOST]),
+    ]);
+    assert.equal(pings.exitCode, 0, `${vm.name} got no reply from outside: ${pings.stdout}`);
+    assert.equal(listener.exitCode, 0, listener.stderr);
+    return listener.stdout.trim();
+  };
+
+  /** SB's chassis for the gateway's chassisredirect port, asked through `node`. */
+  const activeGateway = async (node: string): Promise<string> => {
+    const ports = await os.json<{ ID: string }[]>([
+      "port",
+      "list",
+      "--router",
+      "r1",
+      "--device-owner",
+      "network:router_gateway",
+    ]);
+    assert.equal(ports.length, 1);
+    const sb = ["ovn-sbctl", "--timeout=10", "--bare"];
+    const chassis = (
+      await lab!.ok(node, [
+        ...sb,
+        "--columns=chassis",
+        "find",
+        "Port_Binding",
+        `logical_port=cr-lrp-${ports[0]!.ID}`,
+      ])
+    ).trim();
+    if (chassis === "") return "";
+    return (await lab!.ok(node, [...sb, "--columns=name", "list", "Chassis", chassis])).trim();
+  };
+
+  before(async () => {
+    ({ lab, os } = await labWithApi(3));
+    await lab.addOutside(GATEWAYS.join(","), OUTSIDE_CIDR);
+    for (const node of GATEWAYS) {
+      await lab.ok(node, ["chassis", "set", "bridge-mappings", "physnet1:br-ex"]);
+      await lab.ok(node, ["chassis", "set", "gateway", "true"]);
+    }
+    // The gateway's chassis are chosen when it is set: from what the API sees of SB then.
+    await waitFor(
+      "the API to see m1 and m2 as gateway agents",
+      async () => {
+        const agents = await os.json<{ "Agent Type": string; Host: string }[]>([
+          "network",
+          "agent",
+          "list",
+        ]);
+        const hosts = agents
+          .filter((a) => a["Agent Type"] === "OVN Controller Gateway agent")
+          .map((a) => a.Host)
+          .sort();
+        return hosts.join(",") === GATEWAYS.join(",");
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+  });
+
+  it("routes two tenant networks behind a router whose gateway is on a flat external network", async () => {
+    await os.json([
+      "network",
+      "create",
+      "--external",
+      "--provider-network-type",
+      "flat",
+      "--provider-physical-network",
+      "physnet1",
+      "ext",
+    ]);
+    await os.json([
+      "subnet",
+      "create",
+      "ext-v4",
+      "--network",
+      "ext",
+      "--subnet-range",
+      OUTSIDE_CIDR,
+      "--gateway",
+      OUTSIDE_HOST,
+      "--no-dhcp",
+    ]);
+    await os.json(["router", "create", "--external-gateway", "ext", "r1"]);
+    for (const side of ["a", "b"] as const) {
+      const n = NETWORKS[side];
+      await os.json(["network", "create", `net-${side}`]);
+      await os.json([
+        "subnet",
+        "create",
+        `v4-${side}`,
+        "--network",
+        `net-${side}`,
+        "--subnet-range",
+        n.v4,
+      ]);
+      const r = await os.run(["router", "add", "subnet", "r1", `v4-${side}`]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      const port = await os.json<Port>([
+        "port",
+        "create",
+        "--network",
+        `net-${side}`,
+        "--host",
+        n.node,
+        `vm-${side}`,
+      ]);
+      vms[side] = await lab!.addPortVm(n.node, port.id, { dhcp: true });
+    }
+    const chassis = await lab!.ok("m3", [
+      "ovn-nbctl",
+      "--timeout=10",
+      "--bare",
+      "--columns=chassis_name,priority",
+      "list",
+      "Gateway_Chassis",
+    ]);
+    const rows = chassis
+      .trim()
+      .split("\n\n")
+      .map((r) => r.split("\n").join(" "))
+      .sort();
+    assert.deepEqual(rows, ["m1 2", "m2 1"], "both gateway members host the gateway, m1 first");
+    await waitFor("a to ping b through the router", () => ping(vms.a, vms.b.ip), {
+      timeoutMs: 30_000,
+    });
+  });
+
+  it("lets each VM reach the outside host, which sees the router's gateway address", async (t) => {
+    const gateway = await gatewayAddress();
+    for (const side of ["a", "b"] as const) {
+      const since = process.hrtime.bigint();
+      await waitFor(`${side} to ping the outside host`, () => ping(vms[side], OUTSIDE_HOST), {
+        timeoutMs: 30_000,
+      });
+      t.diagnostic(`${side} (${vms[side].ip}): first reply from outside after ${seconds(since)} s`);
+      assert.equal(await sourceSeenOutside(vms[side]), gateway, `${side} is hidden behind SNAT`);
+    }
+    assert.equal(await activeGateway("m3"), "m1", "the highest priority chassis is active");
+  });
+
+  it("cuts the way out when the gateway is cleared, and restores it when it is set again", async (t) => {
+    let since = process.hrtime.bigint();
+    const unset = await os.run(["router", "unset", "--external-gateway", "r1"]);
+    assert.equal(unset.exitCode, 0, unset.stderr);
+    await waitFor(
+      "the outside host to become unreachable",
+      async () => !(await ping(vms.a, OUTSIDE_HOST)),
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    t.diagnostic(`gateway cleared → first lost echo: ${seconds(since)} s`);
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await ping(vms.a, OUTSIDE_HOST), false, "a reached outside without a gateway");
+    }
+    assert.equal(await ping(vms.a, vms.b.ip), true, "the tenant networks are still routed");
+
+    since = process.hrtime.bigint();
+    const set = await os.run(["router", "set", "--external-gateway", "ext", "r1"]);
+    assert.equal(set.exitCode, 0, set.stderr);
+    await waitFor("the outside host to be reachable again", () => ping(vms.a, OUTSIDE_HOST), {
+      timeoutMs: 30_000,
+    });
+    t.diagnostic(`gateway set again → first echo reply: ${seconds(since)} s`);
+    assert.equal(await sourceSeenOutside(vms.a), await gatewayAddress());
+  });
+});
