@@ -62,6 +62,40 @@ interface Port {
   id: string;
 }
 
+/** An OVSDB map as `ovs-vsctl --format=json` prints it. */
+type OvsMap = ["map", [string, string][]];
+
+function ovsMap(value: OvsMap): Record<string, string> {
+  return Object.fromEntries(value[1]);
+}
+
+interface Tunnel {
+  remote: string;
+  bfd: Record<string, string>;
+  status: Record<string, string>;
+}
+
+/** Echo replies in `ping -D` output: icmp_seq → arrival (Unix seconds). */
+function echoReplies(text: string): Map<number, number> {
+  const replies = new Map<number, number>();
+  for (const m of text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)) {
+    replies.set(Number(m[2]), Number(m[1]));
+  }
+  return replies;
+}
+
+/** The longest silence between two consecutive replies, and the echoes lost in it. */
+function longestGap(replies: Map<number, number>): { from: number; to: number; lost: number } {
+  const sorted = [...replies].sort(([a], [b]) => a - b);
+  let gap = { from: 0, to: 0, lost: 0 };
+  for (let i = 1; i < sorted.length; i++) {
+    const [seqA, tA] = sorted[i - 1]!;
+    const [seqB, tB] = sorted[i]!;
+    if (tB - tA > gap.to - gap.from) gap = { from: tA, to: tB, lost: seqB - seqA - 1 };
+  }
+  return gap;
+}
+
 interface GatewayInfo {
   external_gateway_info: { external_fixed_ips: { ip_address: string }[] } | null;
 }
@@ -97,8 +131,8 @@ describe("a router's external gateway on two gateway chassis", () => {
     return listener.stdout.trim();
   };
 
-  /** SB's chassis for the gateway's chassisredirect port, asked through `node`. */
-  const activeGateway = async (node: string): Promise<string> => {
+  /** The router's gateway port (its LRP is `lrp-<id>`, the chassisredirect port `cr-lrp-<id>`). */
+  const gatewayPort = async (): Promise<string> => {
     const ports = await os.json<{ ID: string }[]>([
       "port",
       "list",
@@ -108,6 +142,11 @@ describe("a router's external gateway on two gateway chassis", () => {
       "network:router_gateway",
     ]);
     assert.equal(ports.length, 1);
+    return ports[0]!.ID;
+  };
+
+  /** SB's chassis for the gateway's chassisredirect port, asked through `node`. */
+  const activeGateway = async (node: string, port: string): Promise<string> => {
     const sb = ["ovn-sbctl", "--timeout=10", "--bare"];
     const chassis = (
       await lab!.ok(node, [
@@ -115,11 +154,29 @@ describe("a router's external gateway on two gateway chassis", () => {
         "--columns=chassis",
         "find",
         "Port_Binding",
-        `logical_port=cr-lrp-${ports[0]!.ID}`,
+        `logical_port=cr-lrp-${port}`,
       ])
     ).trim();
     if (chassis === "") return "";
     return (await lab!.ok(node, [...sb, "--columns=name", "list", "Chassis", chassis])).trim();
+  };
+
+  /** A member's Geneve tunnels: the remote encapsulation IP with BFD's settings and state. */
+  const tunnels = async (node: string): Promise<Tunnel[]> => {
+    const out = await lab!.ok(node, [
+      "ovs-vsctl",
+      "--format=json",
+      "--columns=options,bfd,bfd_status",
+      "find",
+      "Interface",
+      "type=geneve",
+    ]);
+    const { data } = JSON.parse(out) as { data: OvsMap[][] };
+    return data.map(([options, bfd, status]) => ({
+      remote: ovsMap(options!).remote_ip ?? "",
+      bfd: ovsMap(bfd!),
+      status: ovsMap(status!),
+    }));
   };
 
   before(async () => {
@@ -226,7 +283,11 @@ describe("a router's external gateway on two gateway chassis", () => {
       t.diagnostic(`${side} (${vms[side].ip}): first reply from outside after ${seconds(since)} s`);
       assert.equal(await sourceSeenOutside(vms[side]), gateway, `${side} is hidden behind SNAT`);
     }
-    assert.equal(await activeGateway("m3"), "m1", "the highest priority chassis is active");
+    assert.equal(
+      await activeGateway("m3", await gatewayPort()),
+      "m1",
+      "the highest priority chassis is active",
+    );
   });
 
   it("cuts the way out when the gateway is cleared, and restores it when it is set again", async (t) => {
@@ -254,5 +315,65 @@ describe("a router's external gateway on two gateway chassis", () => {
     });
     t.diagnostic(`gateway set again → first echo reply: ${seconds(since)} s`);
     assert.equal(await sourceSeenOutside(vms.a), await gatewayAddress());
+  });
+
+  it("has OVN run BFD over the tunnels to both gateway chassis", async () => {
+    const encap = Object.fromEntries(lab!.nodes.map((n) => [n.encapIp, n.name]));
+    // m3 holds a VM behind the router, so it watches both gateways; m1 watches m2 and m3.
+    for (const [node, peers] of [
+      ["m3", ["m1", "m2"]],
+      ["m1", ["m2", "m3"]],
+    ] as const) {
+      await waitFor(
+        `BFD up on ${node}'s tunnels to ${peers.join(" and ")}`,
+        async () => {
+          const up = (await tunnels(node))
+            .filter((t) => t.bfd.enable === "true" && t.status.state === "up")
+            .map((t) => encap[t.remote])
+            .sort();
+          return peers.every((p) => up.includes(p));
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+    }
+  });
+
+  it("moves the gateway to m2 within the bound when every process of m1 is killed", async (t) => {
+    const port = await gatewayPort();
+    const gateway = await gatewayAddress();
+    assert.equal(await activeGateway("m3", port), "m1");
+    const output = join(lab!.root, "failover-ping.txt");
+    const pidFile = join(lab!.root, "failover-ping.pid");
+    // Every 0.1 s, timestamped, with a line for every echo that went unanswered.
+    const pinging = lab!.exec(vms.a.name, "sh", [
+      "-c",
+      `echo $$ > ${pidFile}; exec ping -D -O -n -i 0.1 -W 1 -w 120 ${OUTSIDE_HOST} > ${output}`,
+    ]);
+    const replies = async () => echoReplies(await readFile(output, "utf8").catch(() => ""));
+    await waitFor("ten echo replies before the kill", async () => (await replies()).size >= 10, {
+      timeoutMs: 10_000,
+    });
+    pingPid = Number(await readFile(pidFile, "utf8"));
+    const killedAt = Date.now() / 1000;
+    const killed = await killNode(lab!, "m1");
+    t.diagnostic(`killed m1's ${killed.length} processes`);
+    // Replies already on their way when m1 died could still arrive just after.
+    const resumed = async () =>
+      [...(await replies()).values()].filter((at) => at > killedAt + 0.5).length >= 10;
+    await waitFor("echo replies to resume through m2", resumed, {
+      timeoutMs: (FAILOVER_BOUND_S + 2) * 1000,
+      intervalMs: 100,
+    });
+    process.kill(pingPid, "SIGINT");
+    await pinging;
+    const gap = longestGap(await replies());
+    t.diagnostic(
+      `failover: ${gap.lost} echoes lost, ${(gap.to - gap.from).toFixed(2)} s between the last ` +
+        `reply through m1 and the first through m2 (${(gap.to - killedAt).toFixed(2)} s after the kill)`,
+    );
+    assert.ok(gap.from <= killedAt + 0.5 && gap.to > killedAt, "the longest silence is the kill's");
+    assert.ok(gap.to - gap.from < FAILOVER_BOUND_S, `replies resumed within ${FAILOVER_BOUND_S} s`);
+    assert.equal(await activeGateway("m3", port), "m2", "SB binds the gateway to m2 now");
+    assert.equal(await sourceSeenOutside(vms.a), gateway, "still behind the same address");
   });
 });
