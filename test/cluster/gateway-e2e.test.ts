@@ -6,8 +6,8 @@
  * its gateway there, two tenant networks behind it with a VM each (on m3
  * and m2). The VMs reach each other through the router and reach the
  * outside host, which sees the router's gateway address as the source
- * (SNAT); clearing the gateway cuts that and setting it again restores
- * it. OVN turns BFD on over the tunnels to the two gateway chassis by
+ * (SNAT), and the VM's own address with SNAT off; clearing the gateway
+ * cuts the way out and setting it again restores it. OVN turns BFD on over the tunnels to the two gateway chassis by
  * itself; killing every process of the active gateway member moves the
  * gateway to the other one, and the test measures how long pings from a
  * VM to the outside host go unanswered.
@@ -315,6 +315,33 @@ describe("a router's external gateway on two gateway chassis", () => {
     });
     t.diagnostic(`gateway set again → first echo reply: ${seconds(since)} s`);
     assert.equal(await sourceSeenOutside(vms.a), await gatewayAddress());
+  });
+
+  it("shows the VM's own address outside when SNAT is off, and hides it again when it is on", async () => {
+    const gateway = await gatewayAddress();
+    const snat = async (flag: string) => {
+      const r = await os.run(["router", "set", "--external-gateway", "ext", flag, "r1"]);
+      assert.equal(r.exitCode, 0, r.stderr);
+    };
+    // Without translation the outside host answers the tenant addresses: through the router.
+    const route = ["route", "replace", "10.70.0.0/16", "via", gateway];
+    assert.equal((await lab!.exec("outside", "ip", route)).exitCode, 0);
+    try {
+      await snat("--disable-snat");
+      await waitFor(
+        "the outside host to see a's own address",
+        async () => (await sourceSeenOutside(vms.a)) === vms.a.ip,
+        { timeoutMs: 30_000 },
+      );
+      await snat("--enable-snat");
+      await waitFor(
+        "the outside host to see the gateway address again",
+        async () => (await sourceSeenOutside(vms.a)) === gateway,
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await lab!.exec("outside", "ip", ["route", "del", "10.70.0.0/16"]);
+    }
   });
 
   it("has OVN run BFD over the tunnels to both gateway chassis", async () => {
