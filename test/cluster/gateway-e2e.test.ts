@@ -344,7 +344,7 @@ describe("a router's external gateway on two gateway chassis", () => {
     }
   });
 
-  it("has OVN run BFD over the tunnels to both gateway chassis", async () => {
+  it("has OVN run BFD over the tunnels to both gateway chassis", async (t) => {
     const encap = Object.fromEntries(lab!.nodes.map((n) => [n.encapIp, n.name]));
     // m3 holds a VM behind the router, so it watches both gateways; m1 watches m2 and m3.
     for (const [node, peers] of [
@@ -362,6 +362,10 @@ describe("a router's external gateway on two gateway chassis", () => {
         },
         { timeoutMs: 30_000, intervalMs: 250 },
       );
+    }
+    for (const tunnel of await tunnels("m3")) {
+      const settings = Object.entries(tunnel.bfd).map(([k, v]) => `${k}=${v}`);
+      t.diagnostic(`m3 → ${encap[tunnel.remote]}: bfd ${settings.join(" ")}`);
     }
   });
 
