@@ -64,6 +64,7 @@ export const OPENSTACK_API_OVIRT_ADMIN_GROUP = "openstack-api.ovirt-admin-group"
 export const OPENSTACK_API_OVIRT_ADMIN_ROLE = "openstack-api.ovirt-admin-role";
 export const OPENSTACK_API_KEYSTONE_URL = "openstack-api.keystone-url";
 export const OPENSTACK_API_KEYSTONE_CA_FILE = "openstack-api.keystone-ca-file";
+export const OPENSTACK_API_DISTRIBUTED_FIPS = "openstack-api.distributed-floating-ips";
 
 /** Tokens of the local plugin live this long unless openstack-api.token-expiration says otherwise. */
 export const DEFAULT_TOKEN_EXPIRATION_S = 3600;
@@ -295,6 +296,13 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       }
       return value;
     },
+  },
+  [OPENSTACK_API_DISTRIBUTED_FIPS]: {
+    description:
+      "whether the OpenStack API makes a floating IP distributed (translated on its VM's chassis) " +
+      "where that chassis bridges the external network: true (the default) or false (always on " +
+      "the gateway chassis)",
+    check: oneOf(OPENSTACK_API_DISTRIBUTED_FIPS, ["true", "false"]),
   },
   ...QUOTA_KEYS,
 };

@@ -24,6 +24,7 @@ import { OvirtAuthenticator } from "./auth/ovirt.js";
 import { identityApi } from "./identity/api.js";
 import { networkingApi, type NetworkingContext } from "./networking/api.js";
 import { watchMigrations } from "./networking/migration-watch.js";
+import { watchFloatingIpModes } from "./networking/floating-ips/mode-watch.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
@@ -79,8 +80,11 @@ async function main(): Promise<void> {
   const { servers: definitions, networking } = apis(backend, settings.address);
   // Live migrations end when SB shows the VM on its destination (migration-watch.ts).
   const migrations = watchMigrations(networking, log);
+  // Floating IPs follow their VMs' chassis between distributed and centralised.
+  const fipModes = watchFloatingIpModes(networking, log);
   const closeAll = async () => {
     migrations.close();
+    fipModes.close();
     await Promise.all(servers.map((s) => s.close()));
     backend.close();
     await rm(options.pidfile, { force: true });

@@ -47,3 +47,28 @@ export async function labWithApi(nodes: number): Promise<{ lab: Lab; os: OpenSta
     throw e;
   }
 }
+
+/**
+ * `network create NAME [networkArgs…]` and `subnet create NAME-sub` on it
+ * with `cidr` [subnetArgs…], through the CLI; both as it answers them.
+ */
+export async function networkWithSubnet(
+  os: OpenStackCli,
+  name: string,
+  cidr: string,
+  networkArgs: readonly string[] = [],
+  subnetArgs: readonly string[] = [],
+): Promise<{ network: { id: string }; subnet: { id: string; gateway_ip: string } }> {
+  const network = await os.json<{ id: string }>(["network", "create", name, ...networkArgs]);
+  const subnet = await os.json<{ id: string; gateway_ip: string }>([
+    "subnet",
+    "create",
+    `${name}-sub`,
+    "--network",
+    name,
+    "--subnet-range",
+    cidr,
+    ...subnetArgs,
+  ]);
+  return { network, subnet };
+}

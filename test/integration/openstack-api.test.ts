@@ -139,6 +139,7 @@ describe("the OpenStack API service", () => {
         "availability_zones",
         "quotas",
         "routers",
+        "floatingips",
       ],
     );
     for (const port of [5000, 35357]) {

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CENTRAL_IPS, configKey, parseCentralIps } from "../../src/cluster/config-keys.js";
+import {
+  CENTRAL_IPS,
+  OPENSTACK_API_DISTRIBUTED_FIPS,
+  configKey,
+  parseCentralIps,
+} from "../../src/cluster/config-keys.js";
 import { normalizeLayout, sameLayout } from "../../src/cluster/layout.js";
 
 describe("cluster settings", () => {
@@ -29,6 +34,23 @@ describe("cluster settings", () => {
           assert.equal(e.code, "BAD_CONFIG_VALUE");
           assert.match(e.message, /^ovn\.central-ips cannot be/);
           assert.match(e.message, why);
+          return true;
+        },
+      );
+    }
+  });
+
+  it("takes true or false for openstack-api.distributed-floating-ips, and says so otherwise", () => {
+    const key = configKey(OPENSTACK_API_DISTRIBUTED_FIPS);
+    assert.equal(key.check("true"), "true");
+    assert.equal(key.check("false"), "false");
+    for (const bad of ["yes", "", "TRUE "]) {
+      assert.throws(
+        () => key.check(bad),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, "BAD_CONFIG_VALUE");
+          assert.match(e.message, /^openstack-api\.distributed-floating-ips cannot be/);
+          assert.match(e.message, /choose one of true, false/);
           return true;
         },
       );

@@ -18,6 +18,7 @@ import { subnetRoutes } from "./subnets.js";
 import { agentRoutes } from "./agents/agents.js";
 import { availabilityZoneRoutes } from "./agents/availability-zones.js";
 import { quotaRoutes } from "./quotas/routes.js";
+import { floatingIpRoutes } from "./floating-ips/routes.js";
 
 export type { NetworkingContext, ResourceRoutes } from "./context.js";
 export { callerOf } from "./context.js";
@@ -32,6 +33,7 @@ const RESOURCES: readonly ResourceRoutes[] = [
   availabilityZoneRoutes,
   quotaRoutes,
   routerRoutes,
+  floatingIpRoutes,
 ];
 
 export function networkingApi(context: NetworkingContext): ApiDefinition {

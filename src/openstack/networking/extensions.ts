@@ -133,7 +133,7 @@ export const EXTENSIONS: readonly Extension[] = [
     alias: "router",
     name: "Neutron L3 Router",
     description:
-      "Routers as OVN logical routers, with interfaces by subnet or by port and an external gateway (no floating IPs yet).",
+      "Routers as OVN logical routers, with interfaces by subnet or by port and an external gateway; floating IPs as OVN NAT rows.",
   },
   {
     alias: "ext-gw-mode",

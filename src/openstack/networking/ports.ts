@@ -78,6 +78,8 @@ import {
   lrpName,
 } from "./routers/names.js";
 import { subnetView } from "./subnets.js";
+import { FLOATINGIP_OWNER } from "./floating-ips/names.js";
+import { natsOfPort, removeFipNat } from "./floating-ips/rows.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
 import {
@@ -224,7 +226,8 @@ function invalid(attribute: string, reason: string): ApiError {
 }
 
 /** Addresses handed out within one transaction, by subnet, on top of the replica's. */
-type Taken = Map<string, Set<bigint>>;
+export type AddressesTaken = Map<string, Set<bigint>>;
+type Taken = AddressesTaken;
 
 interface SubnetFacts {
   id: string;
@@ -793,16 +796,19 @@ export interface CreatedPort {
 }
 
 /**
- * A port the service makes for a router (its gateway), with the addresses
- * it got. Such ports name no migration, so no chassis is asked for.
+ * A port the service makes for a router (its gateway) or a floating IP,
+ * with the addresses it got; `taken` carries the addresses handed out
+ * earlier in the same transaction. Such ports name no migration, so no
+ * chassis is asked for.
  */
 export function createServicePort(
   rows: NbRows,
   txn: NbTransaction,
   item: Item,
   caller: Caller,
+  taken: AddressesTaken = new Map(),
 ): CreatedPort {
-  return createPort(rows, txn, item, caller, new Map(), new Map(), () => {
+  return createPort(rows, txn, item, caller, taken, new Map(), () => {
     throw new Error("a router's port names no chassis");
   });
 }
@@ -998,6 +1004,13 @@ export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Coll
         .table("Logical_Router_Port")
         .lookup({ name: lrpName(view.id) });
       const owner = view.device_owner as string;
+      if (owner === FLOATINGIP_OWNER) {
+        throw new ApiError(
+          409,
+          `Port ${view.id} cannot be deleted directly via the port API: has device owner ${owner}. Delete its floating IP instead (openstack floating ip delete ${view.device_id as string}).`,
+          "ServicePortInUse",
+        );
+      }
       if ((owner === ROUTER_INTERFACE_OWNER || owner === ROUTER_GATEWAY_OWNER) && routerPort) {
         // As Neutron: a router's port goes with remove_router_interface (or with its gateway),
         // which also takes its router port; one whose router has no such port any more may go here.
@@ -1010,6 +1023,13 @@ export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Coll
           `Port ${view.id} cannot be deleted directly via the port API: has device owner ${owner}. ${how}; router ${view.device_id as string}.`,
           "ServicePortInUse",
         );
+      }
+      // As Neutron: the port's floating IPs stay, disassociated.
+      const lsp = rows.port(view.id);
+      if (lsp) {
+        // A floating IP associated on another server meanwhile makes this look again.
+        expectSame(txn, "Logical_Switch_Port", lsp._uuid, { external_ids: lsp.external_ids });
+        for (const nat of natsOfPort(rows, view.id)) removeFipNat(rows, txn, nat, true);
       }
       deletePort(rows, txn, view);
     },

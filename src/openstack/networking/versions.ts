@@ -54,6 +54,7 @@ export const NETWORKING_COLLECTIONS: readonly [string, string][] = [
   ["availability_zones", "availability_zone"],
   ["quotas", "quota"],
   ["routers", "router"],
+  ["floatingips", "floatingip"],
 ];
 
 /** `GET /v2.0`: every collection this server serves, with its link. */

@@ -219,7 +219,12 @@ export function notMadeAfterLostConnection(): ApiError {
 }
 
 export type GuardedTable =
-  "Logical_Switch" | "Logical_Switch_Port" | "DHCP_Options" | "Port_Group" | "Logical_Router";
+  | "Logical_Switch"
+  | "Logical_Switch_Port"
+  | "DHCP_Options"
+  | "Port_Group"
+  | "Logical_Router"
+  | "NAT";
 
 /**
  * The transaction fails at once unless no row of `table` has all these

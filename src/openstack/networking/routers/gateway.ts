@@ -32,7 +32,7 @@ import {
 } from "./gateway-rows.js";
 import { ROUTER_GATEWAY_OWNER, ROUTER_KEYS, lrpName } from "./names.js";
 import { routerPortColumns, routerPortIds, type PortSubnet } from "./router-port.js";
-import { routerPorts, staticRoutes } from "./rows.js";
+import { floatingIpNats, routerPorts, staticRoutes } from "./rows.js";
 import { asService, badRouterRequest } from "./service.js";
 
 /** Whether the router translates its subnets' addresses to the gateway's (Neutron's enable_snat). */
@@ -316,6 +316,15 @@ export function writeGateway(
       request.fixedIps === undefined &&
       request.networkId === lr.external_ids.get(ROUTER_KEYS.gwNetworkId) &&
       g.rows.port(current) !== undefined;
+    const keepsNetwork =
+      request !== null && request.networkId === lr.external_ids.get(ROUTER_KEYS.gwNetworkId);
+    if (!keepsNetwork && floatingIpNats(g.rows, lr).length > 0) {
+      throw new ApiError(
+        409,
+        `Gateway cannot be updated for router ${router.id}, since a gateway to external network ${lr.external_ids.get(ROUTER_KEYS.gwNetworkId) ?? ""} is required by one or more floating IPs.`,
+        "RouterExternalGatewayInUseByFloatingIp",
+      );
+    }
     if (same) {
       const lsp = g.rows.port(current)!;
       const external = request.enableSnat ? snatAddress(fixedIpsOf(lsp.external_ids)) : undefined;

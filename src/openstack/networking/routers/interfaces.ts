@@ -27,7 +27,7 @@ import { ROUTER_INTERFACE_OWNER, ROUTER_KEYS, lrpName } from "./names.js";
 import { routerPortColumns, routerPortIds, type PortSubnet } from "./router-port.js";
 import { writableRouter } from "./routers.js";
 import { asService, badRouterRequest } from "./service.js";
-import { routerPorts } from "./rows.js";
+import { floatingIpNats, routerPorts } from "./rows.js";
 
 export const InterfaceBody = Type.Object(
   { subnet_id: Type.Optional(Type.String()), port_id: Type.Optional(Type.String()) },
@@ -309,8 +309,16 @@ export function removeInterface(
       "RouterInterfaceInUseByRoute",
     );
   }
-  // Another change to the router's ports since the replica was read makes this look again.
-  expectSame(txn, "Logical_Router", lr._uuid, { ports: lr.ports });
+  const held = floatingIpNats(rows, lr).find((n) => reaches(gone, n.logical_ip));
+  if (held) {
+    throw new ApiError(
+      409,
+      `Router interface for subnet ${portSubnetIds(lrp.external_ids).join(", ")} on router ${routerId} cannot be deleted, as it is required by one or more floating IPs.`,
+      "RouterInterfaceInUseByFloatingIP",
+    );
+  }
+  // Another change to the router's ports or NAT rows since the replica was read makes this look again.
+  expectSame(txn, "Logical_Router", lr._uuid, { ports: lr.ports, nat: lr.nat });
   const port = interfacePorts(rows).get(portId);
   if (port) deletePort(rows, txn, port);
   txn.mutate("Logical_Router", [["_uuid", "==", lr._uuid]], [["ports", "delete", [lrp._uuid]]]);

@@ -8,8 +8,10 @@ import type {
   LogicalRouter,
   LogicalRouterPort,
   LogicalRouterStaticRoute,
+  Nat,
 } from "../../../ovsdb/models/ovn-northbound.js";
 import type { NbRows } from "../rows.js";
+import { FIP_KEYS } from "../floating-ips/names.js";
 import { routerIdOf } from "./names.js";
 
 const made = new WeakMap<NbRows, { generation: number; byId: Map<string, LogicalRouter> }>();
@@ -40,4 +42,13 @@ export function routerPorts(rows: NbRows, lr: LogicalRouter): LogicalRouterPort[
 export function staticRoutes(rows: NbRows, lr: LogicalRouter): LogicalRouterStaticRoute[] {
   const table = rows.replica.table("Logical_Router_Static_Route");
   return lr.static_routes.flatMap((uuid) => table.get(uuid) ?? []);
+}
+
+/** The router's floating IPs' NAT rows (ML2/OVN's `dnat_and_snat` with `neutron:fip_id`). */
+export function floatingIpNats(rows: NbRows, lr: LogicalRouter): Nat[] {
+  const table = rows.replica.table("NAT");
+  return lr.nat.flatMap((uuid) => {
+    const nat = table.get(uuid);
+    return nat && nat.type === "dnat_and_snat" && nat.external_ids.has(FIP_KEYS.fipId) ? [nat] : [];
+  });
 }

@@ -1,0 +1,132 @@
+/**
+ * Keeps each floating IP in the mode where it works: distributed while its
+ * VM's chassis bridges the external network, centralised otherwise
+ * (nat-row.ts). The mode follows things that change without any API call:
+ * the VM's port bound on another chassis (SB Port_Binding), a chassis'
+ * bridge mappings (SB Chassis), the cluster setting. On any such change the
+ * service looks at every floating IP's NAT row and writes the ones that
+ * are wrong, guarded by their current columns, so that several API
+ * servers doing the same agree (the loser finds nothing left to do).
+ */
+import type { RowChange } from "../../../ovsdb/index.js";
+import type { NetworkingContext } from "../context.js";
+import { nbRows, type NbRows } from "../rows.js";
+import { expectSame, writeNb, type NbTransaction } from "../write.js";
+import { wantedMode } from "./association.js";
+import { sbHostLookup, type HostLookup } from "./host.js";
+import { FIP_KEYS } from "./names.js";
+import { modeChange } from "./nat-row.js";
+import { distributedFloatingIps } from "./routes.js";
+
+/** How long a failed write (NB not answering) waits before it is tried again. */
+const RETRY_MS = 1_000;
+
+/**
+ * Puts every floating IP's NAT row in the mode it should be in, in `txn`;
+ * returns how many it changed.
+ */
+export function buildModeChanges(
+  txn: NbTransaction,
+  rows: NbRows,
+  distributedAllowed: boolean,
+  host: HostLookup,
+): number {
+  let changed = 0;
+  for (const nat of rows.replica.table("NAT").values()) {
+    if (nat.type !== "dnat_and_snat" || !nat.external_ids.has(FIP_KEYS.fipId)) continue;
+    const portId = nat.external_ids.get(FIP_KEYS.fipPortId) ?? "";
+    const lsp = rows.port(portId);
+    const networkId = nat.external_ids.get(FIP_KEYS.fipNetworkId) ?? "";
+    const mac = nat.external_ids.get(FIP_KEYS.fipExternalMac) ?? "";
+    if (!lsp || mac === "") continue;
+    const mode = wantedMode(rows, distributedAllowed, host, networkId, lsp);
+    const change = modeChange(nat, mode, portId, mac);
+    if (!change) continue;
+    expectSame(txn, "NAT", nat._uuid, {
+      logical_port: nat.logical_port,
+      external_mac: nat.external_mac,
+    });
+    txn.update("NAT", [["_uuid", "==", nat._uuid]], change);
+    changed++;
+  }
+  return changed;
+}
+
+export interface ModeWatch {
+  close(): void;
+}
+
+const WATCHED_NB = new Set(["NAT", "Logical_Switch_Port", "Logical_Switch"]);
+const WATCHED_SB = new Set(["Port_Binding", "Chassis"]);
+
+/** Watches the service's replicas and moves floating IPs between modes. `log` hears of each move. */
+export function watchFloatingIpModes(
+  context: NetworkingContext,
+  log: (message: string) => void,
+): ModeWatch {
+  const { backend } = context;
+  const { nb, nbReplica, sbReplica, stateReplica } = backend;
+  const rows = nbRows(context);
+  const host = sbHostLookup(sbReplica);
+  let closed = false;
+  let busy = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const pass = (): void => {
+    if (closed) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    again = false;
+    writeNb(nb, (txn) => buildModeChanges(txn, rows, distributedFloatingIps(backend), host)).then(
+      (changed) => {
+        busy = false;
+        if (changed > 0) log(`floating IPs: ${changed} NAT row(s) moved to the mode they need`);
+        if (again) pass();
+      },
+      (e: unknown) => {
+        busy = false;
+        log(`floating IPs: could not change their mode yet: ${(e as Error).message}`);
+        timer = setTimeout(() => {
+          timer = undefined;
+          pass();
+        }, RETRY_MS);
+      },
+    );
+  };
+  /** Many changes arrive together: one pass after them. */
+  let queued = false;
+  const soon = (): void => {
+    if (queued || closed) return;
+    queued = true;
+    setImmediate(() => {
+      queued = false;
+      pass();
+    });
+  };
+  const onNb = (changes: readonly RowChange[]) => {
+    if (changes.some((c) => WATCHED_NB.has(c.table))) soon();
+  };
+  const onSb = (changes: readonly RowChange[]) => {
+    if (changes.some((c) => WATCHED_SB.has(c.table))) soon();
+  };
+  const onState = (changes: readonly RowChange[]) => {
+    if (changes.some((c) => c.table === "Config")) soon();
+  };
+  nbReplica.on("change", onNb);
+  sbReplica.on("change", onSb);
+  stateReplica.on("change", onState);
+  soon();
+  return {
+    close() {
+      closed = true;
+      nbReplica.off("change", onNb);
+      sbReplica.off("change", onSb);
+      stateReplica.off("change", onState);
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
