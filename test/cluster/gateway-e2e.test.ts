@@ -7,16 +7,21 @@
  * and m2). The VMs reach each other through the router and reach the
  * outside host, which sees the router's gateway address as the source
  * (SNAT), and the VM's own address with SNAT off; clearing the gateway
- * cuts the way out and setting it again restores it. OVN turns BFD on over the tunnels to the two gateway chassis by
- * itself; killing every process of the active gateway member moves the
- * gateway to the other one, and the test measures how long pings from a
- * VM to the outside host go unanswered.
+ * cuts the way out and setting it again restores it. Floating IPs bring
+ * the outside host in to a VM and are its source outside, centralised (the
+ * gateway chassis answers for them) and distributed (the VM's own member,
+ * bridging physnet1, does); disassociating one cuts it. OVN turns BFD on
+ * over the tunnels to the two gateway chassis by itself; killing every
+ * process of the active gateway member moves the gateway to the other one,
+ * and the test measures how long pings from a VM to the outside host go
+ * unanswered.
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
+import { OPENSTACK_API_DISTRIBUTED_FIPS } from "../../src/cluster/config-keys.js";
 import { labWithApi } from "../helpers/api-member.js";
 import { killNode, stopLab } from "../helpers/lab.js";
 import type { OpenStackCli } from "../helpers/openstack-cli.js";
@@ -341,6 +346,118 @@ describe("a router's external gateway on two gateway chassis", () => {
       );
     } finally {
       await lab!.exec("outside", "ip", ["route", "del", "10.70.0.0/16"]);
+    }
+  });
+
+  const fips = {} as Record<Side, { id: string; address: string }>;
+
+  /** The mode columns of a floating address's NAT row (set: distributed). */
+  const natRow = async (address: string): Promise<Record<string, string | undefined>> => {
+    const out = await lab!.ok("m3", [
+      "ovn-nbctl",
+      "--timeout=10",
+      "--format=json",
+      "--columns=logical_port,external_mac",
+      "find",
+      "NAT",
+      `external_ip="${address}"`,
+    ]);
+    const { data } = JSON.parse(out) as { data: unknown[][] };
+    assert.equal(data.length, 1, `one NAT row for ${address}`);
+    const [port, mac] = data[0]!.map((v) => (typeof v === "string" ? v : undefined));
+    return { logical_port: port, external_mac: mac };
+  };
+
+  /**
+   * From the outside host: an echo to `address` answered from that very
+   * address, and the MAC the host's ARP found for it (which chassis answers).
+   */
+  const reachFromOutside = async (address: string): Promise<string | undefined> => {
+    await lab!.exec("outside", "ip", ["neigh", "flush", "dev", "eth0"]);
+    const r = await lab!.exec("outside", "ping", ["-c", "1", "-W", "1", address]);
+    if (r.exitCode !== 0 || !r.stdout.includes(`bytes from ${address}:`)) return undefined;
+    const neigh = await lab!.exec("outside", "ip", ["neigh", "show", address, "dev", "eth0"]);
+    return /lladdr (\S+)/.exec(neigh.stdout)?.[1];
+  };
+
+  const distributedFips = (value: "true" | "false") =>
+    lab!.ok("m1", ["config", "set", OPENSTACK_API_DISTRIBUTED_FIPS, value]);
+
+  it("reaches each VM from outside through a centralised floating IP, which is its source outside", async (t) => {
+    await distributedFips("false");
+    // The default security group lets in only its own members: open it to pings from outside.
+    const rule = await os.run("security group rule create --protocol icmp default".split(" "));
+    assert.equal(rule.exitCode, 0, rule.stderr);
+    const gatewayMac = (
+      await os.json<{ mac_address: string }>(["port", "show", await gatewayPort()])
+    ).mac_address;
+    for (const side of ["a", "b"] as const) {
+      const fip = await os.json<{ id: string; floating_ip_address: string }>([
+        "floating",
+        "ip",
+        "create",
+        "ext",
+        "--port",
+        `vm-${side}`,
+      ]);
+      fips[side] = { id: fip.id, address: fip.floating_ip_address };
+      assert.deepEqual(await natRow(fip.floating_ip_address), {
+        logical_port: undefined,
+        external_mac: undefined,
+      });
+      const since = process.hrtime.bigint();
+      const mac = await waitFor(
+        `the outside host to reach ${side} at ${fip.floating_ip_address}`,
+        () => reachFromOutside(fip.floating_ip_address),
+        { timeoutMs: 30_000 },
+      );
+      t.diagnostic(`${side}: floating IP created → first reply from it: ${seconds(since)} s`);
+      assert.equal(mac, gatewayMac, "the gateway chassis answers for a centralised floating IP");
+      assert.equal(await sourceSeenOutside(vms[side]), fip.floating_ip_address);
+    }
+  });
+
+  it("translates on the VM's own chassis where it bridges physnet1 (distributed)", async (t) => {
+    const since = process.hrtime.bigint();
+    await distributedFips("true");
+    const portB = vms.b.port;
+    // b is on m2, which bridges physnet1; a is on m3, which does not: it stays centralised.
+    const row = await waitFor(
+      "b's floating IP to become distributed",
+      async () => {
+        const r = await natRow(fips.b.address);
+        return r.logical_port === portB && r.external_mac !== undefined ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    t.diagnostic(`setting changed → NAT row distributed: ${seconds(since)} s`);
+    assert.equal((await natRow(fips.a.address)).logical_port, undefined, "a stays centralised");
+    const mac = await waitFor(
+      "the outside host to reach b at its floating IP",
+      () => reachFromOutside(fips.b.address),
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(mac, row.external_mac, "m2 answers with the floating IP's own MAC");
+    assert.equal(await sourceSeenOutside(vms.b), fips.b.address);
+    assert.ok(await reachFromOutside(fips.a.address), "a is still reached through the gateway");
+  });
+
+  it("cuts the way in when a floating IP is disassociated; the VM goes out behind SNAT again", async (t) => {
+    const gateway = await gatewayAddress();
+    for (const side of ["b", "a"] as const) {
+      const since = process.hrtime.bigint();
+      const r = await os.run(["floating", "ip", "unset", "--port", fips[side].id]);
+      assert.equal(r.exitCode, 0, r.stderr);
+      await waitFor(
+        `the outside host to lose ${side}'s floating IP`,
+        async () => (await reachFromOutside(fips[side].address)) === undefined,
+        { timeoutMs: 30_000 },
+      );
+      t.diagnostic(`${side}: disassociated → first lost echo: ${seconds(since)} s`);
+      for (let i = 0; i < 3; i++) {
+        assert.equal(await reachFromOutside(fips[side].address), undefined, "still reached");
+      }
+      assert.equal(await sourceSeenOutside(vms[side]), gateway);
     }
   });
 
