@@ -647,20 +647,29 @@ export class Lab {
       throw labError(NO_OUTSIDE);
     }
     for (const name of outside.members) {
-      const node = this.node(name);
-      await this.cli(name, [
-        "ovs-vsctl",
-        "--if-exists",
-        "del-port",
-        OUTSIDE_OVS_BRIDGE,
-        OUTSIDE_LINK,
-      ]).catch(() => undefined);
-      await run("ip", ["-n", node.namespace, "link", "del", OUTSIDE_LINK], { allowFailure: true });
+      // A stopped member keeps a port record without its interface: the CLI would start it.
+      if (await this.daemonRunning(name)) {
+        await this.cli(name, [
+          "ovs-vsctl",
+          "--if-exists",
+          "del-port",
+          OUTSIDE_OVS_BRIDGE,
+          OUTSIDE_LINK,
+        ]).catch(() => undefined);
+      }
+      const { namespace } = this.node(name);
+      await run("ip", ["-n", namespace, "link", "del", OUTSIDE_LINK], { allowFailure: true });
     }
     await deleteNamespace(outside.namespace);
     await run("ip", ["-n", this.hub, "link", "del", OUTSIDE_BRIDGE], { allowFailure: true });
     delete this.description.outside;
     await this.save();
+  }
+
+  /** Whether a member's microovnd runs (the CLI would start a stopped one). */
+  private async daemonRunning(name: string): Promise<boolean> {
+    const daemon = (await this.pids(name)).microovnd;
+    return daemon !== undefined && isRunning(daemon);
   }
 
   /** Pids of a member's processes: its OVN programs and its microovnd. */
@@ -676,9 +685,8 @@ export class Lab {
   async down(): Promise<void> {
     await Promise.all(
       this.description.nodes.map(async (n) => {
-        const daemon = (await this.pids(n.name)).microovnd;
         // Only a running daemon is asked: the CLI would start one otherwise.
-        if (daemon !== undefined && isRunning(daemon)) {
+        if (await this.daemonRunning(n.name)) {
           await this.cli(n.name, ["shutdown"]).catch(() => undefined);
         }
         for (const pid of Object.values(await this.pids(n.name))) {
