@@ -35,6 +35,16 @@ import {
   type DhcpLease,
 } from "./dhcp.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "./netns.js";
+import {
+  OUTSIDE_BRIDGE,
+  OUTSIDE_HOST,
+  OUTSIDE_LINK,
+  OUTSIDE_OVS_BRIDGE,
+  DEFAULT_OUTSIDE_CIDR,
+  outsideMembers,
+  parseOutsideCidr,
+  type LabOutside,
+} from "./outside.js";
 
 export const DEFAULT_LAB_ROOT = "/var/lib/microovn-lab";
 const MEMBER_NET = "198.18.0";
@@ -80,6 +90,8 @@ export interface LabDescription {
   datapath: DatapathType;
   nodes: LabNode[];
   vms: LabVm[];
+  /** The outside network, if one was made (outside.ts). */
+  outside?: LabOutside;
 }
 
 export interface LabOptions {
@@ -117,6 +129,8 @@ export function plugVmArgs(hostSide: string, port: string): string[] {
   ];
 }
 
+const NO_OUTSIDE = "the lab has no outside network; make one with `microovn lab outside add`";
+
 function labError(message: string): MicroOvnError {
   return new MicroOvnError("LAB", message);
 }
@@ -146,6 +160,10 @@ export class Lab {
 
   get hub(): string {
     return `${this.description.prefix}-hub`;
+  }
+
+  get outside(): LabOutside | undefined {
+    return this.description.outside;
   }
 
   node(name: string): LabNode {
@@ -229,10 +247,11 @@ export class Lab {
     return r.stdout;
   }
 
-  /** Runs a program in a member's or VM's namespace (by lab name). */
+  /** Runs a program in a member's or VM's namespace (by lab name), or in the outside host's. */
   exec(name: string, program: string, args: readonly string[]): Promise<RunResult> {
     const node = this.description.nodes.find((n) => n.name === name);
     const vm = this.description.vms.find((v) => v.name === name);
+    const outside = name === OUTSIDE_HOST ? this.description.outside : undefined;
     if (node) {
       return runIn(
         node.namespace,
@@ -244,12 +263,14 @@ export class Lab {
         },
       );
     }
-    if (vm)
-      return runIn(vm.namespace, program, args, {
+    const namespace = (vm ?? outside)?.namespace;
+    if (namespace !== undefined) {
+      return runIn(namespace, program, args, {
         allowFailure: true,
         timeoutMs: COMMAND_TIMEOUT_MS,
       });
-    throw labError(`no lab member or VM "${name}"`);
+    }
+    throw labError(name === OUTSIDE_HOST ? NO_OUTSIDE : `no lab member or VM "${name}"`);
   }
 
   /**
@@ -533,6 +554,124 @@ export class Lab {
     ]);
   }
 
+  /**
+   * Makes the outside network (see outside.ts) and links members
+   * `memberList` (default: all) to it through br-ex. It is recorded in
+   * lab.json before anything is made, so `lab down` finds it; if making it
+   * fails, what was made goes again.
+   */
+  async addOutside(memberList?: string, cidr?: string): Promise<LabOutside> {
+    const members = outsideMembers(
+      memberList,
+      this.description.nodes.map((n) => n.name),
+      this.description.outside,
+    );
+    const outside: LabOutside = {
+      namespace: `${this.description.prefix}-out`,
+      ...parseOutsideCidr(cidr ?? DEFAULT_OUTSIDE_CIDR),
+      members,
+    };
+    this.description.outside = outside;
+    await this.save();
+    try {
+      await createNamespace(outside.namespace);
+    } catch (e) {
+      // A namespace of that name that is not ours: leave it be.
+      delete this.description.outside;
+      await this.save();
+      throw e;
+    }
+    try {
+      await run("ip", ["-n", this.hub, "link", "add", OUTSIDE_BRIDGE, "type", "bridge"]);
+      await run("ip", ["-n", this.hub, "link", "set", OUTSIDE_BRIDGE, "up"]);
+      await this.linkToOutside(outside.namespace, "eth0", "out-eth0");
+      await run("ip", [
+        "-n",
+        outside.namespace,
+        "addr",
+        "add",
+        `${outside.address}/${outside.prefixLength}`,
+        "dev",
+        "eth0",
+      ]);
+      for (const name of members) {
+        const node = this.node(name);
+        await this.linkToOutside(node.namespace, OUTSIDE_LINK, `${name}-${OUTSIDE_LINK}`);
+        // The link is a switch port, not an interface of the member's own stack.
+        await run("ip", [
+          "netns",
+          "exec",
+          node.namespace,
+          "sysctl",
+          "-qw",
+          `net.ipv6.conf.${OUTSIDE_LINK}.disable_ipv6=1`,
+        ]);
+        await this.ok(name, [
+          "ovs-vsctl",
+          "--may-exist",
+          "add-br",
+          OUTSIDE_OVS_BRIDGE,
+          "--",
+          "set",
+          "Bridge",
+          OUTSIDE_OVS_BRIDGE,
+          `datapath_type=${this.description.datapath}`,
+          "--",
+          "--may-exist",
+          "add-port",
+          OUTSIDE_OVS_BRIDGE,
+          OUTSIDE_LINK,
+        ]);
+      }
+    } catch (e) {
+      await this.removeOutside();
+      throw e;
+    }
+    return outside;
+  }
+
+  /** A veth pair from `namespace` (its end `name`) to the hub's outside bridge. */
+  private async linkToOutside(namespace: string, name: string, hubSide: string): Promise<void> {
+    await createVeth({ namespace, name }, { namespace: this.hub, name: hubSide });
+    await run("ip", ["-n", this.hub, "link", "set", hubSide, "master", OUTSIDE_BRIDGE]);
+  }
+
+  /**
+   * Takes the outside network away: the members' links (and their ports on
+   * br-ex, which stays for the bridge mappings that name it), the outside
+   * host and the hub's bridge. Whatever is gone already is no error.
+   */
+  async removeOutside(): Promise<void> {
+    const outside = this.description.outside;
+    if (!outside) {
+      throw labError(NO_OUTSIDE);
+    }
+    for (const name of outside.members) {
+      // A stopped member keeps a port record without its interface: the CLI would start it.
+      if (await this.daemonRunning(name)) {
+        await this.cli(name, [
+          "ovs-vsctl",
+          "--if-exists",
+          "del-port",
+          OUTSIDE_OVS_BRIDGE,
+          OUTSIDE_LINK,
+        ]).catch(() => undefined);
+      }
+      const { namespace } = this.node(name);
+      await run("ip", ["-n", namespace, "link", "del", OUTSIDE_LINK], { allowFailure: true });
+    }
+    await deleteNamespace(outside.namespace);
+    await run("ip", ["-n", this.hub, "link", "del", OUTSIDE_BRIDGE], { allowFailure: true });
+    delete this.description.outside;
+    await this.save();
+  }
+
+  /** Whether a member's microovnd runs (the CLI would start a stopped one). */
+  private async daemonRunning(name: string): Promise<boolean> {
+    const daemon = (await this.pids(name)).microovnd;
+    return daemon !== undefined && isRunning(daemon);
+  }
+
   /** Pids of a member's processes: its OVN programs and its microovnd. */
   pids(nodeName: string): Promise<Record<string, number>> {
     return readPidFiles(join(this.node(nodeName).stateDir, "run"));
@@ -546,9 +685,8 @@ export class Lab {
   async down(): Promise<void> {
     await Promise.all(
       this.description.nodes.map(async (n) => {
-        const daemon = (await this.pids(n.name)).microovnd;
         // Only a running daemon is asked: the CLI would start one otherwise.
-        if (daemon !== undefined && isRunning(daemon)) {
+        if (await this.daemonRunning(n.name)) {
           await this.cli(n.name, ["shutdown"]).catch(() => undefined);
         }
         for (const pid of Object.values(await this.pids(n.name))) {
@@ -564,6 +702,7 @@ export class Lab {
       stopDhcpClient(dhcpFiles(this.dhcpDir, vm.name));
       await deleteNamespace(vm.namespace);
     }
+    if (this.description.outside) await deleteNamespace(this.description.outside.namespace);
     for (const n of this.description.nodes) await deleteNamespace(n.namespace);
     await deleteNamespace(this.hub);
     await rm(this.root, { recursive: true, force: true });

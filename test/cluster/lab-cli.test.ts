@@ -1,6 +1,6 @@
 /**
- * The lab as a user runs it: `microovn lab up|status|exec|down` with the
- * built CLI, bad options refused, and nothing left behind.
+ * The lab as a user runs it: `microovn lab up|status|exec|outside|down`
+ * with the built CLI, bad options refused, and nothing left behind.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -13,9 +13,11 @@ import { makeTempDir, removeDir } from "../helpers/tmp.js";
 const prefix = `u${(process.pid % 46656).toString(36)}`;
 let dir = "";
 
-/** `microovn lab SUBCOMMAND --dir DIR ARGS…` (before any `--` of `exec`). */
-function lab([subcommand, ...args]: readonly string[]) {
-  return run(process.execPath, [CLI, "lab", subcommand!, "--dir", dir, ...args], {
+/** `microovn lab SUBCOMMAND --dir DIR ARGS…` (before any `--` of `exec`; `outside` takes two words). */
+function lab(words: readonly string[]) {
+  const n = words[0] === "outside" ? 2 : 1;
+  const command = [...words.slice(0, n), "--dir", dir, ...words.slice(n)];
+  return run(process.execPath, [CLI, "lab", ...command], {
     allowFailure: true,
     timeoutMs: 180_000,
   });
@@ -86,13 +88,66 @@ describe("microovn lab", () => {
     assert.match(noSuch.stderr, /no lab member or VM "m9"/);
     assert.equal((await namespaces()).length, 5, "hub, 2 members, 2 VMs");
 
+    const unknown = await lab(["outside", "add", "--members", "m1,m9"]);
+    assert.notEqual(unknown.exitCode, 0);
+    assert.match(
+      unknown.stderr,
+      /--members names "m9", but the lab has the members m1, m2; nothing/,
+    );
+    const badCidr = await lab(["outside", "add", "--cidr", "198.51.100.0/31"]);
+    assert.match(badCidr.stderr, /a \/31 prefix; the outside network needs \/8 to \/29/);
+    assert.equal((await namespaces()).length, 5, "a refused outside made nothing");
+    const noOutside = await lab(["outside", "remove"]);
+    assert.match(noOutside.stderr, /the lab has no outside network; make one with/);
+
+    const outside = await lab(["outside", "add", "--members", "m2", "--cidr", "198.51.100.9/24"]);
+    assert.equal(outside.exitCode, 0, outside.stderr);
+    assert.match(
+      outside.stdout,
+      /Outside: 198\.51\.100\.0\/24, host 198\.51\.100\.1 in \S+-out .* on m2/,
+    );
+    const twice = await lab(["outside", "add", "--members", "m1"]);
+    assert.notEqual(twice.exitCode, 0);
+    assert.match(
+      twice.stderr,
+      /has an outside network already \(198\.51\.100\.0\/24, linked to m2\)/,
+    );
+    const host = await lab([
+      "exec",
+      "outside",
+      "--",
+      "ip",
+      "-4",
+      "-o",
+      "addr",
+      "show",
+      "dev",
+      "eth0",
+    ]);
+    assert.match(host.stdout, / 198\.51\.100\.1\/24 /);
+    const brEx = (member: string) =>
+      lab(["exec", member, "--", process.execPath, CLI, "ovs-vsctl", "list-ports", "br-ex"]);
+    assert.equal((await brEx("m2")).stdout.trim(), "ex0");
+    assert.notEqual((await brEx("m1")).exitCode, 0, "m1 was not linked, so it has no br-ex");
+    assert.match((await lab(["status"])).stdout, /^Outside: 198\.51\.100\.0\/24/m);
+    assert.equal((await namespaces()).length, 6, "and the outside host");
+
+    const removed = await lab(["outside", "remove"]);
+    assert.equal(removed.exitCode, 0, removed.stderr);
+    assert.equal((await namespaces()).length, 5);
+    assert.equal((await brEx("m2")).stdout.trim(), "", "ex0 left br-ex");
+    const gone = await lab(["exec", "outside", "--", "true"]);
+    assert.match(gone.stderr, /the lab has no outside network/);
+    // Made again, and left for `lab down` to take away.
+    assert.equal((await lab(["outside", "add"])).exitCode, 0);
+
     const down = await lab(["down"]);
     assert.equal(down.exitCode, 0, down.stderr);
     assert.deepEqual(await namespaces(), []);
     assert.equal(existsSync(dir), false);
-    const gone = await lab(["status"]);
-    assert.notEqual(gone.exitCode, 0);
-    assert.match(gone.stderr, /no lab runs from .*microovn lab up --nodes 3/);
+    const noLab = await lab(["status"]);
+    assert.notEqual(noLab.exitCode, 0);
+    assert.match(noLab.stderr, /no lab runs from .*microovn lab up --nodes 3/);
   });
 
   it("refuses bad options before making anything", async () => {

@@ -6,8 +6,8 @@
  * the `openstack` CLI cannot show is checked here: project scoping, bulk
  * all-or-nothing, read-after-write, pages and their links, bad input that
  * leaves NB unchanged, DHCP rows as ports and subnets change, and two
- * servers allocating on one subnet at once, or putting one subnet on two
- * routers at once.
+ * servers allocating on one subnet at once, putting one subnet on two
+ * routers at once, or giving one fixed address two floating IPs at once.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -84,7 +84,15 @@ async function apiServer(remote: string, tls: { key: string; cert: string }): Pr
   });
   const replica = await Replica.start(nb, NB_SELECTION);
   // No state database here: no cluster settings, so Neutron's default quotas.
-  const backend = { nb, nbReplica: replica, config: () => undefined } as unknown as Backend;
+  // No SB either: no chassis, so floating IPs are centralised.
+  const noRows = { lookup: () => undefined, get: () => undefined, values: () => [] };
+  const sbReplica = { table: () => noRows };
+  const backend = {
+    nb,
+    nbReplica: replica,
+    sbReplica,
+    config: () => undefined,
+  } as unknown as Backend;
   const auth = {
     authenticate: (token: string | undefined) =>
       token && CALLERS[token] ? Promise.resolve(CALLERS[token]) : Promise.reject(unauthorized()),
@@ -714,5 +722,129 @@ describe("the Networking API over NB", () => {
       assert.equal((await call("alice", "DELETE", `/v2.0/routers/${r.id}`)).status, 204);
     }
     assert.deepEqual(await servers[0]!.nb.select("Logical_Router_Port", [true]), []);
+  });
+
+  it("gives a fixed address one floating IP, and keeps a gateway a floating IP needs, with two servers at once", async () => {
+    const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
+      network: { name: "fip-ext", "router:external": true },
+    });
+    await created("admin", "/v2.0/subnets", {
+      subnet: { network_id: ext.id, cidr: "198.51.100.0/24", enable_dhcp: false },
+    });
+    const inner = await created<{ id: string }>("admin", "/v2.0/networks", {
+      network: { name: "fip-in" },
+    });
+    const innerSub = await created<{ id: string }>("admin", "/v2.0/subnets", {
+      subnet: { network_id: inner.id, cidr: "10.88.0.0/24" },
+    });
+    const router = await created<{ id: string }>("admin", "/v2.0/routers", {
+      router: { name: "fip-r", external_gateway_info: { network_id: ext.id } },
+    });
+    const added = await call("admin", "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
+      subnet_id: innerSub.id,
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const vm = await created<{ id: string; fixed_ips: { ip_address: string }[] }>(
+      "admin",
+      "/v2.0/ports",
+      { port: { network_id: inner.id, name: "fip-vm" } },
+    );
+    const fips = [
+      await created<{ id: string }>("admin", "/v2.0/floatingips", {
+        floatingip: { floating_network_id: ext.id },
+      }),
+      await created<{ id: string }>("admin", "/v2.0/floatingips", {
+        floatingip: { floating_network_id: ext.id },
+      }),
+    ];
+    await waitFor(
+      "server 1 to see both floating IPs",
+      async () =>
+        (await call("admin", "GET", `/v2.0/floatingips/${fips[1]!.id}`, undefined, 1)).status ===
+        200,
+    );
+    const fipNats = async () =>
+      (await servers[0]!.nb.select("NAT", [["type", "==", "dnat_and_snat"]])).map(
+        (n) => `${n.external_ids.get("neutron:fip_id")}>${n.logical_ip}`,
+      );
+
+    const associate = (fip: number, server: number) =>
+      call(
+        "admin",
+        "PUT",
+        `/v2.0/floatingips/${fips[fip]!.id}`,
+        {
+          floatingip: { port_id: vm.id },
+        },
+        server,
+      );
+    const both = await Promise.all([associate(0, 0), associate(1, 1)]);
+    assert.deepEqual(
+      both.map((a) => a.status).sort(),
+      [200, 409],
+      JSON.stringify(both.map((a) => a.body)),
+    );
+    assert.equal(
+      errorOf(both.find((a) => a.status === 409)!).type,
+      "FloatingIPPortAlreadyAssociated",
+    );
+    const winner = both.findIndex((a) => a.status === 200);
+    assert.deepEqual(await fipNats(), [`${fips[winner]!.id}>${vm.fixed_ips[0]!.ip_address}`]);
+
+    // Associating on one server while the other clears the router's gateway: one of them wins.
+    const off = await call("admin", "PUT", `/v2.0/floatingips/${fips[winner]!.id}`, {
+      floatingip: { port_id: null },
+    });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    await waitFor(
+      "server 1 to see the floating IP disassociated",
+      async () =>
+        (
+          (await call("admin", "GET", `/v2.0/floatingips/${fips[0]!.id}`, undefined, 1)).body
+            .floatingip as { port_id: string | null }
+        ).port_id === null &&
+        (
+          (await call("admin", "GET", `/v2.0/floatingips/${fips[1]!.id}`, undefined, 1)).body
+            .floatingip as { port_id: string | null }
+        ).port_id === null,
+    );
+    const [assoc, clear] = await Promise.all([
+      associate(0, 0),
+      call(
+        "admin",
+        "PUT",
+        `/v2.0/routers/${router.id}`,
+        {
+          router: { external_gateway_info: null },
+        },
+        1,
+      ),
+    ]);
+    const lr = (
+      await servers[0]!.nb.select("Logical_Router", [["name", "==", `neutron-${router.id}`]])
+    )[0]!;
+    const hasGateway = (lr.external_ids.get("neutron:gw_port_id") ?? "") !== "";
+    if (assoc.status === 200) {
+      assert.equal(clear.status, 409, JSON.stringify(clear.body));
+      assert.equal(errorOf(clear).type, "RouterExternalGatewayInUseByFloatingIp");
+      assert.ok(hasGateway);
+      assert.deepEqual(await fipNats(), [`${fips[0]!.id}>${vm.fixed_ips[0]!.ip_address}`]);
+    } else {
+      assert.equal(assoc.status, 404, JSON.stringify(assoc.body));
+      assert.equal(errorOf(assoc).type, "ExternalGatewayForFloatingIPNotFound");
+      assert.equal(clear.status, 200, JSON.stringify(clear.body));
+      assert.ok(!hasGateway);
+      assert.deepEqual(await fipNats(), []);
+    }
+    for (const f of fips) {
+      assert.equal((await call("admin", "DELETE", `/v2.0/floatingips/${f.id}`)).status, 204);
+    }
+    assert.deepEqual(await fipNats(), []);
+    assert.equal(
+      (
+        await call("admin", "GET", "/v2.0/ports?device_owner=network:floatingip")
+      ).body.ports?.toString(),
+      "",
+    );
   });
 });

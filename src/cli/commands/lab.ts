@@ -1,10 +1,17 @@
 /**
- * `microovn lab up|status|down|exec|vm add`: a real multi-member cluster on this
- * machine, one network namespace per member (see src/lab/lab.ts).
+ * `microovn lab up|status|down|exec|vm add|outside add|remove`: a real
+ * multi-member cluster on this machine, one network namespace per member
+ * (see src/lab/lab.ts), and a network outside it (src/lab/outside.ts).
  */
 import type { Command } from "commander";
 import { MicroOvnError } from "../../errors.js";
 import { DEFAULT_LAB_ROOT, Lab, labMemberName, type LabOptions } from "../../lab/lab.js";
+import {
+  DEFAULT_OUTSIDE_CIDR,
+  OUTSIDE_HOST,
+  OUTSIDE_OVS_BRIDGE,
+  type LabOutside,
+} from "../../lab/outside.js";
 import { isRunning } from "../../supervisor/supervisor.js";
 import type { CliContext } from "../context.js";
 import { compact } from "../format/table.js";
@@ -62,6 +69,13 @@ function table(rows: readonly string[][]): string {
   return compact(rows[0]!, rows.slice(1)).trimEnd();
 }
 
+function describeOutside(o: LabOutside): string {
+  return (
+    `Outside: ${o.cidr}, host ${o.address} in ${o.namespace} (\`lab exec ${OUTSIDE_HOST} -- …\`), ` +
+    `linked to ${OUTSIDE_OVS_BRIDGE} on ${o.members.join(", ")}`
+  );
+}
+
 async function describe(lab: Lab): Promise<string> {
   const lines: string[] = [`Lab in ${lab.root}`];
   const nodeRows = [["MEMBER", "NAMESPACE", "ADDRESS", "ENCAP IP", "STATE DIR", "MICROOVND"]];
@@ -82,6 +96,7 @@ async function describe(lab: Lab): Promise<string> {
     for (const v of lab.vms) vmRows.push([v.name, v.node, v.ip, v.mac, v.namespace, v.port]);
     lines.push("", table(vmRows));
   }
+  if (lab.outside) lines.push("", describeOutside(lab.outside));
   for (const n of lab.nodes) {
     const r = await lab.cli(n.name, ["cluster", "list", "-f", "compact"]);
     if (r.exitCode === 0) {
@@ -169,6 +184,37 @@ export function registerLab(program: Command, ctx: CliContext): void {
       );
     });
 
+  const outside = lab
+    .command("outside")
+    .description(
+      "A network outside the cluster: a host on it (`lab exec outside -- …`) and links " +
+        "to br-ex on members, for gateway chassis (bridge-mappings physnet1:br-ex)",
+    );
+  outside
+    .command("add")
+    .description("Make the outside network and link members to it through br-ex")
+    .option("--members <members>", "members to link (e.g. m1,m2; default: all)")
+    .option(
+      "--cidr <cidr>",
+      "the outside network; its first address is the host's",
+      DEFAULT_OUTSIDE_CIDR,
+    )
+    .option(...dirOption)
+    .action(async (options: RootOptions & { members?: string; cidr: string }) => {
+      requireRoot();
+      const made = await (await loadLab(options)).addOutside(options.members, options.cidr);
+      ctx.print(describeOutside(made));
+    });
+  outside
+    .command("remove")
+    .description("Take the outside network and the members' links to it away")
+    .option(...dirOption)
+    .action(async (options: RootOptions) => {
+      requireRoot();
+      await (await loadLab(options)).removeOutside();
+      ctx.print("The outside network is gone");
+    });
+
   lab
     .command("status")
     .description("Show the lab's members, VMs and cluster")
@@ -180,8 +226,10 @@ export function registerLab(program: Command, ctx: CliContext): void {
 
   lab
     .command("exec")
-    .description("Run a command in a member's namespace (with its state dir) or a VM's")
-    .argument("<name>", "a member (m1, m2, …) or a VM (vm1, …)")
+    .description(
+      "Run a command in a member's namespace (with its state dir), a VM's or the outside host's",
+    )
+    .argument("<name>", "a member (m1, m2, …), a VM (vm1, …) or outside")
     .argument("<command...>", "the command, after --")
     .option(...dirOption)
     .action(async (name: string, command: string[], options: RootOptions) => {
