@@ -838,4 +838,59 @@ describe("the Networking API over NB", () => {
       "",
     );
   });
+
+  it("keeps floating IPs to their project, on an external network every project may use", async () => {
+    const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
+      network: { name: "fip-ext2", "router:external": true },
+    });
+    await created("admin", "/v2.0/subnets", {
+      subnet: { network_id: ext.id, cidr: "192.0.2.0/24", enable_dhcp: false },
+    });
+    const net = await created<{ id: string }>("alice", "/v2.0/networks", {
+      network: { name: "alice-fip" },
+    });
+    const sub = await created<{ id: string }>("alice", "/v2.0/subnets", {
+      subnet: { network_id: net.id, cidr: "10.89.0.0/24" },
+    });
+    const router = await created<{ id: string }>("alice", "/v2.0/routers", {
+      router: { name: "alice-r", external_gateway_info: { network_id: ext.id } },
+    });
+    const added = await call("alice", "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
+      subnet_id: sub.id,
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const port = await created<{ id: string }>("alice", "/v2.0/ports", {
+      port: { network_id: net.id },
+    });
+    const fip = await created<{
+      id: string;
+      project_id: string;
+      status: string;
+      router_id: string;
+    }>("alice", "/v2.0/floatingips", {
+      floatingip: { floating_network_id: ext.id, port_id: port.id },
+    });
+    assert.equal(fip.project_id, "p-a");
+    assert.equal(fip.status, "ACTIVE");
+    assert.equal(fip.router_id, router.id);
+    // Another project sees none of it, and cannot use alice's port.
+    assert.equal((await call("bob", "GET", `/v2.0/floatingips/${fip.id}`)).status, 404);
+    assert.deepEqual((await call("bob", "GET", "/v2.0/floatingips")).body, { floatingips: [] });
+    const foreign = await call("bob", "POST", "/v2.0/floatingips", {
+      floatingip: { floating_network_id: ext.id, port_id: port.id },
+    });
+    assert.equal(foreign.status, 404, JSON.stringify(foreign.body));
+    assert.equal(errorOf(foreign).type, "PortNotFound");
+    const readers = await call("reader", "POST", "/v2.0/floatingips", {
+      floatingip: { floating_network_id: ext.id },
+    });
+    assert.equal(readers.status, 403);
+    // The floating IP's port belongs to no project: only admins see it among the ports.
+    const ports = (who: string) =>
+      call(who, "GET", "/v2.0/ports?device_owner=network:floatingip&fields=device_id");
+    assert.deepEqual((await ports("alice")).body, { ports: [] });
+    assert.deepEqual((await ports("admin")).body, { ports: [{ device_id: fip.id }] });
+    assert.equal((await call("alice", "DELETE", `/v2.0/floatingips/${fip.id}`)).status, 204);
+    assert.deepEqual((await ports("admin")).body, { ports: [] });
+  });
 });
