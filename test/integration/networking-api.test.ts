@@ -173,6 +173,34 @@ after(async () => {
   if (dir) await removeDir(dir);
 });
 
+/**
+ * An admin's external network on `extCidr`, and `who`'s network on
+ * `innerCidr` behind `who`'s router with its gateway there: where floating
+ * IPs come from and go to.
+ */
+async function behindRouter(who: string, extCidr: string, innerCidr: string) {
+  const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
+    network: { name: `ext-${extCidr}`, "router:external": true },
+  });
+  await created("admin", "/v2.0/subnets", {
+    subnet: { network_id: ext.id, cidr: extCidr, enable_dhcp: false },
+  });
+  const inner = await created<{ id: string }>(who, "/v2.0/networks", {
+    network: { name: `in-${innerCidr}` },
+  });
+  const innerSub = await created<{ id: string }>(who, "/v2.0/subnets", {
+    subnet: { network_id: inner.id, cidr: innerCidr },
+  });
+  const router = await created<{ id: string }>(who, "/v2.0/routers", {
+    router: { name: `r-${innerCidr}`, external_gateway_info: { network_id: ext.id } },
+  });
+  const added = await call(who, "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
+    subnet_id: innerSub.id,
+  });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+  return { ext, inner, router };
+}
+
 describe("the Networking API over NB", () => {
   it("answers a GET right after each write with what was written", async () => {
     for (let i = 0; i < 20; i++) {
@@ -716,25 +744,7 @@ describe("the Networking API over NB", () => {
   });
 
   it("gives a fixed address one floating IP, and keeps a gateway a floating IP needs, with two servers at once", async () => {
-    const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
-      network: { name: "fip-ext", "router:external": true },
-    });
-    await created("admin", "/v2.0/subnets", {
-      subnet: { network_id: ext.id, cidr: "198.51.100.0/24", enable_dhcp: false },
-    });
-    const inner = await created<{ id: string }>("admin", "/v2.0/networks", {
-      network: { name: "fip-in" },
-    });
-    const innerSub = await created<{ id: string }>("admin", "/v2.0/subnets", {
-      subnet: { network_id: inner.id, cidr: "10.88.0.0/24" },
-    });
-    const router = await created<{ id: string }>("admin", "/v2.0/routers", {
-      router: { name: "fip-r", external_gateway_info: { network_id: ext.id } },
-    });
-    const added = await call("admin", "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
-      subnet_id: innerSub.id,
-    });
-    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const { ext, inner, router } = await behindRouter("admin", "198.51.100.0/24", "10.88.0.0/24");
     const vm = await created<{ id: string; fixed_ips: { ip_address: string }[] }>(
       "admin",
       "/v2.0/ports",
@@ -840,25 +850,7 @@ describe("the Networking API over NB", () => {
   });
 
   it("keeps floating IPs to their project, on an external network every project may use", async () => {
-    const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
-      network: { name: "fip-ext2", "router:external": true },
-    });
-    await created("admin", "/v2.0/subnets", {
-      subnet: { network_id: ext.id, cidr: "192.0.2.0/24", enable_dhcp: false },
-    });
-    const net = await created<{ id: string }>("alice", "/v2.0/networks", {
-      network: { name: "alice-fip" },
-    });
-    const sub = await created<{ id: string }>("alice", "/v2.0/subnets", {
-      subnet: { network_id: net.id, cidr: "10.89.0.0/24" },
-    });
-    const router = await created<{ id: string }>("alice", "/v2.0/routers", {
-      router: { name: "alice-r", external_gateway_info: { network_id: ext.id } },
-    });
-    const added = await call("alice", "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
-      subnet_id: sub.id,
-    });
-    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const { ext, inner: net, router } = await behindRouter("alice", "192.0.2.0/24", "10.89.0.0/24");
     const port = await created<{ id: string }>("alice", "/v2.0/ports", {
       port: { network_id: net.id },
     });
