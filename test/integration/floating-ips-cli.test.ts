@@ -160,6 +160,18 @@ describe("floating IPs through the openstack CLI", () => {
     assert.deepEqual(await listIds(["--network", "ext"]), [fip.id, chosen.id].sort());
     assert.deepEqual(await listIds(["--status", "DOWN"]), [fip.id, chosen.id].sort());
     assert.deepEqual(await listIds(["--floating-ip-address", "203.0.113.77"]), [chosen.id]);
+    // The CLI finds a floating IP by its address as well as by its id.
+    assert.equal((await show("203.0.113.77")).id, chosen.id);
+    const byAddress = await os.run([
+      "floating",
+      "ip",
+      "set",
+      "--description",
+      "again",
+      "203.0.113.77",
+    ]);
+    assert.equal(byAddress.exitCode, 0, byAddress.stderr);
+    assert.equal((await show(chosen.id)).description, "again");
 
     // The floating IP's port goes only with it.
     assert.match(
