@@ -160,6 +160,16 @@ describe("floating IPs through the openstack CLI", () => {
     assert.deepEqual(await listIds(["--network", "ext"]), [fip.id, chosen.id].sort());
     assert.deepEqual(await listIds(["--status", "DOWN"]), [fip.id, chosen.id].sort());
     assert.deepEqual(await listIds(["--floating-ip-address", "203.0.113.77"]), [chosen.id]);
+    const fromSubnet = await os.json<FloatingIp>([
+      "floating",
+      "ip",
+      "create",
+      "--subnet",
+      "ext-sub",
+      "ext",
+    ]);
+    assert.match(fromSubnet.floating_ip_address, /^203\.0\.113\.\d+$/);
+    assert.equal((await os.run(["floating", "ip", "delete", fromSubnet.id])).exitCode, 0);
     // The CLI finds a floating IP by its address as well as by its id.
     assert.equal((await show("203.0.113.77")).id, chosen.id);
     const byAddress = await os.run([
@@ -330,6 +340,14 @@ describe("floating IPs through the openstack CLI", () => {
         "ext",
       ]),
       /IP address 203\.0\.113\.88 already allocated/,
+    );
+    assert.match(
+      await os.failure(["floating", "ip", "create", "--subnet", "in1-sub", "ext"]),
+      /Bad floatingip request: Subnet [0-9a-f-]{36} is not a subnet of network [0-9a-f-]{36}/,
+    );
+    assert.match(
+      await os.failure(["floating", "ip", "create", "--floating-ip-address", "10.50.1.9", "ext"]),
+      /Bad floatingip request: 10\.50\.1\.9 is in no IPv4 subnet of network/,
     );
     assert.match(
       await os.failure(["floating", "ip", "set", "--port", stray.id, other.id]),
