@@ -38,6 +38,7 @@ const NB_TABLES = [
   "Logical_Router_Static_Route",
   "NAT",
   "Gateway_Chassis",
+  "Load_Balancer",
 ] as const satisfies readonly (keyof OvnNorthboundDatabase)[];
 
 /** The NB replica's selection: every column of every table the API maps. */

@@ -54,9 +54,13 @@ describe("floating IPs through the openstack CLI", () => {
   const snapshot = async () =>
     (
       await Promise.all(
-        ["Logical_Router", "Logical_Router_Port", "NAT", "Logical_Switch_Port"].map((t) =>
-          nbctl(["--format=csv", "--no-headings", "list", t]),
-        ),
+        [
+          "Logical_Router",
+          "Logical_Router_Port",
+          "NAT",
+          "Load_Balancer",
+          "Logical_Switch_Port",
+        ].map((t) => nbctl(["--format=csv", "--no-headings", "list", t])),
       )
     ).join("\n");
   /** The floating IP's NAT rows (by neutron:fip_id), each as its columns. */
@@ -156,6 +160,28 @@ describe("floating IPs through the openstack CLI", () => {
     assert.deepEqual(await listIds(["--network", "ext"]), [fip.id, chosen.id].sort());
     assert.deepEqual(await listIds(["--status", "DOWN"]), [fip.id, chosen.id].sort());
     assert.deepEqual(await listIds(["--floating-ip-address", "203.0.113.77"]), [chosen.id]);
+    const fromSubnet = await os.json<FloatingIp>([
+      "floating",
+      "ip",
+      "create",
+      "--subnet",
+      "ext-sub",
+      "ext",
+    ]);
+    assert.match(fromSubnet.floating_ip_address, /^203\.0\.113\.\d+$/);
+    assert.equal((await os.run(["floating", "ip", "delete", fromSubnet.id])).exitCode, 0);
+    // The CLI finds a floating IP by its address as well as by its id.
+    assert.equal((await show("203.0.113.77")).id, chosen.id);
+    const byAddress = await os.run([
+      "floating",
+      "ip",
+      "set",
+      "--description",
+      "again",
+      "203.0.113.77",
+    ]);
+    assert.equal(byAddress.exitCode, 0, byAddress.stderr);
+    assert.equal((await show(chosen.id)).description, "again");
 
     // The floating IP's port goes only with it.
     assert.match(
@@ -234,7 +260,7 @@ describe("floating IPs through the openstack CLI", () => {
     assert.equal((await os.run(["floating", "ip", "delete", fip.id])).exitCode, 0);
   });
 
-  it("makes the row distributed where the VM's chassis bridges the network, and follows the setting and the mappings", async () => {
+  it("makes the row distributed where the VM's chassis bridges the network, and follows the setting and the mappings", async (t) => {
     const fip = await os.json<FloatingIp>([
       "floating",
       "ip",
@@ -256,35 +282,28 @@ describe("floating IPs through the openstack CLI", () => {
     const distributed = `${vm.id}|${fipMac}`;
     assert.equal(await mode(), "|", "centralised while the chassis bridges nothing");
 
+    /** Runs `microovn ARGS…` and waits for the row to be in `want`, reporting how long it took. */
+    const moves = async (args: string[], want: string, what: string) => {
+      const start = performance.now();
+      await m.ok(args);
+      await waitFor(what, async () => (await mode()) === want, { timeoutMs: 30_000 });
+      t.diagnostic(`${what}: ${Math.round(performance.now() - start)} ms after ${args.join(" ")}`);
+    };
     // The chassis now bridges physnet1: the service moves the row to it.
-    await m.ok(["chassis", "set", "bridge-mappings", "physnet1:br-ex"]);
-    await waitFor("the floating IP distributed", async () => (await mode()) === distributed, {
-      timeoutMs: 30_000,
-    });
-    await m.ok(["config", "set", "openstack-api.distributed-floating-ips", "false"]);
-    await waitFor(
-      "the floating IP centralised by the setting",
-      async () => (await mode()) === "|",
-      {
-        timeoutMs: 30_000,
-      },
+    await moves(
+      ["chassis", "set", "bridge-mappings", "physnet1:br-ex"],
+      distributed,
+      "distributed",
     );
-    await m.ok(["config", "set", "openstack-api.distributed-floating-ips", "true"]);
-    await waitFor("the floating IP distributed again", async () => (await mode()) === distributed, {
-      timeoutMs: 30_000,
-    });
+    const setting = "openstack-api.distributed-floating-ips";
+    await moves(["config", "set", setting, "false"], "|", "centralised by the setting");
+    await moves(["config", "set", setting, "true"], distributed, "distributed again");
     // Another physical network on the chassis: the VM's chassis no longer reaches ext.
-    await m.ok(["chassis", "set", "bridge-mappings", "physnet2:br-x"]);
-    await waitFor("the floating IP centralised again", async () => (await mode()) === "|", {
-      timeoutMs: 30_000,
-    });
-    await m.ok(["chassis", "set", "bridge-mappings", "physnet1:br-ex"]);
-    await waitFor(
-      "the floating IP distributed once more",
-      async () => (await mode()) === distributed,
-      {
-        timeoutMs: 30_000,
-      },
+    await moves(["chassis", "set", "bridge-mappings", "physnet2:br-x"], "|", "centralised again");
+    await moves(
+      ["chassis", "set", "bridge-mappings", "physnet1:br-ex"],
+      distributed,
+      "distributed once more",
     );
     // A new association is written distributed at once.
     assert.equal((await os.run(["floating", "ip", "unset", "--port", fip.id])).exitCode, 0);
@@ -321,6 +340,14 @@ describe("floating IPs through the openstack CLI", () => {
         "ext",
       ]),
       /IP address 203\.0\.113\.88 already allocated/,
+    );
+    assert.match(
+      await os.failure(["floating", "ip", "create", "--subnet", "in1-sub", "ext"]),
+      /Bad floatingip request: Subnet [0-9a-f-]{36} is not a subnet of network [0-9a-f-]{36}/,
+    );
+    assert.match(
+      await os.failure(["floating", "ip", "create", "--floating-ip-address", "10.50.1.9", "ext"]),
+      /Bad floatingip request: 10\.50\.1\.9 is in no IPv4 subnet of network/,
     );
     assert.match(
       await os.failure(["floating", "ip", "set", "--port", stray.id, other.id]),
@@ -387,6 +414,141 @@ describe("floating IPs through the openstack CLI", () => {
       await quota(50);
     }
     assert.equal((await os.run(["floating", "ip", "delete", first.id])).exitCode, 0);
+  });
+
+  it("forwards a floating IP's ports to VMs: Load_Balancers on the router", async () => {
+    interface Forwarding {
+      id: string;
+      internal_port_id: string;
+      internal_ip_address: string;
+      internal_port: number;
+      external_port: number;
+      protocol: string;
+      description: string;
+    }
+    const fip = await os.json<FloatingIp>(["floating", "ip", "create", "ext"]);
+    const web = await os.json<Port>(["port", "create", "pf-web", "--network", "in1"]);
+    const inside = web.fixed_ips[0]!.ip_address;
+    /** `floating ip port forwarding create` to the web port, with these ports and protocol. */
+    const creating = (args: string[]) => [
+      ...["floating", "ip", "port", "forwarding", "create"],
+      ...["--internal-ip-address", inside, "--port", web.id, ...args, fip.id],
+    ];
+    const forward = (args: string[]) => os.json<Forwarding>(creating(args));
+    const http = await forward([
+      "--internal-protocol-port",
+      "80",
+      "--external-protocol-port",
+      "8080",
+      "--protocol",
+      "tcp",
+      "--description",
+      "web",
+    ]);
+    assert.equal(http.internal_port, 80);
+    assert.equal(http.external_port, 8080);
+    assert.equal(http.protocol, "tcp");
+    assert.equal(http.internal_port_id, web.id);
+    assert.equal(http.description, "web");
+    const dns = await forward([
+      "--internal-protocol-port",
+      "53",
+      "--external-protocol-port",
+      "5353",
+      "--protocol",
+      "udp",
+    ]);
+    const lb = (protocol: string) => `pf-floatingip-${fip.id}-${protocol}`;
+    const vips = async (protocol: string) =>
+      (await column("Load_Balancer", lb(protocol), "vips")).replace(/"/g, "");
+    const address = fip.floating_ip_address;
+    assert.equal(await vips("tcp"), `${address}:8080=${inside}:80`);
+    assert.equal(await vips("udp"), `${address}:5353=${inside}:53`);
+    const ids = await column("Load_Balancer", lb("tcp"), "external_ids");
+    assert.match(ids, /neutron:device_owner=.?port_forwarding_plugin/);
+    assert.match(ids, new RegExp(`neutron:fip_id=.?${fip.id}`));
+    assert.match(ids, new RegExp(`neutron:router_name=.?neutron-${router.id}`));
+    const onRouter = await column("Logical_Router", `neutron-${router.id}`, "load_balancer");
+    for (const p of ["tcp", "udp"]) {
+      assert.ok(onRouter.includes(await column("Load_Balancer", lb(p), "_uuid")), p);
+    }
+    const shown = await show(fip.id);
+    assert.equal(shown.status, "ACTIVE");
+    assert.equal(shown.router_id, router.id);
+    assert.equal(shown.port_id, null);
+
+    const list = (args: string[] = []) =>
+      os.json<{ ID: string }[]>(["floating", "ip", "port", "forwarding", "list", ...args, fip.id]);
+    assert.deepEqual((await list()).map((f) => f.ID).sort(), [http.id, dns.id].sort());
+    assert.deepEqual(
+      (await list(["--protocol", "udp"])).map((f) => f.ID),
+      [dns.id],
+    );
+    assert.deepEqual(
+      (await list(["--external-protocol-port", "8080"])).map((f) => f.ID),
+      [http.id],
+    );
+    const again = await os.json<Forwarding>([
+      "floating",
+      "ip",
+      "port",
+      "forwarding",
+      "show",
+      fip.id,
+      http.id,
+    ]);
+    assert.deepEqual(again, http);
+    const set = await os.run([
+      "floating",
+      "ip",
+      "port",
+      "forwarding",
+      "set",
+      "--external-protocol-port",
+      "8081",
+      fip.id,
+      http.id,
+    ]);
+    assert.equal(set.exitCode, 0, set.stderr);
+    assert.equal(await vips("tcp"), `${address}:8081=${inside}:80`);
+
+    // What Neutron refuses, NB unchanged.
+    const before = await snapshot();
+    assert.match(
+      await os.failure(
+        creating([
+          ...["--internal-protocol-port", "81", "--external-protocol-port", "8081"],
+          ...["--protocol", "tcp"],
+        ]),
+      ),
+      /A duplicate port forwarding entry with same attributes already exists/,
+    );
+    assert.match(
+      await os.failure(["floating", "ip", "set", "--port", vm.id, fip.id]),
+      /has port forwardings: a floating IP has port forwardings or a port, not both/,
+    );
+    assert.match(
+      await os.failure(["router", "unset", "--external-gateway", "r1"]),
+      /is required by one or more floating IPs/,
+    );
+    assert.match(
+      await os.failure(["router", "remove", "subnet", "r1", in1Sub.id]),
+      /cannot be deleted, as it is required by one or more floating IPs/,
+    );
+    assert.equal(await snapshot(), before, "a refused request changed NB");
+
+    const gone = await os.run(["floating", "ip", "port", "forwarding", "delete", fip.id, dns.id]);
+    assert.equal(gone.exitCode, 0, gone.stderr);
+    assert.equal(
+      await nbctl(["--bare", "--columns=name", "find", "Load_Balancer", `name=${lb("udp")}`]),
+      "",
+    );
+    // Deleting the VM's port takes its forwardings, and the floating IP is free again.
+    assert.equal((await os.run(["port", "delete", web.id])).exitCode, 0);
+    assert.deepEqual(await list(), []);
+    assert.equal((await nbctl(["--bare", "--columns=name", "list", "Load_Balancer"])).trim(), "");
+    assert.equal((await show(fip.id)).status, "DOWN");
+    assert.equal((await os.run(["floating", "ip", "delete", fip.id])).exitCode, 0);
   });
 
   it("disassociates a floating IP when its VM's port is deleted", async () => {

@@ -173,6 +173,34 @@ after(async () => {
   if (dir) await removeDir(dir);
 });
 
+/**
+ * An admin's external network on `extCidr`, and `who`'s network on
+ * `innerCidr` behind `who`'s router with its gateway there: where floating
+ * IPs come from and go to.
+ */
+async function behindRouter(who: string, extCidr: string, innerCidr: string) {
+  const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
+    network: { name: `ext-${extCidr}`, "router:external": true },
+  });
+  await created("admin", "/v2.0/subnets", {
+    subnet: { network_id: ext.id, cidr: extCidr, enable_dhcp: false },
+  });
+  const inner = await created<{ id: string }>(who, "/v2.0/networks", {
+    network: { name: `in-${innerCidr}` },
+  });
+  const innerSub = await created<{ id: string }>(who, "/v2.0/subnets", {
+    subnet: { network_id: inner.id, cidr: innerCidr },
+  });
+  const router = await created<{ id: string }>(who, "/v2.0/routers", {
+    router: { name: `r-${innerCidr}`, external_gateway_info: { network_id: ext.id } },
+  });
+  const added = await call(who, "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
+    subnet_id: innerSub.id,
+  });
+  assert.equal(added.status, 200, JSON.stringify(added.body));
+  return { ext, inner, router };
+}
+
 describe("the Networking API over NB", () => {
   it("answers a GET right after each write with what was written", async () => {
     for (let i = 0; i < 20; i++) {
@@ -725,25 +753,7 @@ describe("the Networking API over NB", () => {
   });
 
   it("gives a fixed address one floating IP, and keeps a gateway a floating IP needs, with two servers at once", async () => {
-    const ext = await created<{ id: string }>("admin", "/v2.0/networks", {
-      network: { name: "fip-ext", "router:external": true },
-    });
-    await created("admin", "/v2.0/subnets", {
-      subnet: { network_id: ext.id, cidr: "198.51.100.0/24", enable_dhcp: false },
-    });
-    const inner = await created<{ id: string }>("admin", "/v2.0/networks", {
-      network: { name: "fip-in" },
-    });
-    const innerSub = await created<{ id: string }>("admin", "/v2.0/subnets", {
-      subnet: { network_id: inner.id, cidr: "10.88.0.0/24" },
-    });
-    const router = await created<{ id: string }>("admin", "/v2.0/routers", {
-      router: { name: "fip-r", external_gateway_info: { network_id: ext.id } },
-    });
-    const added = await call("admin", "PUT", `/v2.0/routers/${router.id}/add_router_interface`, {
-      subnet_id: innerSub.id,
-    });
-    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const { ext, inner, router } = await behindRouter("admin", "198.51.100.0/24", "10.88.0.0/24");
     const vm = await created<{ id: string; fixed_ips: { ip_address: string }[] }>(
       "admin",
       "/v2.0/ports",
@@ -846,5 +856,42 @@ describe("the Networking API over NB", () => {
       ).body.ports?.toString(),
       "",
     );
+  });
+
+  it("keeps floating IPs to their project, on an external network every project may use", async () => {
+    const { ext, inner: net, router } = await behindRouter("alice", "192.0.2.0/24", "10.89.0.0/24");
+    const port = await created<{ id: string }>("alice", "/v2.0/ports", {
+      port: { network_id: net.id },
+    });
+    const fip = await created<{
+      id: string;
+      project_id: string;
+      status: string;
+      router_id: string;
+    }>("alice", "/v2.0/floatingips", {
+      floatingip: { floating_network_id: ext.id, port_id: port.id },
+    });
+    assert.equal(fip.project_id, "p-a");
+    assert.equal(fip.status, "ACTIVE");
+    assert.equal(fip.router_id, router.id);
+    // Another project sees none of it, and cannot use alice's port.
+    assert.equal((await call("bob", "GET", `/v2.0/floatingips/${fip.id}`)).status, 404);
+    assert.deepEqual((await call("bob", "GET", "/v2.0/floatingips")).body, { floatingips: [] });
+    const foreign = await call("bob", "POST", "/v2.0/floatingips", {
+      floatingip: { floating_network_id: ext.id, port_id: port.id },
+    });
+    assert.equal(foreign.status, 404, JSON.stringify(foreign.body));
+    assert.equal(errorOf(foreign).type, "PortNotFound");
+    const readers = await call("reader", "POST", "/v2.0/floatingips", {
+      floatingip: { floating_network_id: ext.id },
+    });
+    assert.equal(readers.status, 403);
+    // The floating IP's port belongs to no project: only admins see it among the ports.
+    const ports = (who: string) =>
+      call(who, "GET", "/v2.0/ports?device_owner=network:floatingip&fields=device_id");
+    assert.deepEqual((await ports("alice")).body, { ports: [] });
+    assert.deepEqual((await ports("admin")).body, { ports: [{ device_id: fip.id }] });
+    assert.equal((await call("alice", "DELETE", `/v2.0/floatingips/${fip.id}`)).status, 204);
+    assert.deepEqual((await ports("admin")).body, { ports: [] });
   });
 });

@@ -3,7 +3,8 @@
  * (distributed on the VM's chassis or centralised on the gateway) from the
  * setting, the external network's physical network and the chassis'
  * bridge mappings; the row's columns and external_ids as ML2/OVN writes
- * them; and the change that moves a row to the mode it needs.
+ * them; the change that moves a row to the mode it needs; and the
+ * Load_Balancers of port forwardings, written and read back.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -14,6 +15,11 @@ import {
   modeOf,
   type Association,
 } from "../../src/openstack/networking/floating-ips/nat-row.js";
+import {
+  pfLoadBalancers,
+  portForwardingsOf,
+  type PortForwarding,
+} from "../../src/openstack/networking/floating-ips/pf-rows.js";
 
 function chassis(mappings: string, old = false) {
   const map = new Map([["ovn-bridge-mappings", mappings]]);
@@ -102,5 +108,54 @@ describe("floating IP NAT row", () => {
       modeChange({ logical_port: "p1", external_mac: undefined }, "distributed", "p1", a.fipMac),
       { logical_port: "p1", external_mac: "fa:16:3e:00:00:01" },
     );
+  });
+});
+
+describe("port forwarding Load_Balancers", () => {
+  const fip = { id: "f1", address: "203.0.113.5", routerId: "r1", revision: 4 };
+  const web: PortForwarding = {
+    id: "pf-a",
+    protocol: "tcp",
+    external_port: 8080,
+    internal_port: 80,
+    internal_ip_address: "10.0.0.5",
+    internal_port_id: "p1",
+    description: "web",
+  };
+  const ssh: PortForwarding = { ...web, id: "pf-b", external_port: 2222, internal_port: 22 };
+  const dns: PortForwarding = { ...web, id: "pf-c", protocol: "udp", external_port: 53 };
+
+  it("makes one Load_Balancer per protocol, named and tagged as ML2/OVN does", () => {
+    const lbs = pfLoadBalancers(fip, [web, ssh, dns]);
+    assert.deepEqual(
+      lbs.map((lb) => [lb.name, lb.protocol, Object.fromEntries(lb.vips)]),
+      [
+        [
+          "pf-floatingip-f1-tcp",
+          "tcp",
+          { "203.0.113.5:8080": "10.0.0.5:80", "203.0.113.5:2222": "10.0.0.5:22" },
+        ],
+        ["pf-floatingip-f1-udp", "udp", { "203.0.113.5:53": "10.0.0.5:80" }],
+      ],
+    );
+    const ids = lbs[0]!.external_ids;
+    assert.equal(ids.get("neutron:device_owner"), "port_forwarding_plugin");
+    assert.equal(ids.get("neutron:fip_id"), "f1");
+    assert.equal(ids.get("neutron:router_name"), "neutron-r1");
+    assert.equal(ids.get("neutron:revision_number"), "4");
+    assert.deepEqual(pfLoadBalancers(fip, []), []);
+  });
+
+  it("reads back the forwardings it wrote, and skips what it cannot read", () => {
+    const lbs = pfLoadBalancers(fip, [dns, web, ssh]);
+    assert.deepEqual(portForwardingsOf(lbs), [web, ssh, dns]);
+    const broken = {
+      protocol: "tcp",
+      external_ids: new Map([
+        ["microovn:pf:x", "{not json"],
+        ["neutron:fip_id", "f1"],
+      ]),
+    };
+    assert.deepEqual(portForwardingsOf([broken, { ...broken, protocol: "sctp" }]), []);
   });
 });

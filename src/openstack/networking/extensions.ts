@@ -150,6 +150,12 @@ export const EXTENSIONS: readonly Extension[] = [
     name: "Atomically add/remove extra routes",
     description: "add_extraroutes and remove_extraroutes, each one NB transaction.",
   },
+  {
+    alias: "floating-ip-port-forwarding",
+    name: "Floating IP Port Forwarding",
+    description:
+      "A floating IP's TCP and UDP ports forwarded to VMs' ports, as OVN load balancers.",
+  },
 ];
 
 function shape(e: Extension) {

@@ -80,6 +80,7 @@ import {
 import { subnetView } from "./subnets.js";
 import { FLOATINGIP_OWNER } from "./floating-ips/names.js";
 import { natsOfPort, removeFipNat } from "./floating-ips/rows.js";
+import { dropForwardingsOfPort } from "./floating-ips/pf-write.js";
 import { BooleanLike, CREATE_ONLY, Text255, toBoolean } from "./validation.js";
 import { expectNone, expectSame, type NbTransaction } from "./write.js";
 import {
@@ -1090,6 +1091,8 @@ export function portsCollection(rows: NbRows, chassis: () => ChassisNames): Coll
         // A floating IP associated on another server meanwhile makes this look again.
         expectSame(txn, "Logical_Switch_Port", lsp._uuid, { external_ids: lsp.external_ids });
         for (const nat of natsOfPort(rows, view.id)) removeFipNat(rows, txn, nat, true);
+        // Its port forwardings go with it, as Neutron deletes them.
+        dropForwardingsOfPort(rows, txn, view.id);
       }
       deletePort(rows, txn, view);
     },

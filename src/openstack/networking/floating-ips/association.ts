@@ -25,7 +25,7 @@ import { expectSame, type NbTransaction } from "../write.js";
 import type { HostLookup } from "./host.js";
 import { FIP_KEYS, badFloatingipRequest } from "./names.js";
 import { fipMode, fipNatRow, type FipMode } from "./nat-row.js";
-import { natsOfPort, removeFipNat } from "./rows.js";
+import { fipLoadBalancers, natsOfPort, removeFipNat } from "./rows.js";
 
 /** What an association needs besides the request. */
 export interface FipContext {
@@ -48,7 +48,7 @@ export interface FloatingIp {
 }
 
 /** The VM port, checked: it exists, the caller may use it, and it is no network's own port. */
-function vmPort(g: FipContext, portId: string): LogicalSwitchPort {
+export function vmPort(g: FipContext, portId: string): LogicalSwitchPort {
   const lsp = g.rows.port(portId);
   const project = lsp?.external_ids.get(NEUTRON.projectId);
   if (!lsp || (!isAdmin(g.caller) && project !== g.caller.projectId)) {
@@ -92,7 +92,7 @@ function fixedAddress(lsp: LogicalSwitchPort, asked: string | undefined): FixedI
 }
 
 /** The router that reaches the external network from the subnet, as Neutron looks for it. */
-function routerFor(rows: NbRows, networkId: string, fixed: FixedIp, portId: string) {
+export function routerFor(rows: NbRows, networkId: string, fixed: FixedIp, portId: string) {
   for (const [id, lr] of routersById(rows)) {
     if (gatewayPortId(lr) === undefined) continue;
     if (lr.external_ids.get(ROUTER_KEYS.gwNetworkId) !== networkId) continue;
@@ -139,6 +139,13 @@ export function associate(
   replacing?: Nat,
 ): Associated {
   const { rows, txn } = g;
+  if (fipLoadBalancers(rows, fip.id).length > 0) {
+    throw new ApiError(
+      409,
+      `Floating IP ${fip.id} has port forwardings: a floating IP has port forwardings or a port, not both; delete them first.`,
+      "FipInUseByPortForwarding",
+    );
+  }
   const lsp = vmPort(g, portId);
   const fixed = fixedAddress(lsp, askedFixedIp);
   const router = routerFor(rows, fip.networkId, fixed, portId);

@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { Type } from "typebox";
 import { isAdmin, type Caller } from "../../auth/caller.js";
-import type { LogicalSwitchPort, Nat } from "../../../ovsdb/models/ovn-northbound.js";
+import type { LoadBalancer, LogicalSwitchPort, Nat } from "../../../ovsdb/models/ovn-northbound.js";
 import { contains, parseIp, parsePrefix } from "../addresses.js";
 import { COMMON_ATTRIBUTES, MICROOVN, revisionOf, standardAttributes } from "../attributes.js";
 import {
@@ -35,7 +35,7 @@ import { ApiError } from "../../errors.js";
 import { associate, type FipContext, type FloatingIp } from "./association.js";
 import type { HostLookup } from "./host.js";
 import { FIP_KEYS, FIP_PROJECT, FLOATINGIP_OWNER, badFloatingipRequest } from "./names.js";
-import { fipNat, fipPort, fipPorts, natRouterId, removeFipNat } from "./rows.js";
+import { fipLoadBalancers, fipNat, fipPort, fipPorts, natRouterId, removeFipNat } from "./rows.js";
 
 const NullableId = Type.Union([Type.String({ maxLength: 255 }), Type.Null()]);
 
@@ -72,8 +72,15 @@ export const FLOATINGIP_ATTRIBUTES = [
 ] as const;
 
 /** A floating IP as the API answers it, from its port and, while associated, its NAT row. */
-export function floatingIpView(id: string, lsp: LogicalSwitchPort, nat: Nat | undefined): View {
+export function floatingIpView(
+  id: string,
+  lsp: LogicalSwitchPort,
+  nat: Nat | undefined,
+  forwardings: readonly LoadBalancer[] = [],
+): View {
   const port = portView(lsp);
+  // A floating IP with port forwardings goes through their router, and is in use.
+  const through = nat ?? forwardings[0];
   const project = lsp.external_ids.get(FIP_PROJECT) ?? "";
   const address = (port.fixed_ips as { ip_address: string }[])[0]?.ip_address ?? null;
   return {
@@ -82,10 +89,10 @@ export function floatingIpView(id: string, lsp: LogicalSwitchPort, nat: Nat | un
     project_id: project,
     floating_network_id: port.network_id,
     floating_ip_address: address,
-    router_id: (nat && natRouterId(nat)) ?? null,
+    router_id: (through && natRouterId(through)) ?? null,
     port_id: nat?.external_ids.get(FIP_KEYS.fipPortId) ?? null,
     fixed_ip_address: nat?.logical_ip ?? null,
-    status: nat ? "ACTIVE" : "DOWN",
+    status: through ? "ACTIVE" : "DOWN",
     ...standardAttributes(lsp.external_ids),
   };
 }
@@ -259,6 +266,10 @@ function removeFloatingIp(g: FipContext, id: string): void {
   if (!lsp) throw notFound("FloatingIP", id);
   const nat = fipNat(rows, id);
   if (nat) removeFipNat(rows, txn, nat);
+  // Its port forwardings go with it (Load_Balancers are root rows: deleted, not dropped).
+  for (const lb of fipLoadBalancers(rows, id)) {
+    txn.delete("Load_Balancer", [["_uuid", "==", lb._uuid]]);
+  }
   deletePort(rows, txn, portView(lsp));
 }
 
@@ -279,6 +290,8 @@ export function floatingIpsCollection(
     host,
     distributedAllowed,
   });
+  const view = (id: string, lsp: LogicalSwitchPort) =>
+    floatingIpView(id, lsp, fipNat(rows, id), fipLoadBalancers(rows, id));
   return {
     singular: "floatingip",
     plural: "floatingips",
@@ -287,11 +300,11 @@ export function floatingIpsCollection(
     createSchema: CreateFloatingIp,
     updateSchema: UpdateFloatingIp,
     *all() {
-      for (const [id, lsp] of fipPorts(rows)) yield floatingIpView(id, lsp, fipNat(rows, id));
+      for (const [id, lsp] of fipPorts(rows)) yield view(id, lsp);
     },
     get(id) {
       const lsp = fipPort(rows, id);
-      return lsp && floatingIpView(id, lsp, fipNat(rows, id));
+      return lsp && view(id, lsp);
     },
     generation: () => rows.generation,
     holdingRow(id) {

@@ -1,6 +1,6 @@
 /**
- * The routes of Neutron's floating IPs (part of its `router` extension):
- * the collection through the shared machinery, with the chassis of the
+ * The routes of Neutron's floating IPs (part of its `router` extension)
+ * and their port forwardings: the collection through the shared machinery, with the chassis of the
  * VMs' ports from the SB replica and the cluster's
  * `openstack-api.distributed-floating-ips` setting.
  */
@@ -11,6 +11,7 @@ import type { ResourceRoutes } from "../context.js";
 import { nbRows } from "../rows.js";
 import { floatingIpsCollection } from "./floating-ips.js";
 import { sbHostLookup } from "./host.js";
+import { portForwardingRoutes } from "./port-forwardings.js";
 
 /** The setting: distributed floating IPs unless an operator said false. */
 export function distributedFloatingIps(backend: Backend): boolean {
@@ -19,14 +20,11 @@ export function distributedFloatingIps(backend: Backend): boolean {
 
 export const floatingIpRoutes: ResourceRoutes = (app, context, baseUrl) => {
   const { backend } = context;
-  registerCollection(
-    app,
-    context,
-    baseUrl,
-    floatingIpsCollection(
-      nbRows(context),
-      (lsp) => sbHostLookup(backend.sbReplica)(lsp),
-      () => distributedFloatingIps(backend),
-    ),
+  const fips = floatingIpsCollection(
+    nbRows(context),
+    (lsp) => sbHostLookup(backend.sbReplica)(lsp),
+    () => distributedFloatingIps(backend),
   );
+  registerCollection(app, context, baseUrl, fips);
+  portForwardingRoutes(fips)(app, context, baseUrl);
 };

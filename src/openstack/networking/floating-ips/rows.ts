@@ -7,19 +7,22 @@
  * Both maps are made again on the next read after the replica changed, as
  * routers' are.
  */
-import type { LogicalSwitchPort, Nat } from "../../../ovsdb/models/ovn-northbound.js";
+import type { LoadBalancer, LogicalSwitchPort, Nat } from "../../../ovsdb/models/ovn-northbound.js";
 import { NEUTRON } from "../attributes.js";
 import { routerIdOf } from "../routers/names.js";
 import { routerRow } from "../routers/rows.js";
 import type { NbRows } from "../rows.js";
 import type { NbTransaction } from "../write.js";
 import { FIP_KEYS, FLOATINGIP_OWNER } from "./names.js";
+import { PF_OWNER } from "./pf-rows.js";
 
 interface FipIndex {
   generation: number;
   ports: Map<string, LogicalSwitchPort>;
   nats: Map<string, Nat>;
   natsOfPort: Map<string, Nat[]>;
+  /** Port forwardings' Load_Balancers, by floating IP. */
+  lbs: Map<string, LoadBalancer[]>;
 }
 
 const made = new WeakMap<NbRows, FipIndex>();
@@ -28,7 +31,13 @@ function fipIndex(rows: NbRows): FipIndex {
   const generation = rows.generation;
   const last = made.get(rows);
   if (last && last.generation === generation) return last;
-  const index: FipIndex = { generation, ports: new Map(), nats: new Map(), natsOfPort: new Map() };
+  const index: FipIndex = {
+    generation,
+    ports: new Map(),
+    nats: new Map(),
+    natsOfPort: new Map(),
+    lbs: new Map(),
+  };
   for (const lsp of rows.replica.table("Logical_Switch_Port").values()) {
     if (lsp.external_ids.get(NEUTRON.deviceOwner) !== FLOATINGIP_OWNER) continue;
     const id = lsp.external_ids.get(NEUTRON.deviceId);
@@ -40,6 +49,11 @@ function fipIndex(rows: NbRows): FipIndex {
     index.nats.set(id, nat);
     const port = nat.external_ids.get(FIP_KEYS.fipPortId) ?? "";
     index.natsOfPort.set(port, [...(index.natsOfPort.get(port) ?? []), nat]);
+  }
+  for (const lb of rows.replica.table("Load_Balancer").values()) {
+    const id = lb.external_ids.get(FIP_KEYS.fipId);
+    if (id === undefined || lb.external_ids.get(NEUTRON.deviceOwner) !== PF_OWNER) continue;
+    index.lbs.set(id, [...(index.lbs.get(id) ?? []), lb]);
   }
   made.set(rows, index);
   return index;
@@ -64,8 +78,13 @@ export function natsOfPort(rows: NbRows, portId: string): readonly Nat[] {
   return fipIndex(rows).natsOfPort.get(portId) ?? [];
 }
 
+/** The Load_Balancers of the floating IP's port forwardings (one per protocol). */
+export function fipLoadBalancers(rows: NbRows, id: string): readonly LoadBalancer[] {
+  return fipIndex(rows).lbs.get(id) ?? [];
+}
+
 /** The router a floating IP's NAT row is on (by the name ML2/OVN records in it). */
-export function natRouterId(nat: Nat): string | undefined {
+export function natRouterId(nat: Nat | LoadBalancer): string | undefined {
   return routerIdOf(nat.external_ids.get(FIP_KEYS.routerName) ?? "");
 }
 

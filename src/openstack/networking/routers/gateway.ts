@@ -32,7 +32,7 @@ import {
 } from "./gateway-rows.js";
 import { ROUTER_GATEWAY_OWNER, ROUTER_KEYS, lrpName } from "./names.js";
 import { routerPortColumns, routerPortIds, type PortSubnet } from "./router-port.js";
-import { floatingIpNats, routerPorts, staticRoutes } from "./rows.js";
+import { floatingIpNats, portForwardingLbs, routerPorts, staticRoutes } from "./rows.js";
 import { asService, badRouterRequest } from "./service.js";
 
 /** Whether the router translates its subnets' addresses to the gateway's (Neutron's enable_snat). */
@@ -310,7 +310,11 @@ export function writeGateway(
   const current = lr && gatewayPortId(lr);
   if (lr && current !== undefined) {
     // An interface or gateway changed on another server since the replica was read makes this look again.
-    expectSame(g.txn, "Logical_Router", lr._uuid, { ports: lr.ports, nat: lr.nat });
+    expectSame(g.txn, "Logical_Router", lr._uuid, {
+      ports: lr.ports,
+      nat: lr.nat,
+      load_balancer: lr.load_balancer,
+    });
     const same =
       request !== null &&
       request.fixedIps === undefined &&
@@ -318,7 +322,8 @@ export function writeGateway(
       g.rows.port(current) !== undefined;
     const keepsNetwork =
       request !== null && request.networkId === lr.external_ids.get(ROUTER_KEYS.gwNetworkId);
-    if (!keepsNetwork && floatingIpNats(g.rows, lr).length > 0) {
+    const inUse = floatingIpNats(g.rows, lr).length > 0 || portForwardingLbs(g.rows, lr).length > 0;
+    if (!keepsNetwork && inUse) {
       throw new ApiError(
         409,
         `Gateway cannot be updated for router ${router.id}, since a gateway to external network ${lr.external_ids.get(ROUTER_KEYS.gwNetworkId) ?? ""} is required by one or more floating IPs.`,

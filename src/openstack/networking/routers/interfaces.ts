@@ -27,7 +27,7 @@ import { ROUTER_INTERFACE_OWNER, ROUTER_KEYS, lrpName } from "./names.js";
 import { routerPortColumns, routerPortIds, type PortSubnet } from "./router-port.js";
 import { writableRouter } from "./routers.js";
 import { asService, badRouterRequest } from "./service.js";
-import { floatingIpNats, routerPorts } from "./rows.js";
+import { floatingIpNats, portForwardingLbs, routerPorts } from "./rows.js";
 
 export const InterfaceBody = Type.Object(
   { subnet_id: Type.Optional(Type.String()), port_id: Type.Optional(Type.String()) },
@@ -310,7 +310,12 @@ export function removeInterface(
       "RouterInterfaceInUseByRoute",
     );
   }
-  const held = floatingIpNats(rows, lr).find((n) => reaches(gone, n.logical_ip));
+  const forwarded = portForwardingLbs(rows, lr).flatMap((lb) =>
+    [...lb.vips.values()].map((to) => to.replace(/:\d+$/, "").replace(/^\[|\]$/g, "")),
+  );
+  const held =
+    floatingIpNats(rows, lr).some((n) => reaches(gone, n.logical_ip)) ||
+    forwarded.some((ip) => reaches(gone, ip));
   if (held) {
     throw new ApiError(
       409,
@@ -319,7 +324,11 @@ export function removeInterface(
     );
   }
   // Another change to the router's ports or NAT rows since the replica was read makes this look again.
-  expectSame(txn, "Logical_Router", lr._uuid, { ports: lr.ports, nat: lr.nat });
+  expectSame(txn, "Logical_Router", lr._uuid, {
+    ports: lr.ports,
+    nat: lr.nat,
+    load_balancer: lr.load_balancer,
+  });
   const port = interfacePorts(rows).get(portId);
   if (port) deletePort(rows, txn, port);
   txn.mutate("Logical_Router", [["_uuid", "==", lr._uuid]], [["ports", "delete", [lrp._uuid]]]);

@@ -8,10 +8,13 @@ import type {
   LogicalRouter,
   LogicalRouterPort,
   LogicalRouterStaticRoute,
+  LoadBalancer,
   Nat,
 } from "../../../ovsdb/models/ovn-northbound.js";
 import type { NbRows } from "../rows.js";
+import { NEUTRON } from "../attributes.js";
 import { FIP_KEYS } from "../floating-ips/names.js";
+import { PF_OWNER } from "../floating-ips/pf-rows.js";
 import { routerIdOf } from "./names.js";
 
 const made = new WeakMap<NbRows, { generation: number; byId: Map<string, LogicalRouter> }>();
@@ -50,5 +53,14 @@ export function floatingIpNats(rows: NbRows, lr: LogicalRouter): Nat[] {
   return lr.nat.flatMap((uuid) => {
     const nat = table.get(uuid);
     return nat && nat.type === "dnat_and_snat" && nat.external_ids.has(FIP_KEYS.fipId) ? [nat] : [];
+  });
+}
+
+/** The router's port forwardings' Load_Balancers (ML2/OVN's `pf-floatingip-…`). */
+export function portForwardingLbs(rows: NbRows, lr: LogicalRouter): LoadBalancer[] {
+  const table = rows.replica.table("Load_Balancer");
+  return lr.load_balancer.flatMap((uuid) => {
+    const lb = table.get(uuid);
+    return lb && lb.external_ids.get(NEUTRON.deviceOwner) === PF_OWNER ? [lb] : [];
   });
 }
