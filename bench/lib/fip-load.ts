@@ -11,11 +11,9 @@
  *   router's `nat` and `neutron:port_fip` on the VM's switch port (copied
  *   from an association the API made), one transaction each.
  *
- * Each sequential and 16 at once. Every association guards the router's
- * NAT rows (so that two servers cannot give one address twice), so
- * associations on one router that are built at the same time conflict and
- * are built again: the load counts the 409s a client would have had to
- * send again, and sends them again.
+ * Each sequential and 16 at once. A 409 (the service gave up building an
+ * association again after conflicts) is counted, as what a client would have
+ * had to send again, and sent again.
  */
 import { randomUUID } from "node:crypto";
 import type { LogicalSwitchPort, Nat } from "../../src/ovsdb/models/ovn-northbound.js";

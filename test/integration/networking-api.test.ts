@@ -858,6 +858,67 @@ describe("the Networking API over NB", () => {
     );
   });
 
+  it("associates many floating IPs on one router at once without turning any away", async () => {
+    const { ext, inner, router } = await behindRouter("admin", "203.0.113.0/24", "10.87.0.0/24");
+    const count = 32;
+    const vms = await Promise.all(
+      Array.from({ length: count }, () =>
+        created<{ id: string; fixed_ips: { ip_address: string }[] }>("admin", "/v2.0/ports", {
+          port: { network_id: inner.id },
+        }),
+      ),
+    );
+    const fips = await Promise.all(
+      vms.map(() =>
+        created<{ id: string }>("admin", "/v2.0/floatingips", {
+          floatingip: { floating_network_id: ext.id },
+        }),
+      ),
+    );
+    await waitFor("server 1 to see every floating IP and port", async () => {
+      const listed = await call("admin", "GET", "/v2.0/floatingips?fields=id", undefined, 1);
+      const ports = await call(
+        "admin",
+        "GET",
+        `/v2.0/ports?network_id=${inner.id}&fields=id`,
+        undefined,
+        1,
+      );
+      return (listed.body.floatingips as unknown[]).length >= count &&
+        (ports.body.ports as unknown[]).length >= count + 1
+        ? true
+        : undefined;
+    });
+    // Half through each server, all at once: associations on one router share its
+    // NAT rows but none needs another's, so each is made at the first or a later try.
+    const answers = await Promise.all(
+      fips.map((f, i) =>
+        call(
+          "admin",
+          "PUT",
+          `/v2.0/floatingips/${f.id}`,
+          { floatingip: { port_id: vms[i]!.id } },
+          i % 2,
+        ),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      answers.map(() => 200),
+      JSON.stringify(answers.find((a) => a.status !== 200)?.body),
+    );
+    const nats = await servers[0]!.nb.select("NAT", [["type", "==", "dnat_and_snat"]]);
+    const made = new Map(nats.map((n) => [n.external_ids.get("neutron:fip_id"), n.logical_ip]));
+    fips.forEach((f, i) => assert.equal(made.get(f.id), vms[i]!.fixed_ips[0]!.ip_address));
+    const [lr] = await servers[0]!.nb.select("Logical_Router", [
+      ["name", "==", `neutron-${router.id}`],
+    ]);
+    assert.equal(lr!.nat.length, count + 1, "every floating IP's row and the SNAT row");
+    for (const f of fips) {
+      assert.equal((await call("admin", "DELETE", `/v2.0/floatingips/${f.id}`)).status, 204);
+    }
+  });
+
   it("keeps floating IPs to their project, on an external network every project may use", async () => {
     const { ext, inner: net, router } = await behindRouter("alice", "192.0.2.0/24", "10.89.0.0/24");
     const port = await created<{ id: string }>("alice", "/v2.0/ports", {

@@ -6,9 +6,10 @@
  * floating IP's network, one floating IP per fixed address; then one
  * `dnat_and_snat` NAT row on that router (nat-row.ts), distributed or
  * centralised by where the VM's port is, and `neutron:port_fip` on the
- * port. Guarded by the router's ports and NAT rows, so a gateway or
- * interface removed, or another floating IP given the same address, on
- * another server meanwhile makes this look again.
+ * port. Guarded by the gateway's and the interface's router ports and by
+ * the NAT rows of that fixed address, so a gateway or interface removed, or
+ * another floating IP given the same address, on another server meanwhile
+ * makes this look again; other floating IPs on the router do not.
  */
 import { isAdmin, type Caller } from "../../auth/caller.js";
 import type { LogicalSwitchPort, Nat } from "../../../ovsdb/models/ovn-northbound.js";
@@ -18,9 +19,9 @@ import { NEUTRON } from "../attributes.js";
 import { notFound } from "../collection.js";
 import { NETWORK_KEYS } from "../networks.js";
 import { fixedIpsOf, type FixedIp, type NbRows } from "../rows.js";
-import { gatewayPortId, internalSubnetIds } from "../routers/gateway.js";
-import { ROUTER_KEYS } from "../routers/names.js";
-import { routersById } from "../routers/rows.js";
+import { gatewayPortId } from "../routers/gateway.js";
+import { ROUTER_KEYS, lrpName } from "../routers/names.js";
+import { routerPorts, routersById } from "../routers/rows.js";
 import { expectSame, type NbTransaction } from "../write.js";
 import type { HostLookup } from "./host.js";
 import { FIP_KEYS, badFloatingipRequest } from "./names.js";
@@ -91,12 +92,23 @@ function fixedAddress(lsp: LogicalSwitchPort, asked: string | undefined): FixedI
   return v4[0]!;
 }
 
-/** The router that reaches the external network from the subnet, as Neutron looks for it. */
+/**
+ * The router that reaches the external network from the subnet, as Neutron
+ * looks for it, with its gateway's router port and the interface's.
+ */
 export function routerFor(rows: NbRows, networkId: string, fixed: FixedIp, portId: string) {
   for (const [id, lr] of routersById(rows)) {
-    if (gatewayPortId(lr) === undefined) continue;
+    const gateway = gatewayPortId(lr);
+    if (gateway === undefined) continue;
     if (lr.external_ids.get(ROUTER_KEYS.gwNetworkId) !== networkId) continue;
-    if (internalSubnetIds(rows, lr).includes(fixed.subnet_id)) return { id, lr };
+    const ports = routerPorts(rows, lr);
+    const gatewayLrp = ports.find((p) => p.name === lrpName(gateway));
+    const interfaceLrp = ports.find(
+      (p) =>
+        p !== gatewayLrp &&
+        (p.external_ids.get(ROUTER_KEYS.subnetIds) ?? "").split(" ").includes(fixed.subnet_id),
+    );
+    if (gatewayLrp && interfaceLrp) return { id, lr, gatewayLrp, interfaceLrp };
   }
   throw new ApiError(
     404,
@@ -176,14 +188,33 @@ export function associate(
     },
     mode,
   );
-  // A gateway, interface or floating IP changed on the router meanwhile makes this look again.
-  expectSame(txn, "Logical_Router", router.lr._uuid, {
-    ports: router.lr.ports,
-    nat: router.lr.nat,
+  // The gateway and the interface this goes through must still be there, as read: a
+  // change to either on another server meanwhile makes this look again. Other floating
+  // IPs on the router are no reason to: associations on one router do not wait on
+  // each other (removing an interface or the gateway guards the router's NAT rows,
+  // which this changes, so those look again instead).
+  expectSame(txn, "Logical_Router_Port", router.gatewayLrp._uuid, {
+    name: router.gatewayLrp.name,
+  });
+  expectSame(txn, "Logical_Router_Port", router.interfaceLrp._uuid, {
+    external_ids: router.interfaceLrp.external_ids,
   });
   // The port must still be there (deleting it disassociates its floating IPs).
   expectSame(txn, "Logical_Switch_Port", lsp._uuid, { name: lsp.name });
   if (replacing) removeFipNat(rows, txn, replacing);
+  // No floating IP on this network was given the fixed address meanwhile (checked after
+  // this floating IP's own row, if any, is gone).
+  txn.wait("NAT", {
+    where: [
+      ["type", "==", "dnat_and_snat"],
+      ["logical_ip", "==", fixed.ip_address],
+      ["external_ids", "includes", new Map([[FIP_KEYS.fipNetworkId, fip.networkId]])],
+    ],
+    columns: ["_uuid"],
+    until: "==",
+    rows: [],
+    timeoutMs: 0,
+  });
   const nat = txn.insert("NAT", row);
   txn.mutate("Logical_Router", [["_uuid", "==", router.lr._uuid]], [["nat", "insert", [nat]]]);
   txn.mutate(
