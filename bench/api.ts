@@ -30,6 +30,7 @@ import { MicroOvnError } from "../src/errors.js";
 import { Lab } from "../src/lab/lab.js";
 import { inNamespace } from "../src/lab/netns.js";
 import { run } from "../src/process/run.js";
+import { onlyStep } from "./lib/api-options.js";
 import { measureFipReady } from "./lib/fip-ready.js";
 import { log, sig } from "./lib/stats.js";
 
@@ -37,8 +38,6 @@ const ROOT = resolve(import.meta.dirname, "..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
 const LOAD = join(ROOT, "bench", "lib", "api-load.ts");
 const STATIC_TOKEN = "bench-static-token-0123456789";
-/** Steps that `--only` runs alone. */
-const ONLY_STEPS = ["fip-ready"] as const;
 const TARGETS = { api_create_ratio_to_floor: 0.7, list_p50_ms: 50 };
 
 async function rssMiB(pid: number): Promise<number> {
@@ -78,22 +77,6 @@ function runLoad(
       } else reject(new Error(`the load exited with ${code}`));
     });
   });
-}
-
-/** The one step `--only STEP` asks for (the others are skipped), or undefined for all. */
-function onlyStep(args: string[]): (typeof ONLY_STEPS)[number] | undefined {
-  const at = args.indexOf("--only");
-  if (at === -1) return undefined;
-  const step = args[at + 1];
-  const known = ONLY_STEPS.find((s) => s === step);
-  if (known === undefined) {
-    throw new MicroOvnError(
-      "BAD_BENCH_OPTION",
-      `--only takes one of ${ONLY_STEPS.join(", ")}, not ${step ?? "nothing"}; ` +
-        "leave it out to run every step",
-    );
-  }
-  return known;
 }
 
 async function main(): Promise<void> {

@@ -102,7 +102,7 @@ class Relay {
 }
 
 /** Echo replies in `ping -D` output, as Unix seconds of their arrival. */
-function replyTimes(text: string, address: string): number[] {
+export function replyTimes(text: string, address: string): number[] {
   const times: number[] = [];
   for (const m of text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from ([\d.]+):/gm)) {
     if (m[2] === address) times.push(Number(m[1]));
