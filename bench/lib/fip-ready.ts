@@ -272,6 +272,21 @@ async function round(
   return { seconds: Math.max(0, seconds), early: seconds < 0 };
 }
 
+/** Processes whose CPU time the rounds are charged: translating NB to SB, and SB to flows. */
+const WORKERS = ["ovn-northd", "ovn-controller"] as const;
+
+/** CPU seconds (user and system) that process `pid` has used; the kernel counts in 1/100 s. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function workersCpu(lab: Lab, node: LabNode): Promise<number[]> {
+  const pids = await lab.pids(node.name);
+  return Promise.all(WORKERS.map((name) => cpuSeconds(pids[name]!)));
+}
+
 function summary(times: number[]) {
   return {
     p50: sig(percentile(times, 50), 3),
@@ -289,8 +304,7 @@ export async function measureFipReady(lab: Lab, node: LabNode, relayArgs: string
   const api = await Relay.start(node.namespace, relayArgs);
   try {
     const setup = await setUp(lab, node, api);
-    const figures: Record<string, ReturnType<typeof summary> & { replies_before_answer: number }> =
-      {};
+    const figures: Record<string, ReturnType<typeof summary> & Record<string, number>> = {};
     for (const distributed of [false, true]) {
       const mode = distributed ? "distributed" : "centralised";
       await lab.ok(node.name, [
@@ -302,16 +316,26 @@ export async function measureFipReady(lab: Lab, node: LabNode, relayArgs: string
       await round(lab, node, api, setup, distributed, true);
       const times: number[] = [];
       let early = 0;
+      const cpuBefore = await workersCpu(lab, node);
       for (let i = 0; i < ROUNDS; i++) {
         const r = await round(lab, node, api, setup, distributed, false);
         times.push(r.seconds);
         if (r.early) early++;
       }
-      figures[mode] = { ...summary(times), replies_before_answer: early };
+      // Per round: one association and one disassociation, and the pings between.
+      const cpu = (await workersCpu(lab, node)).map((after, i) => (after - cpuBefore[i]!) / ROUNDS);
+      const [northd, controller] = cpu.map((s) => sig(s, 3));
+      figures[mode] = {
+        ...summary(times),
+        replies_before_answer: early,
+        northd_cpu_s_per_round: northd!,
+        controller_cpu_s_per_round: controller!,
+      };
       const f = figures[mode];
       log(
         `  floating IP associated → first echo reply from outside, ${mode} (${ROUNDS} rounds): ` +
-          `p50 ${f.p50} s, p95 ${f.p95} s, max ${f.max} s`,
+          `p50 ${f.p50} s, p95 ${f.p95} s, max ${f.max} s; CPU per round: ovn-northd ` +
+          `${northd} s, ovn-controller ${controller} s`,
       );
     }
     return { fip_ready_s: figures };
