@@ -13,17 +13,17 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Agent, request } from "node:https";
+import { Agent } from "node:https";
 import { join } from "node:path";
 import { OvsdbClient } from "../../src/ovsdb/index.js";
 import type {
   LogicalSwitchPort,
   OvnNorthboundDatabase,
 } from "../../src/ovsdb/models/ovn-northbound.js";
-import { call, rate, settle } from "./api-session.js";
+import { adminPasswordAuth, call, issueToken, rate, settle } from "./api-session.js";
 import { measureFloatingIps } from "./fip-load.js";
 import { measureRouterInterfaces } from "./router-load.js";
-import { log, sig } from "./stats.js";
+import { log, percentile, sig } from "./stats.js";
 
 const [address, pkiDir, adminPassword, staticToken] = process.argv.slice(2) as [
   string,
@@ -42,11 +42,6 @@ const TOKEN_CALLS = 40;
 /** The exit code when neither a password token nor the static token is taken. */
 const NO_TOKEN_EXIT = 3;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 async function main(): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const conn = { address, ca, agent };
@@ -62,40 +57,8 @@ async function main(): Promise<void> {
   });
 
   // A local token when the local plugin serves them, else the static token.
-  const password = {
-    auth: {
-      identity: {
-        methods: ["password"],
-        password: { user: { name: "admin", domain: { id: "default" }, password: adminPassword } },
-      },
-      scope: { project: { name: "admin", domain: { id: "default" } } },
-    },
-  };
-  const issued = await new Promise<{ status: number; token?: string }>((resolve, reject) => {
-    const text = JSON.stringify(password);
-    const req = request(
-      {
-        host: address,
-        port: 5000,
-        method: "POST",
-        path: "/v3/auth/tokens",
-        agent,
-        ca,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            token: res.headers["x-subject-token"] as string | undefined,
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(text);
-  });
+  const password = adminPasswordAuth(adminPassword);
+  const issued = await issueToken(conn, password);
   const token = issued.status === 201 && issued.token ? issued.token : staticToken;
   const tokenKind = token === staticToken ? "static" : "local";
   const probe = await call(conn, 9696, "GET", "/v2.0/networks", token);

@@ -136,3 +136,49 @@ export async function settle(nb: OvsdbClient<OvnNorthboundDatabase>): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The Identity request body for a token scoped to the admin project, by password. */
+export function adminPasswordAuth(adminPassword: string) {
+  return {
+    auth: {
+      identity: {
+        methods: ["password"],
+        password: { user: { name: "admin", domain: { id: "default" }, password: adminPassword } },
+      },
+      scope: { project: { name: "admin", domain: { id: "default" } } },
+    },
+  };
+}
+
+/** `POST /v3/auth/tokens` with `auth`: the status, and the token when one was issued. */
+export function issueToken(
+  session: Omit<ApiSession, "token" | "nb">,
+  auth: unknown,
+): Promise<{ status: number; token?: string }> {
+  const { address: host, agent, ca } = session;
+  const text = JSON.stringify(auth);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host,
+        port: 5000,
+        method: "POST",
+        path: "/v3/auth/tokens",
+        agent,
+        ca,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(text) },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            token: res.headers["x-subject-token"] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(text);
+  });
+}

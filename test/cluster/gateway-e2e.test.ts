@@ -23,7 +23,7 @@ import { after, before, describe, it } from "node:test";
 import type { Lab, LabVm } from "../../src/lab/lab.js";
 import { OPENSTACK_API_DISTRIBUTED_FIPS } from "../../src/cluster/config-keys.js";
 import { labWithApi } from "../helpers/api-member.js";
-import { killNode, stopLab } from "../helpers/lab.js";
+import { floatingNatRow, killNode, stopLab } from "../helpers/lab.js";
 import type { OpenStackCli } from "../helpers/openstack-cli.js";
 import { isAlive } from "../helpers/processes.js";
 import { waitFor } from "../helpers/wait.js";
@@ -352,21 +352,7 @@ describe("a router's external gateway on two gateway chassis", () => {
   const fips = {} as Record<Side, { id: string; address: string }>;
 
   /** The mode columns of a floating address's NAT row (set: distributed). */
-  const natRow = async (address: string): Promise<Record<string, string | undefined>> => {
-    const out = await lab!.ok("m3", [
-      "ovn-nbctl",
-      "--timeout=10",
-      "--format=json",
-      "--columns=logical_port,external_mac",
-      "find",
-      "NAT",
-      `external_ip="${address}"`,
-    ]);
-    const { data } = JSON.parse(out) as { data: unknown[][] };
-    assert.equal(data.length, 1, `one NAT row for ${address}`);
-    const [port, mac] = data[0]!.map((v) => (typeof v === "string" ? v : undefined));
-    return { logical_port: port, external_mac: mac };
-  };
+  const natRow = (address: string) => floatingNatRow(lab!, "m3", address);
 
   /**
    * From the outside host: an echo to `address` answered from that very

@@ -117,3 +117,27 @@ export async function callMemberApi(
   const r = await runIn(from.namespace, process.execPath, args, { timeoutMs: 20_000 });
   return JSON.parse(r.stdout) as MemberCallResult;
 }
+
+/**
+ * The mode columns of the NAT row for floating address `address`, read
+ * through member `node` (both set: the floating IP is distributed).
+ */
+export async function floatingNatRow(
+  lab: Lab,
+  node: string,
+  address: string,
+): Promise<{ logical_port?: string; external_mac?: string }> {
+  const out = await lab.ok(node, [
+    "ovn-nbctl",
+    "--timeout=10",
+    "--format=json",
+    "--columns=logical_port,external_mac",
+    "find",
+    "NAT",
+    `external_ip="${address}"`,
+  ]);
+  const { data } = JSON.parse(out) as { data: unknown[][] };
+  if (data.length !== 1) throw new Error(`${data.length} NAT rows for ${address}, not one`);
+  const [port, mac] = data[0]!.map((v) => (typeof v === "string" ? v : undefined));
+  return { logical_port: port, external_mac: mac };
+}
