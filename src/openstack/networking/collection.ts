@@ -320,28 +320,30 @@ export function writeHoldingRow(
  * never answered 200, and none is sent twice; a change overtaken by
  * another one answers 503 and, sent again, asks for what it asked.
  */
-export function writeUpdateTelling(
+export async function writeUpdateTelling<R>(
   context: NetworkingContext,
   kind: Pick<Collection, "holdingRow">,
   id: string,
-  build: (txn: NbTransaction) => void,
-): Promise<unknown> {
-  return writeNbTelling(
+  build: (txn: NbTransaction) => R,
+): Promise<R> {
+  const sent = await writeNbTelling(
     context.backend.nb,
     context.backend.nbReplica,
     (txn) => {
       const start = txn.size;
-      build(txn);
+      const result = build(txn);
       const row = kind.holdingRow(id);
-      return row && { uuid: row.uuid, ids: externalIdsWritten(txn, start, row.table, row.uuid) };
+      const ids = row && externalIdsWritten(txn, start, row.table, row.uuid);
+      return { result, uuid: row?.uuid, ids };
     },
-    (sent) => {
+    ({ uuid, ids }) => {
       // A change that wrote no revision cannot be told from the replica: its error stands.
-      if (!sent?.ids) return undefined;
+      if (!ids) return undefined;
       const row = kind.holdingRow(id);
-      return row?.uuid === sent.uuid && sameExternalIds(row.externalIds, sent.ids);
+      return row !== undefined && row.uuid === uuid && sameExternalIds(row.externalIds, ids);
     },
   );
+  return sent.result;
 }
 
 /** Registers the collection's routes: list, create (single and bulk), show, update, delete, tags. */
