@@ -23,6 +23,15 @@
  * by subnet, the others by port) and the new leader lost likewise: every
  * 200 is an interface gone whole (router port, switch port, its address
  * claims, its SNAT row), every 503 one still whole.
+ * Then floating IPs (their answer lost is an update's: told by the
+ * revision it wrote): 32 VM ports on four networks behind the two gateway
+ * routers, 32 floating IPs, and the 32 associations (PUT port_id) sent 8 at
+ * a time with the NB leader lost likewise: every 200 is a whole
+ * association (one `dnat_and_snat` row with the floating IP's id on the
+ * right router, from the VM's fixed address to the floating one, and
+ * `neutron:port_fip` on the VM's port), every 503 left nothing, and every
+ * failed call succeeds when sent again; then the 32 disassociations
+ * (port_id null) the same way.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it, type TestContext } from "node:test";
@@ -76,6 +85,7 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
   let os: OpenStackCli;
   const routers: string[] = [];
   const calls: Call[] = [];
+  let extId = "";
 
   async function ok(method: string, path: string, body: unknown): Promise<Row> {
     const answer = await os.call(method, path, JSON.stringify(body));
@@ -113,6 +123,7 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
         network: { name: "ext", "router:external": true },
       })
     ).network as Row;
+    extId = ext.id as string;
     await ok("POST", "/v2.0/subnets", {
       subnet: { network_id: ext.id, cidr: "198.51.100.0/24", ip_version: 4 },
     });
@@ -259,7 +270,11 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
     return made;
   }
 
-  type Request = ReturnType<typeof request>;
+  interface Request {
+    method: string;
+    path: string;
+    body: unknown;
+  }
 
   /**
    * Sends the requests at once while the NB leader hangs and dies, once all
@@ -350,5 +365,135 @@ describe("router interfaces when the NB leader is lost in the middle of them", (
     await sendAgain(removals.filter((_, i) => answers[i]!.status !== 200));
     const none = await checkNb(true);
     assert.equal(none.size, 0, "no interface is left after the repeats");
+  });
+
+  /** One floating IP of the burst and the VM port it is associated with. */
+  interface Fip {
+    id: string;
+    address: string;
+    router: string;
+    portId: string;
+    fixedIp: string;
+  }
+
+  /**
+   * What NB holds of the floating IPs, checked whole-or-nothing: returns
+   * those associated. Associated: exactly one `dnat_and_snat` row with its
+   * id, on its router, from the VM's fixed address to the floating one,
+   * naming the VM's port, and `neutron:port_fip` on that port. Not: no
+   * NAT row with its id and no `neutron:port_fip` on the port.
+   */
+  async function checkFips(fips: readonly Fip[]): Promise<Set<Fip>> {
+    const [lrs, lsps, nats] = await Promise.all(
+      ["Logical_Router", "Logical_Switch_Port", "NAT"].map(nb),
+    );
+    const lspByName = new Map(lsps!.map((p) => [p.name as string, p]));
+    const associated = new Set<Fip>();
+    for (const fip of fips) {
+      const rows = nats!.filter(
+        (n) => n.type === "dnat_and_snat" && ids(n)["neutron:fip_id"] === fip.id,
+      );
+      const portFip = ids(lspByName.get(fip.portId)!)["neutron:port_fip"];
+      if (rows.length === 0) {
+        assert.equal(portFip, undefined, `${fip.id}: port_fip on the port, no NAT row`);
+        continue;
+      }
+      assert.equal(rows.length, 1, `${fip.id}: ${rows.length} NAT rows`);
+      const nat = rows[0]!;
+      assert.equal(nat.logical_ip, fip.fixedIp, `${fip.id}: logical_ip`);
+      assert.equal(nat.external_ip, fip.address, `${fip.id}: external_ip`);
+      assert.equal(ids(nat)["neutron:fip_port_id"], fip.portId);
+      assert.equal(ids(nat)["neutron:router_name"], `neutron-${fip.router}`);
+      const holders = lrs!.filter((lr) => list(lr.nat).includes(nat._uuid as string));
+      assert.deepEqual(
+        holders.map((lr) => lr.name),
+        [`neutron-${fip.router}`],
+        `${fip.id}: its NAT row on the wrong router`,
+      );
+      assert.equal(portFip, fip.address, `${fip.id}: NAT row, no port_fip on the port`);
+      associated.add(fip);
+    }
+    return associated;
+  }
+
+  it("associates and disassociates floating IPs: every 200 whole in NB, every 503 left nothing, a failed call done when sent again", async (t) => {
+    // Four networks behind the two gateway routers, eight VM ports on each.
+    const networks = (
+      await ok("POST", "/v2.0/networks", {
+        networks: Array.from({ length: 4 }, (_, i) => ({ name: `vm${i}` })),
+      })
+    ).networks as Row[];
+    const subnets = (
+      await ok("POST", "/v2.0/subnets", {
+        subnets: networks.map((n, i) => ({
+          network_id: n.id,
+          cidr: `172.16.${i}.0/24`,
+          ip_version: 4,
+        })),
+      })
+    ).subnets as Subnet[];
+    const behind = (i: number) => routers[i % BURST.gatewayRouters]!;
+    for (const [i, subnet] of subnets.entries()) {
+      await ok("PUT", `/v2.0/routers/${behind(i)}/add_router_interface`, {
+        subnet_id: subnet.id,
+      });
+    }
+    const count = 32;
+    const ports = (
+      await ok("POST", "/v2.0/ports", {
+        ports: Array.from({ length: count }, (_, i) => ({
+          network_id: networks[i % networks.length]!.id,
+        })),
+      })
+    ).ports as Row[];
+    const created = (
+      await ok("POST", "/v2.0/floatingips", {
+        floatingips: Array.from({ length: count }, () => ({ floating_network_id: extId })),
+      })
+    ).floatingips as Row[];
+    const fips: Fip[] = created.map((f, i) => ({
+      id: f.id as string,
+      address: f.floating_ip_address as string,
+      router: behind(i % networks.length),
+      portId: ports[i]!.id as string,
+      fixedIp: (ports[i]!.fixed_ips as { ip_address: string }[])[0]!.ip_address,
+    }));
+    const put = (fip: Fip, portId: string | null) => ({
+      method: "PUT",
+      path: `/v2.0/floatingips/${fip.id}`,
+      body: { floatingip: { port_id: portId } },
+    });
+    assert.equal((await checkFips(fips)).size, 0, "no floating IP associated before the burst");
+
+    const associations = fips.map((f) => put(f, f.portId));
+    const answers = await withLeaderLoss(t, associations);
+    const made = await checkFips(fips);
+    answers.forEach((answer, i) => {
+      const fip = fips[i]!;
+      if (answer.status === 200) {
+        assert.ok(made.has(fip), `acknowledged but not in NB: ${JSON.stringify(answer.body)}`);
+        const view = (answer.body as { floatingip: Row }).floatingip;
+        assert.equal(view.port_id, fip.portId);
+        assert.equal(view.router_id, fip.router);
+        assert.equal(view.fixed_ip_address, fip.fixedIp);
+      }
+      if (answer.status === 503) assert.ok(!made.has(fip), "503 although it is associated");
+    });
+    await sendAgain(associations.filter((_, i) => answers[i]!.status !== 200));
+    assert.equal((await checkFips(fips)).size, count, "every floating IP associated at the end");
+
+    const disassociations = fips.map((f) => put(f, null));
+    const offAnswers = await withLeaderLoss(t, disassociations);
+    const left = await checkFips(fips);
+    offAnswers.forEach((answer, i) => {
+      const fip = fips[i]!;
+      if (answer.status === 200) {
+        assert.ok(!left.has(fip), `acknowledged but still in NB`);
+        assert.equal((answer.body as { floatingip: Row }).floatingip.port_id, null);
+      }
+      if (answer.status === 503) assert.ok(left.has(fip), "503 although it is disassociated");
+    });
+    await sendAgain(disassociations.filter((_, i) => offAnswers[i]!.status !== 200));
+    assert.equal((await checkFips(fips)).size, 0, "no floating IP associated at the end");
   });
 });

@@ -15,14 +15,18 @@ import { parseSchema } from "../../src/ovsdb/schema/schema.js";
 import type { NbClient } from "../../src/openstack/backend.js";
 import { ApiError } from "../../src/openstack/errors.js";
 import { EventEmitter } from "node:events";
+import { writeUpdateTelling, type HoldingRow } from "../../src/openstack/networking/collection.js";
+import type { NetworkingContext } from "../../src/openstack/networking/context.js";
 import {
+  externalIdsWritten,
   isOutcomeUnknown,
   outcomeAfterResync,
   writeNb,
   writeNbTelling,
+  type GuardedTable,
   type NbTransaction,
 } from "../../src/openstack/networking/write.js";
-import { TEST_SCHEMA, type TestDatabase } from "./fixtures.js";
+import { TEST_SCHEMA, U1, U2, type TestDatabase } from "./fixtures.js";
 
 const schema = parseSchema(TEST_SCHEMA);
 
@@ -286,5 +290,89 @@ describe("a write that tells its outcome from the replica (router interface acti
       (e: unknown) => e === notFound,
     );
     assert.equal(replica.asked, 0);
+  });
+});
+
+describe("an update that tells its outcome from the revision it wrote (PUTs, tags, router routes)", () => {
+  // The test schema's Switch stands in for the row holding a resource.
+  const table = "Switch" as GuardedTable;
+  const read = new Map([
+    ["neutron:revision_number", "4"],
+    ["microovn:name", "old"],
+  ]);
+  const asked = new Map([
+    ["neutron:revision_number", "5"],
+    ["microovn:name", "new"],
+  ]);
+
+  /** A resource whose holding row is what the test says, and an update of its name to "new". */
+  function resource(nb: NbClient) {
+    const state: { row: HoldingRow | undefined } = {
+      row: { table, uuid: U1, externalIds: read },
+    };
+    const context = {
+      backend: { nb, nbReplica: resyncedReplica() },
+    } as unknown as NetworkingContext;
+    const kind = { holdingRow: () => state.row };
+    const rename = (txn: NbTransaction) =>
+      (txn as unknown as Transaction<TestDatabase>).update("Switch", [["_uuid", "==", U1]], {
+        external_ids: asked,
+      });
+    return { state, update: () => writeUpdateTelling(context, kind, "r", rename) };
+  }
+
+  it("answers as made when the replica, back, shows the row with the revision it wrote", async () => {
+    const { nb, next } = fakeNb();
+    const { state, update } = resource(nb);
+    const answer = update();
+    const commit = await next();
+    state.row = { table, uuid: U1, externalIds: new Map(asked) };
+    commit.answer(lost());
+    await answer;
+  });
+
+  it("answers 503 when the row is as it was read, when another change overtook it, or when it is gone", async () => {
+    const overtaken = new Map([
+      ["neutron:revision_number", "5"],
+      ["microovn:name", "other"],
+    ]);
+    for (const after of [read, overtaken, undefined]) {
+      const { nb, next } = fakeNb();
+      const { state, update } = resource(nb);
+      const answer = update();
+      const commit = await next();
+      state.row = after && { table, uuid: U1, externalIds: after };
+      commit.answer(lost());
+      await assert.rejects(answer, (e: unknown) => {
+        assert.ok(e instanceof ApiError, String(e));
+        assert.equal(e.status, 503);
+        assert.match(e.message, /send the request again/);
+        return true;
+      });
+    }
+  });
+
+  it("keeps the lost answer's error when the change wrote no revision to tell by", async () => {
+    const { nb, next } = fakeNb();
+    const context = {
+      backend: { nb, nbReplica: resyncedReplica() },
+    } as unknown as NetworkingContext;
+    const kind = { holdingRow: (): HoldingRow => ({ table, uuid: U1, externalIds: read }) };
+    const error = lost();
+    const answer = writeUpdateTelling(context, kind, "r", port("a"));
+    (await next()).answer(error);
+    await assert.rejects(answer, (e: unknown) => e === error);
+  });
+
+  it("reads what the build's own operations wrote to that row, the last write winning", () => {
+    const txn = new Transaction<TestDatabase>(schema, async () => []);
+    txn.update("Switch", [["_uuid", "==", U1]], { external_ids: new Map([["k", "before"]]) });
+    const from = txn.size;
+    txn.update("Switch", [["_uuid", "==", U2]], { external_ids: new Map([["k", "other row"]]) });
+    txn.update("Switch", [["_uuid", "==", U1]], { name: "no ids" });
+    assert.equal(externalIdsWritten(txn as never, from, table, U1), undefined);
+    txn.update("Switch", [["_uuid", "==", U1]], { external_ids: new Map([["k", "first"]]) });
+    txn.update("Switch", [["_uuid", "==", U1]], { external_ids: new Map([["k", "last"]]) });
+    assert.deepEqual(externalIdsWritten(txn as never, from, table, U1), new Map([["k", "last"]]));
   });
 });

@@ -29,7 +29,8 @@ import {
 import { checkQuota, countCollection } from "./quotas/usage.js";
 import {
   expectSame,
-  writeNb,
+  externalIdsWritten,
+  sameExternalIds,
   writeNbTelling,
   type GuardedTable,
   type NbTransaction,
@@ -308,6 +309,43 @@ export function writeHoldingRow(
   });
 }
 
+/**
+ * writeNbTelling for a change of an existing resource (an update, its tags,
+ * a router's routes): `build` changes the resource `id` of `kind`, and
+ * every such change writes a new revision into the row holding it. After a
+ * lost answer the change was made exactly when that row, in the replica
+ * whole again, holds the external_ids this build wrote: the guard on the
+ * row (writeHoldingRow) lets only one writer move it from the revision
+ * read, and a later change moves it on. So a change that is not there is
+ * never answered 200, and none is sent twice; a change overtaken by
+ * another one answers 503 and, sent again, asks for what it asked.
+ */
+export async function writeUpdateTelling<R>(
+  context: NetworkingContext,
+  kind: Pick<Collection, "holdingRow">,
+  id: string,
+  build: (txn: NbTransaction) => R,
+): Promise<R> {
+  const sent = await writeNbTelling(
+    context.backend.nb,
+    context.backend.nbReplica,
+    (txn) => {
+      const start = txn.size;
+      const result = build(txn);
+      const row = kind.holdingRow(id);
+      const ids = row && externalIdsWritten(txn, start, row.table, row.uuid);
+      return { result, uuid: row?.uuid, ids };
+    },
+    ({ uuid, ids }) => {
+      // A change that wrote no revision cannot be told from the replica: its error stands.
+      if (!ids) return undefined;
+      const row = kind.holdingRow(id);
+      return row !== undefined && row.uuid === uuid && sameExternalIds(row.externalIds, ids);
+    },
+  );
+  return sent.result;
+}
+
 /** Registers the collection's routes: list, create (single and bulk), show, update, delete, tags. */
 export function registerCollection<V extends View>(
   app: ApiApp,
@@ -392,7 +430,7 @@ export function registerCollection<V extends View>(
       const caller = callerOf(request);
       const { id } = request.params;
       const changes = (request.body as Record<string, Item>)[singular]!;
-      await writeNb(nb, (txn) => {
+      await writeUpdateTelling(context, kind, id, (txn) => {
         const view = writableResource(caller, kind, id, "update");
         kind.update(txn, view, changes, caller);
       });
@@ -429,11 +467,10 @@ function registerTagRoutes<V extends View>(
   kind: Collection<V>,
 ): void {
   const path = `/v2.0/${kind.path ?? kind.plural}/:id/tags`;
-  const nb = context.backend.nb;
   const tags = [kind.plural];
   /** Writes the tags `next` makes of the current ones, unless they stay the same. */
   const changeTags = (caller: Caller, id: string, next: (current: string[]) => string[]) =>
-    writeNb(nb, (txn) => {
+    writeUpdateTelling(context, kind, id, (txn) => {
       const view = writableResource(caller, kind, id, "update");
       const row = kind.holdingRow(view.id);
       if (!row) throw notFound(kind.label, id);

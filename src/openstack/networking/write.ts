@@ -193,7 +193,7 @@ export interface Resyncing {
  */
 export function outcomeAfterResync(
   replica: Resyncing,
-  isThere: () => boolean,
+  isThere: () => boolean | undefined,
   timeoutMs = 15_000,
 ): Promise<boolean | undefined> {
   return new Promise((resolve) => {
@@ -224,14 +224,14 @@ export function notMadeAfterLostConnection(): ApiError {
  * the replica to be whole again and answers from it — what the build
  * returned when the change is there, 503 "send the request again" when it
  * is not — rather than a 500 after which a client cannot know whether to
- * repeat the request. Only when the replica does not come back either is
- * the original error thrown.
+ * repeat the request. Only when the replica does not come back either, or
+ * `isMade` cannot tell (undefined), is the original error thrown.
  */
 export async function writeNbTelling<R>(
   nb: NbClient,
   replica: Resyncing,
   build: (txn: NbTransaction) => R,
-  isMade: (sent: R) => boolean,
+  isMade: (sent: R) => boolean | undefined,
 ): Promise<R> {
   // What the last build returned: the change the lost commit carried.
   let sent: { result: R } | undefined;
@@ -249,6 +249,48 @@ export async function writeNbTelling<R>(
     if (!made) throw notMadeAfterLostConnection();
     return last.result;
   }
+}
+
+/**
+ * The external_ids that the operations of `txn` from `from` on give the row
+ * `uuid` of `table` (the last update of that column wins), or undefined
+ * when they give none. What an update wrote to the row that holds a
+ * resource's revision is what tells, after a lost answer, whether it was
+ * made: no other write leaves that row with the same map.
+ */
+export function externalIdsWritten(
+  txn: NbTransaction,
+  from: number,
+  table: GuardedTable,
+  uuid: string,
+): Map<string, string> | undefined {
+  let written: Map<string, string> | undefined;
+  for (const op of txn.toOperations().slice(from)) {
+    if (op.op !== "update" || op.table !== table) continue;
+    const byUuid = op.where.some(
+      (c) =>
+        Array.isArray(c) &&
+        c[0] === "_uuid" &&
+        c[1] === "==" &&
+        Array.isArray(c[2]) &&
+        c[2][0] === "uuid" &&
+        c[2][1] === uuid,
+    );
+    const value = op.row.external_ids;
+    if (!byUuid || !Array.isArray(value) || value[0] !== "map") continue;
+    written = new Map(value[1] as [string, string][]);
+  }
+  return written;
+}
+
+/** Whether two external_ids maps hold the same keys with the same values. */
+export function sameExternalIds(
+  a: ReadonlyMap<string, string>,
+  b: ReadonlyMap<string, string>,
+): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 export type GuardedTable =

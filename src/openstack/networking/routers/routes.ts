@@ -3,15 +3,17 @@
  * the router collection through the shared machinery, and the member
  * actions `add_router_interface`, `remove_router_interface`,
  * `add_extraroutes` and `remove_extraroutes` (PUT, 200), each one NB
- * transaction. The interface actions answer like creates and deletes when
- * NB's answer is lost (writeNbTelling): from the replica, 200 or 503.
+ * transaction. When NB's answer is lost they answer from the replica, 200
+ * or 503, as creates, updates and deletes do: the interface actions by
+ * whether the interface's router port is there (writeNbTelling), the route
+ * actions by the router's new revision (writeUpdateTelling).
  */
 import { Type } from "typebox";
 import { formatIp, formatPrefix, parseIp, parsePrefix } from "../addresses.js";
-import { registerCollection, writeHoldingRow } from "../collection.js";
+import { registerCollection, writeHoldingRow, writeUpdateTelling } from "../collection.js";
 import { callerOf, type ResourceRoutes } from "../context.js";
 import { nbRows, type NbRows } from "../rows.js";
-import { writeNb, writeNbTelling, type NbTransaction } from "../write.js";
+import { writeNbTelling, type NbTransaction } from "../write.js";
 import { extraRoutesOf, routeKey, writeRoutes, type ExtraRoute } from "./extra-routes.js";
 import { InterfaceBody, addInterface, removeInterface, type InterfaceInfo } from "./interfaces.js";
 import { lrpName } from "./names.js";
@@ -122,7 +124,7 @@ export const routerRoutes: ResourceRoutes = (app, context, baseUrl) => {
         const caller = callerOf(request);
         const { id } = request.params;
         const { routes } = request.body.router;
-        await writeNb(nb, (txn) =>
+        await writeUpdateTelling(context, routers, id, (txn) =>
           changeRoutes(rows, txn, caller, id, routes, action === "add_extraroutes"),
         );
         return { router: routers.get(id) };
