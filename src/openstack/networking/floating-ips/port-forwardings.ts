@@ -14,12 +14,17 @@ import { Type } from "typebox";
 import type { Caller } from "../../auth/caller.js";
 import { ApiError } from "../../errors.js";
 import { parseIp } from "../addresses.js";
-import { visibleResource, writableResource, type Collection } from "../collection.js";
+import {
+  visibleResource,
+  writableResource,
+  writeUpdateTelling,
+  type Collection,
+} from "../collection.js";
 import { callerOf, type ResourceRoutes } from "../context.js";
 import { matches, parseListQuery, selectFields, type RawQuery, type View } from "../query.js";
 import { fixedIpsOf, nbRows } from "../rows.js";
 import { IntegerLike, Text255, toInteger } from "../validation.js";
-import { expectSame, writeNb, type NbTransaction } from "../write.js";
+import { expectSame, type NbTransaction } from "../write.js";
 import { routerFor, vmPort, type FipContext } from "./association.js";
 import { FIP_KEYS } from "./names.js";
 import { PF_PROTOCOLS, type PfProtocol, type PortForwarding } from "./pf-rows.js";
@@ -170,7 +175,6 @@ function pfView(pf: PortForwarding): View {
 export function portForwardingRoutes(fips: Collection): ResourceRoutes {
   return (app, context) => {
     const rows = nbRows(context);
-    const nb = context.backend.nb;
     const tags = ["floatingips"];
     const path = "/v2.0/floatingips/:id/port_forwardings";
     const fipContext = (txn: NbTransaction, caller: Caller): FipContext => ({
@@ -220,7 +224,7 @@ export function portForwardingRoutes(fips: Collection): ResourceRoutes {
       async (request, reply) => {
         const caller = callerOf(request);
         const { id } = request.params;
-        const made = await writeNb(nb, (txn) => {
+        const made = await writeUpdateTelling(context, fips, id, (txn) => {
           writableResource(caller, fips, id, "update");
           const fip = forwardingsOfFip(rows, id);
           const pf = forwardingOf(request.body.port_forwarding, undefined);
@@ -239,7 +243,7 @@ export function portForwardingRoutes(fips: Collection): ResourceRoutes {
       async (request) => {
         const caller = callerOf(request);
         const { id, pf: pfId } = request.params;
-        const changed = await writeNb(nb, (txn) => {
+        const changed = await writeUpdateTelling(context, fips, id, (txn) => {
           writableResource(caller, fips, id, "update");
           const fip = forwardingsOfFip(rows, id);
           const pf = forwardingOf(request.body.port_forwarding, one(fip, pfId));
@@ -257,7 +261,7 @@ export function portForwardingRoutes(fips: Collection): ResourceRoutes {
       async (request, reply) => {
         const caller = callerOf(request);
         const { id, pf: pfId } = request.params;
-        await writeNb(nb, (txn) => {
+        await writeUpdateTelling(context, fips, id, (txn) => {
           writableResource(caller, fips, id, "update");
           const fip = forwardingsOfFip(rows, id);
           one(fip, pfId);
