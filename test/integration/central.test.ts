@@ -62,14 +62,18 @@ after(async () => {
 describe("central: NB, SB and ovn-northd over TLS", () => {
   it("creates both databases as Raft clusters with ssl addresses", async () => {
     for (const db of ["nb", "sb"] as const) {
-      const status = (
-        await run("ovs-appctl", [
+      // The server makes its control socket a moment after it starts: ask until it answers.
+      const status = await waitFor(`${db}'s cluster/status`, async () =>
+        run("ovs-appctl", [
           "-t",
           central.controlSocket(db),
           "cluster/status",
           central.databaseName(db),
-        ])
-      ).stdout;
+        ]).then(
+          (r) => r.stdout,
+          () => undefined,
+        ),
+      );
       assert.match(status, /Role: leader/);
       assert.match(status, new RegExp(`Address: ssl:127\\.0\\.0\\.1:${central.raftPort(db)}`));
     }
