@@ -72,3 +72,19 @@ export async function networkWithSubnet(
   ]);
   return { network, subnet };
 }
+
+/**
+ * What the CLI tests read of NB on `member` (a getter: suites make their
+ * member in `before`): ovn-nbctl, one column of one record as it prints it
+ * alone, and whole tables as CSV (what a refused request must leave alone).
+ */
+export function nbReader(member: () => TestMember) {
+  const nbctl = (args: readonly string[]) => member().ok(["ovn-nbctl", ...args]);
+  const column = async (table: string, record: string, name: string) =>
+    (await nbctl(["--bare", `--columns=${name}`, "list", table, record])).trim();
+  const tables = async (names: readonly string[]) =>
+    (await Promise.all(names.map((t) => nbctl(["--format=csv", "--no-headings", "list", t])))).join(
+      "\n",
+    );
+  return { nbctl, column, tables };
+}

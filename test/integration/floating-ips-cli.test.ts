@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { memberWithApi, networkWithSubnet } from "../helpers/api-member.js";
+import { memberWithApi, networkWithSubnet, nbReader } from "../helpers/api-member.js";
 import type { OpenStackCli } from "../helpers/openstack-cli.js";
 import type { TestMember } from "../helpers/member.js";
 import { waitFor } from "../helpers/wait.js";
@@ -47,22 +47,16 @@ describe("floating IPs through the openstack CLI", () => {
   let stray: Port;
   let in1Sub: { id: string };
   let chassis: string;
-  const nbctl = (args: readonly string[]) => m.ok(["ovn-nbctl", ...args]);
-  const column = async (table: string, record: string, name: string) =>
-    (await nbctl(["--bare", `--columns=${name}`, "list", table, record])).trim();
+  const { nbctl, column, tables } = nbReader(() => m);
   /** Every row a floating IP touches: what a refused request must leave alone. */
-  const snapshot = async () =>
-    (
-      await Promise.all(
-        [
-          "Logical_Router",
-          "Logical_Router_Port",
-          "NAT",
-          "Load_Balancer",
-          "Logical_Switch_Port",
-        ].map((t) => nbctl(["--format=csv", "--no-headings", "list", t])),
-      )
-    ).join("\n");
+  const snapshot = () =>
+    tables([
+      "Logical_Router",
+      "Logical_Router_Port",
+      "NAT",
+      "Load_Balancer",
+      "Logical_Switch_Port",
+    ]);
   /** The floating IP's NAT rows (by neutron:fip_id), each as its columns. */
   const natOf = async (fipId: string) => {
     const uuids = (

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { memberWithApi } from "../helpers/api-member.js";
+import { memberWithApi, nbReader } from "../helpers/api-member.js";
 import type { TestMember } from "../helpers/member.js";
 import type { OpenStackCli } from "../helpers/openstack-cli.js";
 
@@ -38,19 +38,15 @@ interface Port {
 describe("routers through the openstack CLI", () => {
   let m: TestMember;
   let os: OpenStackCli;
-  const nbctl = (args: readonly string[]) => m.ok(["ovn-nbctl", ...args]);
-  /** One column of one row, as ovn-nbctl prints it alone. */
-  const column = async (table: string, record: string, name: string) =>
-    (await nbctl(["--bare", `--columns=${name}`, "list", table, record])).trim();
+  const { nbctl, column, tables } = nbReader(() => m);
   /** Every router row NB holds: what a refused request must leave alone. */
-  const l3Rows = async () =>
-    [
+  const snapshot = () =>
+    tables([
       "Logical_Router",
       "Logical_Router_Port",
       "Logical_Router_Static_Route",
       "Logical_Switch_Port",
-    ].map((t) => nbctl(["--format=csv", "--no-headings", "list", t]));
-  const snapshot = async () => (await Promise.all(await l3Rows())).join("\n");
+    ]);
   const subnet = (name: string, network: string, range: string, ...extra: string[]) =>
     os.json<{ id: string; gateway_ip: string }>([
       "subnet",

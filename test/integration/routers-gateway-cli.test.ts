@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { memberWithApi } from "../helpers/api-member.js";
+import { memberWithApi, nbReader } from "../helpers/api-member.js";
 import type { OpenStackCli } from "../helpers/openstack-cli.js";
 import type { TestMember } from "../helpers/member.js";
 import { waitFor } from "../helpers/wait.js";
@@ -33,23 +33,17 @@ describe("router external gateways through the openstack CLI", () => {
   let extSub: { id: string; gateway_ip: string };
   let in1: { id: string };
   let in2: { id: string };
-  const nbctl = (args: readonly string[]) => m.ok(["ovn-nbctl", ...args]);
-  const column = async (table: string, record: string, name: string) =>
-    (await nbctl(["--bare", `--columns=${name}`, "list", table, record])).trim();
+  const { nbctl, column, tables } = nbReader(() => m);
   /** Every row a gateway touches: what a refused request must leave alone. */
-  const snapshot = async () =>
-    (
-      await Promise.all(
-        [
-          "Logical_Router",
-          "Logical_Router_Port",
-          "Logical_Router_Static_Route",
-          "NAT",
-          "Gateway_Chassis",
-          "Logical_Switch_Port",
-        ].map((t) => nbctl(["--format=csv", "--no-headings", "list", t])),
-      )
-    ).join("\n");
+  const snapshot = () =>
+    tables([
+      "Logical_Router",
+      "Logical_Router_Port",
+      "Logical_Router_Static_Route",
+      "NAT",
+      "Gateway_Chassis",
+      "Logical_Switch_Port",
+    ]);
   /** The router's SNAT rows as "logical_ip>external_ip", sorted. */
   const snat = async (routerId: string) => {
     const mine = (await column("Logical_Router", `neutron-${routerId}`, "nat"))
