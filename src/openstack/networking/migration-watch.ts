@@ -26,7 +26,8 @@ import {
 } from "./migration.js";
 import { PORT_KEYS } from "./ports.js";
 import { nbRows, type NbRows } from "./rows.js";
-import { expectSame, writeNb, type NbTransaction } from "./write.js";
+import { watchPasses, type PassWatch } from "./watch-pass.js";
+import { expectSame, type NbTransaction } from "./write.js";
 
 /** How long a failed end (NB not answering) waits before it is tried again. */
 const RETRY_MS = 1_000;
@@ -57,9 +58,7 @@ export function buildMigrationEnd(
   return true;
 }
 
-export interface MigrationWatch {
-  close(): void;
-}
+export type MigrationWatch = PassWatch;
 
 /**
  * Watches the service's replicas and ends each migration whose VM has
@@ -69,83 +68,65 @@ export function watchMigrations(
   context: NetworkingContext,
   log: (message: string) => void,
 ): MigrationWatch {
-  const { nb, nbReplica, sbReplica } = context.backend;
+  const { nbReplica, sbReplica } = context.backend;
   const rows = nbRows(context);
   const chassis = sbChassis(sbReplica);
   /** Ports NB shows migrating, by name. */
   const migrating = new Map<string, Migration>();
-  /** Ends being written (or waiting to be tried again), by port. */
-  const busy = new Set<string>();
-  const timers = new Set<NodeJS.Timeout>();
-  let closed = false;
-
-  const check = (id: string): void => {
-    const migration = migrating.get(id);
-    if (closed || !migration || busy.has(id)) return;
-    const binding = sbReplica.table("Port_Binding").lookup({ logical_port: id });
-    const why = migrationEnd(migration, binding, chassis);
-    if (!why) return;
-    busy.add(id);
-    writeNb(nb, (txn) => buildMigrationEnd(txn, rows, id, migration)).then(
-      (wrote) => {
-        busy.delete(id);
-        if (wrote) {
-          log(
-            `port ${id}: migration from ${migration.source} to ${migration.destination} ended ` +
-              (why === "activated"
-                ? `(the VM announced itself on ${migration.destination})`
-                : `(${migration.source} let the port go)`),
-          );
-        }
-      },
-      (e: unknown) => {
-        log(`port ${id}: could not end its migration yet: ${(e as Error).message}`);
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          busy.delete(id);
-          check(id);
-        }, RETRY_MS);
-        timers.add(timer);
-      },
-    );
-  };
 
   const track = (lsp: LogicalSwitchPort): void => {
     const migration = migrationOf(lsp.options);
     if (migration) migrating.set(lsp.name, migration);
     else migrating.delete(lsp.name);
   };
-
-  const onNb = (changes: readonly RowChange[]): void => {
-    for (const c of changes) {
-      if (c.table !== "Logical_Switch_Port") continue;
-      const lsp = c.row as unknown as LogicalSwitchPort;
-      if (c.kind === "delete") migrating.delete(lsp.name);
-      else track(lsp);
-      check(lsp.name);
-    }
-  };
-  const onSb = (changes: readonly RowChange[]): void => {
-    for (const c of changes) {
-      if (c.table === "Port_Binding") {
-        check((c.row as unknown as { logical_port: string }).logical_port);
-      } else if (c.table === "Chassis") {
+  /** The migrating ports among `ports`: the others have nothing to end. */
+  const migratingOf = (ports: string[]): string[] => ports.filter((id) => migrating.has(id));
+  /** The migrating ports a batch of NB changes touches, once `migrating` has taken the batch in. */
+  const nbPorts = (changes: readonly RowChange[]): string[] =>
+    migratingOf(
+      changes.flatMap((c) => {
+        if (c.table !== "Logical_Switch_Port") return [];
+        const lsp = c.row as unknown as LogicalSwitchPort;
+        if (c.kind === "delete") migrating.delete(lsp.name);
+        else track(lsp);
+        return [lsp.name];
+      }),
+    );
+  const sbPorts = (changes: readonly RowChange[]): string[] =>
+    migratingOf(
+      changes.flatMap((c) => {
+        if (c.table === "Port_Binding")
+          return [(c.row as unknown as { logical_port: string }).logical_port];
         // A chassis (re)registered: names may now resolve.
-        for (const id of migrating.keys()) check(id);
-      }
-    }
-  };
+        if (c.table === "Chassis") return [...migrating.keys()];
+        return [];
+      }),
+    );
 
   for (const lsp of nbReplica.table("Logical_Switch_Port").values()) track(lsp);
-  nbReplica.on("change", onNb);
-  sbReplica.on("change", onSb);
-  for (const id of migrating.keys()) check(id);
-  return {
-    close() {
-      closed = true;
-      nbReplica.off("change", onNb);
-      sbReplica.off("change", onSb);
-      for (const t of timers) clearTimeout(t);
+  return watchPasses(context.backend, log, {
+    gatherMs: 0,
+    retryMs: RETRY_MS,
+    nb: nbPorts,
+    sb: sbPorts,
+    initial: migrating.keys(),
+    pass: (id) => {
+      const migration = migrating.get(id);
+      if (!migration) return undefined;
+      const binding = sbReplica.table("Port_Binding").lookup({ logical_port: id });
+      const why = migrationEnd(migration, binding, chassis);
+      if (!why) return undefined;
+      return {
+        build: (txn) => buildMigrationEnd(txn, rows, id, migration),
+        wrote: (wrote) =>
+          wrote
+            ? `port ${id}: migration from ${migration.source} to ${migration.destination} ended ` +
+              (why === "activated"
+                ? `(the VM announced itself on ${migration.destination})`
+                : `(${migration.source} let the port go)`)
+            : undefined,
+        failure: `port ${id}: could not end its migration yet`,
+      };
     },
-  };
+  });
 }

@@ -8,10 +8,10 @@
  * are wrong, guarded by their current columns, so that several API
  * servers doing the same agree (the loser finds nothing left to do).
  */
-import type { RowChange } from "../../../ovsdb/index.js";
 import type { NetworkingContext } from "../context.js";
 import { nbRows, type NbRows } from "../rows.js";
-import { expectSame, writeNb, type NbTransaction } from "../write.js";
+import { EVERYTHING, onTables, watchPasses, type PassWatch } from "../watch-pass.js";
+import { expectSame, type NbTransaction } from "../write.js";
 import { wantedMode } from "./association.js";
 import { sbHostLookup, type HostLookup } from "./host.js";
 import { FIP_KEYS } from "./names.js";
@@ -52,12 +52,11 @@ export function buildModeChanges(
   return changed;
 }
 
-export interface ModeWatch {
-  close(): void;
-}
+export type ModeWatch = PassWatch;
 
 const WATCHED_NB = new Set(["NAT", "Logical_Switch_Port", "Logical_Switch"]);
 const WATCHED_SB = new Set(["Port_Binding", "Chassis"]);
+const WATCHED_STATE = new Set(["Config"]);
 
 /** Watches the service's replicas and moves floating IPs between modes. `log` hears of each move. */
 export function watchFloatingIpModes(
@@ -65,68 +64,21 @@ export function watchFloatingIpModes(
   log: (message: string) => void,
 ): ModeWatch {
   const { backend } = context;
-  const { nb, nbReplica, sbReplica, stateReplica } = backend;
   const rows = nbRows(context);
-  const host = sbHostLookup(sbReplica);
-  let closed = false;
-  let busy = false;
-  let again = false;
-  let timer: NodeJS.Timeout | undefined;
-
-  const pass = (): void => {
-    if (closed) return;
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    again = false;
-    writeNb(nb, (txn) => buildModeChanges(txn, rows, distributedFloatingIps(backend), host)).then(
-      (changed) => {
-        busy = false;
-        if (changed > 0) log(`floating IPs: ${changed} NAT row(s) moved to the mode they need`);
-        if (again) pass();
-      },
-      (e: unknown) => {
-        busy = false;
-        log(`floating IPs: could not change their mode yet: ${(e as Error).message}`);
-        timer = setTimeout(() => {
-          timer = undefined;
-          pass();
-        }, RETRY_MS);
-      },
-    );
-  };
-  /** Many changes arrive together: one pass after them. */
-  let queued = false;
-  const soon = (): void => {
-    if (queued || closed) return;
-    queued = true;
-    setImmediate(() => {
-      queued = false;
-      pass();
-    });
-  };
-  const onNb = (changes: readonly RowChange[]) => {
-    if (changes.some((c) => WATCHED_NB.has(c.table))) soon();
-  };
-  const onSb = (changes: readonly RowChange[]) => {
-    if (changes.some((c) => WATCHED_SB.has(c.table))) soon();
-  };
-  const onState = (changes: readonly RowChange[]) => {
-    if (changes.some((c) => c.table === "Config")) soon();
-  };
-  nbReplica.on("change", onNb);
-  sbReplica.on("change", onSb);
-  stateReplica.on("change", onState);
-  soon();
-  return {
-    close() {
-      closed = true;
-      nbReplica.off("change", onNb);
-      sbReplica.off("change", onSb);
-      stateReplica.off("change", onState);
-      if (timer) clearTimeout(timer);
-    },
-  };
+  const host = sbHostLookup(backend.sbReplica);
+  return watchPasses(backend, log, {
+    // Many changes arrive together: one pass after them.
+    gatherMs: 0,
+    retryMs: RETRY_MS,
+    nb: onTables(WATCHED_NB),
+    sb: onTables(WATCHED_SB),
+    state: onTables(WATCHED_STATE),
+    initial: [EVERYTHING],
+    pass: () => ({
+      build: (txn) => buildModeChanges(txn, rows, distributedFloatingIps(backend), host),
+      wrote: (changed) =>
+        changed > 0 ? `floating IPs: ${changed} NAT row(s) moved to the mode they need` : undefined,
+      failure: "floating IPs: could not change their mode yet",
+    }),
+  });
 }

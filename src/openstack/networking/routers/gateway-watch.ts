@@ -12,12 +12,13 @@
  * starting, an operator setting options on several members) is gathered
  * for a second into one transaction.
  */
-import type { Condition, RowChange } from "../../../ovsdb/index.js";
+import type { Condition } from "../../../ovsdb/index.js";
 import type { LogicalRouterPort } from "../../../ovsdb/models/ovn-northbound.js";
 import type { NetworkingContext } from "../context.js";
 import { NETWORK_KEYS } from "../networks.js";
 import { nbRows, type NbRows } from "../rows.js";
-import { expectSame, writeNb, type NbTransaction } from "../write.js";
+import { EVERYTHING, onTables, watchPasses, type PassWatch } from "../watch-pass.js";
+import { expectSame, type NbTransaction } from "../write.js";
 import { gatewayPortId } from "./gateway.js";
 import { gatewayCandidates, type NamedChassis } from "./gateway-rows.js";
 import { isEmptyPlan, planGatewayChassis, type CurrentGatewayChassis } from "./gateway-schedule.js";
@@ -29,6 +30,8 @@ export const RESCHEDULE_DELAY_MS = 1_000;
 
 /** NB tables whose changes may leave a gateway's rows wrong (a gateway set from an older view of SB). */
 const NB_TABLES = new Set(["Logical_Router", "Logical_Router_Port", "Gateway_Chassis"]);
+/** SB tables that change which chassis qualify. */
+const SB_TABLES = new Set(["Chassis"]);
 
 /**
  * Writes into `txn` what makes every gateway's Gateway_Chassis match the
@@ -79,9 +82,7 @@ export function buildReschedule(
   return changed;
 }
 
-export interface GatewayWatch {
-  close(): void;
-}
+export type GatewayWatch = PassWatch;
 
 /**
  * Watches the service's replicas and reschedules gateways when chassis or
@@ -93,56 +94,20 @@ export function watchGateways(
   log: (message: string) => void,
   delayMs = RESCHEDULE_DELAY_MS,
 ): GatewayWatch {
-  const { nb, nbReplica, sbReplica } = context.backend;
+  const { sbReplica } = context.backend;
   const rows = nbRows(context);
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  /** Something changed while a pass was being written: another pass follows. */
-  let again = false;
-  let closed = false;
-
-  const run = (): void => {
-    timer = undefined;
-    if (closed) return;
-    running = true;
-    again = false;
-    // SB as it is at each attempt: a retry after a conflict sees the chassis of then.
-    const build = (txn: NbTransaction) =>
-      buildReschedule(txn, rows, [...sbReplica.table("Chassis").values()]);
-    writeNb(nb, build).then(
-      (changed) => {
-        running = false;
-        if (changed.length > 0) log(`gateway chassis rescheduled for ${changed.join(", ")}`);
-        if (again) schedule();
-      },
-      (e: unknown) => {
-        running = false;
-        log(`could not reschedule gateway chassis yet: ${(e as Error).message}`);
-        schedule();
-      },
-    );
-  };
-  const schedule = (): void => {
-    if (closed) return;
-    if (running) again = true;
-    else timer ??= setTimeout(run, delayMs);
-  };
-
-  const onSb = (changes: readonly RowChange[]): void => {
-    if (changes.some((c) => c.table === "Chassis")) schedule();
-  };
-  const onNb = (changes: readonly RowChange[]): void => {
-    if (changes.some((c) => NB_TABLES.has(c.table))) schedule();
-  };
-  sbReplica.on("change", onSb);
-  nbReplica.on("change", onNb);
-  schedule();
-  return {
-    close() {
-      closed = true;
-      sbReplica.off("change", onSb);
-      nbReplica.off("change", onNb);
-      if (timer) clearTimeout(timer);
-    },
-  };
+  return watchPasses(context.backend, log, {
+    gatherMs: delayMs,
+    retryMs: delayMs,
+    nb: onTables(NB_TABLES),
+    sb: onTables(SB_TABLES),
+    initial: [EVERYTHING],
+    pass: () => ({
+      // SB as it is at each attempt: a retry after a conflict sees the chassis of then.
+      build: (txn) => buildReschedule(txn, rows, [...sbReplica.table("Chassis").values()]),
+      wrote: (changed) =>
+        changed.length > 0 ? `gateway chassis rescheduled for ${changed.join(", ")}` : undefined,
+      failure: "could not reschedule gateway chassis yet",
+    }),
+  });
 }
