@@ -1,0 +1,108 @@
+/**
+ * Three members with IPv6 addresses only (`lab up --ipv6`): no IPv4 on the
+ * members' network or the underlay, so bootstrap, join, Raft, the member
+ * API, ovn-remote, northd and Geneve all run over IPv6. The cluster passes
+ * the checks of the IPv4 three-member test (helpers/cluster-checks.ts), and
+ * every connection string writes the address in brackets.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { decodeJoinToken } from "../../src/cluster/join-token.js";
+import type { Lab, LabVm } from "../../src/lab/lab.js";
+import { runIn } from "../../src/lab/netns.js";
+import { run } from "../../src/process/run.js";
+import * as healthy from "../helpers/cluster-checks.js";
+import { raftStatus, startLab, stopLab } from "../helpers/lab.js";
+
+let lab: Lab | undefined;
+const vms: LabVm[] = [];
+
+before(async () => {
+  lab = await startLab(3, { ipv6: true });
+  // vm1 on m1, vm2 on m3.
+  for (const node of ["m1", "m3"]) vms.push(await lab.addVm(node));
+});
+
+after(() => stopLab(lab));
+
+describe("a three-member cluster on an IPv6-only network", () => {
+  it("gives its members IPv6 addresses only, outside loopback", async () => {
+    for (const n of lab!.nodes) {
+      assert.match(n.address, /^fd50:0:0:1::\d$/);
+      assert.match(n.encapIp, /^fd50:0:0:2::\d$/);
+      const v4 = await runIn(n.namespace, "ip", ["-4", "-o", "addr", "show"]);
+      const links = v4.stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => l.split(/\s+/)[1]);
+      assert.deepEqual(links, ["lo"], `IPv4 on ${n.name}: ${v4.stdout}`);
+    }
+  });
+
+  it("has NB, SB and the state database as 3-server Raft clusters over ssl:[…]", async () => {
+    await healthy.checkRaftClusters(lab!);
+    const nb = await raftStatus(lab!, "m2", "nb");
+    assert.ok(nb.addresses.includes("ssl:[fd50:0:0:1::1]:6643"), nb.addresses.join(", "));
+  });
+
+  it("lists 3 members ONLINE at [address]:6686", async () => {
+    await healthy.checkMembersOnline(lab!, "m3");
+  });
+
+  it("issues join tokens that name the members' API at [address]:6686", async () => {
+    const token = decodeJoinToken((await lab!.ok("m2", ["cluster", "add", "m9"])).trim());
+    assert.ok(token.addresses.includes("[fd50:0:0:1::2]:6686"), token.addresses.join(", "));
+    for (const a of token.addresses) assert.match(a, /^\[fd50:0:0:1::\d\]:6686$/);
+  });
+
+  it("certifies each member's IPv6 address as an IP subject alternative name", async () => {
+    const m2 = lab!.node("m2");
+    for (const service of ["microovn", "ovnnb", "ovnsb"]) {
+      const r = await run("openssl", [
+        "x509",
+        "-noout",
+        "-ext",
+        "subjectAltName",
+        "-in",
+        `${m2.stateDir}/data/pki/${service}-cert.pem`,
+      ]);
+      assert.match(r.stdout, /IP Address:FD50:0:0:1:0:0:0:2\b/, `${service}: ${r.stdout}`);
+    }
+  });
+
+  it("points every chassis and northd at ssl:[address]:port", async () => {
+    await healthy.checkRemotes(lab!);
+    const remote = await lab!.ok("m1", [
+      "ovs-vsctl",
+      "get",
+      "Open_vSwitch",
+      ".",
+      "external_ids:ovn-remote",
+    ]);
+    assert.match(remote, /ssl:\[fd50:0:0:1::3\]:6642/);
+  });
+
+  it("runs exactly one active northd, the others on standby", async () => {
+    await healthy.checkOneActiveNorthd(lab!);
+  });
+
+  it("reports the members and healthy databases in status", async () => {
+    const status = await lab!.ok("m2", ["status"]);
+    for (const n of lab!.nodes) assert.match(status, new RegExp(`- ${n.name} \\(${n.address}\\)`));
+    assert.match(status, /OVN Northbound: OK/);
+    assert.match(status, /OVN Southbound: OK/);
+  });
+
+  it("lets a VM on m1 ping6 a VM on m3 through a Geneve tunnel over IPv6", async () => {
+    const [vm1, vm2] = vms;
+    assert.ok(vm2!.ip6, "the VMs of an IPv6 lab have IPv6 addresses");
+    await healthy.checkPing(vm1!, vm2!.ip6);
+    await healthy.checkTunnel(lab!, lab!.node("m1"), lab!.node("m3"));
+    await healthy.checkTunnel(lab!, lab!.node("m3"), lab!.node("m1"));
+  });
+
+  it("carries the Geneve traffic on the IPv6 underlay, not on the members' network", async () => {
+    const [vm1, vm2] = vms;
+    await healthy.checkGeneveOnUnderlay(lab!, vm1!, vm2!.ip6!);
+  });
+});
