@@ -12,7 +12,7 @@ import type { Lab, LabVm } from "../../src/lab/lab.js";
 import { runIn } from "../../src/lab/netns.js";
 import { run } from "../../src/process/run.js";
 import * as healthy from "../helpers/cluster-checks.js";
-import { raftStatus, startLab, stopLab } from "../helpers/lab.js";
+import { LAB_DATABASES, killNode, raftStatus, startLab, stopLab } from "../helpers/lab.js";
 
 let lab: Lab | undefined;
 const vms: LabVm[] = [];
@@ -104,5 +104,37 @@ describe("a three-member cluster on an IPv6-only network", () => {
   it("carries the Geneve traffic on the IPv6 underlay, not on the members' network", async () => {
     const [vm1, vm2] = vms;
     await healthy.checkGeneveOnUnderlay(lab!, vm1!, vm2!.ip6!);
+  });
+
+  it("refuses an IPv6 address in brackets or a link-local one, saying how to write it, and changes nothing", async () => {
+    const encap = () =>
+      lab!.ok("m2", ["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-encap-ip"]);
+    const before = await encap();
+    for (const [bad, why] of [
+      ["[fd50:0:0:2::2]", /write the IPv6 address bare \(fd50:0:0:2::2\)/],
+      ["fe80::2", /link-local/],
+    ] as const) {
+      const r = await lab!.cli("m2", ["chassis", "set", "encap-ip", bad]);
+      assert.notEqual(r.exitCode, 0, `${bad} taken`);
+      assert.match(r.stderr, why);
+    }
+    const central = await lab!.cli("m2", ["config", "set", "ovn.central-ips", "[fd50:0:0:1::1]"]);
+    assert.notEqual(central.exitCode, 0);
+    assert.match(central.stderr, /bare \(fd50:0:0:1::1\)/);
+    assert.equal(await encap(), before);
+    const unset = await lab!.cli("m2", ["config", "get", "ovn.central-ips"]);
+    assert.match(unset.stderr, /ovn\.central-ips is not set/);
+  });
+
+  it("forces a dead member out, kicking its ssl:[…] servers from every Raft cluster", async () => {
+    await killNode(lab!, "m3");
+    const r = await lab!.cli("m1", ["cluster", "remove", "m3", "--force"]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /Removed m3 \(kicked from OVN_Northbound, OVN_Southbound, MicroOVN\)/);
+    for (const db of LAB_DATABASES) {
+      const v = await raftStatus(lab!, "m1", db);
+      assert.equal(v.servers, 2, `${db}: 2 servers`);
+      assert.ok(!v.addresses.some((a) => a.includes("[fd50:0:0:1::3]")), `m3 gone from ${db}`);
+    }
   });
 });

@@ -126,7 +126,10 @@ export function registerLab(program: Command, ctx: CliContext): void {
     .option("--vms <n>", "how many VMs", "0")
     .option("--vm-on <members>", "members to put VMs on, in turn (e.g. m1,m3; default: all)")
     .option("--prefix <name>", "namespace name prefix", "mlab")
-    .option("--ipv6", "members and underlay with IPv6 addresses only (fd50::/16)")
+    .option(
+      "--ipv6",
+      "members and underlay with IPv6 addresses only (fd50:0:0:1::/64, fd50:0:0:2::/64)",
+    )
     .option(...dirOption)
     .action(
       async (
