@@ -18,6 +18,7 @@ import {
 } from "../../src/lab/addressing.js";
 import { defaultAddress } from "../../src/lifecycle/bootstrap.js";
 import { checkAddress } from "../../src/member/config.js";
+import { interfaceWithAddress, tunnelProblem, type IpLink } from "../../src/ovn/underlay.js";
 import { addressProblem, canonicalAddress } from "../../src/util/address.js";
 
 const refused = (code: string, why: RegExp) => (e: unknown) =>
@@ -150,5 +151,30 @@ describe("the lab's address plan", () => {
       "eth0",
       "nodad",
     ]);
+  });
+});
+
+describe("finding the interface that holds an IPv6 encapsulation IP", () => {
+  const links: IpLink[] = [
+    {
+      ifname: "br-phy",
+      addr_info: [
+        { family: "inet6", local: "fd50:0:0:2::1", prefixlen: 64, scope: "global" },
+        { family: "inet6", local: "fe80::1", prefixlen: 64, scope: "link" },
+      ],
+    },
+  ];
+
+  it("matches however the address is written", () => {
+    for (const written of ["fd50:0:0:2::1", "FD50:0:0:2:0:0:0:1", "fd50::2:0:0:0:1"]) {
+      assert.equal(interfaceWithAddress(links, written)?.ifname, "br-phy", written);
+    }
+    assert.equal(interfaceWithAddress(links, "fd50:0:0:2::2"), undefined);
+  });
+
+  it("raises no tunnel problem for it on br-phy with the userspace datapath", () => {
+    const check = { links, datapath: "netdev" as const, bridgeInterfaces: new Set(["br-phy"]) };
+    assert.equal(tunnelProblem({ ...check, encapIp: "FD50:0:0:2:0:0:0:1" }), undefined);
+    assert.match(tunnelProblem({ ...check, encapIp: "fd50:0:0:2::9" })!, /not an address/);
   });
 });
