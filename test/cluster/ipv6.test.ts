@@ -19,8 +19,8 @@ const vms: LabVm[] = [];
 
 before(async () => {
   lab = await startLab(3, { ipv6: true });
-  // vm1 on m1, vm2 on m3.
-  for (const node of ["m1", "m3"]) vms.push(await lab.addVm(node));
+  // vm1 on m1, vm2 on m3, vm3 on m2.
+  for (const node of ["m1", "m3", "m2"]) vms.push(await lab.addVm(node));
 });
 
 after(() => stopLab(lab));
@@ -106,6 +106,10 @@ describe("a three-member cluster on an IPv6-only network", () => {
     await healthy.checkGeneveOnUnderlay(lab!, vm1!, vm2!.ip6!);
   });
 
+  it("survives SIGKILL of everything on the member that leads NB and SB, and takes it back", async () => {
+    await healthy.checkSurvivesLeaderLoss(lab!, vms, (vm) => vm.ip6!);
+  });
+
   it("refuses an IPv6 address in brackets or a link-local one, saying how to write it, and changes nothing", async () => {
     const encap = () =>
       lab!.ok("m2", ["ovs-vsctl", "get", "Open_vSwitch", ".", "external_ids:ovn-encap-ip"]);
@@ -127,14 +131,23 @@ describe("a three-member cluster on an IPv6-only network", () => {
   });
 
   it("forces a dead member out, kicking its ssl:[…] servers from every Raft cluster", async () => {
-    await killNode(lab!, "m3");
-    const r = await lab!.cli("m1", ["cluster", "remove", "m3", "--force"]);
+    // SB's leader if m1 (which removes it) is not: its removal then waits out an election.
+    let victim = "m3";
+    for (const n of ["m2", "m3"]) {
+      if ((await raftStatus(lab!, n, "sb")).role === "leader") victim = n;
+    }
+    const gone = lab!.node(victim).address;
+    await killNode(lab!, victim);
+    const r = await lab!.cli("m1", ["cluster", "remove", victim, "--force"]);
     assert.equal(r.exitCode, 0, r.stderr);
-    assert.match(r.stdout, /Removed m3 \(kicked from OVN_Northbound, OVN_Southbound, MicroOVN\)/);
+    assert.match(
+      r.stdout,
+      new RegExp(`Removed ${victim} \\(kicked from OVN_Northbound, OVN_Southbound, MicroOVN\\)`),
+    );
     for (const db of LAB_DATABASES) {
       const v = await raftStatus(lab!, "m1", db);
       assert.equal(v.servers, 2, `${db}: 2 servers`);
-      assert.ok(!v.addresses.some((a) => a.includes("[fd50:0:0:1::3]")), `m3 gone from ${db}`);
+      assert.ok(!v.addresses.some((a) => a.includes(`[${gone}]`)), `${victim} gone from ${db}`);
     }
   });
 });

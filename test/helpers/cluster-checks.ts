@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import type { Lab, LabNode, LabVm } from "../../src/lab/lab.js";
 import { runIn } from "../../src/lab/netns.js";
-import { DATABASES, LAB_DATABASES, raftStatus } from "./lab.js";
+import { DATABASES, LAB_DATABASES, killNode, raftStatus } from "./lab.js";
 import { waitFor } from "./wait.js";
 
 /** "10.0.0.1:6641", "[fd00::1]:6641". */
@@ -187,4 +187,84 @@ export async function checkGeneveOnUnderlay(lab: Lab, vm: LabVm, address: string
     "external_ids:ovn-encap-ip",
   ]);
   assert.equal(encap.trim(), `"${lab.node("m1").encapIp}"`);
+}
+
+/**
+ * SIGKILL of every process on the member that leads NB and SB: the other
+ * two keep writing NB and their VMs (from `vms`, reached at `address(vm)`)
+ * keep pinging; `waitready` brings the member back with what was written
+ * without it.
+ */
+export async function checkSurvivesLeaderLoss(
+  lab: Lab,
+  vms: readonly LabVm[],
+  address: (vm: LabVm) => string,
+): Promise<void> {
+  const leaders = await Promise.all(
+    (["nb", "sb"] as const).map(async (db) => {
+      for (const n of lab.nodes)
+        if ((await raftStatus(lab, n.name, db)).role === "leader") return n.name;
+      return undefined;
+    }),
+  );
+  assert.equal(leaders[0], leaders[1], `NB and SB have one leader (${leaders.join(", ")})`);
+  const leader = leaders[0]!;
+  const others = lab.nodes.filter((n) => n.name !== leader).map((n) => n.name);
+  const [a, b] = vms.filter((v) => v.node !== leader);
+  assert.ok(a && b && a.node !== b.node, "two VMs on the two other members");
+  await waitFor(
+    "the two VMs reach each other",
+    async () => received((await ping(a, address(b), 1)).stdout) === 1,
+    {
+      timeoutMs: 20_000,
+    },
+  );
+
+  const pinging = ping(a, address(b), 100, 0.1);
+  await new Promise((r) => setTimeout(r, 1000));
+  const killed = await killNode(lab, leader);
+  assert.ok(killed.length >= 8, `killed ${killed.length} processes`);
+
+  await waitFor(
+    "an NB write on another member",
+    async () =>
+      (await lab.cli(others[0]!, ["ovn-nbctl", "ls-add", `after-${leader}`])).exitCode === 0,
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
+  await waitFor(
+    `${leader} listed OFFLINE`,
+    async () =>
+      (await listMembers(lab, others[1]!)).find((m) => m.name === leader)?.status === "OFFLINE",
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
+  const r = await pinging;
+  assert.ok(
+    received(r.stdout) >= 95,
+    `the VMs on ${others.join(" and ")} kept pinging: ${r.stdout}`,
+  );
+
+  // waitready starts the member's daemon again, which brings everything back.
+  await lab.ok(leader, ["waitready", "--timeout", "60"]);
+  await waitFor(
+    `${leader} listed ONLINE`,
+    async () =>
+      (await listMembers(lab, others[0]!)).find((m) => m.name === leader)?.status === "ONLINE",
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
+  for (const db of LAB_DATABASES) {
+    await waitFor(
+      `${db} on ${leader} healthy`,
+      async () => {
+        const v = await raftStatus(lab, leader, db);
+        return v.status === "cluster member" && v.servers === 3 && v.leader !== "unknown";
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+  }
+  const listed = await lab.ok(leader, ["ovn-nbctl", "ls-list"]);
+  assert.match(
+    listed,
+    new RegExp(`after-${leader}`),
+    "the restarted member sees the write made without it",
+  );
 }
