@@ -19,7 +19,7 @@ import {
 /** Make this machine the first member of a new cluster. */
 export interface BootstrapPlan {
   kind: "bootstrap";
-  /** Default (daemon's): the first non-loopback IPv4 address. */
+  /** Default (daemon's): the first non-loopback IPv4 address, else a global IPv6 one. */
   address?: string;
   /** Default (daemon's): the host name. */
   name?: string;

@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
+import { addressProblem, canonicalAddress } from "../util/address.js";
 
 interface ConfigKey {
   description: string;
@@ -27,19 +28,21 @@ export const RECOVERY_MARKER = "cluster.recovered-sb";
 
 /** "10.0.0.1, 10.0.0.2" → ["10.0.0.1", "10.0.0.2"]; throws naming the bad entry. */
 export function parseCentralIps(value: string): string[] {
-  const entries = value.split(",").map((e) => e.trim());
   if (value.trim() === "") {
     throw badValue(CENTRAL_IPS, value, "give at least one IP address, e.g. 10.0.0.1,10.0.0.2");
   }
-  for (const entry of entries) {
-    if (isIP(entry) === 0) {
+  const given = value.split(",").map((e) => e.trim());
+  for (const entry of given) {
+    const problem = addressProblem(entry);
+    if (problem !== undefined) {
       throw badValue(
         CENTRAL_IPS,
         value,
-        `"${entry}" is not an IP address; give a comma-separated list such as 10.0.0.1,10.0.0.2`,
+        `${problem}; give a comma-separated list such as 10.0.0.1,10.0.0.2 or fd00::1,fd00::2`,
       );
     }
   }
+  const entries = given.map(canonicalAddress);
   const seen = new Set<string>();
   for (const entry of entries) {
     if (seen.has(entry)) throw badValue(CENTRAL_IPS, value, `${entry} is listed twice`);

@@ -36,6 +36,13 @@ import {
 } from "./dhcp.js";
 import { createNamespace, createVeth, deleteNamespace, runIn } from "./netns.js";
 import {
+  labAddressArgs,
+  labMemberAddress,
+  labUnderlayAddress,
+  labVmIpv6,
+  type LabFamily,
+} from "./addressing.js";
+import {
   OUTSIDE_BRIDGE,
   OUTSIDE_HOST,
   OUTSIDE_LINK,
@@ -47,8 +54,6 @@ import {
 } from "./outside.js";
 
 export const DEFAULT_LAB_ROOT = "/var/lib/microovn-lab";
-const MEMBER_NET = "198.18.0";
-const UNDERLAY_NET = "198.18.1";
 const VM_NET = "10.0.0";
 export const LAB_SWITCH = "lab-sw0";
 const COMMAND_TIMEOUT_MS = 180_000;
@@ -76,6 +81,8 @@ export interface LabVm {
   port: string;
   mac: string;
   ip: string;
+  /** Its IPv6 address too, in an IPv6 lab (addVm). */
+  ip6?: string;
   /** For a VM on a port of the user's (`vm add --port`), with --dhcp: what DHCP gave. */
   dhcp?: DhcpLease & { seconds: number };
 }
@@ -88,6 +95,8 @@ export interface PortVmOptions {
 export interface LabDescription {
   prefix: string;
   datapath: DatapathType;
+  /** The members' and the underlay's addresses (addressing.ts); absent in older labs: IPv4. */
+  family?: LabFamily;
   nodes: LabNode[];
   vms: LabVm[];
   /** The outside network, if one was made (outside.ts). */
@@ -101,6 +110,8 @@ export interface LabOptions {
   prefix?: string;
   /** How to run the microovn CLI; default: this installation's, with this node. */
   cli?: readonly string[];
+  /** Members and underlay with IPv6 addresses only (see addressing.ts). */
+  ipv6?: boolean;
 }
 
 /** This installation's CLI, with the same node (and loader, under tsx). */
@@ -162,6 +173,10 @@ export class Lab {
     return `${this.description.prefix}-hub`;
   }
 
+  get family(): LabFamily {
+    return this.description.family ?? "ipv4";
+  }
+
   get outside(): LabOutside | undefined {
     return this.description.outside;
   }
@@ -205,6 +220,7 @@ export class Lab {
     const lab = new Lab(options, {
       prefix,
       datapath: await detectDatapath(),
+      family: options.ipv6 ? "ipv6" : "ipv4",
       nodes: [],
       vms: [],
     });
@@ -285,11 +301,11 @@ export class Lab {
       name,
       namespace: `${p}-${name}`,
       stateDir: join(this.root, name),
-      address: `${MEMBER_NET}.${index}`,
+      address: labMemberAddress(this.family, index),
       encapIp:
         this.description.datapath === "netdev"
-          ? `${UNDERLAY_NET}.${index}`
-          : `${MEMBER_NET}.${index}`,
+          ? labUnderlayAddress(this.family, index)
+          : labMemberAddress(this.family, index),
     };
     this.description.nodes.push(node);
     await this.save();
@@ -299,14 +315,14 @@ export class Lab {
       { namespace: this.hub, name: `${name}-eth0` },
     );
     await run("ip", ["-n", this.hub, "link", "set", `${name}-eth0`, "master", "members"]);
-    await run("ip", ["-n", node.namespace, "addr", "add", `${node.address}/24`, "dev", "eth0"]);
+    await run("ip", ["-n", node.namespace, ...labAddressArgs(this.family, node.address, "eth0")]);
     if (this.description.datapath === "netdev") {
       await createVeth(
         { namespace: node.namespace, name: "ul0" },
         { namespace: this.hub, name: `${name}-ul0` },
       );
       await run("ip", ["-n", this.hub, "link", "set", `${name}-ul0`, "master", "underlay"]);
-      await run("ip", ["-n", node.namespace, "addr", "add", `${node.encapIp}/24`, "dev", "ul0"]);
+      await run("ip", ["-n", node.namespace, ...labAddressArgs(this.family, node.encapIp, "ul0")]);
     }
     return node;
   }
@@ -368,7 +384,7 @@ export class Lab {
    */
   private async makeVm(
     node: LabNode,
-    fields: Pick<LabVm, "port" | "mac" | "ip">,
+    fields: Pick<LabVm, "port" | "mac" | "ip" | "ip6">,
   ): Promise<{ vm: LabVm; hostSide: string }> {
     const index = this.nextVmIndex();
     if (index > 200) throw labError("a lab holds at most 200 VMs");
@@ -431,11 +447,14 @@ export class Lab {
       port: `lab-vm${index}`,
       mac: `02:00:00:00:00:${hex}`,
       ip: `${VM_NET}.${10 + index}`,
+      ...(this.family === "ipv6" ? { ip6: labVmIpv6(index) } : {}),
     });
     const ns = vm.namespace;
-    // Room for the Geneve header on the underlay.
+    // Room for the Geneve header on the underlay, over IPv6 too (20 bytes more).
     await run("ip", ["-n", ns, "link", "set", "eth0", "mtu", "1400"]);
     await run("ip", ["-n", ns, "addr", "add", `${vm.ip}/24`, "dev", "eth0"]);
+    if (vm.ip6 !== undefined)
+      await run("ip", ["-n", ns, ...labAddressArgs("ipv6", vm.ip6, "eth0")]);
     await this.ok(node.name, [
       "ovn-nbctl",
       "--may-exist",
@@ -445,7 +464,7 @@ export class Lab {
       "--",
       "lsp-set-addresses",
       vm.port,
-      `${vm.mac} ${vm.ip}`,
+      [vm.mac, vm.ip, vm.ip6].filter((a) => a !== undefined).join(" "),
     ]);
     await this.ok(node.name, plugVmArgs(hostSide, vm.port));
     return vm;

@@ -9,10 +9,11 @@
  * what it started is stopped and what it wrote is removed, so it can be run
  * again.
  */
-import { hostname, networkInterfaces } from "node:os";
+import { hostname, networkInterfaces, type NetworkInterfaceInfo } from "node:os";
 import { readdir } from "node:fs/promises";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { MicroOvnError } from "../errors.js";
+import { addressProblem, canonicalAddress } from "../util/address.js";
 import {
   SETUP_SERVICES,
   checkAddress,
@@ -39,7 +40,7 @@ import { MEMBER_API_PORT } from "../cluster/member-client.js";
 export interface BootstrapRequest {
   /** Default: the host name. */
   name?: string;
-  /** Default: the first non-loopback IPv4 address, else 127.0.0.1. */
+  /** Default: see defaultAddress. */
   address?: string;
   /** Default: all of them. */
   services?: ServiceName[];
@@ -47,14 +48,19 @@ export interface BootstrapRequest {
   allowForeignOvs?: boolean;
 }
 
-/** The address a member gets when none is given. */
-export function defaultAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const a of addresses ?? []) {
-      if (a.family === "IPv4" && !a.internal) return a.address;
-    }
-  }
-  return "127.0.0.1";
+/**
+ * The address a member gets when none is given, from `interfaces` (as
+ * os.networkInterfaces() gives them): the first IPv4 address that is not
+ * loopback; on a machine with IPv6 addresses only, the first IPv6 one that
+ * other machines can reach (not loopback, not link-local); else 127.0.0.1.
+ */
+export function defaultAddress(
+  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+): string {
+  const all = Object.values(interfaces).flatMap((list) => list ?? []);
+  const usable = all.filter((a) => !a.internal && addressProblem(a.address) === undefined);
+  const found = usable.find((a) => a.family === "IPv4") ?? usable.find((a) => a.family === "IPv6");
+  return found ? canonicalAddress(found.address) : "127.0.0.1";
 }
 
 async function isEmptyOrAbsent(dir: string): Promise<boolean> {

@@ -45,7 +45,7 @@ export interface JoinOptions {
   token: string;
   /** Must be the token's name when given. */
   name?: string;
-  /** Default: the first non-loopback IPv4 address. */
+  /** Default: see defaultAddress (bootstrap.ts). */
   address?: string;
   /** Go ahead although another Open vSwitch/OVN runs here. */
   allowForeignOvs?: boolean;

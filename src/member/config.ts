@@ -6,8 +6,8 @@
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
+import { addressProblem, canonicalAddress } from "../util/address.js";
 import { writeAtomically } from "../util/fs.js";
 
 /** What to do on a machine that is not a member (yet, or any more). */
@@ -125,14 +125,13 @@ export function checkMemberName(name: string): string {
   return name;
 }
 
+/** An address other machines reach this one at, canonical (util/address.ts); BAD_ADDRESS if not. */
 export function checkAddress(address: string, what = "address"): string {
-  if (isIP(address) === 0) {
-    throw new MicroOvnError(
-      "BAD_ADDRESS",
-      `"${address}" is not an IP address; give the ${what} as IPv4 or IPv6`,
-    );
+  const problem = addressProblem(address);
+  if (problem !== undefined) {
+    throw new MicroOvnError("BAD_ADDRESS", `${problem}; give the ${what} as IPv4 or IPv6`);
   }
-  return address;
+  return canonicalAddress(address);
 }
 
 /** ovn-controller's own bridge: OVN writes its flows, nothing else may be mapped onto it. */

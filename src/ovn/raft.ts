@@ -156,23 +156,38 @@ export async function leaveCluster(
 /**
  * Removes another server (by ID or Raft address) from the cluster, e.g. one
  * that is dead. Returns false if the cluster did not know it.
+ *
+ * The removal goes through the leader. When the server being removed was
+ * the leader and has just died, the others have none until their election
+ * timer runs out, and ovsdb-server answers "failed to send removal
+ * request": that is retried until `leaderWaitMs` has passed.
  */
 export async function kickFromCluster(
   controlSocket: string,
   database: string,
   server: string,
+  leaderWaitMs = 20_000,
 ): Promise<boolean> {
-  const result = await run(
-    "ovs-appctl",
-    ["-T", "5", "-t", controlSocket, "cluster/kick", database, server],
-    { allowFailure: true },
-  );
-  if (result.exitCode === 0) return true;
-  if (/unknown server/i.test(result.stderr)) return false;
-  throw new MicroOvnError(
-    "RAFT_KICK_FAILED",
-    `could not remove ${server} from ${database}: ${result.stderr.trim() || result.stdout.trim()}`,
-  );
+  const deadline = Date.now() + leaderWaitMs;
+  for (;;) {
+    const result = await run(
+      "ovs-appctl",
+      ["-T", "5", "-t", controlSocket, "cluster/kick", database, server],
+      { allowFailure: true },
+    );
+    if (result.exitCode === 0) return true;
+    if (/unknown server/i.test(result.stderr)) return false;
+    const why = result.stderr.trim() || result.stdout.trim();
+    if (/failed to send removal request/i.test(why) && Date.now() < deadline) {
+      await delay(250);
+      continue;
+    }
+    throw new MicroOvnError(
+      "RAFT_KICK_FAILED",
+      `could not remove ${server} from ${database}: ${why}; check that a majority of ` +
+        "its servers runs (`microovn status`) and try again",
+    );
+  }
 }
 
 /**

@@ -32,6 +32,7 @@ import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
 import { INTEGRATION_BRIDGE } from "../member/config.js";
 import { run } from "../process/run.js";
+import { canonicalAddress } from "../util/address.js";
 import type { DatapathType } from "./switch.js";
 
 /** The bridge that holds the underlay interface and its addresses. */
@@ -260,8 +261,10 @@ export function interfaceWithAddress(
   links: readonly IpLink[],
   address: string,
 ): IpLink | undefined {
-  const wanted = address.toLowerCase();
-  return links.find((l) => (l.addr_info ?? []).some((a) => a.local.toLowerCase() === wanted));
+  // Canonical on both sides: an encapsulation IP set before addresses were
+  // kept canonical may be written another way than `ip` prints it.
+  const wanted = canonicalAddress(address);
+  return links.find((l) => (l.addr_info ?? []).some((a) => canonicalAddress(a.local) === wanted));
 }
 
 /** Why Geneve tunnels from this chassis cannot work, or undefined. */

@@ -16,14 +16,17 @@ import { existsSync } from "node:fs";
 
 let counter = 0;
 
-/** A lab with `nodes` members joined, in a temp dir; `down()` it in `after`. */
-export async function startLab(nodes: number): Promise<Lab> {
+/**
+ * A lab with `nodes` members joined, in a temp dir; `down()` it in `after`.
+ * With `ipv6`, members and underlay have IPv6 addresses only.
+ */
+export async function startLab(nodes: number, options: { ipv6?: boolean } = {}): Promise<Lab> {
   if (!existsSync(CLI)) {
     throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   }
   const root = await makeTempDir("lab");
   const prefix = `t${(process.pid % 46656).toString(36)}${++counter}`;
-  const lab = await Lab.create({ root, prefix, cli: [process.execPath, CLI] });
+  const lab = await Lab.create({ root, prefix, cli: [process.execPath, CLI], ...options });
   try {
     for (let i = 0; i < nodes; i++) await lab.grow();
   } catch (e) {
@@ -69,7 +72,7 @@ export async function logicalSwitches(lab: Lab, node: string): Promise<string[]>
 }
 
 export interface RaftView extends ClusterStatus {
-  /** Raft addresses of every server listed. */
+  /** Raft addresses of every server listed ("ssl:10.0.0.1:6643", "ssl:[fd00::1]:6643"). */
   addresses: string[];
 }
 
@@ -82,7 +85,9 @@ export async function raftStatus(lab: Lab, node: string, db: LabDatabase): Promi
   const servers = text.slice(text.indexOf("Servers:"));
   return {
     ...parseClusterStatus(text),
-    addresses: [...servers.matchAll(/ at (ssl:[0-9.]+:\d+)\)/g)].map((m) => m[1]!),
+    addresses: [...servers.matchAll(/ at (ssl:(?:[0-9.]+|\[[0-9a-f:]+\]):\d+)\)/g)].map(
+      (m) => m[1]!,
+    ),
   };
 }
 

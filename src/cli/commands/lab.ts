@@ -93,7 +93,9 @@ async function describe(lab: Lab): Promise<string> {
   lines.push("", table(nodeRows));
   if (lab.vms.length > 0) {
     const vmRows = [["VM", "ON", "IP", "MAC", "NAMESPACE", "PORT"]];
-    for (const v of lab.vms) vmRows.push([v.name, v.node, v.ip, v.mac, v.namespace, v.port]);
+    for (const v of lab.vms) {
+      vmRows.push([v.name, v.node, [v.ip, v.ip6].join(" ").trim(), v.mac, v.namespace, v.port]);
+    }
     lines.push("", table(vmRows));
   }
   if (lab.outside) lines.push("", describeOutside(lab.outside));
@@ -124,16 +126,30 @@ export function registerLab(program: Command, ctx: CliContext): void {
     .option("--vms <n>", "how many VMs", "0")
     .option("--vm-on <members>", "members to put VMs on, in turn (e.g. m1,m3; default: all)")
     .option("--prefix <name>", "namespace name prefix", "mlab")
+    .option(
+      "--ipv6",
+      "members and underlay with IPv6 addresses only (fd50:0:0:1::/64, fd50:0:0:2::/64)",
+    )
     .option(...dirOption)
     .action(
       async (
-        options: RootOptions & { nodes: string; vms: string; vmOn?: string; prefix: string },
+        options: RootOptions & {
+          nodes: string;
+          vms: string;
+          vmOn?: string;
+          prefix: string;
+          ipv6?: boolean;
+        },
       ) => {
         requireRoot();
         const nodes = count(options.nodes, "nodes", 1, 9);
         const vms = count(options.vms, "vms", 0, 200);
         const on = vmHosts(options.vmOn, nodes);
-        const labOptions: LabOptions = { root: options.dir, prefix: options.prefix };
+        const labOptions: LabOptions = {
+          root: options.dir,
+          prefix: options.prefix,
+          ipv6: options.ipv6 === true,
+        };
         const created = await Lab.create(labOptions);
         try {
           for (let i = 0; i < nodes; i++) {
@@ -145,7 +161,9 @@ export function registerLab(program: Command, ctx: CliContext): void {
           }
           for (let i = 0; i < vms; i++) {
             const vm = await created.addVm(on[i % on.length]!);
-            process.stderr.write(`${vm.name} (${vm.ip}) on ${vm.node}\n`);
+            process.stderr.write(
+              `${vm.name} (${[vm.ip, vm.ip6].join(" ").trim()}) on ${vm.node}\n`,
+            );
           }
         } catch (e) {
           process.stderr.write(
