@@ -254,8 +254,11 @@ async function tunnelProblems(rt: MemberRuntime): Promise<{ problems: string[]; 
 function memberSummaries(
   rt: MemberRuntime,
   rows: readonly MemberRow[] | undefined,
+  activeStateSchema: string | undefined,
 ): MemberSummary[] {
-  return rows ? describeMembers(rows) : normalizeLayout(rt.layout.members).members;
+  return rows
+    ? describeMembers(rows, Date.now(), activeStateSchema)
+    : normalizeLayout(rt.layout.members).members;
 }
 
 /** Whether a database summary shows a server that takes writes. */
@@ -286,6 +289,8 @@ export async function unwritableDatabases(rt: MemberRuntime): Promise<string[]> 
 export async function gatherStatus(
   rt: MemberRuntime,
   rows?: readonly MemberRow[],
+  /** The state database's schema version, for members' upgrade statuses. */
+  activeStateSchema?: string,
 ): Promise<StatusReport> {
   const config = rt.config;
   if (!config) {
@@ -306,7 +311,7 @@ export async function gatherStatus(
   const removed = cutOff ? await removalEvidence(rt) : undefined;
   return {
     bootstrapped: true,
-    members: memberSummaries(rt, rows),
+    members: memberSummaries(rt, rows, activeStateSchema),
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,

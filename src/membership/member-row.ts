@@ -6,14 +6,16 @@
  */
 import { normalizeLayout } from "../cluster/layout.js";
 import { schemaRecordsService, type MemberRow } from "../cluster/members.js";
+import { VERSION_KEYS } from "../cluster/member-versions.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
+import { readShippedStateSchema } from "../cluster/state-schema.js";
 import { MicroOvnError } from "../errors.js";
 import { formatBridgeMappings, type MemberConfig } from "../member/config.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import { certificateFingerprint } from "../pki/pem.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
-import { VERSION } from "../version.js";
+import { MEMBER_API_VERSION, VERSION } from "../version.js";
 
 /**
  * A client of the cluster state database. Writes sent to a follower are
@@ -58,7 +60,11 @@ async function memberRow(rt: MemberRuntime): Promise<Omit<MemberRow, "_uuid" | "
     heartbeat: Date.now(),
     services: [...config.services],
     chassis: chassisMap(config),
-    versions: new Map([["microovn", VERSION]]),
+    versions: new Map([
+      [VERSION_KEYS.microovn, VERSION],
+      [VERSION_KEYS.stateSchema, (await readShippedStateSchema()).version],
+      [VERSION_KEYS.memberApi, MEMBER_API_VERSION],
+    ]),
   };
 }
 

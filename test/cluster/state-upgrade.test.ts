@@ -1,0 +1,213 @@
+/**
+ * Upgrading MicroOVN's own state database schema across a three-member lab.
+ * A "newer MicroOVN" is a member whose daemon is restarted with
+ * MICROOVN_STATE_SCHEMA pointing at a test-made schema: the real one plus a
+ * table and a Member column, one minor version up. While some members still
+ * ship the old schema the state database is not converted and `cluster
+ * list` shows the upgraded ones UPGRADING and the others NEEDS UPGRADE;
+ * once the last one ships it, one member converts the database online,
+ * every row is kept, the new table takes writes and all show ONLINE.
+ */
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Lab } from "../../src/lab/lab.js";
+import { PROJECT_SCHEMAS } from "../../src/ovsdb/schema/installed.js";
+import { startLab, stopLab } from "../helpers/lab.js";
+import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
+
+const NODES = ["m1", "m2", "m3"] as const;
+/** Tables whose rows the conversion must keep, with the columns compared. */
+const KEPT: Record<string, string[]> = {
+  Member: ["name", "address", "role", "fingerprint", "services", "chassis"],
+  Config: ["key", "value"],
+  Identity_Project: ["project_id", "name", "description", "enabled", "domain"],
+};
+
+let lab: Lab | undefined;
+let dir: string | undefined;
+let newerSchema: string;
+let oldVersion: string;
+let newVersion: string;
+let rowsBefore: Record<string, unknown[]>;
+
+interface Listed {
+  name: string;
+  status: string;
+}
+
+async function listed(node: string): Promise<Record<string, string>> {
+  const rows = JSON.parse(await lab!.ok(node, ["cluster", "list", "-f", "json"])) as Listed[];
+  return Object.fromEntries(rows.map((r) => [r.name, r.status]));
+}
+
+function stateSocket(node: string): string {
+  return `unix:${join(lab!.node(node).stateDir, "run", "microovn_db.sock")}`;
+}
+
+/** The schema version member `node`'s state database server runs. */
+async function activeVersion(node: string): Promise<string> {
+  const r = await lab!.exec(node, "ovsdb-client", [
+    "get-schema-version",
+    stateSocket(node),
+    "MicroOVN",
+  ]);
+  assert.equal(r.exitCode, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+/** One transaction on member `node`'s state database; the results. */
+async function transact(node: string, ops: unknown[]): Promise<{ rows?: unknown[] }[]> {
+  const r = await lab!.exec(node, "ovsdb-client", [
+    "transact",
+    stateSocket(node),
+    JSON.stringify(["MicroOVN", ...ops]),
+  ]);
+  assert.equal(r.exitCode, 0, r.stderr);
+  return JSON.parse(r.stdout) as { rows?: unknown[] }[];
+}
+
+/** The kept tables' rows (their uuids and compared columns), as `node` reads them. */
+async function keptRows(node: string): Promise<Record<string, unknown[]>> {
+  const tables = Object.keys(KEPT);
+  const results = await transact(
+    node,
+    tables.map((table) => ({
+      op: "select",
+      table,
+      where: [],
+      columns: ["_uuid", ...KEPT[table]!],
+    })),
+  );
+  return Object.fromEntries(
+    tables.map((t, i) => [
+      t,
+      (results[i]?.rows ?? []).map((r) => JSON.stringify(r)).sort() as unknown[],
+    ]),
+  );
+}
+
+/** Whether any member's daemon log says it converted the state database. */
+async function conversionLogged(): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of NODES) {
+    const text = await readFile(join(lab!.node(node).stateDir, "logs", "microovnd.log"), "utf8");
+    if (text.includes("converting the state database")) found.push(node);
+  }
+  return found;
+}
+
+async function upgrade(node: string): Promise<void> {
+  await lab!.restartDaemon(node, { MICROOVN_STATE_SCHEMA: newerSchema });
+}
+
+before(async () => {
+  dir = await makeTempDir("stateup");
+  const schema = JSON.parse(await readFile(PROJECT_SCHEMAS.microovn.file, "utf8")) as {
+    version: string;
+    tables: Record<string, { columns: Record<string, unknown>; isRoot?: boolean }>;
+  };
+  oldVersion = schema.version;
+  const [major, minor] = oldVersion.split(".").map(Number);
+  newVersion = `${major}.${minor! + 1}.0`;
+  schema.version = newVersion;
+  schema.tables.Member!.columns.upgrade_note = {
+    type: { key: "string", min: 0, max: 1 },
+  };
+  schema.tables.Upgrade_Probe = { columns: { note: { type: "string" } }, isRoot: true };
+  newerSchema = join(dir, "microovn-newer.ovsschema");
+  await writeFile(newerSchema, JSON.stringify(schema, null, 2));
+
+  lab = await startLab(NODES.length);
+  await lab.ok("m1", ["config", "set", "openstack-api.token-expiration", "7200"]);
+  await lab.ok("m2", ["project", "add", "upgrade-demo"]);
+  rowsBefore = await keptRows("m1");
+  assert.ok(
+    rowsBefore.Config!.length > 0 && rowsBefore.Identity_Project!.length > 0,
+    "rows were written",
+  );
+  assert.equal(rowsBefore.Member!.length, 3);
+});
+
+after(async () => {
+  await stopLab(lab);
+  if (dir) await removeDir(dir);
+});
+
+describe("state database upgrade", () => {
+  it("starts with every member ONLINE on the installed schema", async () => {
+    for (const node of NODES) assert.equal(await activeVersion(node), oldVersion);
+    await waitFor("all ONLINE", async () =>
+      Object.values(await listed("m1")).every((s) => s === "ONLINE"),
+    );
+  });
+
+  it("after one member moves: it is UPGRADING, the others NEED UPGRADE, nothing converted", async () => {
+    await upgrade("m1");
+    const expected = { m1: "UPGRADING", m2: "NEEDS UPGRADE", m3: "NEEDS UPGRADE" };
+    for (const node of NODES) {
+      await waitFor(
+        `${node} lists ${JSON.stringify(expected)}`,
+        async () => JSON.stringify(await listed(node)) === JSON.stringify(expected),
+        { timeoutMs: 30_000 },
+      );
+    }
+    assert.match(await lab!.ok("m2", ["status"]), /- m1 \([^)]*\) UPGRADING/);
+    for (const node of NODES) assert.equal(await activeVersion(node), oldVersion);
+    // The upgraded member writes through the running (old) schema: its row
+    // and heartbeats still go in, so it does not turn OFFLINE.
+    assert.deepEqual(await conversionLogged(), []);
+  });
+
+  it("after two: still held back by the third", async () => {
+    await upgrade("m2");
+    const expected = { m1: "UPGRADING", m2: "UPGRADING", m3: "NEEDS UPGRADE" };
+    await waitFor(
+      `m3 lists ${JSON.stringify(expected)}`,
+      async () => JSON.stringify(await listed("m3")) === JSON.stringify(expected),
+      { timeoutMs: 30_000 },
+    );
+    for (const node of NODES) assert.equal(await activeVersion(node), oldVersion);
+    assert.deepEqual(await conversionLogged(), []);
+  });
+
+  it("after the last: converted once, rows kept, everyone ONLINE", async () => {
+    await upgrade("m3");
+    for (const node of NODES) {
+      await waitFor(
+        `${node} runs ${newVersion}`,
+        async () => ((await activeVersion(node)) === newVersion ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+    }
+    for (const node of NODES) {
+      await waitFor(
+        `${node} lists every member ONLINE`,
+        async () => Object.values(await listed(node)).every((s) => s === "ONLINE"),
+        { timeoutMs: 30_000 },
+      );
+    }
+    assert.deepEqual(await keptRows("m3"), rowsBefore);
+    assert.equal((await conversionLogged()).length, 1, "exactly one member converted");
+    // The new table exists on every member and takes writes.
+    await transact("m2", [{ op: "insert", table: "Upgrade_Probe", row: { note: "after" } }]);
+    const [probe] = await transact("m3", [{ op: "select", table: "Upgrade_Probe", where: [] }]);
+    assert.equal(probe?.rows?.length, 1);
+    // Heartbeats still reach the converted database: nobody turns OFFLINE.
+    const rowsAfter = await transact("m1", [
+      { op: "select", table: "Member", where: [], columns: ["name", "heartbeat"] },
+    ]);
+    const heartbeats = (rowsAfter[0]?.rows ?? []) as { heartbeat: number }[];
+    await waitFor("a heartbeat after the conversion", async () => {
+      const [now] = await transact("m1", [
+        { op: "select", table: "Member", where: [], columns: ["heartbeat"] },
+      ]);
+      const latest = Math.max(
+        ...((now?.rows ?? []) as { heartbeat: number }[]).map((r) => r.heartbeat),
+      );
+      return latest > Math.max(...heartbeats.map((r) => r.heartbeat));
+    });
+  });
+});
