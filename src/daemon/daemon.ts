@@ -86,6 +86,11 @@ export class Daemon implements RouteContext {
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
     this.stateUpgrade = new StateDbUpgrade(this.rt, this.watcher, log);
+    // Columns the old schema lacked can be written now.
+    this.watcher.on("schema", (version) => {
+      log(`the state database runs schema ${version}`);
+      this.recordSelf();
+    });
     this.leaders.on("moved", (db, remote) => {
       this.rt.leaders[db] = remote;
       log(`the ${db.toUpperCase()} leader is at ${remote}`);
@@ -210,9 +215,7 @@ export class Daemon implements RouteContext {
         await this.rt.exclusive(() => startServices(this.rt));
         log(`services of ${this.rt.config.name} are up: ${this.rt.config.services.join(", ")}`);
         await this.startMembership();
-        void this.rt
-          .exclusive(() => recordMember(this.rt))
-          .catch((e: Error) => log(`could not update this member's row: ${e.message}`));
+        this.recordSelf();
         await this.renewCertificates();
       }
     } catch (e) {
@@ -222,6 +225,13 @@ export class Daemon implements RouteContext {
     } finally {
       this.ready = true;
     }
+  }
+
+  /** Writes this member's row as it is now (in the background). */
+  private recordSelf(): void {
+    void this.rt
+      .exclusive(() => recordMember(this.rt))
+      .catch((e: Error) => log(`could not update this member's row: ${e.message}`));
   }
 
   private async tellSystemd(message: { ready?: boolean; status?: string }): Promise<void> {

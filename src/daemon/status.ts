@@ -11,8 +11,9 @@ import type { CentralDatabase } from "../ovn/central.js";
 import { readClusterStatus, type ClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
-import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
+import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
+import { stateSchemaFile } from "../cluster/state-schema.js";
 import type { ProcessStatus } from "../supervisor/supervisor.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { describeMembers, type MemberRow, type MemberView } from "../cluster/members.js";
@@ -174,7 +175,7 @@ async function stateDbSummary(rt: MemberRuntime): Promise<DatabaseSummary | unde
   return databaseSummary({
     title: "MicroOVN cluster state",
     database: STATE_DATABASE,
-    schemaFile: PROJECT_SCHEMAS.microovn.file,
+    schemaFile: stateSchemaFile(),
     remotes: `unix:${stateDb.unixSocket}`,
     controlSocket: stateDb.controlSocket,
   });

@@ -21,6 +21,8 @@ import { connectStateDb } from "./member-row.js";
 export interface WatcherEvents {
   /** The layout in the state database differs from the member's. */
   layout: [layout: ClusterLayout];
+  /** The state database runs another schema than when the watcher last connected (a conversion). */
+  schema: [version: string];
   /** Something went wrong that the watcher recovers from by itself. */
   problem: [message: string];
 }
@@ -33,6 +35,8 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
   private stopped = false;
   private connecting: Promise<void> | undefined;
   private activeSchema: string | undefined;
+  /** The schema version of the last client connected. */
+  private schemaInUse: string | undefined;
 
   constructor(private readonly rt: MemberRuntime) {
     super();
@@ -70,6 +74,11 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
         this.client = client;
         this.replica = replica;
         this.activeSchema = client.schema.version;
+        const previous = this.schemaInUse;
+        this.schemaInUse = client.schema.version;
+        if (previous !== undefined && previous !== this.schemaInUse) {
+          this.emit("schema", this.schemaInUse);
+        }
         replica.on("change", () => this.check());
         replica.on("synced", () => this.check());
         replica.on("error", (e) => this.emit("problem", `state database monitor: ${e.message}`));

@@ -14,7 +14,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab } from "../../src/lab/lab.js";
 import { PROJECT_SCHEMAS } from "../../src/ovsdb/schema/installed.js";
+import { UPGRADE_CHECK_INTERVAL_MS } from "../../src/upgrade/state-db-upgrade.js";
 import { startLab, stopLab } from "../helpers/lab.js";
+import { isAlive } from "../helpers/processes.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -41,6 +43,10 @@ interface Listed {
 async function listed(node: string): Promise<Record<string, string>> {
   const rows = JSON.parse(await lab!.ok(node, ["cluster", "list", "-f", "json"])) as Listed[];
   return Object.fromEntries(rows.map((r) => [r.name, r.status]));
+}
+
+function escaped(version: string): string {
+  return version.replaceAll(".", "\\.");
 }
 
 function stateSocket(node: string): string {
@@ -89,12 +95,40 @@ async function keptRows(node: string): Promise<Record<string, unknown[]>> {
   );
 }
 
-/** Whether any member's daemon log says it converted the state database. */
+/** Each member's last heartbeat (ms since the epoch), by name. */
+async function heartbeats(): Promise<Record<string, number>> {
+  const [result] = await transact("m1", [
+    { op: "select", table: "Member", where: [], columns: ["name", "heartbeat"] },
+  ]);
+  const rows = (result?.rows ?? []) as { name: string; heartbeat: number }[];
+  return Object.fromEntries(rows.map((r) => [r.name, r.heartbeat]));
+}
+
+/**
+ * Waits until every member's heartbeat moved on by two check intervals:
+ * each daemon has looked at the versions (and could have converted) since.
+ */
+async function checksRan(): Promise<void> {
+  const start = await heartbeats();
+  await waitFor(
+    "two more upgrade checks on every member",
+    async () => {
+      const now = await heartbeats();
+      return NODES.every((n) => now[n]! >= start[n]! + 2 * UPGRADE_CHECK_INTERVAL_MS);
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  );
+}
+
+function daemonLog(node: string): Promise<string> {
+  return readFile(join(lab!.node(node).stateDir, "logs", "microovnd.log"), "utf8");
+}
+
+/** The members whose daemon log says they converted the state database. */
 async function conversionLogged(): Promise<string[]> {
   const found: string[] = [];
   for (const node of NODES) {
-    const text = await readFile(join(lab!.node(node).stateDir, "logs", "microovnd.log"), "utf8");
-    if (text.includes("converting the state database")) found.push(node);
+    if ((await daemonLog(node)).includes("converting the state database")) found.push(node);
   }
   return found;
 }
@@ -144,6 +178,23 @@ describe("state database upgrade", () => {
     );
   });
 
+  it("refuses a daemon pointed at a file that is no state schema, and keeps the member", async () => {
+    const pids = await lab!.pids("m3");
+    await assert.rejects(
+      lab!.restartDaemon("m3", { MICROOVN_STATE_SCHEMA: join(dir!, "missing.ovsschema") }),
+      /missing\.ovsschema cannot be used .*point MICROOVN_STATE_SCHEMA at a schema file of database MicroOVN/s,
+    );
+    const { microovnd, ...ovn } = pids;
+    assert.ok(microovnd !== undefined && Object.keys(ovn).length > 0);
+    for (const [name, pid] of Object.entries(ovn)) {
+      assert.ok(isAlive(pid), `${name} (pid ${pid}) kept running`);
+    }
+    await lab!.restartDaemon("m3", {});
+    await waitFor("all ONLINE again", async () =>
+      Object.values(await listed("m1")).every((s) => s === "ONLINE"),
+    );
+  });
+
   it("after one member moves: it is UPGRADING, the others NEED UPGRADE, nothing converted", async () => {
     await upgrade("m1");
     const expected = { m1: "UPGRADING", m2: "NEEDS UPGRADE", m3: "NEEDS UPGRADE" };
@@ -155,6 +206,11 @@ describe("state database upgrade", () => {
       );
     }
     assert.match(await lab!.ok("m2", ["status"]), /- m1 \([^)]*\) UPGRADING/);
+    const status = await lab!.ok("m1", ["status"]);
+    assert.match(status, /MicroOVN cluster state: Upgrade or attention required!/);
+    assert.match(status, new RegExp(`Currently running schema: ${escaped(oldVersion)}\\n`));
+    assert.match(status, new RegExp(`Installed schema: ${escaped(newVersion)}\\n`));
+    await checksRan();
     for (const node of NODES) assert.equal(await activeVersion(node), oldVersion);
     // The upgraded member writes through the running (old) schema: its row
     // and heartbeats still go in, so it does not turn OFFLINE.
@@ -169,6 +225,7 @@ describe("state database upgrade", () => {
       async () => JSON.stringify(await listed("m3")) === JSON.stringify(expected),
       { timeoutMs: 30_000 },
     );
+    await checksRan();
     for (const node of NODES) assert.equal(await activeVersion(node), oldVersion);
     assert.deepEqual(await conversionLogged(), []);
   });
@@ -190,24 +247,26 @@ describe("state database upgrade", () => {
       );
     }
     assert.deepEqual(await keptRows("m3"), rowsBefore);
+    assert.match(
+      await lab!.ok("m1", ["status"]),
+      new RegExp(`MicroOVN cluster state: OK \\(${escaped(newVersion)}\\)`),
+    );
+    // Every daemon saw the conversion and follows the new schema.
+    for (const node of NODES) {
+      await waitFor(`${node} follows the new schema`, async () =>
+        (await daemonLog(node)).includes(`the state database runs schema ${newVersion}`),
+      );
+    }
     assert.equal((await conversionLogged()).length, 1, "exactly one member converted");
     // The new table exists on every member and takes writes.
     await transact("m2", [{ op: "insert", table: "Upgrade_Probe", row: { note: "after" } }]);
     const [probe] = await transact("m3", [{ op: "select", table: "Upgrade_Probe", where: [] }]);
     assert.equal(probe?.rows?.length, 1);
-    // Heartbeats still reach the converted database: nobody turns OFFLINE.
-    const rowsAfter = await transact("m1", [
-      { op: "select", table: "Member", where: [], columns: ["name", "heartbeat"] },
-    ]);
-    const heartbeats = (rowsAfter[0]?.rows ?? []) as { heartbeat: number }[];
-    await waitFor("a heartbeat after the conversion", async () => {
-      const [now] = await transact("m1", [
-        { op: "select", table: "Member", where: [], columns: ["heartbeat"] },
-      ]);
-      const latest = Math.max(
-        ...((now?.rows ?? []) as { heartbeat: number }[]).map((r) => r.heartbeat),
-      );
-      return latest > Math.max(...heartbeats.map((r) => r.heartbeat));
+    // Every member's heartbeats still reach the converted database.
+    const last = await heartbeats();
+    await waitFor("a heartbeat from every member after the conversion", async () => {
+      const now = await heartbeats();
+      return NODES.every((n) => now[n]! > last[n]!);
     });
   });
 });
