@@ -34,6 +34,7 @@ export class StateDbUpgrade {
   private busy = false;
   private failures = 0;
   private nextTryAt = 0;
+  private lastProblem: string | undefined;
 
   constructor(
     private readonly rt: MemberRuntime,
@@ -50,28 +51,36 @@ export class StateDbUpgrade {
     this.timer = undefined;
   }
 
-  /** One look: reads the active version and, on the leader, converts when all are ready. */
+  /** One look at a time; a problem is logged when it first appears, not every few seconds. */
   private async check(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      const active = await this.watcher.readActiveSchema();
-      const rows = this.watcher.knownMembers();
-      if (active === undefined || !rows || !this.rt.isVoter()) return;
-      const target = stateSchemaTarget(rows, active);
-      if (target === undefined || Date.now() < this.nextTryAt) return;
-      const shipped = await readShippedStateSchema();
-      // Our row said so when it was written; the file may have changed since.
-      if (shipped.version !== target) return;
-      const stateDb = this.rt.stateDb();
-      const raft = await readClusterStatus(stateDb.controlSocket, STATE_DATABASE);
-      if (raft?.role !== "leader") return;
-      await this.convert(stateDb.unixSocket, shipped.file, active, target);
+      await this.look();
+      this.lastProblem = undefined;
     } catch (e) {
-      this.log(`state database upgrade check: ${(e as Error).message}`);
+      const problem = `state database upgrade check: ${(e as Error).message}`;
+      if (problem !== this.lastProblem) this.log(problem);
+      this.lastProblem = problem;
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Reads the active version and, on the leader, converts when every member is ready. */
+  private async look(): Promise<void> {
+    const active = await this.watcher.readActiveSchema();
+    const rows = this.watcher.knownMembers();
+    if (active === undefined || !rows || !this.rt.isVoter()) return;
+    const target = stateSchemaTarget(rows, active);
+    if (target === undefined || Date.now() < this.nextTryAt) return;
+    const shipped = await readShippedStateSchema();
+    // Our row said so when it was written; the file may have changed since.
+    if (shipped.version !== target) return;
+    const stateDb = this.rt.stateDb();
+    const raft = await readClusterStatus(stateDb.controlSocket, STATE_DATABASE);
+    if (raft?.role !== "leader") return;
+    await this.convert(stateDb.unixSocket, shipped.file, active, target);
   }
 
   private async convert(socket: string, file: string, from: string, to: string): Promise<void> {

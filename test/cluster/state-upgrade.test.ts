@@ -31,6 +31,8 @@ const KEPT: Record<string, string[]> = {
 let lab: Lab | undefined;
 let dir: string | undefined;
 let newerSchema: string;
+/** A newer schema the rows do not fit: an index on Member.role, which the voters share. */
+let unfitSchema: string;
 let oldVersion: string;
 let newVersion: string;
 let rowsBefore: Record<string, unknown[]>;
@@ -124,11 +126,15 @@ function daemonLog(node: string): Promise<string> {
   return readFile(join(lab!.node(node).stateDir, "logs", "microovnd.log"), "utf8");
 }
 
-/** The members whose daemon log says they converted the state database. */
+/** Where each daemon log stood when the upgrade began (what came before is not counted). */
+const logStart: Record<string, number> = {};
+
+/** The members whose daemon log says they converted the state database since the upgrade began. */
 async function conversionLogged(): Promise<string[]> {
   const found: string[] = [];
   for (const node of NODES) {
-    if ((await daemonLog(node)).includes("converting the state database")) found.push(node);
+    const text = (await daemonLog(node)).slice(logStart[node] ?? 0);
+    if (text.includes("converting the state database")) found.push(node);
   }
   return found;
 }
@@ -153,6 +159,12 @@ before(async () => {
   schema.tables.Upgrade_Probe = { columns: { note: { type: "string" } }, isRoot: true };
   newerSchema = join(dir, "microovn-newer.ovsschema");
   await writeFile(newerSchema, JSON.stringify(schema, null, 2));
+  const unfit = structuredClone(schema) as typeof schema & {
+    tables: Record<string, { indexes?: string[][] }>;
+  };
+  unfit.tables.Member!.indexes = [...(unfit.tables.Member!.indexes ?? []), ["role"]];
+  unfitSchema = join(dir, "microovn-unfit.ovsschema");
+  await writeFile(unfitSchema, JSON.stringify(unfit, null, 2));
 
   lab = await startLab(NODES.length);
   await lab.ok("m1", ["config", "set", "openstack-api.token-expiration", "7200"]);
@@ -193,6 +205,36 @@ describe("state database upgrade", () => {
     await waitFor("all ONLINE again", async () =>
       Object.values(await listed("m1")).every((s) => s === "ONLINE"),
     );
+  });
+
+  it("a conversion the rows do not fit fails, changes nothing, and the members can go back", async () => {
+    for (const node of NODES) {
+      await lab!.restartDaemon(node, { MICROOVN_STATE_SCHEMA: unfitSchema });
+    }
+    const failed = await waitFor(
+      "a failed conversion, to be tried again",
+      async () => {
+        for (const node of NODES) {
+          const m =
+            /converting the state database to \S+ failed \((.*)\); trying again in \d+ s/.exec(
+              await daemonLog(node),
+            );
+          if (m) return m[1];
+        }
+        return undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    assert.match(failed, /constraint|duplicate|index/i);
+    for (const node of NODES) assert.equal(await activeVersion(node), oldVersion);
+    assert.deepEqual(await keptRows("m1"), rowsBefore);
+    // Stopping halfway: back to the installed schema, one member at a time.
+    for (const node of NODES) await lab!.restartDaemon(node, { MICROOVN_STATE_SCHEMA: undefined });
+    await waitFor("all ONLINE on the installed schema", async () =>
+      Object.values(await listed("m2")).every((s) => s === "ONLINE"),
+    );
+    assert.equal(await activeVersion("m2"), oldVersion);
+    for (const node of NODES) logStart[node] = (await daemonLog(node)).length;
   });
 
   it("after one member moves: it is UPGRADING, the others NEED UPGRADE, nothing converted", async () => {
