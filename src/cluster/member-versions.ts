@@ -63,11 +63,15 @@ export function upgradeStatuses(
   activeSchema?: string,
 ): Map<string, UpgradeStatus> {
   const statuses = new Map<string, UpgradeStatus>();
+  // A member admitted a moment ago has an empty map until its daemon writes
+  // its row: it is compared with nobody yet (and holds a conversion back).
+  const reporting = members.filter((m) => m.versions.size > 0);
+  for (const m of members) if (m.versions.size === 0) statuses.set(m.name, "ONLINE");
   const keys = [VERSION_KEYS.stateSchema, VERSION_KEYS.memberApi];
   const newestOf = new Map(
-    keys.map((k) => [k, newest(members.map((m) => m.versions.get(k)))] as const),
+    keys.map((k) => [k, newest(reporting.map((m) => m.versions.get(k)))] as const),
   );
-  for (const m of members) {
+  for (const m of reporting) {
     let status: UpgradeStatus = "ONLINE";
     for (const key of keys) {
       const mine = m.versions.get(key);
@@ -76,7 +80,7 @@ export function upgradeStatuses(
         status = "NEEDS UPGRADE";
         break;
       }
-      const othersBehind = members.some((o) => compareVersions(o.versions.get(key), mine) < 0);
+      const othersBehind = reporting.some((o) => compareVersions(o.versions.get(key), mine) < 0);
       const aheadOfActive =
         key === VERSION_KEYS.stateSchema &&
         activeSchema !== undefined &&
@@ -103,12 +107,4 @@ export function stateSchemaTarget(
   if (reported.size !== 1) return undefined;
   const [target] = reported;
   return target !== undefined && compareVersions(target, active) > 0 ? target : undefined;
-}
-
-/** Members whose reported state schema is not `target` (what holds a conversion back). */
-export function membersBehind(members: readonly VersionedMember[], target: string): string[] {
-  return members
-    .filter((m) => m.versions.get(VERSION_KEYS.stateSchema) !== target)
-    .map((m) => m.name)
-    .sort();
 }
