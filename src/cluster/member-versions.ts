@@ -51,7 +51,7 @@ function newest(values: readonly (string | undefined)[]): string | undefined {
 }
 
 /**
- * Each member's status by name. With one key (state schema, member API):
+ * Each member's status by name. For each key (state schema, member API):
  * a member behind the newest any member reports NEEDS UPGRADE; one at the
  * newest is UPGRADING while some member is behind it, or (for the schema)
  * while the state database still runs an older `activeSchema`; ONLINE when
