@@ -6,6 +6,7 @@
  */
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import type { DatabaseSchema } from "../ovsdb/schema/schema.js";
+import { upgradeStatuses, type UpgradeStatus } from "./member-versions.js";
 import { byName, normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
 
 export type MemberRow = MicroOVNDatabase["Member"];
@@ -21,22 +22,35 @@ export function memberStatus(row: Pick<MemberRow, "heartbeat">, now = Date.now()
   return now - row.heartbeat <= OFFLINE_AFTER_MS ? "ONLINE" : "OFFLINE";
 }
 
+/** What `cluster list` shows: OFFLINE wins over where a member stands in an upgrade. */
+export type ListedStatus = "OFFLINE" | UpgradeStatus;
+
 /** A member as `cluster list` and `status` show it. */
 export interface MemberView extends LayoutMember {
   fingerprint: string;
-  status: MemberStatus;
+  status: ListedStatus;
 }
 
-/** Views of `rows`, by name, with each one's status at `now`. */
-export function describeMembers(rows: Iterable<MemberRow>, now = Date.now()): MemberView[] {
-  return [...rows]
-    .map((r) => ({
+/**
+ * Views of `rows`, by name, with each one's status at `now`; given the state
+ * database's `activeSchema`, a member whose versions are ahead of it or of
+ * the others is UPGRADING, one behind NEEDS UPGRADE.
+ */
+export function describeMembers(
+  rows: Iterable<MemberRow>,
+  now = Date.now(),
+  activeSchema?: string,
+): MemberView[] {
+  const all = [...rows];
+  const upgrade = upgradeStatuses(all, activeSchema);
+  return all
+    .map((r): MemberView => ({
       name: r.name,
       address: r.address,
       role: r.role,
       services: [...r.services].sort(),
       fingerprint: r.fingerprint,
-      status: memberStatus(r, now),
+      status: memberStatus(r, now) === "OFFLINE" ? "OFFLINE" : (upgrade.get(r.name) ?? "ONLINE"),
     }))
     .sort(byName);
 }

@@ -12,6 +12,7 @@ import { createClusteredDb } from "../ovn/raft.js";
 import { PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
+import { stateSchemaFile } from "./state-schema.js";
 
 export const STATE_DB_PORTS = { client: 6649, raft: 6650 } as const;
 
@@ -55,7 +56,7 @@ export class StateDb {
   async createDb(peers: readonly string[] = []): Promise<void> {
     await createClusteredDb(
       this.dbFile,
-      { schema: PROJECT_SCHEMAS.microovn.file, database: STATE_DATABASE },
+      { schema: stateSchemaFile(), database: STATE_DATABASE },
       this.raftTarget,
       peers,
     );

@@ -35,6 +35,8 @@ import { recordMember } from "../membership/member-row.js";
 import { followLeaders, refresh } from "../lifecycle/refresh.js";
 import { regenerateCa } from "../lifecycle/ca-rollout.js";
 import { LeaderTracker } from "../membership/leader-tracker.js";
+import { readShippedStateSchema } from "../cluster/state-schema.js";
+import { StateDbUpgrade } from "../upgrade/state-db-upgrade.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
@@ -63,6 +65,7 @@ export class Daemon implements RouteContext {
   readonly rt: MemberRuntime;
   readonly watcher: ClusterWatcher;
   readonly leaders: LeaderTracker;
+  private readonly stateUpgrade: StateDbUpgrade;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
@@ -82,6 +85,12 @@ export class Daemon implements RouteContext {
     this.watcher = new ClusterWatcher(this.rt);
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
+    this.stateUpgrade = new StateDbUpgrade(this.rt, this.watcher, log);
+    // Columns the old schema lacked can be written now.
+    this.watcher.on("schema", (version) => {
+      log(`the state database runs schema ${version}`);
+      this.recordSelf();
+    });
     this.leaders.on("moved", (db, remote) => {
       this.rt.leaders[db] = remote;
       log(`the ${db.toUpperCase()} leader is at ${remote}`);
@@ -149,6 +158,9 @@ export class Daemon implements RouteContext {
     for (const dir of [this.state.runDir, this.state.logDir]) {
       await mkdir(dir, { recursive: true });
     }
+    // A state schema that cannot be used (MICROOVN_STATE_SCHEMA pointing at
+    // the wrong file) is refused before this daemon takes the state dir.
+    await readShippedStateSchema();
     await this.claimPidFile();
     await this.rt.load();
     await this.server.listen(this.state.controlSocket);
@@ -203,9 +215,7 @@ export class Daemon implements RouteContext {
         await this.rt.exclusive(() => startServices(this.rt));
         log(`services of ${this.rt.config.name} are up: ${this.rt.config.services.join(", ")}`);
         await this.startMembership();
-        void this.rt
-          .exclusive(() => recordMember(this.rt))
-          .catch((e: Error) => log(`could not update this member's row: ${e.message}`));
+        this.recordSelf();
         await this.renewCertificates();
       }
     } catch (e) {
@@ -215,6 +225,13 @@ export class Daemon implements RouteContext {
     } finally {
       this.ready = true;
     }
+  }
+
+  /** Writes this member's row as it is now (in the background). */
+  private recordSelf(): void {
+    void this.rt
+      .exclusive(() => recordMember(this.rt))
+      .catch((e: Error) => log(`could not update this member's row: ${e.message}`));
   }
 
   private async tellSystemd(message: { ready?: boolean; status?: string }): Promise<void> {
@@ -271,6 +288,7 @@ export class Daemon implements RouteContext {
     const config = this.rt.requireConfig();
     this.watcher.start();
     this.leaders.follow();
+    this.stateUpgrade.start();
     if (!this.memberServer) {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
@@ -285,6 +303,7 @@ export class Daemon implements RouteContext {
 
   /** Stops following the cluster and serving the member API (after leaving it). */
   async stopMembership(): Promise<void> {
+    this.stateUpgrade.stop();
     this.watcher.stop();
     this.leaders.stop();
     await this.memberServer?.close();
@@ -301,6 +320,7 @@ export class Daemon implements RouteContext {
     if (!this.exiting) {
       this.exiting = true;
       clearInterval(this.renewalTimer);
+      this.stateUpgrade.stop();
       this.watcher.stop();
       this.leaders.stop();
       await this.memberServer?.close();

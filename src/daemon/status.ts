@@ -11,8 +11,9 @@ import type { CentralDatabase } from "../ovn/central.js";
 import { readClusterStatus, type ClusterStatus } from "../ovn/raft.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { TlsFiles } from "../ovsdb/client/connection.js";
-import { INSTALLED_SCHEMAS, PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
+import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
+import { stateSchemaFile } from "../cluster/state-schema.js";
 import type { ProcessStatus } from "../supervisor/supervisor.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { describeMembers, type MemberRow, type MemberView } from "../cluster/members.js";
@@ -174,7 +175,7 @@ async function stateDbSummary(rt: MemberRuntime): Promise<DatabaseSummary | unde
   return databaseSummary({
     title: "MicroOVN cluster state",
     database: STATE_DATABASE,
-    schemaFile: PROJECT_SCHEMAS.microovn.file,
+    schemaFile: stateSchemaFile(),
     remotes: `unix:${stateDb.unixSocket}`,
     controlSocket: stateDb.controlSocket,
   });
@@ -254,8 +255,11 @@ async function tunnelProblems(rt: MemberRuntime): Promise<{ problems: string[]; 
 function memberSummaries(
   rt: MemberRuntime,
   rows: readonly MemberRow[] | undefined,
+  activeStateSchema: string | undefined,
 ): MemberSummary[] {
-  return rows ? describeMembers(rows) : normalizeLayout(rt.layout.members).members;
+  return rows
+    ? describeMembers(rows, Date.now(), activeStateSchema)
+    : normalizeLayout(rt.layout.members).members;
 }
 
 /** Whether a database summary shows a server that takes writes. */
@@ -286,6 +290,8 @@ export async function unwritableDatabases(rt: MemberRuntime): Promise<string[]> 
 export async function gatherStatus(
   rt: MemberRuntime,
   rows?: readonly MemberRow[],
+  /** The state database's schema version, for members' upgrade statuses. */
+  activeStateSchema?: string,
 ): Promise<StatusReport> {
   const config = rt.config;
   if (!config) {
@@ -306,7 +312,7 @@ export async function gatherStatus(
   const removed = cutOff ? await removalEvidence(rt) : undefined;
   return {
     bootstrapped: true,
-    members: memberSummaries(rt, rows),
+    members: memberSummaries(rt, rows, activeStateSchema),
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,

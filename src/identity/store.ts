@@ -66,8 +66,9 @@ export function checkIdentitySchema(schema: DatabaseSchema): void {
     throw new MicroOvnError(
       "STATE_DB_SCHEMA_TOO_OLD",
       `the cluster state database runs schema ${schema.version}, made before the identity ` +
-        "store existed; nothing was changed. Its conversion to the schema this version " +
-        "installs is not automatic yet (see `microovn status`)",
+        "store existed; nothing was changed. It is converted to the schema this version " +
+        "installs once every member runs this version (`microovn cluster list` shows NEEDS " +
+        "UPGRADE on those that do not yet)",
     );
   }
 }

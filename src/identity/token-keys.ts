@@ -68,8 +68,8 @@ export function checkTokenSchema(schema: DatabaseSchema): void {
       "STATE_DB_SCHEMA_TOO_OLD",
       `the cluster state database runs schema ${schema.version}, made before the OpenStack ` +
         "API's token keys existed, so the service could not issue a token; nothing was " +
-        "changed. Its conversion to the schema this version installs is not automatic yet " +
-        "(see `microovn status`)",
+        "changed. It is converted to the schema this version installs once every member " +
+        "runs this version (`microovn cluster list` shows NEEDS UPGRADE on those that do not yet)",
     );
   }
 }

@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { MicroOvnError } from "../errors.js";
 import { detectDatapath, type DatapathType } from "../ovn/switch.js";
 import { run, type RunResult } from "../process/run.js";
-import { isRunning, readPidFiles } from "../supervisor/supervisor.js";
+import { isRunning, readPidFiles, waitForExit } from "../supervisor/supervisor.js";
 import { writeAtomically } from "../util/fs.js";
 import { portMac } from "../ovn/logical-port.js";
 import {
@@ -683,6 +683,36 @@ export class Lab {
     await run("ip", ["-n", this.hub, "link", "del", OUTSIDE_BRIDGE], { allowFailure: true });
     delete this.description.outside;
     await this.save();
+  }
+
+  /**
+   * Restarts member `name`'s microovnd (its OVN processes keep running and
+   * the new daemon adopts them) with `env` changed: a value sets a
+   * variable, undefined unsets it. How a test makes a member run another
+   * installation, e.g. a newer state schema (MICROOVN_STATE_SCHEMA).
+   * Resolves once the new daemon's services are up (`waitready`).
+   */
+  async restartDaemon(name: string, env: Record<string, string | undefined> = {}): Promise<void> {
+    const node = this.node(name);
+    const pid = (await this.pids(name)).microovnd;
+    if (pid !== undefined && isRunning(pid)) {
+      process.kill(pid, "SIGTERM");
+      if (!(await waitForExit(pid, 10_000))) {
+        throw labError(`${name}: microovnd (pid ${pid}) did not exit within 10 s of SIGTERM`);
+      }
+    }
+    const assignments = Object.entries(env).flatMap(([k, v]) =>
+      v === undefined ? ["-u", k] : [`${k}=${v}`],
+    );
+    const r = await runIn(
+      node.namespace,
+      "env",
+      [...assignments, ...this.cliCommand, "--state-dir", node.stateDir, "waitready"],
+      { allowFailure: true, timeoutMs: COMMAND_TIMEOUT_MS },
+    );
+    if (r.exitCode !== 0) {
+      throw labError(`${name}: microovnd did not come back: ${(r.stderr + r.stdout).trim()}`);
+    }
   }
 
   /** Whether a member's microovnd runs (the CLI would start a stopped one). */

@@ -6,14 +6,16 @@
  */
 import { normalizeLayout } from "../cluster/layout.js";
 import { schemaRecordsService, type MemberRow } from "../cluster/members.js";
+import { VERSION_KEYS } from "../cluster/member-versions.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
+import { readShippedStateSchema } from "../cluster/state-schema.js";
 import { MicroOvnError } from "../errors.js";
 import { formatBridgeMappings, type MemberConfig } from "../member/config.js";
 import { OvsdbClient } from "../ovsdb/client/client.js";
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import { certificateFingerprint } from "../pki/pem.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
-import { VERSION } from "../version.js";
+import { MEMBER_API_VERSION, VERSION } from "../version.js";
 
 /**
  * A client of the cluster state database. Writes sent to a follower are
@@ -58,7 +60,11 @@ async function memberRow(rt: MemberRuntime): Promise<Omit<MemberRow, "_uuid" | "
     heartbeat: Date.now(),
     services: [...config.services],
     chassis: chassisMap(config),
-    versions: new Map([["microovn", VERSION]]),
+    versions: new Map([
+      [VERSION_KEYS.microovn, VERSION],
+      [VERSION_KEYS.stateSchema, (await readShippedStateSchema()).version],
+      [VERSION_KEYS.memberApi, MEMBER_API_VERSION],
+    ]),
   };
 }
 
@@ -78,9 +84,13 @@ export async function recordMember(rt: MemberRuntime): Promise<void> {
   const client = await connectStateDb(rt);
   try {
     const [existing] = await client.select("Member", [["name", "==", row.name]], ["name"]);
+    // Only what the running schema has: during an upgrade the state database
+    // may still run an older one than this member ships (the rest is written
+    // when the watcher sees the conversion and this member records itself again).
+    const written = client.codec("Member").knownColumns(row);
     const txn = client.transaction();
-    if (existing) txn.update("Member", [["_uuid", "==", existing._uuid]], row);
-    else txn.insert("Member", row);
+    if (existing) txn.update("Member", [["_uuid", "==", existing._uuid]], written);
+    else txn.insert("Member", written);
     await txn.commit();
   } finally {
     client.close();
@@ -103,8 +113,9 @@ export async function checkStateDbRecords(rt: MemberRuntime, service: string): P
     throw new MicroOvnError(
       "STATE_DB_SCHEMA_TOO_OLD",
       `the cluster state database runs schema ${schema.version}, made before the ${service} ` +
-        `service existed, so no member row can name it; nothing was changed. Its conversion ` +
-        `to the schema this version installs is not automatic yet (see \`microovn status\`)`,
+        `service existed, so no member row can name it; nothing was changed. It is converted ` +
+        `to the schema this version installs once every member runs this version ` +
+        "(`microovn cluster list` shows NEEDS UPGRADE on those that do not yet)",
     );
   }
 }

@@ -15,11 +15,14 @@ import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import { Replica } from "../ovsdb/replica/replica.js";
 import { sameLayout, type ClusterLayout } from "../cluster/layout.js";
 import { HEARTBEAT_INTERVAL_MS, layoutFromRows, type MemberRow } from "../cluster/members.js";
+import { STATE_DATABASE } from "../cluster/state-db.js";
 import { connectStateDb } from "./member-row.js";
 
 export interface WatcherEvents {
   /** The layout in the state database differs from the member's. */
   layout: [layout: ClusterLayout];
+  /** The state database runs another schema than when the watcher last connected (a conversion). */
+  schema: [version: string];
   /** Something went wrong that the watcher recovers from by itself. */
   problem: [message: string];
 }
@@ -31,6 +34,9 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private connecting: Promise<void> | undefined;
+  private activeSchema: string | undefined;
+  /** The schema version of the last client connected. */
+  private schemaInUse: string | undefined;
 
   constructor(private readonly rt: MemberRuntime) {
     super();
@@ -67,6 +73,12 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
         const replica = await Replica.start(client, { Member: true, Config: true });
         this.client = client;
         this.replica = replica;
+        this.activeSchema = client.schema.version;
+        const previous = this.schemaInUse;
+        this.schemaInUse = client.schema.version;
+        if (previous !== undefined && previous !== this.schemaInUse) {
+          this.emit("schema", this.schemaInUse);
+        }
         replica.on("change", () => this.check());
         replica.on("synced", () => this.check());
         replica.on("error", (e) => this.emit("problem", `state database monitor: ${e.message}`));
@@ -133,6 +145,30 @@ export class ClusterWatcher extends EventEmitter<WatcherEvents> {
   isMember(name: string, fingerprint: string): boolean {
     const row = this.replica?.table("Member").lookup({ name });
     return row !== undefined && row.fingerprint === fingerprint;
+  }
+
+  /**
+   * The schema version the state database runs, as last read (undefined
+   * before the first read): what `cluster list` compares members' versions
+   * with.
+   */
+  get activeSchemaVersion(): string | undefined {
+    return this.activeSchema;
+  }
+
+  /**
+   * Asks the state database for the schema it runs now. After a conversion
+   * the client still encodes with the schema it read when it connected (an
+   * older one, which the new one contains): connect afresh, so that the
+   * replica and this member's writes use the new one.
+   */
+  async readActiveSchema(): Promise<string | undefined> {
+    const client = this.client;
+    if (!client) return undefined;
+    const version = (await client.getSchema(STATE_DATABASE)).version;
+    this.activeSchema = version;
+    if (client === this.client && version !== client.schema.version) this.reconnect();
+    return version;
   }
 
   private closeClient(): void {

@@ -12,10 +12,13 @@ import { MemberServer, type MemberTls } from "../../src/daemon/api/member-server
 import type { Route } from "../../src/daemon/api/router.js";
 import { createCa, inspectCertificate, issueCertificate } from "../../src/pki/x509.js";
 import type { CertificateAndKey } from "../../src/pki/pem.js";
+import { MEMBER_API_HEADER, MEMBER_API_VERSION } from "../../src/version.js";
 
 interface Reply {
   status: number;
   serverSerial?: string;
+  /** The member API version the answer names (MEMBER_API_HEADER). */
+  memberApi?: string;
   body: { peer?: string; error?: { code: string; message: string } };
 }
 
@@ -25,7 +28,8 @@ function call(
   ca: string,
   client?: CertificateAndKey,
   agent?: Agent,
-  withSerial = false,
+  /** What to add to the reply besides status and body. */
+  extra: { serial?: boolean; memberApi?: boolean } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -42,9 +46,10 @@ function call(
         agent: agent ?? false,
       },
       (res) => {
-        const serverSerial = withSerial
+        const serverSerial = extra.serial
           ? (res.socket as TLSSocket).getPeerCertificate().serialNumber
           : undefined;
+        const memberApi = extra.memberApi ? res.headers[MEMBER_API_HEADER] : undefined;
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
@@ -52,6 +57,7 @@ function call(
             status: res.statusCode ?? 0,
             body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Reply["body"],
             ...(serverSerial !== undefined ? { serverSerial } : {}),
+            ...(typeof memberApi === "string" ? { memberApi } : {}),
           }),
         );
       },
@@ -114,6 +120,14 @@ describe("member API", () => {
     assert.deepEqual(r, { status: 200, body: { peer: "m2" } });
   });
 
+  it("names its version on every answer, refusals included", async () => {
+    const options = { memberApi: true };
+    const ok = await call(server.port, "/whoami", ca.certPem, certs.m2, undefined, options);
+    const refused = await call(server.port, "/whoami", ca.certPem, undefined, undefined, options);
+    assert.equal(refused.status, 403);
+    assert.deepEqual([ok.memberApi, refused.memberApi], [MEMBER_API_VERSION, MEMBER_API_VERSION]);
+  });
+
   it("refuses a caller without a certificate", async () => {
     const r = await call(server.port, "/whoami", ca.certPem);
     assert.equal(r.status, 403);
@@ -164,7 +178,9 @@ describe("member API", () => {
   it("takes a new server certificate for the next handshakes", async () => {
     const renewed = await issueCertificate({ ca, member: "m1", service: "microovn" });
     server.setTls({ ...tls, key: renewed.keyPem, cert: renewed.certPem });
-    const r = await call(server.port, "/whoami", ca.certPem, certs.m2, undefined, true);
+    const r = await call(server.port, "/whoami", ca.certPem, certs.m2, undefined, {
+      serial: true,
+    });
     assert.equal(r.status, 200);
     const serial = (await inspectCertificate(renewed.certPem)).serial;
     assert.equal(r.serverSerial?.toLowerCase(), serial.toLowerCase());

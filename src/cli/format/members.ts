@@ -3,6 +3,7 @@
  * with NAME, ADDRESS, ROLE, FINGERPRINT and STATUS, as MicroOVN shows them.
  */
 import { joinHostPort } from "../../cluster/member-client.js";
+import type { ListedStatus } from "../../cluster/members.js";
 import { formatList, type ListFormat } from "./table.js";
 
 export interface MemberRow {
@@ -10,7 +11,7 @@ export interface MemberRow {
   address: string;
   role: string;
   fingerprint: string;
-  status: "ONLINE" | "OFFLINE";
+  status: ListedStatus;
 }
 
 /**

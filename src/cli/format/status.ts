@@ -73,9 +73,10 @@ export function formatStatus(report: StatusReport): string {
     );
   }
   for (const m of report.members) {
-    const offline = m.status === "OFFLINE" ? " OFFLINE" : "";
+    // OFFLINE, UPGRADING or NEEDS UPGRADE: an online member in step says nothing.
+    const standing = m.status !== undefined && m.status !== "ONLINE" ? ` ${m.status}` : "";
     lines.push(
-      `- ${m.name} (${m.address})${offline}`,
+      `- ${m.name} (${m.address})${standing}`,
       `  Services: ${[...m.services].sort().join(", ")}`,
     );
   }

@@ -11,6 +11,7 @@ import type { TLSSocket } from "node:tls";
 import { MicroOvnError } from "../../errors.js";
 import { MEMBER_API_PORT } from "../../cluster/member-client.js";
 import { hexFingerprint } from "../../pki/pem.js";
+import { MEMBER_API_HEADER, MEMBER_API_VERSION } from "../../version.js";
 import { Router, type Guard, type Peer, type Route } from "./router.js";
 
 export interface MemberTls {
@@ -70,7 +71,12 @@ export class MemberServer {
         rejectUnauthorized: false,
         minVersion: "TLSv1.2",
       },
-      (req, res) => void router.dispatch(req, res),
+      (req, res) => {
+        // Every answer says which member API this member serves, so that a
+        // caller can tell an older or newer member from a broken one.
+        res.setHeader(MEMBER_API_HEADER, MEMBER_API_VERSION);
+        void router.dispatch(req, res);
+      },
     );
   }
 

@@ -126,7 +126,10 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
       path: "/cluster/members",
       handler: () => {
         rt.requireConfig();
-        return Promise.resolve({ members: describeMembers(daemon.watcher.members()) });
+        const { watcher } = daemon;
+        return Promise.resolve({
+          members: describeMembers(watcher.members(), Date.now(), watcher.activeSchemaVersion),
+        });
       },
     },
     {
@@ -179,7 +182,8 @@ export function statusRoutes(daemon: RouteContext): Route[] {
     {
       method: "GET",
       path: "/status",
-      handler: () => gatherStatus(daemon.rt, daemon.watcher.knownMembers()),
+      handler: () =>
+        gatherStatus(daemon.rt, daemon.watcher.knownMembers(), daemon.watcher.activeSchemaVersion),
     },
   ];
 }

@@ -216,6 +216,21 @@ export class TableCodec {
     return into;
   }
 
+  /**
+   * The part of `row` that this table's schema has columns for. A program
+   * newer than the server's schema may know columns the server lacks: they
+   * cannot be written (encodeRow refuses them) until the database is
+   * converted, and a row written without them is one every older member
+   * reads.
+   */
+  knownColumns<R extends object>(row: R): Partial<R> {
+    const out: Partial<R> = {};
+    for (const name of Object.keys(row) as (keyof R & string)[]) {
+      if (this.table.columns.has(name)) out[name] = row[name];
+    }
+    return out;
+  }
+
   /** Encodes a partial row for insert or update. */
   encodeRow(row: Record<string, unknown>): WireRow {
     const out: WireRow = {};
