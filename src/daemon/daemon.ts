@@ -39,6 +39,7 @@ import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
 import type { StateDir } from "../member/state-dir.js";
+import { SchemaUpgrades } from "../upgrade/coordinator.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */
@@ -63,6 +64,7 @@ export class Daemon implements RouteContext {
   readonly rt: MemberRuntime;
   readonly watcher: ClusterWatcher;
   readonly leaders: LeaderTracker;
+  readonly schemaUpgrades: SchemaUpgrades;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
@@ -82,6 +84,10 @@ export class Daemon implements RouteContext {
     this.watcher = new ClusterWatcher(this.rt);
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
+    this.schemaUpgrades = new SchemaUpgrades(this.rt, {
+      members: () => this.watcher.knownMembers() ?? [],
+      log,
+    });
     this.leaders.on("moved", (db, remote) => {
       this.rt.leaders[db] = remote;
       log(`the ${db.toUpperCase()} leader is at ${remote}`);
@@ -109,6 +115,7 @@ export class Daemon implements RouteContext {
             );
           this.watcher.followRemotes();
           this.leaders.follow();
+          this.schemaUpgrades.poke();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -271,6 +278,7 @@ export class Daemon implements RouteContext {
     const config = this.rt.requireConfig();
     this.watcher.start();
     this.leaders.follow();
+    this.schemaUpgrades.start();
     if (!this.memberServer) {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
@@ -287,6 +295,7 @@ export class Daemon implements RouteContext {
   async stopMembership(): Promise<void> {
     this.watcher.stop();
     this.leaders.stop();
+    this.schemaUpgrades.stop();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -303,6 +312,7 @@ export class Daemon implements RouteContext {
       clearInterval(this.renewalTimer);
       this.watcher.stop();
       this.leaders.stop();
+      this.schemaUpgrades.stop();
       await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();

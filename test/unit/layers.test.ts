@@ -25,7 +25,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["lab", "cluster"],
   ["runtime", "openstack"],
   ["membership"],
-  ["lifecycle"],
+  ["lifecycle", "upgrade"],
   ["daemon"],
   ["cli"],
 ];
