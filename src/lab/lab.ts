@@ -67,6 +67,12 @@ export interface LabNode {
   encapIp: string;
   /** Join time in seconds (the first member: bootstrap time). */
   joinSeconds?: number;
+  /**
+   * Extra environment of this member's commands, and so of the microovnd a
+   * command starts (e.g. MICROOVN_OVN_SCHEMA_DIR for an OVN installed
+   * elsewhere); see setEnv.
+   */
+  env?: Record<string, string>;
 }
 
 export interface LabVm {
@@ -229,7 +235,14 @@ export class Lab {
   /** `microovn ARGS…` as member `node`; never throws on exit status. */
   cli(node: string, args: readonly string[]): Promise<RunResult> {
     const n = this.node(node);
-    const [program, ...rest] = [...this.cliCommand, "--state-dir", n.stateDir, ...args];
+    const extra = Object.entries(n.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const [program, ...rest] = [
+      ...(extra.length > 0 ? ["env", ...extra] : []),
+      ...this.cliCommand,
+      "--state-dir",
+      n.stateDir,
+      ...args,
+    ];
     return runIn(n.namespace, program!, rest, {
       allowFailure: true,
       timeoutMs: COMMAND_TIMEOUT_MS,
@@ -663,6 +676,18 @@ export class Lab {
     await deleteNamespace(outside.namespace);
     await run("ip", ["-n", this.hub, "link", "del", OUTSIDE_BRIDGE], { allowFailure: true });
     delete this.description.outside;
+    await this.save();
+  }
+
+  /**
+   * Sets (or, with undefined, drops) the extra environment of a member's
+   * commands. A running microovnd keeps the environment it started with:
+   * stop it and let the next command start it to change that.
+   */
+  async setEnv(name: string, env: Record<string, string> | undefined): Promise<void> {
+    const node = this.node(name);
+    if (env === undefined) delete node.env;
+    else node.env = { ...env };
     await this.save();
   }
 
