@@ -15,6 +15,11 @@ export interface MemberExpectation {
   expected?: string;
   /** Why it could not be asked. */
   error?: string;
+  /**
+   * Its programs that still run a binary replaced since they started (an
+   * OVN package installed, the programs not yet restarted onto it).
+   */
+  restartPending?: string[];
 }
 
 export type Verdict =
@@ -52,6 +57,16 @@ export function schemaVerdict(active: string, members: readonly MemberExpectatio
       reason:
         `no conversion while ${names(silent)} cannot be asked which schema ${silent.length === 1 ? "it expects" : "they expect"}: ` +
         "start its daemon again (`microovn waitready` there), or remove it (`microovn cluster remove`)",
+    };
+  }
+  const pending = members.filter((m) => m.restartPending && m.restartPending.length > 0);
+  if (pending.length > 0) {
+    return {
+      kind: "hold",
+      reason:
+        "a newer OVN is installed but older programs still run on " +
+        pending.map((m) => `${m.name} (${m.restartPending!.join(", ")})`).join(", ") +
+        ": restart them onto the new binaries",
     };
   }
   if (versions.length > 1) {

@@ -10,6 +10,7 @@ import type { LayoutMember } from "../cluster/layout.js";
 import { expectedSchemaVersions, type CentralDatabase } from "../ovn/schemas.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import type { MemberExpectation } from "./decision.js";
+import { replacedPrograms } from "./replaced-programs.js";
 
 /** The member API path a member serves its expected versions on. */
 export const SCHEMAS_PATH = "/ovn/schemas";
@@ -17,11 +18,17 @@ export const SCHEMAS_PATH = "/ovn/schemas";
 /** The member API's answer. */
 export interface SchemasAnswer {
   expected: Record<CentralDatabase, string>;
+  /** This member's programs that still run a binary replaced since they started. */
+  restartPending?: string[];
 }
 
 /** What this member answers on SCHEMAS_PATH. */
-export async function schemasAnswer(): Promise<SchemasAnswer> {
-  return { expected: await expectedSchemaVersions() };
+export async function schemasAnswer(rt: MemberRuntime): Promise<SchemasAnswer> {
+  const [expected, pending] = await Promise.all([
+    expectedSchemaVersions(),
+    replacedPrograms(rt.supervisor.status()),
+  ]);
+  return { expected, ...(pending.length > 0 ? { restartPending: pending } : {}) };
 }
 
 /** How long one member may take to answer before it counts as unreachable. */
@@ -31,7 +38,7 @@ async function ask(
   rt: MemberRuntime,
   member: Pick<LayoutMember, "name" | "address">,
 ): Promise<SchemasAnswer> {
-  if (member.name === rt.config?.name) return schemasAnswer();
+  if (member.name === rt.config?.name) return schemasAnswer(rt);
   return callMember<SchemasAnswer>(
     joinHostPort(member.address),
     "GET",
@@ -50,8 +57,8 @@ export async function gatherExpectations(
   const answers = await Promise.all(
     members.map(async (m) => {
       try {
-        const { expected } = await ask(rt, m);
-        return { name: m.name, nb: expected.nb, sb: expected.sb };
+        const { expected, restartPending } = await ask(rt, m);
+        return { name: m.name, nb: expected.nb, sb: expected.sb, restartPending };
       } catch (e) {
         return { name: m.name, error: (e as Error).message };
       }
@@ -62,7 +69,11 @@ export async function gatherExpectations(
       "error" in a
         ? { name: a.name, error: a.error }
         : typeof a[db] === "string"
-          ? { name: a.name, expected: a[db] }
+          ? {
+              name: a.name,
+              expected: a[db],
+              ...(a.restartPending?.length ? { restartPending: a.restartPending } : {}),
+            }
           : { name: a.name, error: "its answer names no schema version" },
     );
   return { nb: pick("nb"), sb: pick("sb") };

@@ -2,10 +2,11 @@
  * The OVN schema directory with the real ovsdb-tool: the versions a member
  * expects come from the files there, and a directory without usable schemas
  * is refused with an error naming MICROOVN_OVN_SCHEMA_DIR, before a
- * database file is made.
+ * database file is made. And a program whose binary a package upgrade
+ * replaced is told apart (its member does not count as ready yet).
  */
 import assert from "node:assert/strict";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MicroOvnError } from "../../src/errors.js";
@@ -17,7 +18,9 @@ import {
   expectedSchemaVersions,
 } from "../../src/ovn/schemas.js";
 import { PkiStore } from "../../src/pki/store.js";
-import { run } from "../../src/process/run.js";
+import { run, spawnDetached } from "../../src/process/run.js";
+import { replacedPrograms } from "../../src/upgrade/replaced-programs.js";
+import { stopPid, trackPid } from "../helpers/processes.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 
 let dir: string;
@@ -97,5 +100,26 @@ describe("the OVN schema directory", () => {
     }
     const made = await readdir(state.centralDbDir).catch(() => []);
     assert.deepEqual(made, [], "no database file");
+  });
+});
+
+describe("a program whose binary was replaced while it runs", () => {
+  it("is found, by its name, once its executable is gone from disk", async () => {
+    const binary = join(dir, "ovs-vswitchd");
+    await copyFile("/bin/sleep", binary);
+    await chmod(binary, 0o755);
+    const child = await spawnDetached(binary, ["60"], { logFile: join(dir, "sleep.log") });
+    trackPid(child.pid);
+    try {
+      const processes = [
+        { name: "ovs-vswitchd", pid: child.pid },
+        { name: "ovn-controller", pid: process.pid },
+      ];
+      assert.deepEqual(await replacedPrograms(processes), []);
+      await rm(binary);
+      assert.deepEqual(await replacedPrograms(processes), ["ovs-vswitchd"]);
+    } finally {
+      await stopPid(child.pid);
+    }
   });
 });

@@ -17,6 +17,7 @@ import {
 } from "../../src/ovn/schemas.js";
 import { compareVersions, schemaVerdict } from "../../src/upgrade/decision.js";
 import { leaseKey, mayTake, parseLease } from "../../src/upgrade/lease.js";
+import { isOvnProgram, isReplacedExecutable } from "../../src/upgrade/replaced-programs.js";
 
 const all = (version: string) =>
   ["m1", "m2", "m3", "m4"].map((name) => ({ name, expected: version }));
@@ -142,5 +143,32 @@ describe("the OVN schema directory", () => {
       ovnSchemaFile("sb", { [OVN_SCHEMA_DIR_VARIABLE]: "/opt/ovn/share" }),
       "/opt/ovn/share/ovn-sb.ovsschema",
     );
+  });
+});
+
+describe("programs still running a replaced binary", () => {
+  it("hold the conversion back, named in the reason and on their member's line", () => {
+    const members = all("7.0.0").map((m) =>
+      m.name === "m3" ? { ...m, restartPending: ["ovn-controller", "ovn-northd"] } : m,
+    );
+    const v = schemaVerdict("6.3.0", members);
+    assert.equal(v.kind, "hold");
+    assert.match(v.kind === "hold" ? v.reason : "", /m3 \(ovn-controller, ovn-northd\).*restart/);
+    const lines = upgradeLines("OVN Northbound", "6.3.0", members) ?? [];
+    assert.ok(lines.includes("\tm3: 7.0.0 (restart pending: ovn-controller, ovn-northd)"));
+  });
+
+  it("do not matter when no conversion is due", () => {
+    const members = all("7.0.0").map((m) => ({ ...m, restartPending: ["ovs-vswitchd"] }));
+    assert.deepEqual(schemaVerdict("7.0.0", members), { kind: "ok" });
+  });
+
+  it("are told by the kernel's '(deleted)' mark, and only OVN/OVS programs count", () => {
+    assert.equal(isReplacedExecutable("/usr/sbin/ovs-vswitchd (deleted)"), true);
+    assert.equal(isReplacedExecutable("/usr/sbin/ovs-vswitchd"), false);
+    assert.equal(isOvnProgram("ovsdb-server-nb"), true);
+    assert.equal(isOvnProgram("ovn-controller"), true);
+    assert.equal(isOvnProgram("ovs-vswitchd"), true);
+    assert.equal(isOvnProgram("openstack-api"), false);
   });
 });

@@ -9,6 +9,10 @@ import { schemaVerdict, type MemberExpectation } from "../../upgrade/decision.js
 /** MicroOVN's words for a member that did not answer. */
 export const MEMBER_NOT_CONTACTED = "Error. Failed to contact member";
 
+function pending(m: MemberExpectation): string {
+  return m.restartPending?.length ? ` (restart pending: ${m.restartPending.join(", ")})` : "";
+}
+
 /** The lines for `title`, or undefined when every member expects the active schema. */
 export function upgradeLines(
   title: string,
@@ -22,7 +26,7 @@ export function upgradeLines(
     `${title}: Upgrade or attention required!${raft}`,
     `Currently active schema: ${active}`,
     "Cluster report (expected schema versions):",
-    ...members.map((m) => `\t${m.name}: ${m.expected ?? MEMBER_NOT_CONTACTED}`),
+    ...members.map((m) => `\t${m.name}: ${m.expected ?? MEMBER_NOT_CONTACTED}${pending(m)}`),
     verdict.kind === "convert"
       ? `Every member expects ${verdict.to}: one of the central members converts it shortly.`
       : `Held back: ${verdict.reason}.`,

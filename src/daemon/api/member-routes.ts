@@ -30,7 +30,7 @@ export function memberRoutes(daemon: RouteContext): Route[] {
       handler: () => Promise.resolve({ members: layoutFromRows(daemon.watcher.members()).members }),
     },
     // The NB and SB schema versions this member's OVN ships (held-back upgrades).
-    { method: "GET", path: SCHEMAS_PATH, handler: () => schemasAnswer() },
+    { method: "GET", path: SCHEMAS_PATH, handler: () => schemasAnswer(rt) },
     {
       method: "POST",
       path: "/cluster/join",
