@@ -297,10 +297,13 @@ export async function gatherStatus(
     stateDbSummary(rt),
     certificateProblems(rt),
     tunnelProblems(rt),
-    gatherExpectations(rt, members),
+    // An external central is upgraded by whoever runs it: nothing to hold back here.
+    rt.externalCentral() ? undefined : gatherExpectations(rt, members),
   ]);
-  nb.expected = expectations.nb;
-  sb.expected = expectations.sb;
+  if (expectations) {
+    nb.expected = expectations.nb;
+    sb.expected = expectations.sb;
+  }
   const external = rt.externalCentral();
   // Only asked when the state database is out of reach: the others are asked then.
   const cutOff = state ? state.raft?.leader === "unknown" : rows === undefined;

@@ -54,8 +54,8 @@ export class SchemaUpgrades {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
-  /** Per database: the last thing said about it (said again only when it changes). */
-  private readonly said = new Map<CentralDatabase, string>();
+  /** Per database (or "round"): the last thing said about it (said again only when it changes). */
+  private readonly said = new Map<CentralDatabase | "round", string>();
   private readonly failures = new Map<CentralDatabase, { count: number; retryAt: number }>();
   private readonly interval: number;
   private readonly convertTimeout: number;
@@ -99,7 +99,7 @@ export class SchemaUpgrades {
       return;
     }
     this.running = this.round()
-      .catch((e: Error) => this.say("nb", `schema check failed: ${e.message}`))
+      .catch((e: Error) => this.say("round", `schema check failed: ${e.message}`))
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;
@@ -109,7 +109,7 @@ export class SchemaUpgrades {
     await this.running;
   }
 
-  private say(db: CentralDatabase, message: string): void {
+  private say(db: CentralDatabase | "round", message: string): void {
     if (this.said.get(db) === message) return;
     this.said.set(db, message);
     this.options.log(message);
@@ -121,6 +121,7 @@ export class SchemaUpgrades {
     const members = this.options.members();
     if (members.length === 0) return;
     const expectations = await gatherExpectations(this.rt, members);
+    this.said.delete("round");
     for (const db of DATABASES) {
       const failure = this.failures.get(db);
       if (failure && Date.now() < failure.retryAt) continue;
