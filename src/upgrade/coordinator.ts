@@ -23,7 +23,8 @@ import {
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { compareVersions, schemaVerdict } from "./decision.js";
 import { gatherExpectations } from "./expectations.js";
-import { releaseLease, takeLease } from "./lease.js";
+import { connectStateDb } from "../membership/member-row.js";
+import { releaseLease, takeLease, type LeaseTaker } from "./lease.js";
 
 /**
  * Runs a conversion of `db`. The hook for the election timer: raise it
@@ -154,12 +155,16 @@ export class SchemaUpgrades {
 
   private async convert(db: CentralDatabase, active: string, to: string): Promise<void> {
     const title = db.toUpperCase();
+    const taker: LeaseTaker = {
+      me: this.rt.requireConfig().name,
+      connect: () => connectStateDb(this.rt),
+    };
     const file = await readableOvnSchemaFile(db);
     // The members answered a moment ago; this member's files must still be the ones it reported.
     const mine = await expectedSchemaVersion(db);
     if (mine !== to) throw new Error(`this member's ${file} is ${mine} now, not ${to}`);
     // Longer than a conversion may take: a holder that dies lets another go on after this.
-    if (!(await takeLease(this.rt, db, this.convertTimeout + 60_000))) {
+    if (!(await takeLease(taker, db, this.convertTimeout + 60_000))) {
       this.say(db, `${title}: another member is converting it to schema ${to}`);
       return;
     }
@@ -173,7 +178,7 @@ export class SchemaUpgrades {
       await this.around(db, () => convertOnline(socket, file, this.convertTimeout));
       this.say(db, `converted ${title} to schema ${to} in ${(Date.now() - started) / 1000} s`);
     } finally {
-      await releaseLease(this.rt, db).catch((e: Error) =>
+      await releaseLease(taker, db).catch((e: Error) =>
         this.options.log(`could not give up the ${title} conversion lease: ${e.message}`),
       );
     }

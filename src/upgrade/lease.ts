@@ -13,9 +13,16 @@
  * Members' clocks are assumed to agree to within a few seconds.
  */
 import { CONVERSION_LEASE_PREFIX } from "../cluster/config-keys.js";
-import { connectStateDb } from "../membership/member-row.js";
+import type { OvsdbClient } from "../ovsdb/client/client.js";
 import { TransactionError } from "../ovsdb/errors.js";
-import type { MemberRuntime } from "../runtime/member-runtime.js";
+import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
+
+/** Who asks for the lease, and how it reaches the cluster state database. */
+export interface LeaseTaker {
+  /** This member's name. */
+  me: string;
+  connect: () => Promise<OvsdbClient<MicroOVNDatabase>>;
+}
 
 export interface Lease {
   holder: string;
@@ -51,13 +58,12 @@ export function mayTake(current: Lease | undefined, me: string, now: number): bo
  * holds it or took it first.
  */
 export async function takeLease(
-  rt: MemberRuntime,
+  { me, connect }: LeaseTaker,
   database: string,
   lifetimeMs: number,
 ): Promise<boolean> {
-  const me = rt.requireConfig().name;
   const key = leaseKey(database);
-  const client = await connectStateDb(rt);
+  const client = await connect();
   try {
     const [row] = await client.select("Config", [["key", "==", key]], ["value"]);
     const now = Date.now();
@@ -87,10 +93,9 @@ export async function takeLease(
 }
 
 /** Gives the lease up, if `me` still holds it. */
-export async function releaseLease(rt: MemberRuntime, database: string): Promise<void> {
-  const me = rt.requireConfig().name;
+export async function releaseLease({ me, connect }: LeaseTaker, database: string): Promise<void> {
   const key = leaseKey(database);
-  const client = await connectStateDb(rt);
+  const client = await connect();
   try {
     const [row] = await client.select("Config", [["key", "==", key]], ["value"]);
     if (!row || parseLease(row.value)?.holder !== me) return;
