@@ -9,7 +9,7 @@
  * only; everything that runs uses the directory chosen here.
  */
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
@@ -68,12 +68,23 @@ export async function readableOvnSchemaFile(
   return file;
 }
 
+/**
+ * Versions read, by file, with the file's change time and size then: every
+ * central asks every member every few seconds, and a package upgrade that
+ * replaces the file changes both.
+ */
+const versionCache = new Map<string, { stamp: string; version: string }>();
+
 /** The version the schema file of `db` ships (`ovsdb-tool schema-version`). */
 export async function expectedSchemaVersion(
   db: CentralDatabase,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const file = await readableOvnSchemaFile(db, env);
+  const info = await stat(file);
+  const stamp = `${info.ino}:${info.ctimeMs}:${info.size}`;
+  const cached = versionCache.get(file);
+  if (cached?.stamp === stamp) return cached.version;
   const result = await run("ovsdb-tool", ["schema-version", file], {
     allowFailure: true,
     timeoutMs: 10_000,
@@ -82,6 +93,7 @@ export async function expectedSchemaVersion(
   if (result.exitCode !== 0 || !/^\d+\.\d+\.\d+$/.test(version)) {
     throw badSchema(file, `is not an OVSDB schema (${result.stderr.trim() || version})`, env);
   }
+  versionCache.set(file, { stamp, version });
   return version;
 }
 

@@ -65,6 +65,10 @@ describe("the OVN schema directory", () => {
     delete schema.cksum;
     await writeFile(join(own, "ovn-nb.ovsschema"), JSON.stringify(schema));
     assert.equal(await expectedSchemaVersion("nb", { [OVN_SCHEMA_DIR_VARIABLE]: own }), "1.2.3");
+    // A package upgrade replaces the file: the new version is read, not an old answer.
+    schema.version = "1.2.4";
+    await writeFile(join(own, "ovn-nb.ovsschema"), JSON.stringify(schema));
+    assert.equal(await expectedSchemaVersion("nb", { [OVN_SCHEMA_DIR_VARIABLE]: own }), "1.2.4");
   });
 
   it("refuses a directory without the schema, naming the variable", async () => {
