@@ -26,6 +26,13 @@ export const CENTRAL_IPS = "ovn.central-ips";
  */
 export const RECOVERY_MARKER = "cluster.recovered-sb";
 
+/**
+ * Not settings either: the leases under which one member converts NB or SB
+ * to a newer schema (src/upgrade/lease.ts), one key per database. Neither
+ * `config list` nor the layout shows them.
+ */
+export const CONVERSION_LEASE_PREFIX = "upgrade.conversion-lease/";
+
 /** "10.0.0.1, 10.0.0.2" → ["10.0.0.1", "10.0.0.2"]; throws naming the bad entry. */
 export function parseCentralIps(value: string): string[] {
   if (value.trim() === "") {

@@ -6,6 +6,7 @@
  */
 import type { MicroOVNDatabase } from "../ovsdb/models/microovn.js";
 import type { DatabaseSchema } from "../ovsdb/schema/schema.js";
+import { CONVERSION_LEASE_PREFIX } from "./config-keys.js";
 import { upgradeStatuses, type UpgradeStatus } from "./member-versions.js";
 import { byName, normalizeLayout, type ClusterLayout, type LayoutMember } from "./layout.js";
 
@@ -67,7 +68,10 @@ export function layoutFromRows(
     members.push({ name: r.name, address: r.address, role: r.role, services: [...r.services] });
   }
   const config: Record<string, string> = {};
-  for (const c of configRows) config[c.key] = c.value;
+  for (const c of configRows) {
+    // A lease comes and goes with each conversion; no member has anything to refresh for it.
+    if (!c.key.startsWith(CONVERSION_LEASE_PREFIX)) config[c.key] = c.value;
+  }
   return normalizeLayout(members, config);
 }
 

@@ -41,6 +41,7 @@ import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
 import type { StateDir } from "../member/state-dir.js";
+import { SchemaUpgrades } from "../upgrade/coordinator.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */
@@ -66,6 +67,7 @@ export class Daemon implements RouteContext {
   readonly watcher: ClusterWatcher;
   readonly leaders: LeaderTracker;
   private readonly stateUpgrade: StateDbUpgrade;
+  readonly schemaUpgrades: SchemaUpgrades;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
@@ -90,6 +92,10 @@ export class Daemon implements RouteContext {
     this.watcher.on("schema", (version) => {
       log(`the state database runs schema ${version}`);
       this.recordSelf();
+    });
+    this.schemaUpgrades = new SchemaUpgrades(this.rt, {
+      members: () => this.watcher.knownMembers() ?? [],
+      log,
     });
     this.leaders.on("moved", (db, remote) => {
       this.rt.leaders[db] = remote;
@@ -118,6 +124,7 @@ export class Daemon implements RouteContext {
             );
           this.watcher.followRemotes();
           this.leaders.follow();
+          this.schemaUpgrades.poke();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -289,6 +296,7 @@ export class Daemon implements RouteContext {
     this.watcher.start();
     this.leaders.follow();
     this.stateUpgrade.start();
+    this.schemaUpgrades.start();
     if (!this.memberServer) {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
@@ -306,6 +314,7 @@ export class Daemon implements RouteContext {
     this.stateUpgrade.stop();
     this.watcher.stop();
     this.leaders.stop();
+    this.schemaUpgrades.stop();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -323,6 +332,7 @@ export class Daemon implements RouteContext {
       this.stateUpgrade.stop();
       this.watcher.stop();
       this.leaders.stop();
+      this.schemaUpgrades.stop();
       await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();

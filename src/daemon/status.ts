@@ -20,6 +20,9 @@ import { describeMembers, type MemberRow, type MemberView } from "../cluster/mem
 import { normalizeLayout, type LayoutMember } from "../cluster/layout.js";
 import { INTEGRATION_BRIDGE, encapsulationIp } from "../member/config.js";
 import { readLinks, tunnelProblem } from "../ovn/underlay.js";
+import { ovnSchemaFile } from "../ovn/schemas.js";
+import type { MemberExpectation } from "../upgrade/decision.js";
+import { gatherExpectations } from "../upgrade/expectations.js";
 
 /** A member; fingerprint and status only when the state database could be read. */
 export type MemberSummary = LayoutMember & Partial<Pick<MemberView, "fingerprint" | "status">>;
@@ -32,6 +35,8 @@ export interface DatabaseSummary {
   runningSchema?: string;
   /** The schema version installed on this machine. */
   installedSchema?: string;
+  /** NB and SB: the schema version every member expects (held-back upgrades). */
+  expected?: MemberExpectation[];
   raft?: ClusterStatus;
   /**
    * Whether the server that answered is in touch with a majority of its
@@ -72,17 +77,9 @@ export interface StatusReport {
   removed?: string;
 }
 
-const DATABASES: Record<CentralDatabase, { title: string; schema: string; database: string }> = {
-  nb: {
-    title: "OVN Northbound",
-    schema: INSTALLED_SCHEMAS.northbound.file,
-    database: INSTALLED_SCHEMAS.northbound.database,
-  },
-  sb: {
-    title: "OVN Southbound",
-    schema: INSTALLED_SCHEMAS.southbound.file,
-    database: INSTALLED_SCHEMAS.southbound.database,
-  },
+const DATABASES: Record<CentralDatabase, { title: string; database: string }> = {
+  nb: { title: "OVN Northbound", database: INSTALLED_SCHEMAS.northbound.database },
+  sb: { title: "OVN Southbound", database: INSTALLED_SCHEMAS.southbound.database },
 };
 
 async function installedSchemaVersion(file: string): Promise<string | undefined> {
@@ -146,7 +143,7 @@ async function databaseSummary(source: SummarySource): Promise<DatabaseSummary> 
 /** NB or SB: this member's own server if it is a central, else the centrals' over TLS. */
 function centralSummary(rt: MemberRuntime, db: CentralDatabase): Promise<DatabaseSummary> {
   const d = DATABASES[db];
-  const base = { title: d.title, database: d.database, schemaFile: d.schema };
+  const base = { title: d.title, database: d.database, schemaFile: ovnSchemaFile(db) };
   if (!rt.requireConfig().services.includes("central")) {
     const remotes = db === "nb" ? rt.nbRemotes() : rt.sbRemotes();
     if (remotes.length === 0) {
@@ -299,20 +296,27 @@ export async function gatherStatus(
     const none = { members: [], databases: [], processes: [], certificates: [], problems: [] };
     return { bootstrapped: false, ...(former ? { formerMember: former } : {}), ...none };
   }
-  const [nb, sb, state, certificates, tunnels] = await Promise.all([
+  const members = memberSummaries(rt, rows, activeStateSchema);
+  const [nb, sb, state, certificates, tunnels, expectations] = await Promise.all([
     centralSummary(rt, "nb"),
     centralSummary(rt, "sb"),
     stateDbSummary(rt),
     certificateProblems(rt),
     tunnelProblems(rt),
+    // An external central is upgraded by whoever runs it: nothing to hold back here.
+    rt.externalCentral() ? undefined : gatherExpectations(rt, members),
   ]);
+  if (expectations) {
+    nb.expected = expectations.nb;
+    sb.expected = expectations.sb;
+  }
   const external = rt.externalCentral();
   // Only asked when the state database is out of reach: the others are asked then.
   const cutOff = state ? state.raft?.leader === "unknown" : rows === undefined;
   const removed = cutOff ? await removalEvidence(rt) : undefined;
   return {
     bootstrapped: true,
-    members: memberSummaries(rt, rows, activeStateSchema),
+    members,
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),
     certificates,

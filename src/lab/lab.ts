@@ -72,6 +72,12 @@ export interface LabNode {
   encapIp: string;
   /** Join time in seconds (the first member: bootstrap time). */
   joinSeconds?: number;
+  /**
+   * Extra environment of this member's commands, and so of the microovnd a
+   * command starts (e.g. MICROOVN_OVN_SCHEMA_DIR for an OVN installed
+   * elsewhere); see setEnv.
+   */
+  env?: Record<string, string>;
 }
 
 export interface LabVm {
@@ -245,7 +251,14 @@ export class Lab {
   /** `microovn ARGS…` as member `node`; never throws on exit status. */
   cli(node: string, args: readonly string[]): Promise<RunResult> {
     const n = this.node(node);
-    const [program, ...rest] = [...this.cliCommand, "--state-dir", n.stateDir, ...args];
+    const extra = Object.entries(n.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    const [program, ...rest] = [
+      ...(extra.length > 0 ? ["env", ...extra] : []),
+      ...this.cliCommand,
+      "--state-dir",
+      n.stateDir,
+      ...args,
+    ];
     return runIn(n.namespace, program!, rest, {
       allowFailure: true,
       timeoutMs: COMMAND_TIMEOUT_MS,
@@ -686,14 +699,29 @@ export class Lab {
   }
 
   /**
+   * Sets (a value) or drops (undefined) variables of a member's extra
+   * environment, which every later command of the member carries, and so
+   * the daemon it starts; undefined for `env` drops them all. A running
+   * microovnd keeps the environment it started with: restartDaemon changes it.
+   */
+  async setEnv(name: string, env: Record<string, string | undefined> | undefined): Promise<void> {
+    const node = this.node(name);
+    const merged = { ...(env === undefined ? {} : node.env), ...env };
+    const kept = Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined);
+    if (kept.length === 0) delete node.env;
+    else node.env = Object.fromEntries(kept);
+    await this.save();
+  }
+
+  /**
    * Restarts member `name`'s microovnd (its OVN processes keep running and
-   * the new daemon adopts them) with `env` changed: a value sets a
-   * variable, undefined unsets it. How a test makes a member run another
-   * installation, e.g. a newer state schema (MICROOVN_STATE_SCHEMA).
-   * Resolves once the new daemon's services are up (`waitready`).
+   * the new daemon adopts them) with its environment changed as setEnv
+   * does. How a test makes a member run another installation, e.g. a newer
+   * state schema (MICROOVN_STATE_SCHEMA) or older OVN schemas
+   * (MICROOVN_OVN_SCHEMA_DIR). Resolves once the new daemon's services are
+   * up (`waitready`).
    */
   async restartDaemon(name: string, env: Record<string, string | undefined> = {}): Promise<void> {
-    const node = this.node(name);
     const pid = (await this.pids(name)).microovnd;
     if (pid !== undefined && isRunning(pid)) {
       process.kill(pid, "SIGTERM");
@@ -701,15 +729,8 @@ export class Lab {
         throw labError(`${name}: microovnd (pid ${pid}) did not exit within 10 s of SIGTERM`);
       }
     }
-    const assignments = Object.entries(env).flatMap(([k, v]) =>
-      v === undefined ? ["-u", k] : [`${k}=${v}`],
-    );
-    const r = await runIn(
-      node.namespace,
-      "env",
-      [...assignments, ...this.cliCommand, "--state-dir", node.stateDir, "waitready"],
-      { allowFailure: true, timeoutMs: COMMAND_TIMEOUT_MS },
-    );
+    await this.setEnv(name, env);
+    const r = await this.cli(name, ["waitready"]);
     if (r.exitCode !== 0) {
       throw labError(`${name}: microovnd did not come back: ${(r.stderr + r.stdout).trim()}`);
     }

@@ -7,6 +7,7 @@
 import { centrals } from "../cluster/layout.js";
 import {
   CENTRAL_IPS,
+  CONVERSION_LEASE_PREFIX,
   PROJECT_QUOTA_PREFIX,
   RECOVERY_MARKER,
   configKey,
@@ -27,7 +28,12 @@ export async function listConfig(rt: MemberRuntime): Promise<ConfigEntry[]> {
   try {
     const rows = await client.select("Config", [], ["key", "value"]);
     return rows
-      .filter((r) => r.key !== RECOVERY_MARKER && !r.key.startsWith(PROJECT_QUOTA_PREFIX))
+      .filter(
+        (r) =>
+          r.key !== RECOVERY_MARKER &&
+          !r.key.startsWith(PROJECT_QUOTA_PREFIX) &&
+          !r.key.startsWith(CONVERSION_LEASE_PREFIX),
+      )
       .map((r) => ({ key: r.key, value: r.value }))
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   } finally {

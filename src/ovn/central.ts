@@ -10,7 +10,11 @@ import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { StateDir } from "../member/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
+import { pathExists } from "../util/fs.js";
 import { createClusteredDb } from "./raft.js";
+import { readableOvnSchemaFile, type CentralDatabase } from "./schemas.js";
+
+export type { CentralDatabase };
 
 export interface CentralPorts {
   nb: number;
@@ -26,8 +30,6 @@ export const DEFAULT_CENTRAL_PORTS: CentralPorts = {
   sbRaft: 6644,
 };
 
-export type CentralDatabase = "nb" | "sb";
-
 /** The port a central serves `db`'s clients on. */
 export function clientPort(db: CentralDatabase, ports = DEFAULT_CENTRAL_PORTS): number {
   return db === "nb" ? ports.nb : ports.sb;
@@ -41,14 +43,12 @@ export function raftPort(db: CentralDatabase, ports = DEFAULT_CENTRAL_PORTS): nu
 const DATABASES = {
   nb: {
     database: INSTALLED_SCHEMAS.northbound.database,
-    schema: INSTALLED_SCHEMAS.northbound.file,
     base: "ovnnb_db",
     service: "ovnnb",
     globalTable: "NB_Global",
   },
   sb: {
     database: INSTALLED_SCHEMAS.southbound.database,
-    schema: INSTALLED_SCHEMAS.southbound.file,
     base: "ovnsb_db",
     service: "ovnsb",
     globalTable: "SB_Global",
@@ -112,7 +112,12 @@ export class Central {
    * that joins theirs when it starts.
    */
   async createDb(db: CentralDatabase, peers: readonly string[] = []): Promise<void> {
-    await createClusteredDb(this.dbFile(db), DATABASES[db], this.raftTarget(db), peers);
+    if (await pathExists(this.dbFile(db))) return;
+    // The schema of the OVN installed here (MICROOVN_OVN_SCHEMA_DIR), checked
+    // before anything is made; a joining server takes the cluster's instead.
+    const schema = peers.length === 0 ? await readableOvnSchemaFile(db) : "";
+    const kind = { schema, database: DATABASES[db].database };
+    await createClusteredDb(this.dbFile(db), kind, this.raftTarget(db), peers);
   }
 
   private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {

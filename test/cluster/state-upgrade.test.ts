@@ -201,7 +201,7 @@ describe("state database upgrade", () => {
     for (const [name, pid] of Object.entries(ovn)) {
       assert.ok(isAlive(pid), `${name} (pid ${pid}) kept running`);
     }
-    await lab!.restartDaemon("m3", {});
+    await lab!.restartDaemon("m3", { MICROOVN_STATE_SCHEMA: undefined });
     await waitFor("all ONLINE again", async () =>
       Object.values(await listed("m1")).every((s) => s === "ONLINE"),
     );

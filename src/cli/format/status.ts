@@ -6,6 +6,7 @@
  */
 import { NOT_A_MEMBER_HINT } from "../../member/config.js";
 import type { DatabaseSummary, ProcessSummary, StatusReport } from "../../daemon/status.js";
+import { upgradeLines } from "./upgrade.js";
 
 function databaseLine(db: DatabaseSummary): string[] {
   if (db.error !== undefined || db.runningSchema === undefined) {
@@ -22,7 +23,10 @@ function databaseLine(db: DatabaseSummary): string[] {
         "for good, see `microovn cluster recover`.",
     ];
   }
-  if (db.installedSchema && db.installedSchema !== db.runningSchema) {
+  if (db.expected) {
+    const attention = upgradeLines(db.title, db.runningSchema, db.expected, raft);
+    if (attention) return attention;
+  } else if (db.installedSchema && db.installedSchema !== db.runningSchema) {
     return [
       `${db.title}: Upgrade or attention required!${raft}`,
       `Currently running schema: ${db.runningSchema}`,

@@ -16,6 +16,7 @@ import {
 } from "../../lifecycle/ca-rollout.js";
 import { forget, leave } from "../../lifecycle/remove.js";
 import { changeService } from "../../lifecycle/services.js";
+import { SCHEMAS_PATH, schemasAnswer } from "../../upgrade/expectations.js";
 import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
 import type { Route } from "./router.js";
@@ -28,6 +29,8 @@ export function memberRoutes(daemon: RouteContext): Route[] {
       path: "/cluster/members",
       handler: () => Promise.resolve({ members: layoutFromRows(daemon.watcher.members()).members }),
     },
+    // The NB and SB schema versions this member's OVN ships (held-back upgrades).
+    { method: "GET", path: SCHEMAS_PATH, handler: () => schemasAnswer(rt) },
     {
       method: "POST",
       path: "/cluster/join",
