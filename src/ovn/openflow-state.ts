@@ -47,7 +47,7 @@ export function tlvMapArgument(dump: string): string {
  * are statistics, which `--no-stats` leaves in).
  */
 export function restorableFlows(dump: string): string {
-  return withoutReplyHeaders(dump).replace(/(idle|hard)_age=[^,]*,/g, "");
+  return withoutReplyHeaders(dump).replace(/(idle|hard)_age=[^,]*,\s*/g, "");
 }
 
 /** `dump-meters` prints a meter's bands on lines of their own: one entry per meter. */
