@@ -261,7 +261,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const { restarts } = entry.status;
     await this.stop(spec.name, options);
     await options.between?.();
-    const status = await this.start(spec);
+    let status: ProcessStatus;
+    try {
+      status = await this.start(spec);
+    } catch (e) {
+      // The new binary could not even start (e.g. half installed): keep it
+      // supervised and try again, as after a crash.
+      const retry: Managed = {
+        spec,
+        status: { name: spec.name, phase: "stopped", pid: undefined, restarts, adopted: false },
+        failures: 0,
+        startedAt: Date.now(),
+        stopping: false,
+      };
+      this.managed.set(spec.name, retry);
+      this.scheduleRestart(retry);
+      throw e;
+    }
     const renewed = this.managed.get(spec.name);
     if (renewed) renewed.status.restarts = restarts;
     return { ...status, restarts };
