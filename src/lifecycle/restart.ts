@@ -9,6 +9,7 @@
  * The daemon itself is not among them: a restart of microovnd never touches
  * the programs (they are adopted, see src/supervisor/).
  */
+import { rm } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 import { MicroOvnError } from "../errors.js";
 import type { CentralDatabase } from "../ovn/central.js";
@@ -18,6 +19,7 @@ import {
   type OpenFlowState,
 } from "../ovn/openflow-state.js";
 import { waitForClusterMember } from "../ovn/raft.js";
+import { ProgramError } from "../process/run.js";
 import { STATE_DATABASE } from "../cluster/state-db.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
@@ -195,32 +197,55 @@ async function restartSwitchDb(rt: MemberRuntime): Promise<void> {
  * controllers in until the saved flows are back. With the kernel datapath
  * the datapath keeps forwarding meanwhile; with the userspace one it lives
  * in vswitchd, and the time between the two processes is lost.
+ * `whileStopped` runs while no vswitchd runs (conf.db's server restart:
+ * a vswitchd that loses conf.db stops forwarding until it has reconnected,
+ * after a 1 s backoff, and taken its lock again).
  */
-async function restartVswitchd(rt: MemberRuntime): Promise<void> {
+async function restartVswitchd(
+  rt: MemberRuntime,
+  whileStopped?: () => Promise<void>,
+): Promise<void> {
   const sw = rt.vswitch;
   const spec = sw.vswitchdSpec(await rt.datapathType());
-  await sw.withClient(async (client) => {
-    const saved: OpenFlowState[] = [];
-    for (const bridge of await sw.bridgeNames(client)) {
-      saved.push(await saveOpenFlowState(bridge, sw.managementSocket(bridge)));
-    }
-    // Set only once the old vswitchd is gone, as ovs-ctl does: a running
-    // one that sees it drops its controllers.
-    const wait = () => sw.setRootKey(client, "other_config", "flow-restore-wait", "true");
-    try {
-      await rt.supervisor.restart(spec, { between: wait });
-      for (const state of saved) {
-        const socket = sw.managementSocket(state.bridge);
-        await waitForPath(socket, HEALTHY_WITHIN_MS, () =>
-          notHealthy(spec, `did not open ${state.bridge}'s OpenFlow socket`),
+  const saved: OpenFlowState[] = [];
+  for (const bridge of await sw.withClient((c) => sw.bridgeNames(c))) {
+    saved.push(await saveOpenFlowState(bridge, sw.managementSocket(bridge)));
+  }
+  const flowRestoreWait = (value: "true" | undefined) =>
+    sw.withClient((c) => sw.setRootKey(c, "other_config", "flow-restore-wait", value));
+  try {
+    await rt.supervisor.restart(spec, {
+      between: async () => {
+        // The old vswitchd may leave its OpenFlow sockets behind: wait for the new ones.
+        await Promise.all(
+          saved.map((state) => rm(sw.managementSocket(state.bridge), { force: true })),
         );
-        await restoreOpenFlowState(state, socket);
-      }
-    } finally {
-      // Never left set: a vswitchd started with it forwards nothing.
-      await sw.setRootKey(client, "other_config", "flow-restore-wait", undefined);
+        await whileStopped?.();
+        // Set only once the old vswitchd is gone, as ovs-ctl does: a running
+        // one that sees it drops its controllers.
+        await flowRestoreWait("true");
+      },
+    });
+    for (const state of saved) {
+      const socket = sw.managementSocket(state.bridge);
+      await waitForPath(socket, HEALTHY_WITHIN_MS, () =>
+        notHealthy(spec, `did not open ${state.bridge}'s OpenFlow socket`),
+      );
+      // The socket file comes a moment before vswitchd accepts on it.
+      await until(`the new ovs-vswitchd did not take ${state.bridge}'s flows`, spec.logFile, () =>
+        restoreOpenFlowState(state, socket).then(
+          () => true,
+          (e: unknown) => {
+            if (e instanceof ProgramError && /Connection refused/.test(e.stderr)) return false;
+            throw e;
+          },
+        ),
+      );
     }
-  });
+  } finally {
+    // Never left set: a vswitchd started with it forwards nothing.
+    await flowRestoreWait(undefined);
+  }
 }
 
 /**
@@ -270,27 +295,29 @@ const RESTARTERS: Record<RestartableProgram, (rt: MemberRuntime) => Promise<void
   "ovsdb-server-sb": (rt) => restartCentralDb(rt, "sb"),
   "ovn-northd": restartNorthd,
   "ovsdb-server-switch": restartSwitchDb,
-  "ovs-vswitchd": restartVswitchd,
+  "ovs-vswitchd": (rt) => restartVswitchd(rt),
   "ovn-controller": (rt) => restartController(rt),
 };
 
-/** Runs `step` and says when it began and ended, with the pids before and after. */
+/** Runs `step`, then adds to `done` when it began and ended, with the pids before and after. */
 async function timed(
   rt: MemberRuntime,
+  done: RestartedProgram[],
   name: RestartableProgram,
   step: () => Promise<void>,
-): Promise<RestartedProgram> {
+): Promise<void> {
   const oldPid = pidOf(rt, name);
   const startedAt = Date.now();
   await step();
-  return { name, oldPid, newPid: pidOf(rt, name), startedAt, finishedAt: Date.now() };
+  done.push({ name, oldPid, newPid: pidOf(rt, name), startedAt, finishedAt: Date.now() });
 }
 
 /**
  * Restarts the programs `requested` names (services or programs; none:
  * all that run here), one after the other, each once the one before is
  * healthy again. vswitchd is restarted while ovn-controller is away, so
- * ovn-controller restarts with it whenever it runs here.
+ * ovn-controller restarts with it whenever it runs here, and conf.db's
+ * server, when it is to restart too, restarts while vswitchd is away.
  */
 export async function restartPrograms(
   rt: MemberRuntime,
@@ -300,22 +327,27 @@ export async function restartPrograms(
   rt.requireConfig();
   // A program waiting to be started again after a crash is restarted as well.
   const plan = planRestart(requested, (p) => rt.supervisor.get(p) !== undefined);
-  const withController = plan.includes("ovs-vswitchd") && rt.supervisor.get("ovn-controller");
+  const withVswitchd = new Set<RestartableProgram>();
+  if (plan.includes("ovs-vswitchd")) {
+    if (rt.supervisor.get("ovn-controller")) withVswitchd.add("ovn-controller");
+    if (plan.includes("ovsdb-server-switch")) withVswitchd.add("ovsdb-server-switch");
+  }
   const done: RestartedProgram[] = [];
   let logged = 0;
   for (const name of plan) {
-    if (name === "ovn-controller" && withController) continue;
-    if (name === "ovs-vswitchd" && withController) {
-      let vswitchd: RestartedProgram | undefined;
-      const controller = await timed(rt, "ovn-controller", () =>
-        restartController(rt, async () => {
-          vswitchd = await timed(rt, "ovs-vswitchd", () => restartVswitchd(rt));
-        }),
-      );
-      if (vswitchd) done.push(vswitchd);
-      done.push(controller);
+    if (withVswitchd.has(name)) continue;
+    if (name === "ovs-vswitchd") {
+      const switchDb = withVswitchd.has("ovsdb-server-switch")
+        ? () => timed(rt, done, "ovsdb-server-switch", () => restartSwitchDb(rt))
+        : undefined;
+      const vswitchd = () => timed(rt, done, name, () => restartVswitchd(rt, switchDb));
+      if (withVswitchd.has("ovn-controller")) {
+        await timed(rt, done, "ovn-controller", () => restartController(rt, vswitchd));
+      } else {
+        await vswitchd();
+      }
     } else {
-      done.push(await timed(rt, name, () => RESTARTERS[name](rt)));
+      await timed(rt, done, name, () => RESTARTERS[name](rt));
     }
     for (const p of done.slice(logged)) {
       log(
