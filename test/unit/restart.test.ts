@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { restartRoutes } from "../../src/daemon/api/restart-routes.js";
+import type { RouteContext } from "../../src/daemon/api/route-context.js";
 import { MicroOvnError } from "../../src/errors.js";
 import {
   RESTARTABLE_PROGRAMS,
@@ -61,6 +63,28 @@ describe("restart plan", () => {
     assert.equal(e.code, "PROGRAM_NOT_RUNNING");
     assert.match(e.message, /ovsdb-server-nb does not run on this member/);
     assert.match(e.message, /microovn status/);
+  });
+});
+
+describe("POST /restart", () => {
+  it("refuses a body whose programs are not a list of names before touching the member", async () => {
+    let touched = false;
+    const daemon = {
+      rt: {
+        exclusive: () => {
+          touched = true;
+          return Promise.resolve([]);
+        },
+      },
+    } as unknown as RouteContext;
+    const [route] = restartRoutes(daemon);
+    for (const programs of ["ovn-controller", [1], { a: 1 }]) {
+      await assert.rejects(
+        route!.handler({ params: {}, body: { programs }, query: new URLSearchParams() }),
+        (e: unknown) => e instanceof MicroOvnError && e.code === "BAD_REQUEST",
+      );
+    }
+    assert.equal(touched, false);
   });
 });
 
