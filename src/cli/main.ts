@@ -15,6 +15,7 @@ import { runPassthrough } from "./commands/passthrough.js";
 import { registerOpenstackApi } from "./commands/openstack-api.js";
 import { registerPort } from "./commands/port.js";
 import { registerProject } from "./commands/project.js";
+import { registerRestart } from "./commands/restart.js";
 import { registerServices } from "./commands/services.js";
 import { registerStatus } from "./commands/status.js";
 import { registerUser } from "./commands/user.js";
@@ -72,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
   registerCluster(program, ctx);
   registerStatus(program, ctx);
   registerServices(program, ctx);
+  registerRestart(program, ctx);
   registerCertificates(program, ctx);
   registerConfig(program, ctx);
   registerChassis(program, ctx);

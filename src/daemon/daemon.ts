@@ -26,6 +26,7 @@ import {
 } from "./api/routes.js";
 import { identityRoutes } from "./api/identity-routes.js";
 import { portRoutes } from "./api/port-routes.js";
+import { restartRoutes } from "./api/restart-routes.js";
 import { ControlServer } from "./api/control-server.js";
 import { MemberServer, type MemberTls } from "./api/member-server.js";
 import { memberRoutes } from "./api/member-routes.js";
@@ -137,6 +138,7 @@ export class Daemon implements RouteContext {
       ...identityRoutes(this),
       ...chassisRoutes(this),
       ...portRoutes(this),
+      ...restartRoutes(this),
       ...toolRoutes(this),
       ...daemonRoutes(this),
     ]);

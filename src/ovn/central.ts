@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { StateDir } from "../member/state-dir.js";
+import { run } from "../process/run.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { pathExists } from "../util/fs.js";
 import { createClusteredDb } from "./raft.js";
@@ -171,12 +172,26 @@ export class Central {
         `--ovnsb-db=${sbRemotes.join(",")}`,
         ...this.tlsArgs("ovn-northd", true),
         `--pidfile=${pidFile}`,
-        `--unixctl=${this.state.socket("ovn-northd.ctl")}`,
+        `--unixctl=${this.northdControlSocket}`,
       ],
       pidFile,
       logFile: this.state.log("ovn-northd"),
       env: this.env(),
     };
+  }
+
+  get northdControlSocket(): string {
+    return this.state.socket("ovn-northd.ctl");
+  }
+
+  /** ovn-northd's `status`: "active", "standby" or "paused"; undefined when it does not answer. */
+  async northdStatus(): Promise<string | undefined> {
+    const result = await run("ovn-appctl", ["-T", "2", "-t", this.northdControlSocket, "status"], {
+      allowFailure: true,
+      timeoutMs: 3_000,
+    });
+    const m = /^Status: (\S+)/m.exec(result.stdout);
+    return result.exitCode === 0 ? m?.[1] : undefined;
   }
 
   /** This member's client remote for a database. */

@@ -160,11 +160,41 @@ export class Chassis {
     );
   }
 
-  /** Asks ovn-controller to exit and remove its Chassis row from SB. */
-  async exitAndUnregister(pid: number): Promise<void> {
-    await run("ovn-appctl", ["-T", "5", "-t", this.controlSocket(pid), "exit"], {
+  /** A command to the ovn-controller with `pid`; undefined when it does not answer. */
+  private async appctl(pid: number, args: readonly string[]): Promise<string | undefined> {
+    const result = await run("ovn-appctl", ["-T", "5", "-t", this.controlSocket(pid), ...args], {
       allowFailure: true,
       timeoutMs: 6_000,
     });
+    return result.exitCode === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /** Asks ovn-controller to exit and remove its Chassis row from SB. */
+  async exitAndUnregister(pid: number): Promise<void> {
+    await this.appctl(pid, ["exit"]);
+  }
+
+  /**
+   * Asks ovn-controller to exit for a restart: its Chassis row stays in SB
+   * and the flows it installed stay in OVS, so the data plane goes on while
+   * the next ovn-controller starts.
+   */
+  async exitForRestart(pid: number): Promise<void> {
+    await this.appctl(pid, ["exit", "--restart"]);
+  }
+
+  /** Whether the ovn-controller with `pid` is connected to SB. */
+  async connectedToSb(pid: number): Promise<boolean> {
+    return (await this.appctl(pid, ["connection-status"])) === "connected";
+  }
+
+  /**
+   * The longest it has taken the ovn-controller with `pid` to compute its
+   * flows (`stopwatch/show flow-generation`), in ms; undefined if unknown.
+   */
+  async longestFlowGenerationMs(pid: number): Promise<number | undefined> {
+    const out = await this.appctl(pid, ["stopwatch/show", "flow-generation"]);
+    const m = out === undefined ? null : /Maximum:\s*([\d.]+)\s*msec/.exec(out);
+    return m?.[1] === undefined ? undefined : Number(m[1]);
   }
 }

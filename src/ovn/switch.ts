@@ -159,6 +159,38 @@ export class Switch {
     return result.uuid(name);
   }
 
+  /** One key of the root row's `other_config` or `external_ids`, or undefined. */
+  async rootKey(
+    client: SwitchClient,
+    column: "other_config" | "external_ids",
+    key: string,
+  ): Promise<string | undefined> {
+    const [root] = await client.select("Open_vSwitch", [], [column]);
+    return root?.[column].get(key);
+  }
+
+  /** Sets (or, given undefined, removes) one key of the root row's `other_config` or `external_ids`. */
+  async setRootKey(
+    client: SwitchClient,
+    column: "other_config" | "external_ids",
+    key: string,
+    value: string | undefined,
+  ): Promise<void> {
+    const rootUuid = await this.ensureRoot(client);
+    const txn = client.transaction();
+    txn.mutate("Open_vSwitch", [["_uuid", "==", rootUuid]], [[column, "delete", [key]]]);
+    if (value !== undefined) {
+      const entry = new Map([[key, value]]);
+      txn.mutate("Open_vSwitch", [["_uuid", "==", rootUuid]], [[column, "insert", entry]]);
+    }
+    await txn.commit();
+  }
+
+  /** Names of the bridges in conf.db. */
+  async bridgeNames(client: SwitchClient): Promise<string[]> {
+    return (await client.select("Bridge", [], ["name"])).map((b) => b.name);
+  }
+
   /** Creates `bridge` unless it exists; an existing bridge gets the datapath type. */
   async ensureBridge(client: SwitchClient, bridge: string, options: BridgeOptions): Promise<void> {
     const [existing] = await client.select("Bridge", [["name", "==", bridge]], ["datapath_type"]);

@@ -243,6 +243,46 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.managed.delete(name);
   }
 
+  /**
+   * Stops the process named `spec.name` as stop() does and starts `spec`'s
+   * program in its place (after a package upgrade: the new binary). Unlike a
+   * crash this is no failure: the restart count and the backoff stay as they
+   * were. `between` runs once the old process is gone, before the new one
+   * starts. Resolves with the new process's status.
+   */
+  async restart(
+    spec: ProcessSpec,
+    options: StopOptions & { between?: () => Promise<void> } = {},
+  ): Promise<ProcessStatus> {
+    const entry = this.managed.get(spec.name);
+    if (!entry) {
+      throw new MicroOvnError("PROCESS_NOT_MANAGED", `${spec.name} is not supervised here`);
+    }
+    const { restarts } = entry.status;
+    await this.stop(spec.name, options);
+    await options.between?.();
+    let status: ProcessStatus;
+    try {
+      status = await this.start(spec);
+    } catch (e) {
+      // The new binary could not even start (e.g. half installed): keep it
+      // supervised and try again, as after a crash.
+      const retry: Managed = {
+        spec,
+        status: { name: spec.name, phase: "stopped", pid: undefined, restarts, adopted: false },
+        failures: 0,
+        startedAt: Date.now(),
+        stopping: false,
+      };
+      this.managed.set(spec.name, retry);
+      this.scheduleRestart(retry);
+      throw e;
+    }
+    const renewed = this.managed.get(spec.name);
+    if (renewed) renewed.status.restarts = restarts;
+    return { ...status, restarts };
+  }
+
   /** Stops everything, in the reverse order of starting. */
   async stopAll(graceMs = 5000): Promise<void> {
     for (const name of [...this.managed.keys()].reverse()) await this.stop(name, { graceMs });

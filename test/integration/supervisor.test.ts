@@ -134,6 +134,28 @@ describe("supervisor", () => {
     }
   });
 
+  it("restarts a process on request without counting it, and keeps one whose new binary fails", async () => {
+    const s = supervisor();
+    const spec = await ovsdbSpec("upgrade");
+    const first = await s.start(spec);
+    await waitFor("ovsdb-server to serve", () => serves("upgrade"));
+    let oldGoneBetween = false;
+    const second = await s.restart(spec, {
+      between: () => Promise.resolve(void (oldGoneBetween = !isRunning(first.pid!))),
+    });
+    assert.ok(oldGoneBetween, "between runs once the old process is gone");
+    assert.notEqual(second.pid, first.pid);
+    assert.equal(second.restarts, 0, "a requested restart is no crash");
+    assert.equal(s.get("upgrade")?.phase, "running");
+    await waitFor("the new ovsdb-server to serve", () => serves("upgrade"));
+
+    // A binary that is missing after a half-done upgrade: refused, still supervised.
+    const missing = { ...spec, program: join(dir, "no-such-ovsdb-server") };
+    await assert.rejects(s.restart(missing), /not installed|ENOENT|no-such/);
+    assert.equal(isRunning(second.pid!), false);
+    assert.notEqual(s.get("upgrade"), undefined, "it stays supervised, to be tried again");
+  });
+
   it("stops a process for good", async () => {
     const s = supervisor();
     const spec = await ovsdbSpec("stop");
