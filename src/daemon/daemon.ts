@@ -35,6 +35,7 @@ import { recordMember } from "../membership/member-row.js";
 import { followLeaders, refresh } from "../lifecycle/refresh.js";
 import { regenerateCa } from "../lifecycle/ca-rollout.js";
 import { LeaderTracker } from "../membership/leader-tracker.js";
+import { ElectionTimerKeeper } from "../lifecycle/election-timer.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
@@ -63,6 +64,7 @@ export class Daemon implements RouteContext {
   readonly rt: MemberRuntime;
   readonly watcher: ClusterWatcher;
   readonly leaders: LeaderTracker;
+  private readonly electionTimer: ElectionTimerKeeper;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
@@ -82,6 +84,7 @@ export class Daemon implements RouteContext {
     this.watcher = new ClusterWatcher(this.rt);
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
+    this.electionTimer = new ElectionTimerKeeper(this.rt, log);
     this.leaders.on("moved", (db, remote) => {
       this.rt.leaders[db] = remote;
       log(`the ${db.toUpperCase()} leader is at ${remote}`);
@@ -109,6 +112,7 @@ export class Daemon implements RouteContext {
             );
           this.watcher.followRemotes();
           this.leaders.follow();
+          this.electionTimer.check();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -271,6 +275,7 @@ export class Daemon implements RouteContext {
     const config = this.rt.requireConfig();
     this.watcher.start();
     this.leaders.follow();
+    this.electionTimer.start();
     if (!this.memberServer) {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
@@ -287,6 +292,7 @@ export class Daemon implements RouteContext {
   async stopMembership(): Promise<void> {
     this.watcher.stop();
     this.leaders.stop();
+    this.electionTimer.stop();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -303,6 +309,7 @@ export class Daemon implements RouteContext {
       clearInterval(this.renewalTimer);
       this.watcher.stop();
       this.leaders.stop();
+      this.electionTimer.stop();
       await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();

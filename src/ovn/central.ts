@@ -10,6 +10,7 @@ import { INSTALLED_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
 import type { StateDir } from "../member/state-dir.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
+import { DEFAULT_ELECTION_TIMER_MS } from "./election-timer.js";
 import { createClusteredDb } from "./raft.js";
 
 export interface CentralPorts {
@@ -112,7 +113,13 @@ export class Central {
    * that joins theirs when it starts.
    */
   async createDb(db: CentralDatabase, peers: readonly string[] = []): Promise<void> {
-    await createClusteredDb(this.dbFile(db), DATABASES[db], this.raftTarget(db), peers);
+    await createClusteredDb(
+      this.dbFile(db),
+      DATABASES[db],
+      this.raftTarget(db),
+      peers,
+      DEFAULT_ELECTION_TIMER_MS,
+    );
   }
 
   private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {
