@@ -1,6 +1,6 @@
 /**
  * Election timer benchmark (`npm run bench:election-timer [-- --window S]
- * [--timers 16000,5000,2000,1000] [--no-build]`), in the lab: three
+ * [--timers 16000,5000,2000,1000] [--load-timer MS] [--no-build]`), in the lab: three
  * members, an NB of 100,000 rows (1,000 switches × 99 ports, one raw
  * transaction), and for each election timer (set with `microovn config set
  * ovn.election-timer`, waited for on every server):
@@ -9,13 +9,16 @@
  *   Address_Set's addresses, through our client to the leader) for the
  *   window; NB term changes (elections) counted from `cluster/status` of
  *   all three servers every 250 ms, and the slowest write;
+ * - failover: SIGKILL of the NB leader's ovsdb-server, then the time until
+ *   a write succeeds through the other two (the member's supervisor starts
+ *   the killed server again; the conversion waits for it);
  * - conversion: `ovsdb-client convert` of the NB on its leader to the same
  *   schema with the version bumped (a temp file), under the same load;
  *   term changes from its start until 5 s after it ended, and its time
- *   (given up after 120 s);
- * - failover: SIGKILL of the NB leader's ovsdb-server, then the time until
- *   a write succeeds through the other two (the member's supervisor starts
- *   the killed server again; the next round waits for it).
+ *   (given up after 120 s; a failure is printed with ovsdb-client's words).
+ *
+ * NB term changes are also counted while the 100,000 rows are loaded, with
+ * the election timer `--load-timer MS` (default: ours).
  *
  * ovn-northd is paused (SIGSTOP, by pid) on every member for the whole run:
  * with 100,000 ports it would recompute SB for each write and keep both
@@ -28,6 +31,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { Lab, type LabNode } from "../src/lab/lab.js";
+import { DEFAULT_ELECTION_TIMER_MS } from "../src/ovn/election-timer.js";
 import { parseClusterStatus } from "../src/ovn/raft.js";
 import { OvsdbClient } from "../src/ovsdb/client/client.js";
 import type { OvnNorthboundDatabase } from "../src/ovsdb/models/ovn-northbound.js";
@@ -202,32 +206,6 @@ async function round(
       `slowest ${steady.slowest_s} s`,
   );
 
-  const schema = JSON.parse(await readFile("/usr/share/ovn/ovn-nb.ovsschema", "utf8")) as {
-    version: string;
-  };
-  const [major, minor, patch] = schema.version.split(".").map(Number);
-  schema.version = `${major}.${minor}.${patch! + bump}`;
-  const schemaFile = join(schemaDir, `nb-${bump}.ovsschema`);
-  await writeFile(schemaFile, JSON.stringify(schema));
-  const lead = await leader(nodes);
-  terms = watchTerms(nodes);
-  load = writeLoad(client);
-  const started = Date.now();
-  const converted = await run(
-    "ovsdb-client",
-    [`--timeout=${CONVERT_LIMIT_S}`, "convert", `unix:${sock(lead)}`, schemaFile],
-    { allowFailure: true, timeoutMs: (CONVERT_LIMIT_S + 10) * 1000 },
-  );
-  // null: not done within the limit (the leader kept being replaced meanwhile).
-  const convert_s = converted.exitCode === 0 ? (Date.now() - started) / 1000 : null;
-  await delay(5_000);
-  const converting = await load.stop();
-  const convertTerms = await terms.stop();
-  log(
-    `  convert to ${schema.version} on ${lead.name}: ${convert_s ?? `not done in ${CONVERT_LIMIT_S}`} s, ${convertTerms} term changes, ` +
-      `slowest write ${converting.slowest_s} s`,
-  );
-
   await settled(nodes, timerMs);
   const victim = await leader(nodes);
   const pid = (await lab.pids(victim.name)).ovnnb_db;
@@ -247,6 +225,39 @@ async function round(
   const failover_write_s = (Date.now() - killedAt) / 1000;
   log(`  SIGKILL of the leader on ${victim.name}: writable again after ${failover_write_s} s`);
   await settled(nodes, timerMs); // its supervisor starts it again
+  const schema = JSON.parse(await readFile("/usr/share/ovn/ovn-nb.ovsschema", "utf8")) as {
+    version: string;
+  };
+  const [major, minor, patch] = schema.version.split(".").map(Number);
+  schema.version = `${major}.${minor}.${patch! + bump}`;
+  const schemaFile = join(schemaDir, `nb-${bump}.ovsschema`);
+  await writeFile(schemaFile, JSON.stringify(schema));
+  const lead = await leader(nodes);
+  terms = watchTerms(nodes);
+  load = writeLoad(client);
+  const started = Date.now();
+  const converted = await run(
+    "ovsdb-client",
+    [`--timeout=${CONVERT_LIMIT_S}`, "convert", `unix:${sock(lead)}`, schemaFile],
+    { allowFailure: true, timeoutMs: (CONVERT_LIMIT_S + 10) * 1000 },
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  // null: it did not succeed (ovsdb-client's complaint is printed).
+  const convert_s = converted.exitCode === 0 ? elapsed : null;
+  if (convert_s === null) {
+    log(
+      `  ovsdb-client convert failed after ${elapsed} s: ${converted.stderr.trim().split("\n").pop()}`,
+    );
+  }
+  await delay(5_000);
+  const converting = await load.stop();
+  const convertTerms = await terms.stop();
+  log(
+    `  convert to ${schema.version} on ${lead.name}: ${convert_s ?? "failed"} s, ${convertTerms} term changes, ` +
+      `slowest write ${converting.slowest_s} s`,
+  );
+
+  await settled(nodes, timerMs);
   const load_after = await loadAverage();
   return {
     election_timer_ms: timerMs,
@@ -298,7 +309,16 @@ async function main(): Promise<void> {
   try {
     for (let i = 0; i < 3; i++) await lab.grow();
     await delay(1_000); // the pauser has seen every northd
+    const loadTimer = Number(option("--load-timer", `${DEFAULT_ELECTION_TIMER_MS}`));
+    await lab.ok("m1", ["config", "set", "ovn.election-timer", `${loadTimer}`]);
+    await settled(lab.nodes, loadTimer);
+    const loading = watchTerms(lab.nodes);
     await bulkLoad(await leader(lab.nodes));
+    await delay(5_000);
+    const bulkTerms = await loading.stop();
+    log(
+      `  election timer ${loadTimer} ms: ${bulkTerms} term changes during the load (and 5 s after)`,
+    );
     client = await OvsdbClient.connect<OvnNorthboundDatabase>({
       remotes: lab.nodes.map((n) => `unix:${sock(n)}`),
       database: NB,
@@ -311,7 +331,14 @@ async function main(): Promise<void> {
     for (const [i, ms] of timers.entries()) {
       rounds.push(await round(lab, client, ms, windowS, schemaDir, i + 1));
     }
-    log(JSON.stringify({ rows: SWITCHES * (PORTS_PER_SWITCH + 1), rounds }));
+    log(
+      JSON.stringify({
+        rows: SWITCHES * (PORTS_PER_SWITCH + 1),
+        bulk_load_timer_ms: loadTimer,
+        bulk_load_term_changes: bulkTerms,
+        rounds,
+      }),
+    );
   } finally {
     client?.close();
     pausing = false;

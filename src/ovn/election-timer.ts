@@ -53,6 +53,14 @@ export const MAX_ELECTION_TIMER_MS = 60_000;
  */
 export const DEFAULT_ELECTION_TIMER_MS = 4000;
 
+/**
+ * What to raise the timer to around a schema conversion (withElectionTimer):
+ * converting a 100,000-row NB kept its leader from answering for about 15 s
+ * on a loaded 2-core machine, and every timer below that saw elections
+ * during it, which made the conversion fail (docs/benchmarks.md).
+ */
+export const CONVERSION_ELECTION_TIMER_MS = 32_000;
+
 /** How long one step may take to show in `cluster/status`. */
 const STEP_TIMEOUT_MS = 10_000;
 
