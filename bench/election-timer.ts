@@ -253,7 +253,7 @@ async function round(
   const converting = await load.stop();
   const convertTerms = await terms.stop();
   log(
-    `  convert to ${schema.version} on ${lead.name}: ${convert_s ?? "failed"} s, ${convertTerms} term changes, ` +
+    `  convert to ${schema.version} on ${lead.name}: ${convert_s === null ? "failed" : `${convert_s} s`}, ${convertTerms} term changes, ` +
       `slowest write ${converting.slowest_s} s`,
   );
 
