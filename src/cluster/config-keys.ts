@@ -7,6 +7,11 @@
 import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
 import { addressProblem, canonicalAddress } from "../util/address.js";
+import {
+  DEFAULT_ELECTION_TIMER_MS,
+  MAX_ELECTION_TIMER_MS,
+  MIN_ELECTION_TIMER_MS,
+} from "../ovn/election-timer.js";
 
 interface ConfigKey {
   description: string;
@@ -17,6 +22,21 @@ interface ConfigKey {
 }
 
 export const CENTRAL_IPS = "ovn.central-ips";
+export const ELECTION_TIMER = "ovn.election-timer";
+
+/** Whole milliseconds within the range; throws saying what to give. */
+export function parseElectionTimer(value: string): number {
+  const ms = Number(value.trim());
+  if (!/^\s*\d+\s*$/.test(value) || ms < MIN_ELECTION_TIMER_MS || ms > MAX_ELECTION_TIMER_MS) {
+    throw badValue(
+      ELECTION_TIMER,
+      value,
+      `give whole milliseconds from ${MIN_ELECTION_TIMER_MS} to ${MAX_ELECTION_TIMER_MS}, ` +
+        `e.g. ${DEFAULT_ELECTION_TIMER_MS}`,
+    );
+  }
+  return ms;
+}
 
 /**
  * Not a setting: `cluster recover` records the new SB cluster's ID under
@@ -205,6 +225,13 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       "addresses of an external OVN central: every chassis and the client tools use its " +
       "NB (6641) and SB (6642) instead of this cluster's centrals",
     check: (value) => parseCentralIps(value).join(","),
+  },
+  [ELECTION_TIMER]: {
+    description:
+      "the Raft election timer of NB, SB and the cluster state database, in ms " +
+      `(${DEFAULT_ELECTION_TIMER_MS} unless set; ${MIN_ELECTION_TIMER_MS} to ${MAX_ELECTION_TIMER_MS}): ` +
+      "how long followers wait for a silent leader before electing another",
+    check: (value) => String(parseElectionTimer(value)),
   },
   [OPENSTACK_API_AUTH]: {
     description:

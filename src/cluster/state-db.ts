@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { StateDir } from "../member/state-dir.js";
 import { psslTarget, sslTarget } from "../ovn/central.js";
+import { DEFAULT_ELECTION_TIMER_MS } from "../ovn/election-timer.js";
 import { createClusteredDb } from "../ovn/raft.js";
 import { PROJECT_SCHEMAS } from "../ovsdb/schema/installed.js";
 import type { PkiStore } from "../pki/store.js";
@@ -59,6 +60,7 @@ export class StateDb {
       { schema: stateSchemaFile(), database: STATE_DATABASE },
       this.raftTarget,
       peers,
+      DEFAULT_ELECTION_TIMER_MS,
     );
   }
 

@@ -38,6 +38,7 @@ import { regenerateCa } from "../lifecycle/ca-rollout.js";
 import { LeaderTracker } from "../membership/leader-tracker.js";
 import { readShippedStateSchema } from "../cluster/state-schema.js";
 import { StateDbUpgrade } from "../upgrade/state-db-upgrade.js";
+import { ElectionTimerKeeper } from "../lifecycle/election-timer.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
@@ -69,6 +70,7 @@ export class Daemon implements RouteContext {
   readonly leaders: LeaderTracker;
   private readonly stateUpgrade: StateDbUpgrade;
   readonly schemaUpgrades: SchemaUpgrades;
+  private readonly electionTimer: ElectionTimerKeeper;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
@@ -98,6 +100,7 @@ export class Daemon implements RouteContext {
       members: () => this.watcher.knownMembers() ?? [],
       log,
     });
+    this.electionTimer = new ElectionTimerKeeper(this.rt, log);
     this.leaders.on("moved", (db, remote) => {
       this.rt.leaders[db] = remote;
       log(`the ${db.toUpperCase()} leader is at ${remote}`);
@@ -126,6 +129,7 @@ export class Daemon implements RouteContext {
           this.watcher.followRemotes();
           this.leaders.follow();
           this.schemaUpgrades.poke();
+          this.electionTimer.check();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -299,6 +303,7 @@ export class Daemon implements RouteContext {
     this.leaders.follow();
     this.stateUpgrade.start();
     this.schemaUpgrades.start();
+    this.electionTimer.start();
     if (!this.memberServer) {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
@@ -317,6 +322,7 @@ export class Daemon implements RouteContext {
     this.watcher.stop();
     this.leaders.stop();
     this.schemaUpgrades.stop();
+    this.electionTimer.stop();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -335,6 +341,7 @@ export class Daemon implements RouteContext {
       this.watcher.stop();
       this.leaders.stop();
       this.schemaUpgrades.stop();
+      this.electionTimer.stop();
       await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();

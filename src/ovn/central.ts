@@ -12,6 +12,7 @@ import type { StateDir } from "../member/state-dir.js";
 import { run } from "../process/run.js";
 import type { ProcessSpec } from "../supervisor/supervisor.js";
 import { pathExists } from "../util/fs.js";
+import { DEFAULT_ELECTION_TIMER_MS } from "./election-timer.js";
 import { createClusteredDb } from "./raft.js";
 import { readableOvnSchemaFile, type CentralDatabase } from "./schemas.js";
 
@@ -118,7 +119,13 @@ export class Central {
     // before anything is made; a joining server takes the cluster's instead.
     const schema = peers.length === 0 ? await readableOvnSchemaFile(db) : "";
     const kind = { schema, database: DATABASES[db].database };
-    await createClusteredDb(this.dbFile(db), kind, this.raftTarget(db), peers);
+    await createClusteredDb(
+      this.dbFile(db),
+      kind,
+      this.raftTarget(db),
+      peers,
+      DEFAULT_ELECTION_TIMER_MS,
+    );
   }
 
   private tlsArgs(service: "ovnnb" | "ovnsb" | "ovn-northd", short = false): string[] {

@@ -27,6 +27,8 @@ export interface ClusterStatus {
   address: string;
   /** Number of servers listed under "Servers:". */
   servers: number;
+  /** "Election timer: N" (ms), when the server prints it. */
+  electionTimerMs?: number;
 }
 
 /** Parses the "Key: value" lines of `cluster/status`. */
@@ -52,6 +54,9 @@ export function parseClusterStatus(text: string): ClusterStatus {
     leader: fields.get("Leader") ?? "",
     address: fields.get("Address") ?? "",
     servers,
+    ...(fields.has("Election timer")
+      ? { electionTimerMs: Number(fields.get("Election timer")) }
+      : {}),
   };
 }
 
@@ -81,12 +86,15 @@ export interface ClusteredDbKind {
  * as a new one-member Raft cluster whose members talk at `raftTarget` (e.g.
  * "ssl:10.0.0.1:6643"); given the Raft addresses of servers of an existing
  * cluster, as a server that joins theirs at its first contact with one.
+ * A new cluster starts with `electionTimerMs` when given (OVN's 1000 ms
+ * otherwise).
  */
 export async function createClusteredDb(
   file: string,
   kind: ClusteredDbKind,
   raftTarget: string,
   peers: readonly string[] = [],
+  electionTimerMs?: number,
 ): Promise<boolean> {
   await mkdir(dirname(file), { recursive: true });
   try {
@@ -98,7 +106,14 @@ export async function createClusteredDb(
   await run(
     "ovsdb-tool",
     peers.length === 0
-      ? ["create-cluster", file, kind.schema, raftTarget]
+      ? [
+          // A joining server takes the timer from the cluster's log instead.
+          ...(electionTimerMs ? [`--election-timer=${electionTimerMs}`] : []),
+          "create-cluster",
+          file,
+          kind.schema,
+          raftTarget,
+        ]
       : ["join-cluster", file, kind.database, raftTarget, ...peers],
   );
   return true;

@@ -25,11 +25,14 @@ import { compareVersions, schemaVerdict } from "./decision.js";
 import { gatherExpectations } from "./expectations.js";
 import { connectStateDb } from "../membership/member-row.js";
 import { releaseLease, takeLease, type LeaseTaker } from "./lease.js";
+import { CONVERSION_ELECTION_TIMER_MS, withElectionTimer } from "../ovn/election-timer.js";
+import { readClusterStatus } from "../ovn/raft.js";
 
 /**
- * Runs a conversion of `db`. The hook for the election timer: raise it
- * before `convert`, put it back after, so a long conversion cannot make the
- * Raft servers miss heartbeats and flap.
+ * Runs a conversion of `db`. By default the election timer is raised to
+ * CONVERSION_ELECTION_TIMER_MS before `convert` and put back after, so a
+ * long conversion cannot make the Raft servers miss heartbeats and flap;
+ * tests may give another.
  */
 export type AroundConversion = (db: CentralDatabase, convert: () => Promise<void>) => Promise<void>;
 
@@ -41,7 +44,7 @@ export interface SchemaUpgradeOptions {
   intervalMs?: number;
   /** How long one `ovsdb-client convert` may take. Default 5 min. */
   convertTimeoutMs?: number;
-  /** Default: just convert. */
+  /** Default: convert with the election timer raised (this member's server leads `db`). */
   around?: AroundConversion;
 }
 
@@ -68,7 +71,16 @@ export class SchemaUpgrades {
   ) {
     this.interval = options.intervalMs ?? 10_000;
     this.convertTimeout = options.convertTimeoutMs ?? 5 * 60_000;
-    this.around = options.around ?? ((_db, convert) => convert());
+    this.around =
+      options.around ??
+      ((db, convert) => {
+        const central = this.rt.central();
+        const server = {
+          controlSocket: central.controlSocket(db),
+          database: central.databaseName(db),
+        };
+        return withElectionTimer(server, CONVERSION_ELECTION_TIMER_MS, convert);
+      });
   }
 
   start(): void {
@@ -163,6 +175,16 @@ export class SchemaUpgrades {
     // The members answered a moment ago; this member's files must still be the ones it reported.
     const mine = await expectedSchemaVersion(db);
     if (mine !== to) throw new Error(`this member's ${file} is ${mine} now, not ${to}`);
+    // The leader's member converts: only there can the election timer be
+    // raised around it (withElectionTimer), and its conversion needs no hop.
+    const raft = await readClusterStatus(
+      this.rt.central().controlSocket(db),
+      this.rt.central().databaseName(db),
+    );
+    if (raft?.role !== "leader") {
+      this.say(db, `${title}: the member whose server leads ${title} converts it to schema ${to}`);
+      return;
+    }
     // Longer than a conversion may take: a holder that dies lets another go on after this.
     if (!(await takeLease(taker, db, this.convertTimeout + 60_000))) {
       this.say(db, `${title}: another member is converting it to schema ${to}`);

@@ -7,6 +7,7 @@
 import { NOT_A_MEMBER_HINT } from "../../member/config.js";
 import type { DatabaseSummary, ProcessSummary, StatusReport } from "../../daemon/status.js";
 import { upgradeLines } from "./upgrade.js";
+import { electionTimerLines } from "./election-timer.js";
 
 function databaseLine(db: DatabaseSummary): string[] {
   if (db.error !== undefined || db.runningSchema === undefined) {
@@ -89,6 +90,7 @@ export function formatStatus(report: StatusReport): string {
   }
   lines.push("OVN Database summary:");
   for (const db of report.databases) lines.push(...databaseLine(db));
+  lines.push(...electionTimerLines(report.databases));
   const troubled = report.processes.filter((p) => p.phase !== "running" || p.restarts > 0);
   if (troubled.length > 0) {
     lines.push("Processes that crashed or are restarting:");
