@@ -28,7 +28,7 @@ export function upgradeLines(
     "Cluster report (expected schema versions):",
     ...members.map((m) => `\t${m.name}: ${m.expected ?? MEMBER_NOT_CONTACTED}${pending(m)}`),
     verdict.kind === "convert"
-      ? `Every member expects ${verdict.to}: one of the central members converts it shortly.`
+      ? `Every member expects ${verdict.to}: the member whose server leads it converts it shortly.`
       : `Held back: ${verdict.reason}.`,
   ];
 }
