@@ -109,7 +109,10 @@ describe("status lines of a held-back upgrade", () => {
     };
     const text = formatStatus(report);
     assert.match(text, /OVN Northbound: Upgrade or attention required!\n/);
-    assert.match(text, /Every member expects 7\.0\.0: the member whose server leads it converts it/);
+    assert.match(
+      text,
+      /Every member expects 7\.0\.0: the member whose server leads it converts it/,
+    );
     assert.match(text, /OVN Southbound: OK \(20\.27\.0\)\n/);
   });
 });
