@@ -218,10 +218,26 @@ describe("Geneve between two members over one plain link (userspace datapath)", 
     const [a, b] = nodes as [Node, Node];
     const before = await memberConnections(a);
     assert.ok(before.size > 0, "the members talk over the link");
-    // The members' own traffic through the move: pings between their addresses.
+    // The members' own traffic through the move: pings between their
+    // addresses, 8 s of them. A count, not a deadline (-w), so that ping
+    // waits for the last replies: a deadline counts an echo whose reply is
+    // still on its way as lost.
     const steady = run(
       "ip",
-      ["netns", "exec", a.member.namespace, "ping", "-n", "-i", "0.05", "-w", "8", b.address],
+      [
+        "netns",
+        "exec",
+        a.member.namespace,
+        "ping",
+        "-n",
+        "-i",
+        "0.05",
+        "-c",
+        "160",
+        "-W",
+        "2",
+        b.address,
+      ],
       { allowFailure: true, timeoutMs: 30_000 },
     );
     for (const n of nodes) {
