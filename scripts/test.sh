@@ -33,8 +33,10 @@ fi
 if [[ "$layer" != unit && "$layer" != host ]]; then
   # Member tests run the built CLI and daemon, as a user would.
   npm run --silent build
-  # The keystone plugin's test needs a real Keystone (test-only package).
-  if [[ $EUID -eq 0 ]] && ! python3 -c 'import keystone' 2>/dev/null; then
+  # Test-only packages: a real Keystone for the keystone plugin's test,
+  # chromium for the dashboard's, promtool for the metrics'.
+  if [[ $EUID -eq 0 ]] && { ! python3 -c 'import keystone' 2>/dev/null ||
+    ! command -v chromium >/dev/null || ! command -v promtool >/dev/null; }; then
     bash scripts/install-test-packages.sh
   fi
 fi
