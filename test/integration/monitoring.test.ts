@@ -58,7 +58,7 @@ describe("the alert rules under promtool", { skip }, () => {
     const rules = await readFile(join(RULES_DIR, RULES), "utf8");
     // Two leaders no longer count as too many: the two-leader test must notice.
     const several =
-      'count by (db_name) (ovn_db_cluster_server_role{server_role="leader"} == 1) > 1';
+      'count by (job, db_name) (ovn_db_cluster_server_role{server_role="leader"} == 1) > 1';
     assert.ok(rules.includes(several), "the two-leader rule changed: update this test");
     await writeFile(join(dir, RULES), rules.replace(several, several.replace("> 1", "> 2")));
     const result = await run(PROMTOOL, ["test", "rules", RULE_TESTS], {
