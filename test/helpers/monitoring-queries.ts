@@ -199,26 +199,37 @@ function topLevelArguments(text: string): string[] {
 }
 
 /**
- * The metric names in a Grafana Prometheus variable query: its own small
- * language (`label_values(metric, label)`, `query_result(expr)`, …), where
- * a label name can sit where PromQL would have a metric.
+ * The PromQL inside a Grafana Prometheus variable query: that has its own
+ * small language (`label_values(selector, label)`, `query_result(expr)`,
+ * …), where a label name can sit where PromQL would have a metric.
  */
-export function metricNamesInVariableQuery(query: string): Set<string> {
+export function promqlInVariableQuery(query: string): string[] {
   const call = /^\s*([a-z_]+)\s*\(([\s\S]*)\)\s*$/.exec(query);
-  if (!call) return metricNamesIn(query);
+  if (!call) return [query];
   const [, fn, inner] = call;
   const args = topLevelArguments(inner!);
   switch (fn) {
     case "label_values":
       // label_values(label) reads every series; label_values(selector, label) one metric.
-      return args.length < 2 ? new Set() : metricNamesIn(args.slice(0, -1).join(","));
+      return args.length < 2 ? [] : [args.slice(0, -1).join(",")];
     case "label_names":
-      return new Set();
+      return [];
     case "query_result":
-      return metricNamesIn(inner!);
+      return [inner!];
     default:
       throw new Error(`Grafana variable query ${query} is of a kind this check does not read`);
   }
+}
+
+function union(sets: Iterable<Set<string>>): Set<string> {
+  const all = new Set<string>();
+  for (const set of sets) for (const name of set) all.add(name);
+  return all;
+}
+
+/** The metric names in a Grafana Prometheus variable query. */
+export function metricNamesInVariableQuery(query: string): Set<string> {
+  return union(promqlInVariableQuery(query).map(metricNamesIn));
 }
 
 /** Every `expr` of every rule (alerting or recording) in a rules file. */
@@ -239,7 +250,7 @@ interface Panel {
   panels?: Panel[];
 }
 
-interface Dashboard {
+export interface Dashboard {
   panels?: Panel[];
   templating?: { list?: { type?: string; query?: unknown; definition?: unknown }[] };
 }
@@ -248,24 +259,27 @@ function allPanels(panels: Panel[] = []): Panel[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels)]);
 }
 
+/** Every PromQL expression of a dashboard: its panels' targets and its variables' queries. */
+export function dashboardExpressions(dashboard: Dashboard): string[] {
+  const panels = allPanels(dashboard.panels).flatMap((panel) =>
+    (panel.targets ?? []).flatMap((t) => (typeof t.expr === "string" ? [t.expr] : [])),
+  );
+  const variables = (dashboard.templating?.list ?? [])
+    .filter((v) => v.type === "query")
+    .flatMap((variable) => {
+      const query =
+        typeof variable.query === "string"
+          ? variable.query
+          : (variable.query as { query?: unknown } | undefined)?.query;
+      if (typeof query !== "string") throw new Error(`variable without a query string`);
+      return promqlInVariableQuery(query);
+    });
+  return [...panels, ...variables];
+}
+
 /** The metric names a dashboard's panels and variables query. */
 export function dashboardMetricNames(dashboard: Dashboard): Set<string> {
-  const names = new Set<string>();
-  for (const panel of allPanels(dashboard.panels)) {
-    for (const target of panel.targets ?? []) {
-      if (typeof target.expr === "string") for (const n of metricNamesIn(target.expr)) names.add(n);
-    }
-  }
-  for (const variable of dashboard.templating?.list ?? []) {
-    if (variable.type !== "query") continue;
-    const query =
-      typeof variable.query === "string"
-        ? variable.query
-        : (variable.query as { query?: unknown } | undefined)?.query;
-    if (typeof query !== "string") throw new Error(`variable without a query string`);
-    for (const n of metricNamesInVariableQuery(query)) names.add(n);
-  }
-  return names;
+  return union(dashboardExpressions(dashboard).map(metricNamesIn));
 }
 
 /** Rule files (not their promtool tests) and dashboards, by path. */

@@ -4,8 +4,10 @@
  * monitoring/prometheus/microovn-alerts.test.yml, which shows each alert
  * firing on its failure and quiet on a healthy or briefly disturbed cluster.
  * A copy of the rules with one threshold moved must fail those tests, so a
- * passing run means they look at the rules. Skipped, saying why, without
- * Debian's promtool (package prometheus; scripts/install-test-packages.sh).
+ * passing run means they look at the rules. Every query of the Grafana
+ * dashboards goes through the same PromQL parser, as recording rules with
+ * Grafana's variables filled in. Skipped, saying why, without Debian's
+ * promtool (package prometheus; scripts/install-test-packages.sh).
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -13,7 +15,13 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { stringify as toYaml } from "yaml";
 import { run } from "../../src/process/run.js";
+import {
+  dashboardExpressions,
+  monitoringFiles,
+  type Dashboard,
+} from "../helpers/monitoring-queries.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 
 const PROMTOOL = "/usr/bin/promtool";
@@ -21,11 +29,25 @@ const RULES_DIR = fileURLToPath(new URL("../../monitoring/prometheus/", import.m
 const RULES = "microovn-alerts.yml";
 const RULE_TESTS = "microovn-alerts.test.yml";
 
+/** What Grafana puts in for the dashboards' variables before it sends a query. */
+const GRAFANA_VARIABLES: [RegExp, string][] = [
+  [/\$__rate_interval\b/g, "1m"],
+  [/\$\{?(job|instance|db)\}?/g, ".*"],
+];
+
+function asGrafanaSends(expr: string): string {
+  return GRAFANA_VARIABLES.reduce((e, [pattern, value]) => e.replace(pattern, value), expr);
+}
+
+async function promtool(args: string[], cwd?: string) {
+  return run(PROMTOOL, args, { allowFailure: true, timeoutMs: 60_000, ...(cwd ? { cwd } : {}) });
+}
+
 const skip = existsSync(PROMTOOL)
   ? false
   : `${PROMTOOL} is missing: apt-get install prometheus (or run scripts/install-test-packages.sh)`;
 
-describe("the alert rules under promtool", { skip }, () => {
+describe("the alert rules and dashboard queries under promtool", { skip }, () => {
   let dir = "";
   before(async () => {
     dir = await makeTempDir("promtool");
@@ -35,20 +57,13 @@ describe("the alert rules under promtool", { skip }, () => {
   });
 
   it("load as Prometheus loads them (promtool check rules)", async () => {
-    const result = await run(PROMTOOL, ["check", "rules", join(RULES_DIR, RULES)], {
-      allowFailure: true,
-      timeoutMs: 30_000,
-    });
+    const result = await promtool(["check", "rules", join(RULES_DIR, RULES)]);
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
     assert.match(result.stdout, /SUCCESS: \d+ rules found/);
   });
 
   it("fire on each failure and stay quiet otherwise (promtool test rules)", async () => {
-    const result = await run(PROMTOOL, ["test", "rules", RULE_TESTS], {
-      cwd: RULES_DIR,
-      allowFailure: true,
-      timeoutMs: 60_000,
-    });
+    const result = await promtool(["test", "rules", RULE_TESTS], RULES_DIR);
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
     assert.match(result.stdout + result.stderr, /SUCCESS/);
   });
@@ -61,12 +76,30 @@ describe("the alert rules under promtool", { skip }, () => {
       'count by (job, db_name) (ovn_db_cluster_server_role{server_role="leader"} == 1) > 1';
     assert.ok(rules.includes(several), "the two-leader rule changed: update this test");
     await writeFile(join(dir, RULES), rules.replace(several, several.replace("> 1", "> 2")));
-    const result = await run(PROMTOOL, ["test", "rules", RULE_TESTS], {
-      cwd: dir,
-      allowFailure: true,
-      timeoutMs: 60_000,
-    });
+    const result = await promtool(["test", "rules", RULE_TESTS], dir);
     assert.notEqual(result.exitCode, 0, "promtool passed rules that miss two leaders");
     assert.match(result.stdout + result.stderr, /MicroOVNDatabaseSeveralLeaders/);
+  });
+
+  it("read every dashboard query as valid PromQL", async () => {
+    const { dashboards } = await monitoringFiles();
+    const rules = [];
+    for (const file of dashboards) {
+      const board = JSON.parse(await readFile(file, "utf8")) as Dashboard;
+      for (const expr of dashboardExpressions(board)) {
+        rules.push({ record: `dashboard:query:${rules.length}`, expr: asGrafanaSends(expr) });
+      }
+    }
+    assert.ok(rules.length > 50, `only ${rules.length} queries in ${dashboards.length} dashboards`);
+    const file = join(dir, "dashboard-queries.yml");
+    // A broken query among them must fail the check, or it proves nothing.
+    await writeFile(
+      file,
+      toYaml({ groups: [{ name: "broken", rules: [{ record: "x:y", expr: "sum(up" }] }] }),
+    );
+    assert.notEqual((await promtool(["check", "rules", file])).exitCode, 0);
+    await writeFile(file, toYaml({ groups: [{ name: "dashboards", rules }] }));
+    const result = await promtool(["check", "rules", file]);
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
   });
 });
