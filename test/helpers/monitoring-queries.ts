@@ -282,6 +282,14 @@ export function dashboardMetricNames(dashboard: Dashboard): Set<string> {
   return union(dashboardExpressions(dashboard).map(metricNamesIn));
 }
 
+/**
+ * A dashboard query as Grafana sends it with every variable at All
+ * (`$job`, `$instance`, `$db`) and a one-minute rate interval.
+ */
+export function asGrafanaSends(expr: string): string {
+  return expr.replace(/\$__rate_interval\b/g, "1m").replace(/\$\{?(job|instance|db)\}?/g, ".*");
+}
+
 /** Rule files (not their promtool tests) and dashboards, by path. */
 export async function monitoringFiles(): Promise<{ rules: string[]; dashboards: string[] }> {
   const list = async (dir: string, keep: (name: string) => boolean) =>

@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { stringify as toYaml } from "yaml";
 import { run } from "../../src/process/run.js";
 import {
+  asGrafanaSends,
   dashboardExpressions,
   monitoringFiles,
   type Dashboard,
@@ -28,16 +29,6 @@ const PROMTOOL = "/usr/bin/promtool";
 const RULES_DIR = fileURLToPath(new URL("../../monitoring/prometheus/", import.meta.url));
 const RULES = "microovn-alerts.yml";
 const RULE_TESTS = "microovn-alerts.test.yml";
-
-/** What Grafana puts in for the dashboards' variables before it sends a query. */
-const GRAFANA_VARIABLES: [RegExp, string][] = [
-  [/\$__rate_interval\b/g, "1m"],
-  [/\$\{?(job|instance|db)\}?/g, ".*"],
-];
-
-function asGrafanaSends(expr: string): string {
-  return GRAFANA_VARIABLES.reduce((e, [pattern, value]) => e.replace(pattern, value), expr);
-}
 
 async function promtool(args: string[], cwd?: string) {
   return run(PROMTOOL, args, { allowFailure: true, timeoutMs: 60_000, ...(cwd ? { cwd } : {}) });
