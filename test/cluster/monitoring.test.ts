@@ -1,8 +1,9 @@
 /**
  * monitoring/ against a real cluster through a real Prometheus (Debian's
  * prometheus package): a three-member lab serves its metrics on the
- * members' addresses (`metrics.address member:9310`, plain HTTP), one
- * Prometheus in m1's namespace scrapes all three every second with our
+ * members' addresses (`metrics.address member:9310`, HTTPS with the
+ * members' certificates), one Prometheus in m1's namespace scrapes all
+ * three every second, checking them against the cluster CA, with our
  * alert rules loaded. Every dashboard query then shows data (and the one
  * that lists broken processes shows none), no alert is pending on the
  * healthy cluster, and killing a member raises MicroOVNMemberDown and
@@ -109,7 +110,6 @@ describe("monitoring a three-member lab with Prometheus", { skip, timeout: 300_0
     lab = await startLab(3);
     dir = await makeTempDir("prom");
     await lab.ok("m1", ["config", "set", "metrics.address", `member:${METRICS_PORT}`]);
-    await lab.ok("m1", ["config", "set", "metrics.tls", "off"]);
     await copyFile(RULES, join(dir, "microovn-alerts.yml"));
     const config = {
       global: { scrape_interval: "1s", evaluation_interval: "1s" },
@@ -117,6 +117,9 @@ describe("monitoring a three-member lab with Prometheus", { skip, timeout: 300_0
       scrape_configs: [
         {
           job_name: "microovn",
+          // As docs/observability.md tells operators: HTTPS, checked against the cluster CA.
+          scheme: "https",
+          tls_config: { ca_file: join(lab.node("m1").stateDir, "data/pki/cacert.pem") },
           static_configs: [{ targets: lab.nodes.map((n) => `${n.address}:${METRICS_PORT}`) }],
         },
       ],
