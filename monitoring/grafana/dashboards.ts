@@ -74,7 +74,8 @@ function target(t: Target, index: number): Json {
     datasource: DATASOURCE,
     refId: String.fromCharCode(65 + index),
     expr: t.expr,
-    legendFormat: t.legend ?? "__auto",
+    // Without a legend Grafana names a series by its labels, in every version.
+    ...(t.legend ? { legendFormat: t.legend } : {}),
     range: !t.instant,
     instant: Boolean(t.instant),
     ...(t.instant ? { format: "table" } : {}),
@@ -155,7 +156,8 @@ const OPTIONS: Record<PanelKind, Json> = {
     reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false },
     colorMode: "background",
     graphMode: "none",
-    textMode: "value",
+    // The value alone for one series; with its name beside it for several (leaders per database).
+    textMode: "auto",
   },
   table: { showHeader: true, footer: { show: false } },
   "state-timeline": {
