@@ -11,14 +11,15 @@ export const REDACTED = "[redacted]";
 /**
  * Detail names whose value is secret by its name. `key` alone is a config
  * key's name (config.set); any other name ending in "key" (privateKey,
- * apiKey) is taken for key material. A token's name is fine; the token is not.
+ * apiKey) is taken for key material. A token is secret (token, authToken,
+ * tokenId); what is said about one (tokenName, tokenExpiration) is not.
  */
 export function isSecretField(field: string): boolean {
   const f = field.toLowerCase().replace(/[-_]/g, "");
   if (/pass(word|wd|phrase)|secret|credential|cookie|authorization|private|privkey|pem/.test(f)) {
     return true;
   }
-  if (f.includes("token") && f !== "tokenname") return true;
+  if (/token(s|id|value)?$/.test(f)) return true;
   return f !== "key" && f.endsWith("key");
 }
 
@@ -61,4 +62,9 @@ export function safeValue(
   // Redact first: cutting could leave the head of a PEM block or token that no longer looks like one.
   const clean = redactText(value);
   return clean.length > MAX_VALUE_LENGTH ? `${clean.slice(0, MAX_VALUE_LENGTH)}…` : clean;
+}
+
+/** A setting's value as `config.set` records it: a secret setting's (a static token, a client secret) never. */
+export function settingForLog(key: string, value: string): string {
+  return isSecretField(key) ? REDACTED : value;
 }
