@@ -11,7 +11,11 @@ import { join } from "../../lifecycle/join.js";
 import { removeMember } from "../../lifecycle/remove.js";
 import { planRecovery, recover } from "../../lifecycle/recover.js";
 import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
-import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
+import {
+  RENEWAL_DAYS,
+  certificateServices,
+  reissueCertificates,
+} from "../../lifecycle/certificates.js";
 import { setOpenstackApiCertificate } from "../../lifecycle/openstack-api.js";
 import { openrc } from "../../lifecycle/openrc.js";
 import {
@@ -260,7 +264,8 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
       handler: async () => {
         const config = rt.requireConfig();
         const certificates = await rt.pki.status(certificateServices(config.services));
-        return { certificates };
+        // The window in which a certificate counts as expiring (and is renewed).
+        return { certificates, renewalDays: RENEWAL_DAYS };
       },
     },
     {
