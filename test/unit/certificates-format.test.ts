@@ -91,7 +91,7 @@ describe("certificates list -f", () => {
       ],
     );
     assert.equal(records[0]!.key, null);
-    assert.deepEqual(Object.keys(records[3]!), Object.keys(records[1]!));
+    assert.deepEqual(Object.keys(records[3]!), Object.keys(records[1]));
   });
 
   it("takes the expiry as the control API sends it (an ISO string)", () => {

@@ -4,7 +4,7 @@
  * the documentation, and the OpenStack API's login and refusal events.
  */
 import assert from "node:assert/strict";
-import { chmod, mkdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MicroOvnError } from "../../src/errors.js";
@@ -206,10 +206,10 @@ describe("security log writer", () => {
     await writeFile(state.logDir, "a file where the log dir should be");
     const said: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => {
+    process.stderr.write = (chunk: string) => {
       said.push(String(chunk));
       return true;
-    }) as typeof process.stderr.write;
+    };
     try {
       recordSecurityEvent(state, { event: "config.set", outcome: "success", key: "a" });
       recordSecurityEvent(state, { event: "config.set", outcome: "success", key: "b" });
