@@ -168,9 +168,12 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
   app.addSchema(api.errors.schema);
   const { security } = options;
   if (security) {
-    app.addHook("onResponse", async (request, reply) => {
+    // onSend, not onResponse: once the answer is out, a client that has
+    // hung up has taken the socket, and with it the caller's address.
+    app.addHook("onSend", async (request, reply, payload) => {
       const event = authOutcome(request, reply.statusCode);
       if (event) security(event);
+      return payload;
     });
   }
   await app.register(swagger, {

@@ -2,7 +2,7 @@
  * What the OpenStack API tells the member's security log: every token asked
  * of the Identity API (issued or refused, with the user name and the
  * caller's address) and every other request refused with 401 or 403. Taken
- * from each answer as it leaves (http.ts's onResponse hook), so no route has to
+ * from each answer as it is sent (http.ts's onSend hook), so no route has to
  * remember to record, and the token itself — in a header of the answer — is
  * never seen here.
  *
@@ -29,7 +29,11 @@ export type SecurityRecorder = (e: SecurityEvent) => void;
 export function openstackSecurityLog(settingsPath: string, backend: Backend): SecurityRecorder {
   const state = new StateDir(dirname(dirname(settingsPath)));
   return (e) => {
-    setSecurityLogEnabled(state, securityLogWanted(backend.config(SECURITY_LOG)));
+    try {
+      setSecurityLogEnabled(state, securityLogWanted(backend.config(SECURITY_LOG)));
+    } catch {
+      // The replica is between connections (the cluster's members changed): the last value holds.
+    }
     recordSecurityEvent(state, e);
   };
 }
@@ -66,11 +70,11 @@ function loginOf(body: unknown): { user?: string; method?: string } {
  * or another request refused with 401 or 403.
  */
 export function authOutcome(
-  request: { method: string; url: string; ip: string; body?: unknown },
+  request: { method: string; url: string; ip: string | undefined; body?: unknown },
   status: number,
 ): SecurityEvent | undefined {
   const path = pathOf(request.url);
-  const remote = callerAddress(request.ip);
+  const remote = request.ip !== undefined ? callerAddress(request.ip) : undefined;
   if (request.method === "POST" && LOGIN_PATHS.has(path)) {
     const outcome = status >= 200 && status < 300 ? "success" : "failure";
     return { event: "openstack.login", outcome, ...loginOf(request.body), remote, status };

@@ -335,6 +335,9 @@ describe("security events", () => {
     });
     assert.equal(authOutcome(get, 401)?.event, "openstack.refused");
     assert.equal(authOutcome(get, 200), undefined);
+    // The caller gone before its address was read: the refusal is still recorded.
+    assert.deepEqual(authOutcome({ ...get, ip: undefined }, 401)?.remote, undefined);
+    assert.equal(authOutcome({ ...get, ip: undefined }, 401)?.event, "openstack.refused");
     assert.equal(authOutcome(get, 404), undefined);
   });
 
