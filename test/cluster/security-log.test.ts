@@ -14,12 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab, LabNode } from "../../src/lab/lab.js";
 import { startLab, stopLab } from "../helpers/lab.js";
-import {
-  callHttps,
-  passwordAuth,
-  printedAdminPassword,
-  type HttpsAnswer,
-} from "../helpers/openstack-api.js";
+import { callLabIdentity, passwordAuth, printedAdminPassword } from "../helpers/openstack-api.js";
 import { securityLines, waitForSecurityLines } from "../helpers/security-log.js";
 
 let lab: Lab | undefined;
@@ -27,24 +22,6 @@ let m1: LabNode;
 let m2: LabNode;
 /** Every secret the run handled, by what it is. */
 const secrets = new Map<string, string>();
-
-/** An HTTPS call from inside m1's namespace to its own Identity port. */
-function identity(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers?: Record<string, string>,
-): Promise<HttpsAnswer> {
-  return callHttps(async (program, args) => (await lab!.exec("m1", program, args)).stdout, {
-    ca: join(m1.stateDir, "data/pki/cacert.pem"),
-    host: m1.address,
-    port: 5000,
-    method,
-    path,
-    ...(body !== undefined ? { body } : {}),
-    ...(headers ? { headers } : {}),
-  });
-}
 
 /** The base64 lines of every private key a member holds now, each a secret. */
 async function keepPrivateKeys(node: LabNode, when: string): Promise<void> {
@@ -145,11 +122,9 @@ describe("the security log in a cluster", () => {
     const password = lines[lines.findIndex((l) => /^Generated password/.test(l)) + 1]!;
     assert.match(password, /^\S{16,}$/);
     secrets.set("alice's password", password);
-    const wrong = await identity(
-      "POST",
-      "/v3/auth/tokens",
-      passwordAuth("alice", "not-her-password"),
-    );
+    const wrong = await callLabIdentity(lab!, "m1", "POST", "/v3/auth/tokens", {
+      body: passwordAuth("alice", "not-her-password"),
+    });
     assert.equal(wrong.status, 401);
     const [line] = await waitForSecurityLines(m1.stateDir, "openstack.login", {
       outcome: "failure",
@@ -173,11 +148,9 @@ describe("the security log in a cluster", () => {
     );
 
     // And her right password: a token, which is a secret too.
-    const right = await identity(
-      "POST",
-      "/v3/auth/tokens",
-      passwordAuth("alice", password, "admin"),
-    );
+    const right = await callLabIdentity(lab!, "m1", "POST", "/v3/auth/tokens", {
+      body: passwordAuth("alice", password, "admin"),
+    });
     assert.equal(right.status, 201);
     const token = right.headers!["x-subject-token"]!;
     secrets.set("alice's Keystone token", token);
@@ -186,7 +159,9 @@ describe("the security log in a cluster", () => {
       user: "alice",
     });
     // A member may not list users: refused, recorded without the token.
-    const listed = await identity("GET", "/v3/users", undefined, { "x-auth-token": token });
+    const listed = await callLabIdentity(lab!, "m1", "GET", "/v3/users", {
+      headers: { "x-auth-token": token },
+    });
     assert.equal(listed.status, 403);
     await waitForSecurityLines(m1.stateDir, "openstack.refused", {
       status: 403,
