@@ -42,6 +42,8 @@ import { SECURITY_LOG } from "../cluster/config-keys.js";
 import { followSecurityLogSetting } from "../security/switch.js";
 import { recordSecurityEvent } from "../security/security-log.js";
 import { audited } from "../security/audited.js";
+import { RefusalThrottle } from "../security/throttle.js";
+import { callerAddress } from "../util/address.js";
 import { ElectionTimerKeeper } from "../lifecycle/election-timer.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
@@ -81,6 +83,7 @@ export class Daemon implements RouteContext {
   private ready = false;
   private resumeError: string | undefined;
   private renewalTimer: NodeJS.Timeout | undefined;
+  private readonly refusals = new RefusalThrottle();
   private exiting = false;
   /** Where systemd listens for readiness (NOTIFY_SOCKET), when it started us. */
   notifySocket: string | undefined;
@@ -324,12 +327,32 @@ export class Daemon implements RouteContext {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
         isMember: (peer) => this.watcher.isMember(peer.name, peer.fingerprint),
+        onRefused: (refusal) => this.recordRefusal(refusal),
       });
       await server.listen(config.address);
       this.memberServer = server;
       log(`member API listening on ${config.address}:${server.port}`);
     }
     await this.tellSystemd({ status: `${config.name}: services up` });
+  }
+
+  /** A member API call refused: one line per caller and reason a minute, counting the rest. */
+  private recordRefusal(refusal: {
+    code: string;
+    reason: string;
+    remote?: string;
+    path: string;
+  }): void {
+    const remote = refusal.remote !== undefined ? callerAddress(refusal.remote) : undefined;
+    const repeated = this.refusals.pass(`${remote ?? ""} ${refusal.code}`);
+    if (repeated === undefined) return;
+    recordSecurityEvent(this.state, {
+      event: "member-api.refused",
+      outcome: "failure",
+      ...refusal,
+      remote,
+      ...(repeated > 0 ? { repeated } : {}),
+    });
   }
 
   /** Stops following the cluster and serving the member API (after leaving it). */

@@ -36,6 +36,7 @@ export const SECURITY_EVENTS = {
   "role.revoke": ["user", "project", "role"],
   "project.create": ["project"],
   "project.delete": ["project"],
+  "member-api.refused": ["remote", "path", "repeated"],
   "openstack.login": ["user", "remote", "method", "status"],
   "openstack.refused": ["remote", "method", "path", "status"],
   "dashboard.login": ["user", "remote", "role"],

@@ -13,7 +13,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab, LabNode } from "../../src/lab/lab.js";
-import { startLab, stopLab } from "../helpers/lab.js";
+import { callMemberApi, startLab, stopLab } from "../helpers/lab.js";
 import { callLabIdentity, passwordAuth, printedAdminPassword } from "../helpers/openstack-api.js";
 import { securityLines, waitForSecurityLines } from "../helpers/security-log.js";
 
@@ -104,6 +104,21 @@ describe("the security log in a cluster", () => {
     assert.equal(admitted!.role, "voter");
     await waitForSecurityLines(m2.stateDir, "member.join", { outcome: "success", member: m2.name });
     await keepPrivateKeys(m2, "join");
+  });
+
+  it("a call refused by the member API leaves a line, once a minute per caller and reason", async () => {
+    for (let i = 0; i < 3; i++) {
+      const refused = await callMemberApi(lab!, m2, m1, "GET", "/1.0/cluster/members");
+      assert.equal(refused.status, 403);
+    }
+    const [line] = await waitForSecurityLines(m1.stateDir, "member-api.refused");
+    assert.deepEqual(
+      [line!.outcome, line!.code, line!.remote, line!.path],
+      ["failure", "MEMBER_CERTIFICATE_REQUIRED", m2.address, "/1.0/cluster/members"],
+    );
+    assert.match(String(line!.reason), /needs a client certificate issued by this cluster's CA/);
+    const all = (await securityLines(m1.stateDir)).filter((l) => l.event === "member-api.refused");
+    assert.equal(all.length, 1, "the repeats are counted, not written");
   });
 
   it("a refused OpenStack API login leaves one line with the user and the caller's address", async () => {

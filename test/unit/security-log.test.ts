@@ -20,6 +20,7 @@ import {
   setSecurityLogEnabled,
 } from "../../src/security/security-log.js";
 import { followSecurityLogSetting } from "../../src/security/switch.js";
+import { RefusalThrottle } from "../../src/security/throttle.js";
 import { authOutcome } from "../../src/openstack/security-events.js";
 import { configKey, SECURITY_LOG } from "../../src/cluster/config-keys.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
@@ -348,5 +349,18 @@ describe("security events", () => {
       () => configKey(SECURITY_LOG).check("no"),
       /security-log cannot be "no": choose one of on, off/,
     );
+  });
+});
+
+describe("refusal throttle", () => {
+  it("lets the first through, counts the repeats within the interval, reports them on the next", () => {
+    const throttle = new RefusalThrottle(1000);
+    assert.equal(throttle.pass("a", 0), 0);
+    assert.equal(throttle.pass("a", 10), undefined);
+    assert.equal(throttle.pass("a", 999), undefined);
+    assert.equal(throttle.pass("b", 500), 0, "another caller or reason is apart");
+    assert.equal(throttle.pass("a", 1000), 2);
+    assert.equal(throttle.pass("a", 1500), undefined);
+    assert.equal(throttle.pass("a", 2000), 1);
   });
 });
