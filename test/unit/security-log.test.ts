@@ -21,7 +21,8 @@ import {
 } from "../../src/security/security-log.js";
 import { followSecurityLogSetting } from "../../src/security/switch.js";
 import { RefusalThrottle } from "../../src/security/throttle.js";
-import { authOutcome } from "../../src/openstack/security-events.js";
+import { authOutcome, openstackSecurityLog } from "../../src/openstack/security-events.js";
+import type { Backend } from "../../src/openstack/backend.js";
 import { configKey, SECURITY_LOG } from "../../src/cluster/config-keys.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 
@@ -362,5 +363,35 @@ describe("refusal throttle", () => {
     assert.equal(throttle.pass("a", 1000), 2);
     assert.equal(throttle.pass("a", 1500), undefined);
     assert.equal(throttle.pass("a", 2000), 1);
+  });
+});
+
+describe("the OpenStack API's recorder", () => {
+  it("writes to the state dir its settings file is in, following security-log line by line", async () => {
+    const state = await freshState("m1");
+    let setting: string | undefined | Error;
+    const backend = {
+      config: (key: string) => {
+        assert.equal(key, SECURITY_LOG);
+        if (setting instanceof Error) throw setting;
+        return setting;
+      },
+    } as unknown as Backend;
+    const record = openstackSecurityLog(state.openstackApiSettingsPath, backend);
+    const login = (user: string) => record({ event: "openstack.login", outcome: "failure", user });
+    login("while-unset");
+    setting = "off";
+    login("while-off");
+    setting = new Error("the replica is reconnecting");
+    login("while-unknown"); // the last value (off) holds
+    setting = "on";
+    login("while-on");
+    assert.deepEqual(
+      (await lines(state)).map((l) => [l.user, l.member]),
+      [
+        ["while-unset", "m1"],
+        ["while-on", "m1"],
+      ],
+    );
   });
 });
