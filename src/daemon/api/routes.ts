@@ -32,6 +32,7 @@ import { log } from "../log.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
 import { audited } from "../../security/audited.js";
+import { decodeJoinToken } from "../../cluster/join-token.js";
 import { settingForLog } from "../../security/redact.js";
 
 /** A certificate and its key, both PEM, as `certPem` and `keyPem`. */
@@ -129,7 +130,8 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         const member = await audited(
           rt.state,
           "member.join",
-          { name, address },
+          // The name the token is for, unless one is given: never the token.
+          () => ({ address, name: name ?? decodeJoinToken(token).name }),
           () =>
             rt.exclusive(() =>
               join(rt, {
