@@ -44,8 +44,6 @@ export function securityLogPath(state: StateDir): string {
 /** What one process knows about one member's security log. */
 interface LogState {
   enabled: boolean;
-  /** This member's name once member.json has told it. */
-  memberName?: string;
   /** The writes queued so far, in order. */
   queue: Promise<void>;
   warned: boolean;
@@ -79,18 +77,18 @@ export function securityLogFlushed(state: StateDir): Promise<void> {
   return logState(state).queue;
 }
 
-async function memberName(state: StateDir, s: LogState): Promise<string | undefined> {
-  if (s.memberName === undefined) {
-    try {
-      const config = JSON.parse(await readFile(state.memberConfigPath, "utf8")) as {
-        name?: unknown;
-      };
-      if (typeof config.name === "string") s.memberName = config.name;
-    } catch {
-      /* not a member yet: the line goes without */
-    }
+/**
+ * This member's name, read afresh for each line: the same state dir may be
+ * removed from one cluster and join another under a new name while this
+ * process runs, and security events are too few for the read to matter.
+ */
+async function memberName(state: StateDir): Promise<string | undefined> {
+  try {
+    const config = JSON.parse(await readFile(state.memberConfigPath, "utf8")) as { name?: unknown };
+    return typeof config.name === "string" ? config.name : undefined;
+  } catch {
+    return undefined; // not a member (yet, or any more): the line goes without
   }
-  return s.memberName;
 }
 
 /** The line's fields in a fixed order: time, event, outcome, member, then the details. */
@@ -110,11 +108,10 @@ function entry(e: SecurityEvent, time: string): Record<string, string | number |
 
 async function write(
   state: StateDir,
-  s: LogState,
   line: Record<string, string | number | boolean>,
 ): Promise<void> {
   if (line.member === undefined) {
-    const name = await memberName(state, s);
+    const name = await memberName(state);
     // Keep "member" right after "outcome" when it is filled in here.
     if (name !== undefined) {
       const { time, event, outcome, ...details } = line;
@@ -143,7 +140,7 @@ export function recordSecurityEvent(state: StateDir, e: SecurityEvent): void {
     if (!s.enabled) return;
     const line = entry(e, new Date().toISOString());
     s.queue = s.queue
-      .then(() => write(state, s, line))
+      .then(() => write(state, line))
       .then(() => {
         s.warned = false; // a later failure is news again
       })
