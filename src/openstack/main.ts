@@ -27,6 +27,8 @@ import { watchMigrations } from "./networking/migration-watch.js";
 import { watchFloatingIpModes } from "./networking/floating-ips/mode-watch.js";
 import { watchGateways } from "./networking/routers/gateway-watch.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
+import { OPENSTACK_API_METRICS_SOCKET, serveMetrics, timeRequests } from "./metrics.js";
+import { dirname, join } from "node:path";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
 const options = new Command("microovn-openstack-api")
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
   try {
     for (const [api, port] of definitions) {
       const server = await buildApiServer({ api, host: address, port, tls, log });
+      timeRequests(server);
       servers.push(server);
       await server.listen({ host: address, port });
       log(`${api.title} API listening on ${address}:${port}`);
@@ -105,6 +108,11 @@ async function main(): Promise<void> {
     await closeAll();
     throw e;
   }
+  // Beside the pidfile, in the member's run dir, where microovnd looks.
+  const metricsSocket = join(dirname(options.pidfile), OPENSTACK_API_METRICS_SOCKET);
+  await serveMetrics(metricsSocket).catch((e: Error) =>
+    log(`request durations are not served to microovnd: ${e.message}`),
+  );
   await writeFile(options.pidfile, `${process.pid}\n`);
 
   // microovnd rewrote the settings: other certificate files or contents,

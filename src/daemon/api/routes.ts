@@ -25,6 +25,8 @@ import { regenerateCa, rolloutCa } from "../../lifecycle/ca-rollout.js";
 import { parseServiceList, type ServiceName } from "../../member/config.js";
 import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
+import type { StateDir } from "../../member/state-dir.js";
+import { recordJoinDuration } from "../../metrics/join-duration.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
 
@@ -56,6 +58,13 @@ function serviceList(body: Record<string, unknown>): ServiceName[] | undefined {
   return parseServiceList(value);
 }
 
+/** Keeps how long this member's bootstrap or join took, for microovn_join_duration_seconds. */
+async function noteJoinDuration(state: StateDir, how: "bootstrap" | "join", started: number) {
+  await recordJoinDuration(state, how, Date.now() - started).catch((e: Error) =>
+    log(`could not record how long the ${how} took: ${e.message}`),
+  );
+}
+
 export function clusterRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
@@ -67,6 +76,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         const address = optionalString(body, "address");
         const services = serviceList(body);
         log(`bootstrap requested (${name ?? "host name"}, ${address ?? "default address"})`);
+        const started = Date.now();
         const member = await rt.exclusive(() =>
           bootstrap(rt, {
             ...(name !== undefined ? { name } : {}),
@@ -76,6 +86,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
           }),
         );
         await daemon.startMembership();
+        await noteJoinDuration(rt.state, "bootstrap", started);
         return { member };
       },
     },
@@ -106,6 +117,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         if (token === undefined) throw new MicroOvnError("BAD_REQUEST", `"token" is required`);
         const name = optionalString(body, "name");
         const address = optionalString(body, "address");
+        const started = Date.now();
         const member = await rt.exclusive(() =>
           join(rt, {
             token,
@@ -118,6 +130,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
           `joined the cluster as ${member.name} (${member.address}): ${member.services.join(", ")}`,
         );
         await daemon.startMembership();
+        await noteJoinDuration(rt.state, "join", started);
         return { member, layout: rt.layout };
       },
     },
