@@ -27,7 +27,7 @@ import { watchMigrations } from "./networking/migration-watch.js";
 import { watchFloatingIpModes } from "./networking/floating-ips/mode-watch.js";
 import { watchGateways } from "./networking/routers/gateway-watch.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
-import { OPENSTACK_API_METRICS_SOCKET, serveMetrics, timeRequests } from "./metrics.js";
+import { OPENSTACK_API_METRICS_SOCKET, serveMetrics } from "./metrics.js";
 import { dirname, join } from "node:path";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
@@ -99,7 +99,6 @@ async function main(): Promise<void> {
   try {
     for (const [api, port] of definitions) {
       const server = await buildApiServer({ api, host: address, port, tls, log });
-      timeRequests(server);
       servers.push(server);
       await server.listen({ host: address, port });
       log(`${api.title} API listening on ${address}:${port}`);

@@ -11,7 +11,6 @@
 import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { Histogram, Registry } from "prom-client";
-import type { ApiApp } from "./http.js";
 
 /** The socket's name in the run dir. */
 export const OPENSTACK_API_METRICS_SOCKET = "openstack-api-metrics.sock";
@@ -25,14 +24,10 @@ const durations = new Histogram({
   registers: [registry],
 });
 
-/** Times every request `app` answers. */
-export function timeRequests(app: ApiApp): void {
-  app.addHook("onResponse", (request, reply, done) => {
-    // An unmatched URL has no pattern: it is counted under one label.
-    const route = request.routeOptions.url ?? "unmatched";
-    durations.observe({ route, code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    done();
-  });
+/** One answered request: its route pattern (undefined when none matched), status and time in ms. */
+export function recordRequest(route: string | undefined, code: number, ms: number): void {
+  // An unmatched URL has no pattern: all of them count under one label.
+  durations.observe({ route: route ?? "unmatched", code: String(code) }, ms / 1000);
 }
 
 /** Serves the registry's text on `socket`; close it on exit. */
