@@ -9,7 +9,7 @@
 import { request } from "node:http";
 import type { ClusterWatcher } from "../membership/watcher.js";
 import type { MemberRuntime } from "../runtime/member-runtime.js";
-import { collectMember, SchemaVersions } from "./collect/member.js";
+import { collectMember, slowReads, type SlowReads } from "./collect/member.js";
 import { collectNorthd } from "./collect/northd.js";
 import { collectController } from "./collect/ovn-controller.js";
 import { collectClusteredServer } from "./collect/ovsdb-cluster.js";
@@ -30,7 +30,7 @@ export class Exporter {
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastScrape = 0;
-  private readonly schemas = new SchemaVersions();
+  private readonly slow: SlowReads;
   private readonly refreshMs: number;
   private readonly idleAfterMs: number;
 
@@ -41,6 +41,7 @@ export class Exporter {
   ) {
     this.refreshMs = options.refreshMs ?? REFRESH_MS;
     this.idleAfterMs = options.idleAfterMs ?? IDLE_AFTER_MS;
+    this.slow = slowReads(rt, watcher);
   }
 
   /** The metrics in Prometheus' text format. */
@@ -107,10 +108,10 @@ export class Exporter {
             ? undefined
             : collectController(set, rt.chassis.controlSocket(controller), view),
         ),
-        collectMember(set, rt, this.watcher, this.schemas),
+        collectMember(set, rt, this.watcher, this.slow),
       ]);
       if (nbVersion !== undefined) {
-        const versions = await this.schemas.read(rt, this.watcher);
+        const versions = await this.slow.schemas.read();
         set.info(
           "ovn_db_build_info",
           "1, labelled with ovsdb-server's and NB/SB's schema versions",

@@ -13,11 +13,14 @@ import type { MemberRuntime } from "../../runtime/member-runtime.js";
 import { readJoinDuration } from "../join-duration.js";
 import type { MetricSet } from "../metric-set.js";
 
+/** Certificate expiry (service → Unix seconds); certificates change with a renewal or reissue. */
+type Expiry = Map<string, number>;
+
 export async function collectMember(
   set: MetricSet,
   rt: MemberRuntime,
   watcher: ClusterWatcher,
-  schemas: SchemaVersions,
+  slow: SlowReads,
 ): Promise<void> {
   const config = rt.config;
   if (!config) return;
@@ -46,15 +49,13 @@ export async function collectMember(
       { process: p.name },
     );
   }
-  for (const c of await rt.pki.status(certificateServices(config.services))) {
-    if (c.cert.notAfter) {
-      set.gauge(
-        "microovn_certificate_expiry_timestamp_seconds",
-        "When the certificate expires (Unix time)",
-        c.cert.notAfter.getTime() / 1000,
-        { service: c.name },
-      );
-    }
+  for (const [service, seconds] of await slow.expiry.read()) {
+    set.gauge(
+      "microovn_certificate_expiry_timestamp_seconds",
+      "When the certificate expires (Unix time)",
+      seconds,
+      { service },
+    );
   }
   const joined = await readJoinDuration(rt.state);
   if (joined) {
@@ -65,7 +66,7 @@ export async function collectMember(
       { how: joined.how },
     );
   }
-  for (const [db, versions] of Object.entries(await schemas.read(rt, watcher))) {
+  for (const [db, versions] of Object.entries(await slow.schemas.read())) {
     set.info(
       "microovn_schema_version_info",
       "1, labelled with the schema version this member expects and the one running",
@@ -78,40 +79,72 @@ export async function collectMember(
   }
 }
 
-type Versions = Record<string, { expected?: string; active?: string }>;
+export type SchemaVersions = Record<string, { expected?: string; active?: string }>;
 
-/**
- * Schema versions change only with an upgrade: they are read once a minute,
- * not at every refresh (the active NB/SB ones take a connection each).
- */
-export class SchemaVersions {
-  private cached: Versions = {};
+/** A value read again only once it is `maxAgeMs` old. */
+export class Cached<T> {
+  private value: T | undefined;
   private readAt = 0;
 
-  constructor(private readonly maxAgeMs = 60_000) {}
+  constructor(
+    private readonly reader: () => Promise<T>,
+    private readonly maxAgeMs = 60_000,
+  ) {}
 
-  async read(rt: MemberRuntime, watcher: ClusterWatcher): Promise<Versions> {
-    if (Date.now() - this.readAt < this.maxAgeMs) return this.cached;
-    const versions: Versions = {};
-    const ignore = () => undefined;
-    const state = await readShippedStateSchema().catch(ignore);
-    versions.MicroOVN = {
-      ...(state ? { expected: state.version } : {}),
-      ...(watcher.activeSchemaVersion ? { active: watcher.activeSchemaVersion } : {}),
-    };
-    const central = rt.config?.services.includes("central") ? rt.central() : undefined;
-    for (const db of ["nb", "sb"] as const) {
-      const [expected, active] = await Promise.all([
-        expectedSchemaVersion(db).catch(ignore),
-        central ? activeSchemaVersion(central.unixSocket(db), db).catch(ignore) : undefined,
-      ]);
-      versions[db === "nb" ? "OVN_Northbound" : "OVN_Southbound"] = {
-        ...(expected ? { expected } : {}),
-        ...(active ? { active } : {}),
-      };
+  async read(): Promise<T> {
+    if (this.value === undefined || Date.now() - this.readAt >= this.maxAgeMs) {
+      this.value = await this.reader();
+      this.readAt = Date.now();
     }
-    this.cached = versions;
-    this.readAt = Date.now();
-    return versions;
+    return this.value;
   }
+}
+
+/**
+ * What changes only with an upgrade or a certificate change, read once a
+ * minute rather than at every refresh: the active NB/SB schema versions
+ * take a connection each, the certificates a parse each.
+ */
+export interface SlowReads {
+  schemas: Cached<SchemaVersions>;
+  expiry: Cached<Expiry>;
+}
+
+export function slowReads(rt: MemberRuntime, watcher: ClusterWatcher): SlowReads {
+  return {
+    schemas: new Cached(() => readSchemaVersions(rt, watcher)),
+    expiry: new Cached(async () => {
+      const services = certificateServices(rt.config?.services ?? []);
+      const expiry: Expiry = new Map();
+      for (const c of await rt.pki.status(services)) {
+        if (c.cert.notAfter) expiry.set(c.name, c.cert.notAfter.getTime() / 1000);
+      }
+      return expiry;
+    }),
+  };
+}
+
+async function readSchemaVersions(
+  rt: MemberRuntime,
+  watcher: ClusterWatcher,
+): Promise<SchemaVersions> {
+  const versions: SchemaVersions = {};
+  const ignore = () => undefined;
+  const state = await readShippedStateSchema().catch(ignore);
+  versions.MicroOVN = {
+    ...(state ? { expected: state.version } : {}),
+    ...(watcher.activeSchemaVersion ? { active: watcher.activeSchemaVersion } : {}),
+  };
+  const central = rt.config?.services.includes("central") ? rt.central() : undefined;
+  for (const db of ["nb", "sb"] as const) {
+    const [expected, active] = await Promise.all([
+      expectedSchemaVersion(db).catch(ignore),
+      central ? activeSchemaVersion(central.unixSocket(db), db).catch(ignore) : undefined,
+    ]);
+    versions[db === "nb" ? "OVN_Northbound" : "OVN_Southbound"] = {
+      ...(expected ? { expected } : {}),
+      ...(active ? { active } : {}),
+    };
+  }
+  return versions;
 }
