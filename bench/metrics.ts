@@ -7,12 +7,12 @@
  * - cold: the first scrape after microovnd started, which waits for the
  *   first refresh (every program asked once); 5 daemon restarts;
  * - cached: 200 scrapes back to back, served from the last refresh
- *   (refreshes keep running every 5 s in the background meanwhile);
+ *   (a refresh at most every 5 s in the background meanwhile);
  *   microovnd's CPU time over them, per scrape;
  * - not scraped, for 60 s: microovnd's CPU share (its heartbeats and
  *   watches, no metrics work: nothing refreshes while nobody scrapes);
  * - scraped every 15 s (Prometheus' default interval) for 60 s: microovnd's
- *   CPU share, refreshes every 5 s included, and its RSS.
+ *   CPU share, its refreshes (one ahead of each scrape) included, and its RSS.
  *
  * One member in its own namespace (loopback only) and temp dir, removed at
  * the end. Progress goes to stdout; the last line is one JSON object.
