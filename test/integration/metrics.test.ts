@@ -149,6 +149,29 @@ describe("metrics of one member", { timeout: 240_000 }, () => {
     assert.match(await scrape(), /^ovn_northd_status 1$/m);
   });
 
+  it("a taken port keeps the daemon up, and status says so until the port is free", async () => {
+    // NB listens on 127.0.0.1:6641 in the member's namespace.
+    await m.ok(["config", "set", "metrics.address", "127.0.0.1:6641"]);
+    await waitFor(
+      "status naming the taken port",
+      async () =>
+        /metrics cannot be served on 127\.0\.0\.1:6641.*free the port/.test(await m.ok(["status"])),
+      { timeoutMs: 20_000, intervalMs: 300 },
+    );
+    const report = JSON.parse(await m.ok(["status", "--json"])) as { problems: string[] };
+    assert.ok(
+      report.problems.some((p) => /EADDRINUSE/.test(p)),
+      report.problems.join("; "),
+    );
+    await m.ok(["config", "delete", "metrics.address"]);
+    await waitServed(DEFAULT_URL);
+    await waitFor(
+      "status without the metrics problem",
+      async () => !/metrics cannot be served/.test(await m.ok(["status"])),
+      { timeoutMs: 20_000, intervalMs: 300 },
+    );
+  });
+
   it("carries the OpenStack API's request durations, labelled by route pattern", async () => {
     await m.ok(["enable", "openstack-api"]);
     const networkId = "3f1c2b9e-0000-4000-8000-000000000001";

@@ -195,8 +195,18 @@ export function statusRoutes(daemon: RouteContext): Route[] {
     {
       method: "GET",
       path: "/status",
-      handler: () =>
-        gatherStatus(daemon.rt, daemon.watcher.knownMembers(), daemon.watcher.activeSchemaVersion),
+      handler: async () => {
+        const report = await gatherStatus(
+          daemon.rt,
+          daemon.watcher.knownMembers(),
+          daemon.watcher.activeSchemaVersion,
+        );
+        const metrics = daemon.metrics?.problem;
+        if (metrics !== undefined && report.bootstrapped) {
+          report.problems.push(`${metrics}; free the port or choose another metrics.address`);
+        }
+        return report;
+      },
     },
   ];
 }
