@@ -34,7 +34,7 @@ const URL_ = "http://127.0.0.1:9310/metrics";
 const TARGETS = { cached_p50_ms: 50, idle_cpu_percent: 1, rss_mb: 100 };
 
 const argv = process.argv.slice(2);
-const PORTS = Number(argv[argv.indexOf("--ports") + 1] || 10_000);
+const PORTS = argv.includes("--ports") ? Number(argv[argv.indexOf("--ports") + 1]) : 10_000;
 const PER_SWITCH = 100;
 /** Clock ticks per second in /proc/PID/stat (USER_HZ, 100 on Linux). */
 const TICKS = 100;
