@@ -55,13 +55,25 @@ function mapOf(value: unknown): Map<string, string | number> {
 }
 
 /** Interface statistics and the root row's external_ids, in one transaction. */
-async function readConfDb(dbSocket: string): Promise<
-  | {
-      interfaces: { name: string; statistics: Map<string, string | number> }[];
-      externalIds: Map<string, string>;
-    }
-  | undefined
-> {
+interface InterfaceCounters {
+  name: string;
+  /** The bridge and port it belongs to, as ovn-kubernetes labels them ("none" when it belongs to none). */
+  bridge: string;
+  port: string;
+  statistics: Map<string, string | number>;
+}
+
+function uuidsOf(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  if (value[0] === "uuid") return [String(value[1])];
+  if (value[0] === "set") return (value[1] as unknown[]).flatMap(uuidsOf);
+  return [];
+}
+
+/** Interface statistics with their bridge and port, and the root row's external_ids, in one transaction. */
+async function readConfDb(
+  dbSocket: string,
+): Promise<{ interfaces: InterfaceCounters[]; externalIds: Map<string, string> } | undefined> {
   let client: OvsdbClient | undefined;
   try {
     client = await OvsdbClient.connect({
@@ -69,16 +81,34 @@ async function readConfDb(dbSocket: string): Promise<
       leaderOnly: false,
       waitForConnectionMs: 2_000,
     });
-    const [interfaces, root] = await client.transact("Open_vSwitch", [
-      { op: "select", table: "Interface", where: [], columns: ["name", "statistics"] },
+    const [bridges, ports, interfaces, root] = await client.transact("Open_vSwitch", [
+      { op: "select", table: "Bridge", where: [], columns: ["name", "ports"] },
+      { op: "select", table: "Port", where: [], columns: ["_uuid", "name", "interfaces"] },
+      { op: "select", table: "Interface", where: [], columns: ["_uuid", "name", "statistics"] },
       { op: "select", table: "Open_vSwitch", where: [], columns: ["external_ids"] },
     ]);
     const rows = (r: unknown) => (r as { rows?: Record<string, unknown>[] } | null)?.rows ?? [];
+    const bridgeOfPort = new Map<string, string>();
+    for (const b of rows(bridges))
+      for (const p of uuidsOf(b.ports)) bridgeOfPort.set(p, String(b.name));
+    const portOfInterface = new Map<string, { port: string; bridge: string }>();
+    for (const p of rows(ports)) {
+      const [, uuid] = p._uuid as [string, string];
+      for (const i of uuidsOf(p.interfaces)) {
+        portOfInterface.set(i, { port: String(p.name), bridge: bridgeOfPort.get(uuid) ?? "none" });
+      }
+    }
     return {
-      interfaces: rows(interfaces).map((row) => ({
-        name: String(row.name),
-        statistics: mapOf(row.statistics),
-      })),
+      interfaces: rows(interfaces).map((row) => {
+        const [, uuid] = row._uuid as [string, string];
+        const owner = portOfInterface.get(uuid);
+        return {
+          name: String(row.name),
+          bridge: owner?.bridge ?? "none",
+          port: owner?.port ?? "none",
+          statistics: mapOf(row.statistics),
+        };
+      }),
       externalIds: new Map([...mapOf(rows(root)[0]?.external_ids)].map(([k, v]) => [k, String(v)])),
     };
   } catch {
@@ -120,9 +150,7 @@ export async function collectVswitchd(set: MetricSet, files: SwitchFiles): Promi
           `ovs_vswitchd_interface_${key}_total`,
           `The interface's ${key.replace("_", " ")}`,
           value,
-          {
-            interface: iface.name,
-          },
+          { bridge: iface.bridge, port: iface.port, interface: iface.name },
         );
       }
     }
