@@ -45,6 +45,7 @@ import { MemberRuntime } from "../runtime/member-runtime.js";
 import type { StateDir } from "../member/state-dir.js";
 import { SchemaUpgrades } from "../upgrade/coordinator.js";
 import { Exporter } from "../metrics/exporter.js";
+import { memberMetrics } from "../metrics/member-metrics.js";
 import { MetricsServer } from "../metrics/server.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
@@ -95,7 +96,7 @@ export class Daemon implements RouteContext {
       await this.metrics.reloadTls();
     };
     this.watcher = new ClusterWatcher(this.rt);
-    this.metrics = new MetricsServer(new Exporter(this.rt, this.watcher), {
+    this.metrics = new MetricsServer(new Exporter(memberMetrics(this.rt, this.watcher)), {
       memberAddress: () => this.rt.config?.address,
       tls: () => this.memberTls(),
       log,

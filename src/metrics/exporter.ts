@@ -10,16 +10,6 @@
  * scrape that finds the text older than STALE_MS (the first one, or one
  * after a long pause) waits for a refresh.
  */
-import { request } from "node:http";
-import type { ClusterWatcher } from "../membership/watcher.js";
-import type { MemberRuntime } from "../runtime/member-runtime.js";
-import { collectMember, slowReads, type SlowReads } from "./collect/member.js";
-import { collectNorthd } from "./collect/northd.js";
-import { collectController } from "./collect/ovn-controller.js";
-import { collectClusteredServer } from "./collect/ovsdb-cluster.js";
-import { collectVswitchd } from "./collect/vswitchd.js";
-import { MetricSet } from "./metric-set.js";
-import { OPENSTACK_API_METRICS_SOCKET } from "../openstack/metrics.js";
 
 /** Programs are asked at most this often. */
 export const REFRESH_MS = 5_000;
@@ -31,6 +21,8 @@ export const STALE_MS = 30_000;
 export interface ExporterOptions {
   refreshMs?: number;
   staleMs?: number;
+  /** The clock (tests give a fake one). */
+  now?: () => number;
 }
 
 export class Exporter {
@@ -41,23 +33,23 @@ export class Exporter {
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastScrape = 0;
-  private readonly slow: SlowReads;
   private readonly refreshMs: number;
   private readonly staleMs: number;
+  private readonly now: () => number;
 
+  /** `collect` reads everything afresh (member-metrics.ts) and gives the page's text. */
   constructor(
-    private readonly rt: MemberRuntime,
-    private readonly watcher: ClusterWatcher,
+    private readonly collect: () => Promise<string>,
     options: ExporterOptions = {},
   ) {
     this.refreshMs = options.refreshMs ?? REFRESH_MS;
     this.staleMs = options.staleMs ?? STALE_MS;
-    this.slow = slowReads(rt, watcher);
+    this.now = options.now ?? Date.now;
   }
 
   /** The metrics in Prometheus' text format. */
   async scrape(): Promise<string> {
-    const now = Date.now();
+    const now = this.now();
     const interval = this.lastScrape === 0 ? this.refreshMs : now - this.lastScrape;
     this.lastScrape = now;
     if (this.text === undefined || now - this.refreshedAt > this.staleMs) await this.refresh();
@@ -74,7 +66,7 @@ export class Exporter {
   /** One refresh, to end LEAD_MS before a scrape `interval` from now; none when one is planned. */
   private planRefresh(interval: number): void {
     if (this.timer) return;
-    const now = Date.now();
+    const now = this.now();
     const due = Math.max(
       this.refreshStartedAt + this.refreshMs,
       now + Math.min(interval, this.staleMs) - LEAD_MS - this.refreshTookMs,
@@ -90,92 +82,17 @@ export class Exporter {
 
   private refresh(): Promise<void> {
     this.refreshing ??= (async () => {
-      this.refreshStartedAt = Date.now();
+      this.refreshStartedAt = this.now();
       try {
         this.text = await this.collect();
-        this.refreshedAt = Date.now();
+        this.refreshedAt = this.now();
       } catch {
         // Each collector leaves out what it cannot read; this is the unforeseen.
       } finally {
-        this.refreshTookMs = Date.now() - this.refreshStartedAt;
+        this.refreshTookMs = this.now() - this.refreshStartedAt;
         this.refreshing = undefined;
       }
     })();
     return this.refreshing;
-  }
-
-  private async collect(): Promise<string> {
-    const set = new MetricSet();
-    const rt = this.rt;
-    const config = rt.config;
-    if (config) {
-      const central = rt.central();
-      const stateDb = rt.stateDb();
-      const controller = rt.supervisor.get("ovn-controller")?.pid;
-      const [nbVersion] = await Promise.all([
-        collectClusteredServer(set, {
-          prefix: "ovn_db",
-          dbName: "OVN_Northbound",
-          controlSocket: central.controlSocket("nb"),
-          dbFile: central.dbFile("nb"),
-        }),
-        collectClusteredServer(set, {
-          prefix: "ovn_db",
-          dbName: "OVN_Southbound",
-          controlSocket: central.controlSocket("sb"),
-          dbFile: central.dbFile("sb"),
-        }),
-        collectClusteredServer(set, {
-          prefix: "microovn_db",
-          dbName: "MicroOVN",
-          controlSocket: stateDb.controlSocket,
-          dbFile: stateDb.dbFile,
-        }),
-        collectNorthd(set, central.northdControlSocket),
-        collectVswitchd(set, rt.vswitch).then((view) =>
-          controller === undefined
-            ? undefined
-            : collectController(set, rt.chassis.controlSocket(controller), view),
-        ),
-        collectMember(set, rt, this.watcher, this.slow),
-      ]);
-      if (nbVersion !== undefined) {
-        const versions = await this.slow.schemas.read();
-        set.info(
-          "ovn_db_build_info",
-          "1, labelled with ovsdb-server's and NB/SB's schema versions",
-          {
-            version: nbVersion,
-            nb_schema_version: versions.OVN_Northbound?.active ?? "",
-            sb_schema_version: versions.OVN_Southbound?.active ?? "",
-          },
-        );
-      }
-    }
-    return (await set.registry.metrics()) + (await this.openstackApi());
-  }
-
-  /** The OpenStack API service's own metrics, when it runs here (see openstack-api.ts). */
-  private openstackApi(): Promise<string> {
-    return new Promise((resolve) => {
-      const req = request(
-        {
-          socketPath: this.rt.state.socket(OPENSTACK_API_METRICS_SOCKET),
-          path: "/metrics",
-          timeout: 2_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () =>
-            resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString("utf8") : ""),
-          );
-          res.on("error", () => resolve(""));
-        },
-      );
-      req.on("error", () => resolve(""));
-      req.on("timeout", () => req.destroy());
-      req.end();
-    });
   }
 }
