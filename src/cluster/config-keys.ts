@@ -13,6 +13,7 @@ import {
   MAX_ELECTION_TIMER_MS,
   MIN_ELECTION_TIMER_MS,
 } from "../ovn/election-timer.js";
+import { formatListenAddress, parseListenAddress } from "./listen-address.js";
 
 interface ConfigKey {
   description: string;
@@ -24,6 +25,10 @@ interface ConfigKey {
 
 export const CENTRAL_IPS = "ovn.central-ips";
 export const SECURITY_LOG = "security-log";
+export const METRICS_ADDRESS = "metrics.address";
+export const METRICS_TLS = "metrics.tls";
+/** Loopback only unless `metrics.address` says otherwise. */
+export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9310";
 export const ELECTION_TIMER = "ovn.election-timer";
 
 /** Whole milliseconds within the range; throws saying what to give. */
@@ -350,6 +355,23 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
     check: oneOf(SECURITY_LOG, SECURITY_LOG_VALUES),
   },
   ...QUOTA_KEYS,
+  [METRICS_ADDRESS]: {
+    description:
+      `where every member serves Prometheus metrics (${DEFAULT_METRICS_ADDRESS} unless set): ` +
+      "0.0.0.0:PORT, [::]:PORT, member:PORT (each member's own address) or off; HTTPS with the " +
+      "member's certificate unless on loopback or metrics.tls is off",
+    check: (value) => {
+      const parsed = parseListenAddress(value);
+      if (typeof parsed === "string") throw badValue(METRICS_ADDRESS, value, parsed);
+      return formatListenAddress(parsed);
+    },
+  },
+  [METRICS_TLS]: {
+    description:
+      "on (the default): metrics off loopback are served over HTTPS with the member's cluster " +
+      "certificate; off: plain HTTP",
+    check: oneOf(METRICS_TLS, ["on", "off"]),
+  },
 };
 
 /** The key's definition, or an error listing the keys there are. */

@@ -50,6 +50,9 @@ import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
 import type { StateDir } from "../member/state-dir.js";
 import { SchemaUpgrades } from "../upgrade/coordinator.js";
+import { Exporter } from "../metrics/exporter.js";
+import { memberMetrics } from "../metrics/member-metrics.js";
+import { MetricsServer } from "../metrics/server.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */
@@ -79,6 +82,8 @@ export class Daemon implements RouteContext {
   private readonly electionTimer: ElectionTimerKeeper;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
+  /** Prometheus metrics on metrics.address (src/metrics/). */
+  readonly metrics: MetricsServer;
   private memberServer: MemberServer | undefined;
   private ready = false;
   private resumeError: string | undefined;
@@ -93,8 +98,16 @@ export class Daemon implements RouteContext {
     supervisorOptions: SupervisorOptions = {},
   ) {
     this.rt = new MemberRuntime(state, supervisorOptions);
-    this.rt.tlsChanged = async () => this.memberServer?.setTls(await this.memberTls());
+    this.rt.tlsChanged = async () => {
+      this.memberServer?.setTls(await this.memberTls());
+      await this.metrics.reloadTls();
+    };
     this.watcher = new ClusterWatcher(this.rt);
+    this.metrics = new MetricsServer(new Exporter(memberMetrics(this.rt, this.watcher)), {
+      memberAddress: () => this.rt.config?.address,
+      tls: () => this.memberTls(),
+      log,
+    });
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
     this.stateUpgrade = new StateDbUpgrade(this.rt, this.watcher, log);
@@ -135,6 +148,7 @@ export class Daemon implements RouteContext {
             );
           followSecurityLogSetting(this.state, this.rt.layout.config?.[SECURITY_LOG]);
           this.watcher.followRemotes();
+          void this.metrics.apply(this.rt.layout.config);
           this.leaders.follow();
           this.schemaUpgrades.poke();
           this.electionTimer.check();
@@ -194,6 +208,8 @@ export class Daemon implements RouteContext {
       status: this.rt.config ? "bringing the services back" : "not a member yet",
     });
     void this.resume();
+    // Metrics listen from the start, a member or not; never in the way of starting.
+    void this.metrics.apply(this.rt.layout.config);
     // A member to be bootstrapped will need these soon: get them while idle.
     if (!this.rt.config) {
       void import("../pki/x509.js");
@@ -382,6 +398,7 @@ export class Daemon implements RouteContext {
       this.schemaUpgrades.stop();
       this.electionTimer.stop();
       await this.memberServer?.close();
+      await this.metrics.close();
       this.rt.supervisor.release();
       await this.server.close();
       await rm(this.state.controlSocket, { force: true });

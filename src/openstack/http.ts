@@ -7,6 +7,7 @@
  * (405), requests that fail validation or cannot be parsed (400), and our
  * own faults (500, details in the log only).
  */
+import { recordRequest } from "./metrics.js";
 import swagger from "@fastify/swagger";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, {
@@ -166,6 +167,11 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(api.errors.schema);
+  // Every answer is timed for the member's /metrics (metrics.ts).
+  app.addHook("onResponse", (request, reply, done) => {
+    recordRequest(request.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    done();
+  });
   const { security } = options;
   if (security) {
     // onSend, not onResponse: once the answer is out, a client that has

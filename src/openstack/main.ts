@@ -28,6 +28,8 @@ import { watchFloatingIpModes } from "./networking/floating-ips/mode-watch.js";
 import { watchGateways } from "./networking/routers/gateway-watch.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
 import { openstackSecurityLog } from "./security-events.js";
+import { OPENSTACK_API_METRICS_SOCKET, serveMetrics } from "./metrics.js";
+import { dirname, join } from "node:path";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
 const options = new Command("microovn-openstack-api")
@@ -107,6 +109,11 @@ async function main(): Promise<void> {
     await closeAll();
     throw e;
   }
+  // Beside the pidfile, in the member's run dir, where microovnd looks.
+  const metricsSocket = join(dirname(options.pidfile), OPENSTACK_API_METRICS_SOCKET);
+  await serveMetrics(metricsSocket).catch((e: Error) =>
+    log(`request durations are not served to microovnd: ${e.message}`),
+  );
   await writeFile(options.pidfile, `${process.pid}\n`);
 
   // microovnd rewrote the settings: other certificate files or contents,

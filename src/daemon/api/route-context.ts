@@ -29,4 +29,6 @@ export interface RouteContext {
   stopServices(): Promise<void>;
   /** Ends the daemon; OVN processes still running are left to the next daemon. */
   exit(code: number): Promise<never>;
+  /** The metrics listener: why it is not up when it should be (`status` says so). */
+  readonly metrics?: { readonly problem: string | undefined };
 }

@@ -29,6 +29,8 @@ import { regenerateCa, rolloutCa } from "../../lifecycle/ca-rollout.js";
 import { parseServiceList, type ServiceName } from "../../member/config.js";
 import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
+import type { StateDir } from "../../member/state-dir.js";
+import { recordJoinDuration } from "../../metrics/join-duration.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
 import { audited } from "../../security/audited.js";
@@ -63,6 +65,13 @@ function serviceList(body: Record<string, unknown>): ServiceName[] | undefined {
   return parseServiceList(value);
 }
 
+/** Keeps how long this member's bootstrap or join took, for microovn_join_duration_seconds. */
+async function noteJoinDuration(state: StateDir, how: "bootstrap" | "join", started: number) {
+  await recordJoinDuration(state, how, Date.now() - started).catch((e: Error) =>
+    log(`could not record how long the ${how} took: ${e.message}`),
+  );
+}
+
 export function clusterRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
   return [
@@ -74,6 +83,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         const address = optionalString(body, "address");
         const services = serviceList(body);
         log(`bootstrap requested (${name ?? "host name"}, ${address ?? "default address"})`);
+        const started = Date.now();
         const member = await audited(
           rt.state,
           "member.bootstrap",
@@ -90,6 +100,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
           (m) => ({ member: m.name, address: m.address, services: m.services.join(",") }),
         );
         await daemon.startMembership();
+        await noteJoinDuration(rt.state, "bootstrap", started);
         return { member };
       },
     },
@@ -127,6 +138,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         if (token === undefined) throw new MicroOvnError("BAD_REQUEST", `"token" is required`);
         const name = optionalString(body, "name");
         const address = optionalString(body, "address");
+        const started = Date.now();
         const member = await audited(
           rt.state,
           "member.join",
@@ -147,6 +159,7 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
           `joined the cluster as ${member.name} (${member.address}): ${member.services.join(", ")}`,
         );
         await daemon.startMembership();
+        await noteJoinDuration(rt.state, "join", started);
         return { member, layout: rt.layout };
       },
     },
@@ -213,8 +226,18 @@ export function statusRoutes(daemon: RouteContext): Route[] {
     {
       method: "GET",
       path: "/status",
-      handler: () =>
-        gatherStatus(daemon.rt, daemon.watcher.knownMembers(), daemon.watcher.activeSchemaVersion),
+      handler: async () => {
+        const report = await gatherStatus(
+          daemon.rt,
+          daemon.watcher.knownMembers(),
+          daemon.watcher.activeSchemaVersion,
+        );
+        const metrics = daemon.metrics?.problem;
+        if (metrics !== undefined && report.bootstrapped) {
+          report.problems.push(`${metrics}; free the port or choose another metrics.address`);
+        }
+        return report;
+      },
     },
   ];
 }
