@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
 import { addressProblem, canonicalAddress } from "../util/address.js";
+import { parseListenAddress } from "./listen-address.js";
 import {
   DEFAULT_ELECTION_TIMER_MS,
   MAX_ELECTION_TIMER_MS,
@@ -81,6 +82,10 @@ export function parseCentralIps(value: string): string[] {
 function badValue(key: string, value: string, why: string): MicroOvnError {
   return new MicroOvnError("BAD_CONFIG_VALUE", `${key} cannot be "${value}": ${why}`);
 }
+
+export const DASHBOARD_ADDRESS = "dashboard.address";
+/** Each member's own cluster address, port 6690, with the member's cluster certificate. */
+export const DEFAULT_DASHBOARD_ADDRESS = "member:6690";
 
 export const OPENSTACK_API_AUTH = "openstack-api.auth";
 export const OPENSTACK_API_STATIC_TOKEN = "openstack-api.static-token";
@@ -340,6 +345,23 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       "where that chassis bridges the external network: true (the default) or false (always on " +
       "the gateway chassis)",
     check: oneOf(OPENSTACK_API_DISTRIBUTED_FIPS, ["true", "false"]),
+  },
+  [DASHBOARD_ADDRESS]: {
+    description:
+      `where every member serves the web dashboard over HTTPS (${DEFAULT_DASHBOARD_ADDRESS} unless ` +
+      "set): HOST:PORT with HOST member (each member's own address), 0.0.0.0, [::] or loopback; " +
+      "off turns it off",
+    check: (value) => {
+      const parsed = parseListenAddress(value);
+      if (typeof parsed === "object" && "problem" in parsed) {
+        throw badValue(
+          DASHBOARD_ADDRESS,
+          value,
+          `${parsed.problem}; give e.g. ${DEFAULT_DASHBOARD_ADDRESS}, 0.0.0.0:6690, [::]:6690 or off`,
+        );
+      }
+      return value.trim();
+    },
   },
   ...QUOTA_KEYS,
 };

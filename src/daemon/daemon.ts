@@ -44,6 +44,8 @@ import { log } from "./log.js";
 import { MemberRuntime } from "../runtime/member-runtime.js";
 import type { StateDir } from "../member/state-dir.js";
 import { SchemaUpgrades } from "../upgrade/coordinator.js";
+import { Dashboard } from "../dashboard/dashboard.js";
+import { dashboardRoutes } from "./api/dashboard-routes.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */
@@ -71,6 +73,7 @@ export class Daemon implements RouteContext {
   private readonly stateUpgrade: StateDbUpgrade;
   readonly schemaUpgrades: SchemaUpgrades;
   private readonly electionTimer: ElectionTimerKeeper;
+  private readonly dashboard: Dashboard;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   private memberServer: MemberServer | undefined;
@@ -86,8 +89,12 @@ export class Daemon implements RouteContext {
     supervisorOptions: SupervisorOptions = {},
   ) {
     this.rt = new MemberRuntime(state, supervisorOptions);
-    this.rt.tlsChanged = async () => this.memberServer?.setTls(await this.memberTls());
     this.watcher = new ClusterWatcher(this.rt);
+    this.dashboard = new Dashboard(this.rt, this.watcher, log);
+    this.rt.tlsChanged = async () => {
+      this.memberServer?.setTls(await this.memberTls());
+      await this.dashboard.tlsChanged();
+    };
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
     this.stateUpgrade = new StateDbUpgrade(this.rt, this.watcher, log);
@@ -130,6 +137,7 @@ export class Daemon implements RouteContext {
           this.leaders.follow();
           this.schemaUpgrades.poke();
           this.electionTimer.check();
+          void this.dashboard.apply();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -143,6 +151,7 @@ export class Daemon implements RouteContext {
       ...chassisRoutes(this),
       ...portRoutes(this),
       ...restartRoutes(this),
+      ...dashboardRoutes(this.dashboard),
       ...toolRoutes(this),
       ...daemonRoutes(this),
     ]);
@@ -313,6 +322,7 @@ export class Daemon implements RouteContext {
       this.memberServer = server;
       log(`member API listening on ${config.address}:${server.port}`);
     }
+    void this.dashboard.apply();
     await this.tellSystemd({ status: `${config.name}: services up` });
   }
 
@@ -323,6 +333,7 @@ export class Daemon implements RouteContext {
     this.leaders.stop();
     this.schemaUpgrades.stop();
     this.electionTimer.stop();
+    await this.dashboard.close();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -342,6 +353,7 @@ export class Daemon implements RouteContext {
       this.leaders.stop();
       this.schemaUpgrades.stop();
       this.electionTimer.stop();
+      await this.dashboard.close();
       await this.memberServer?.close();
       this.rt.supervisor.release();
       await this.server.close();

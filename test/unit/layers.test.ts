@@ -26,6 +26,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["runtime", "openstack"],
   ["membership"],
   ["lifecycle", "upgrade"],
+  ["dashboard"],
   ["daemon"],
   ["cli"],
 ];

@@ -1,0 +1,230 @@
+/**
+ * The web dashboard in a real browser (Debian's chromium, in m1's network
+ * namespace) against a three-member lab: a wrong password is refused and
+ * logged in the security log; after logging in the page shows the three
+ * members and exactly one leader of each database; a switch created with
+ * ovn-nbctl appears in the topology without a reload; a member that shuts
+ * down turns OFFLINE; after logging out the data answers 401; repeated
+ * failures are answered 429 with Retry-After. A full-page screenshot is
+ * saved in test-artifacts/ (ignored by git).
+ */
+import assert from "node:assert/strict";
+import { mkdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import type { Lab } from "../../src/lab/lab.js";
+import { runIn } from "../../src/lab/netns.js";
+import { CLI } from "../helpers/member.js";
+import { browserMissing, launchInNamespace, type NamespacedBrowser } from "../helpers/browser.js";
+import { startLab, stopLab } from "../helpers/lab.js";
+import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { waitFor } from "../helpers/wait.js";
+
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
+const PASSWORD = "correct horse battery staple";
+const WAIT = { timeout: 30_000 };
+
+let lab: Lab | undefined;
+let dir: string | undefined;
+let browser: NamespacedBrowser | undefined;
+let page: Page;
+let url: string;
+
+interface SecurityLine {
+  event: string;
+  outcome: string;
+  user?: string;
+  remote?: string;
+  reason?: string;
+}
+
+async function securityLines(node: string): Promise<SecurityLine[]> {
+  const text = await readFile(join(lab!.node(node).stateDir, "logs", "security.log"), "utf8").catch(
+    () => "",
+  );
+  return text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as SecurityLine);
+}
+
+/** The status badge of member `name` in the members table. */
+function memberStatus(name: string): Promise<string> {
+  return page.locator(`#members tr[data-member="${name}"] .member-status`).innerText();
+}
+
+/** A user of the identity store with PASSWORD, added through m1. */
+async function addUser(name: string, options: string[]): Promise<void> {
+  const m1 = lab!.node("m1");
+  const args = [
+    CLI,
+    "--state-dir",
+    m1.stateDir,
+    "user",
+    "add",
+    name,
+    ...options,
+    "--password-stdin",
+  ];
+  await runIn(m1.namespace, process.execPath, args, { input: PASSWORD, timeoutMs: 30_000 });
+}
+
+const skip = browserMissing();
+
+describe("web dashboard", { skip }, () => {
+  before(async () => {
+    lab = await startLab(3);
+    dir = await makeTempDir("dash");
+    await lab.ok("m1", ["project", "add", "admin"]);
+    await addUser("alice", ["--project", "admin", "--role", "reader"]);
+    await addUser("bob", []);
+    const m1 = lab.node("m1");
+    url = `https://${m1.address}:6690/`;
+    browser = await launchInNamespace(m1.namespace, dir);
+    const context = await browser.browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1400, height: 900 },
+    });
+    page = await context.newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stopLab(lab);
+    if (dir) await removeDir(dir);
+  });
+
+  it("refuses a wrong password, and the refusal is in the security log", async () => {
+    await waitFor("the dashboard to answer", async () => (await page.goto(url))?.ok(), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
+    await page.fill('input[name="user"]', "alice");
+    await page.fill('input[name="password"]', "not the password");
+    await page.click('button[type="submit"]');
+    const error = await page.locator(".login .error").innerText(WAIT);
+    assert.match(error, /wrong user name or password/);
+    const lines = await waitFor("the refusal in the security log", async () => {
+      const found = (await securityLines("m1")).filter((l) => l.event === "dashboard.login");
+      return found.length > 0 && found;
+    });
+    assert.equal(lines.length, 1);
+    assert.deepEqual(
+      { ...lines[0], time: undefined },
+      {
+        time: undefined,
+        event: "dashboard.login",
+        outcome: "failure",
+        user: "alice",
+        remote: lab!.node("m1").address,
+        reason: "bad credentials",
+      },
+    );
+    const log = await readFile(join(lab!.node("m1").stateDir, "logs", "security.log"), "utf8");
+    assert.ok(!log.includes("not the password"), "no password in the security log");
+  });
+
+  it("refuses a user without a role on the admin project", async () => {
+    const r = await page.request.post(`${url}api/login`, {
+      data: { user: "bob", password: PASSWORD },
+    });
+    assert.equal(r.status(), 401);
+    assert.match(((await r.json()) as { error: string }).error, /no role on the admin project/);
+    const refused = (await securityLines("m1")).filter((l) => l.user === "bob");
+    assert.deepEqual(
+      refused.map((l) => [l.event, l.outcome, l.reason]),
+      [["dashboard.login", "failure", "no role on the admin project"]],
+    );
+  });
+
+  it("logs in and shows the three members and one leader per database", async () => {
+    await page.fill('input[name="user"]', "alice");
+    await page.fill('input[name="password"]', PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.locator("#members").waitFor(WAIT);
+    for (const name of ["m1", "m2", "m3"]) {
+      await page.locator(`#members tr[data-member="${name}"]`).waitFor(WAIT);
+    }
+    assert.equal(await page.locator("#members tbody tr").count(), 3);
+    await waitFor(
+      "every member ONLINE and a leader for NB, SB and the state database",
+      async () => {
+        const statuses = await Promise.all(["m1", "m2", "m3"].map(memberStatus));
+        const leaders = await page.locator("#databases .role-leader").count();
+        const named = await page.locator("#databases td.leader").allInnerTexts();
+        return (
+          statuses.every((s) => s === "ONLINE") &&
+          leaders === 3 &&
+          named.every((n) => /^m[123]$/.test(n))
+        );
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const roles = await page.locator("#members tbody tr td:nth-child(3)").allInnerTexts();
+    assert.deepEqual(roles, ["voter", "voter", "voter"]);
+    const ok = (await securityLines("m1")).filter((l) => l.outcome === "success");
+    assert.deepEqual(
+      ok.map((l) => [l.event, l.user]),
+      [["dashboard.login", "alice"]],
+    );
+  });
+
+  it("shows a switch created with ovn-nbctl without reloading", async () => {
+    await page.evaluate(
+      () => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true),
+    );
+    await lab!.ok("m2", ["ovn-nbctl", "--timeout=10", "ls-add", "dash-sw1"]);
+    await lab!.ok("m2", ["ovn-nbctl", "--timeout=10", "lsp-add", "dash-sw1", "dash-p1"]);
+    await page.locator('svg#topology g.switch[data-name="dash-sw1"]').waitFor(WAIT);
+    await page.locator('svg#topology g.port[data-name="dash-p1"]').waitFor(WAIT);
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded),
+      true,
+      "the page was not reloaded",
+    );
+    await mkdir(ARTIFACTS, { recursive: true });
+    const shot = join(ARTIFACTS, "dashboard.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`screenshot: ${shot}`);
+  });
+
+  it("shows a member that shuts down as OFFLINE", async () => {
+    await lab!.ok("m3", ["shutdown"]);
+    await waitFor("m3 OFFLINE on the page", async () => (await memberStatus("m3")) === "OFFLINE", {
+      timeoutMs: 40_000,
+      intervalMs: 250,
+    });
+    assert.equal(await memberStatus("m1"), "ONLINE");
+  });
+
+  it("logs out; the data then answers 401", async () => {
+    await page.click("#logout");
+    await page.locator(".login").waitFor(WAIT);
+    for (const path of ["api/cluster", "api/topology", "api/events", "api/session"]) {
+      const r = await page.request.get(`${url}${path}`);
+      assert.equal(r.status(), 401, path);
+    }
+    const out = (await securityLines("m1")).filter((l) => l.event === "dashboard.logout");
+    assert.deepEqual(
+      out.map((l) => [l.outcome, l.user]),
+      [["success", "alice"]],
+    );
+  });
+
+  it("answers repeated failures with 429 and Retry-After", async () => {
+    let last = 0;
+    let retryAfter: string | undefined;
+    for (let i = 0; i < 8 && last !== 429; i++) {
+      const r = await page.request.post(`${url}api/login`, {
+        data: { user: "mallory", password: `guess ${i}` },
+      });
+      last = r.status();
+      retryAfter = r.headers()["retry-after"];
+    }
+    assert.equal(last, 429);
+    assert.ok(Number(retryAfter) > 0, `Retry-After: ${retryAfter}`);
+    const log = await readFile(join(lab!.node("m1").stateDir, "logs", "security.log"), "utf8");
+    assert.ok(!/guess \d/.test(log), "no password in the security log");
+  });
+});
