@@ -44,17 +44,20 @@ export async function memberSnapshot(rt: MemberRuntime): Promise<MemberSnapshot>
   ]);
   return {
     name: config.name,
-    processes: rt.supervisor.status().map((p) => ({
-      name: p.name,
-      phase: p.phase,
-      ...(p.pid !== undefined ? { pid: p.pid } : {}),
-      restarts: p.restarts,
-      ...(p.lastExit
-        ? {
-            lastExit: `${p.lastExit.signal ?? `status ${p.lastExit.code}`} at ${p.lastExit.at.toISOString()}`,
-          }
-        : {}),
-    })),
+    processes: rt.supervisor
+      .status()
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((p) => ({
+        name: p.name,
+        phase: p.phase,
+        ...(p.pid !== undefined ? { pid: p.pid } : {}),
+        restarts: p.restarts,
+        ...(p.lastExit
+          ? {
+              lastExit: `${p.lastExit.signal ?? `status ${p.lastExit.code}`} at ${p.lastExit.at.toISOString()}`,
+            }
+          : {}),
+      })),
     raft,
     certificates: certificates.map((c) => ({
       name: c.name,
