@@ -250,4 +250,30 @@ describe("web dashboard", { skip }, () => {
     const log = await readFile(join(lab!.node("m1").stateDir, "logs", "security.log"), "utf8");
     assert.ok(!/guess \d/.test(log), "no password in the security log");
   });
+
+  it("prints its URL with `microovn dashboard`, and follows dashboard.address live", async () => {
+    const printed = await lab!.ok("m1", ["dashboard"]);
+    assert.ok(printed.includes(url), printed);
+    assert.match(printed, /microovn user add NAME --project admin --role reader/);
+    const bad = await lab!.cli("m1", ["config", "set", "dashboard.address", "10.0.0.1:6690"]);
+    assert.notEqual(bad.exitCode, 0);
+    assert.match(bad.stderr, /host part must be member .*give e\.g\. member:6690/);
+    assert.doesNotMatch(await lab!.ok("m1", ["config", "list"]), /dashboard\.address/);
+    const answers = () =>
+      fetchInPage("/api/session").then(
+        () => true,
+        () => false,
+      );
+    await lab!.ok("m1", ["config", "set", "dashboard.address", "off"]);
+    await waitFor("m1's dashboard to stop listening", async () => !(await answers()), {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    });
+    assert.match(await lab!.ok("m1", ["dashboard"]), /The dashboard is off/);
+    await lab!.ok("m1", ["config", "set", "dashboard.address", "member:6690"]);
+    await waitFor("m1's dashboard to listen again", answers, {
+      timeoutMs: 20_000,
+      intervalMs: 250,
+    });
+  });
 });
