@@ -157,7 +157,10 @@ describe("web dashboard", { skip }, () => {
     const r = await fetchInPage("/api/login", { user: "bob", password: PASSWORD });
     assert.equal(r.status, 401);
     assert.match((r.json as { error: string }).error, /no role on the admin project/);
-    const refused = (await securityLines("m1")).filter((l) => l.user === "bob");
+    const refused = await waitFor("bob's refusal in the security log", async () => {
+      const lines = (await securityLines("m1")).filter((l) => l.user === "bob");
+      return lines.length > 0 && lines;
+    });
     assert.deepEqual(
       refused.map((l) => [l.event, l.outcome, l.reason]),
       [["dashboard.login", "failure", "no role on the admin project"]],
@@ -189,7 +192,10 @@ describe("web dashboard", { skip }, () => {
     );
     const roles = await page.locator("#members tbody tr td:nth-child(3)").allInnerTexts();
     assert.deepEqual(roles, ["voter", "voter", "voter"]);
-    const ok = (await securityLines("m1")).filter((l) => l.outcome === "success");
+    const ok = await waitFor("the login in the security log", async () => {
+      const lines = (await securityLines("m1")).filter((l) => l.outcome === "success");
+      return lines.length > 0 && lines;
+    });
     assert.deepEqual(
       ok.map((l) => [l.event, l.user]),
       [["dashboard.login", "alice"]],
@@ -230,7 +236,10 @@ describe("web dashboard", { skip }, () => {
     for (const path of ["/api/cluster", "/api/topology", "/api/events", "/api/session"]) {
       assert.equal((await fetchInPage(path)).status, 401, path);
     }
-    const out = (await securityLines("m1")).filter((l) => l.event === "dashboard.logout");
+    const out = await waitFor("the logout in the security log", async () => {
+      const lines = (await securityLines("m1")).filter((l) => l.event === "dashboard.logout");
+      return lines.length > 0 && lines;
+    });
     assert.deepEqual(
       out.map((l) => [l.outcome, l.user]),
       [["success", "alice"]],
