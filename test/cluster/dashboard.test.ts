@@ -14,9 +14,12 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import type { Lab } from "../../src/lab/lab.js";
-import { runIn } from "../../src/lab/netns.js";
-import { CLI } from "../helpers/member.js";
-import { browserMissing, launchInNamespace, type NamespacedBrowser } from "../helpers/browser.js";
+import {
+  addDashboardUser,
+  browserMissing,
+  launchInNamespace,
+  type NamespacedBrowser,
+} from "../helpers/browser.js";
 import { startLab, stopLab } from "../helpers/lab.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { waitFor } from "../helpers/wait.js";
@@ -82,22 +85,6 @@ function memberStatus(name: string): Promise<string> {
   return page.locator(`#members tr[data-member="${name}"] .member-status`).innerText();
 }
 
-/** A user of the identity store with PASSWORD, added through m1. */
-async function addUser(name: string, options: string[]): Promise<void> {
-  const m1 = lab!.node("m1");
-  const args = [
-    CLI,
-    "--state-dir",
-    m1.stateDir,
-    "user",
-    "add",
-    name,
-    ...options,
-    "--password-stdin",
-  ];
-  await runIn(m1.namespace, process.execPath, args, { input: PASSWORD, timeoutMs: 30_000 });
-}
-
 const skip = browserMissing();
 
 describe("web dashboard", { skip }, () => {
@@ -105,8 +92,13 @@ describe("web dashboard", { skip }, () => {
     lab = await startLab(3);
     dir = await makeTempDir("dash");
     await lab.ok("m1", ["project", "add", "admin"]);
-    await addUser("alice", ["--project", "admin", "--role", "reader"]);
-    await addUser("bob", []);
+    await addDashboardUser(lab, "m1", "alice", PASSWORD, [
+      "--project",
+      "admin",
+      "--role",
+      "reader",
+    ]);
+    await addDashboardUser(lab, "m1", "bob", PASSWORD);
     const m1 = lab.node("m1");
     url = `https://${m1.address}:6690/`;
     browser = await launchInNamespace(m1.namespace, dir);

@@ -8,8 +8,13 @@
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import { randomBytes } from "node:crypto";
+import { chromium, type Browser, type Page } from "playwright-core";
+import type { Lab } from "../../src/lab/lab.js";
+import { runIn } from "../../src/lab/netns.js";
+import { CLI } from "./member.js";
 import { isAlive } from "./processes.js";
+import { waitFor } from "./wait.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
 
@@ -67,4 +72,60 @@ export async function launchInNamespace(
       await kill();
     },
   };
+}
+
+/** A user of the identity store with `password`, added through member `node`. */
+export async function addDashboardUser(
+  lab: Lab,
+  node: string,
+  name: string,
+  password: string,
+  options: string[] = [],
+): Promise<void> {
+  const n = lab.node(node);
+  const args = [
+    CLI,
+    "--state-dir",
+    n.stateDir,
+    "user",
+    "add",
+    name,
+    ...options,
+    "--password-stdin",
+  ];
+  await runIn(n.namespace, process.execPath, args, { input: password, timeoutMs: 30_000 });
+}
+
+/**
+ * A browser in member `node`'s namespace, logged in to its dashboard as
+ * `user` (a reader of the admin project, made here), with the page open.
+ */
+export async function openDashboard(
+  lab: Lab,
+  node: string,
+  dir: string,
+  viewport = { width: 1400, height: 900 },
+): Promise<{ browser: NamespacedBrowser; page: Page; url: string }> {
+  const password = randomBytes(12).toString("hex");
+  await lab.ok(node, ["project", "add", "admin"]).catch(() => undefined);
+  await addDashboardUser(lab, node, "viewer", password, ["--project", "admin", "--role", "reader"]);
+  const n = lab.node(node);
+  const url = `https://${n.address}:6690/`;
+  const browser = await launchInNamespace(n.namespace, dir);
+  try {
+    const context = await browser.browser.newContext({ ignoreHTTPSErrors: true, viewport });
+    const page = await context.newPage();
+    await waitFor("the dashboard to answer", async () => (await page.goto(url))?.ok(), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
+    await page.fill('input[name="user"]', "viewer");
+    await page.fill('input[name="password"]', password);
+    await page.click('button[type="submit"]');
+    await page.locator("#members").waitFor({ timeout: 30_000 });
+    return { browser, page, url };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
 }

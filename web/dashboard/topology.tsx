@@ -2,29 +2,25 @@
 import type { Topology } from "./api.js";
 import { layoutTopology, type Box } from "./topology-layout.js";
 
-const PALETTE = ["#2f7ed8", "#e07b24", "#3aa655", "#9b59b6", "#c0392b", "#16a2a8", "#b8860b"];
+/** Colours (style.css: .chassis-0 … .chassis-6); a class, as the CSP allows no inline style. */
+const COLOURS = 7;
 
 function colourOf(chassis: string | undefined, all: string[]): string | undefined {
   if (chassis === undefined) return undefined;
   const i = all.indexOf(chassis);
-  return PALETTE[(i < 0 ? all.length : i) % PALETTE.length];
+  return `chassis-${(i < 0 ? all.length : i) % COLOURS}`;
 }
 
 function BoxView(props: { box: Box; colour: string | undefined }) {
   const b = props.box;
   return (
     <g
-      class={`node ${b.kind}${b.down ? " down" : ""}`}
+      class={`node ${b.kind}${b.down ? " down" : ""}${props.colour ? ` ${props.colour}` : ""}`}
       data-name={b.title}
       transform={`translate(${b.x},${b.y})`}
     >
-      <rect
-        width={b.width}
-        height={b.height}
-        rx={b.kind === "router" ? 14 : 4}
-        {...(props.colour ? { stroke: props.colour } : {})}
-      />
-      {props.colour && <rect class="chassis-bar" width={6} height={b.height} fill={props.colour} />}
+      <rect width={b.width} height={b.height} rx={b.kind === "router" ? 14 : 4} />
+      {props.colour && <rect class="chassis-bar" width={6} height={b.height} />}
       <text x={12} y={19} class="title">
         {b.kind === "router" ? "⬡ " : b.kind === "switch" ? "▦ " : ""}
         {b.title}
@@ -51,7 +47,7 @@ export function TopologyPicture(props: { topology: Topology }) {
       <div class="legend">
         {chassis.map((c) => (
           <span>
-            <i style={{ background: colourOf(c, chassis) }} />
+            <i class={colourOf(c, chassis)} />
             {c}
           </span>
         ))}
