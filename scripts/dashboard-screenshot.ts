@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { openDashboard, type NamespacedBrowser } from "../test/helpers/browser.js";
 import { startLab, stopLab } from "../test/helpers/lab.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
+import { waitFor } from "../test/helpers/wait.js";
 import type { Lab } from "../src/lab/lab.js";
 
 const OUT = resolve(import.meta.dirname, "../docs/images/dashboard.png");
@@ -60,13 +61,12 @@ try {
   const page = opened.page;
   await page.locator('svg#topology g.router[data-name="edge-router"]').waitFor({ timeout: 30_000 });
   // Every VM bound, and one leader per database, before the picture.
-  // Every VM bound, and one leader per database, before the picture (run in the page).
-  await page.waitForFunction(
-    `[...document.querySelectorAll("svg#topology g.port")].filter((g) =>
-       g.textContent.includes("on m")).length >= 3 &&
-     document.querySelectorAll("#databases .role-leader").length === 3`,
-    undefined,
-    { timeout: 60_000 },
+  await waitFor(
+    "three VMs bound and a leader for each database",
+    async () =>
+      (await page.locator("svg#topology g.port").allInnerTexts()).filter((t) => / on m\d/.test(t))
+        .length >= 3 && (await page.locator("#databases .role-leader").count()) === 3,
+    { timeoutMs: 60_000, intervalMs: 200 },
   );
   await page.screenshot({ path: OUT, fullPage: true });
   console.log(`saved ${OUT}`);

@@ -1,0 +1,106 @@
+/**
+ * Dashboard benchmark (`npm run bench:dashboard [-- --seconds N]`, as root,
+ * after `npm run build`): microovnd's idle CPU (% of one core) and RSS on a
+ * one-member lab with the dashboard on, one headless chromium logged in and
+ * following it live, and nothing scraping metrics — with an empty NB, then
+ * with 10,000 logical switch ports (10 switches of 1,000). Also how long the
+ * page takes to show the 10,000 ports once ovn-nbctl has written them.
+ * Progress goes to stdout; the last line is one JSON object with every figure.
+ */
+import { readFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Lab } from "../src/lab/lab.js";
+import { openDashboard, type NamespacedBrowser } from "../test/helpers/browser.js";
+import { startLab, stopLab } from "../test/helpers/lab.js";
+import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
+import { waitFor } from "../test/helpers/wait.js";
+import { log, sig } from "./lib/stats.js";
+
+const SWITCHES = 10;
+const PORTS_PER_SWITCH = 1_000;
+const TARGETS = { idle_cpu_percent: 1, rss_mib: 100 };
+const secondsArg = process.argv.indexOf("--seconds");
+const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 60;
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process, in clock ticks. */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]) / 1024;
+}
+
+/** CPU (% of one core) over `seconds` of idling, and RSS at the end. */
+async function idle(pid: number, seconds: number): Promise<{ cpu: number; rss: number }> {
+  const before = await cpuTicks(pid);
+  const start = performance.now();
+  await sleep(seconds * 1000);
+  const elapsed = (performance.now() - start) / 1000;
+  const used = (await cpuTicks(pid)) - before;
+  return { cpu: (100 * used) / TICKS_PER_SECOND / elapsed, rss: await rssMiB(pid) };
+}
+
+let lab: Lab | undefined;
+let dir: string | undefined;
+let browser: NamespacedBrowser | undefined;
+try {
+  lab = await startLab(1);
+  dir = await makeTempDir("bdash");
+  const opened = await openDashboard(lab, "m1", dir);
+  browser = opened.browser;
+  const page = opened.page;
+  const pid = (await lab.pids("m1")).microovnd!;
+  log(`microovnd pid ${pid}; idling ${SECONDS} s with an empty NB and one browser following`);
+  await page.locator("text=No logical switches or routers yet.").waitFor({ timeout: 30_000 });
+  const empty = await idle(pid, SECONDS);
+  log(`  empty NB: CPU ${empty.cpu.toFixed(2)} %, RSS ${empty.rss.toFixed(1)} MiB`);
+
+  log(`creating ${SWITCHES * PORTS_PER_SWITCH} logical switch ports`);
+  for (let s = 0; s < SWITCHES; s++) {
+    const name = `bench-sw${s}`;
+    const commands = [["ls-add", name]];
+    for (let p = 0; p < PORTS_PER_SWITCH; p++) commands.push(["lsp-add", name, `${name}-p${p}`]);
+    await lab.ok("m1", [
+      "ovn-nbctl",
+      "--timeout=60",
+      ...commands.flatMap((c, i) => (i === 0 ? c : ["--", ...c])),
+    ]);
+  }
+  const written = performance.now();
+  await waitFor(
+    "the page to show every port",
+    async () => {
+      const texts = await page.locator("svg#topology g.switch").allInnerTexts();
+      return (
+        texts.length === SWITCHES && texts.every((t) => t.includes(`${PORTS_PER_SWITCH} ports`))
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 50 },
+  );
+  const shown = (performance.now() - written) / 1000;
+  log(`  the page shows them ${shown.toFixed(2)} s after the last ovn-nbctl returned`);
+  const full = await idle(pid, SECONDS);
+  log(`  10,000 ports: CPU ${full.cpu.toFixed(2)} %, RSS ${full.rss.toFixed(1)} MiB`);
+  console.log(
+    JSON.stringify({
+      seconds: SECONDS,
+      empty: { idle_cpu_percent: sig(empty.cpu, 3), rss_mib: sig(empty.rss, 3) },
+      ports_10000: {
+        idle_cpu_percent: sig(full.cpu, 3),
+        rss_mib: sig(full.rss, 3),
+        shown_after_s: sig(shown, 3),
+      },
+      targets: TARGETS,
+    }),
+  );
+} finally {
+  await browser?.close();
+  await stopLab(lab);
+  if (dir) await removeDir(dir);
+}
