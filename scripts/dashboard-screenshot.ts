@@ -64,7 +64,7 @@ try {
   await waitFor(
     "three VMs bound and a leader for each database",
     async () =>
-      (await page.locator("svg#topology g.port").allInnerTexts()).filter((t) => / on m\d/.test(t))
+      (await page.locator("svg#topology g.port").allTextContents()).filter((t) => / on m\d/.test(t))
         .length >= 3 && (await page.locator("#databases .role-leader").count()) === 3,
     { timeoutMs: 60_000, intervalMs: 200 },
   );

@@ -125,7 +125,14 @@ export async function openDashboard(
     await page.locator("#members").waitFor({ timeout: 30_000 });
     return { browser, page, url };
   } catch (e) {
+    const shown = await pageText(browser);
     await browser.close();
-    throw e;
+    throw new Error(`${(e as Error).message}\nThe page showed: ${shown}`, { cause: e });
   }
+}
+
+/** What the browser's first page shows, for an error message. */
+async function pageText(b: NamespacedBrowser): Promise<string> {
+  const page = b.browser.contexts()[0]?.pages()[0];
+  return page ? await page.innerText("body").catch((e: Error) => e.message) : "(no page)";
 }
