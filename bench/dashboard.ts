@@ -1,9 +1,10 @@
 /**
  * Dashboard benchmark (`npm run bench:dashboard [-- --seconds N]`, as root,
  * after `npm run build`): microovnd's idle CPU (% of one core) and RSS on a
- * one-member lab with the dashboard on, one headless chromium logged in and
- * following it live, and nothing scraping metrics — with an empty NB, then
- * with 10,000 logical switch ports (10 switches of 1,000). Also how long the
+ * one-member lab with the dashboard on and nothing scraping metrics — first
+ * with no page open (the baseline), then with one headless chromium logged
+ * in and following it live, with an empty NB and with 10,000 logical switch
+ * ports (10 switches of 1,000). Also how long the
  * page takes to show the 10,000 ports once ovn-nbctl has written them.
  * Progress goes to stdout; the last line is one JSON object with every figure.
  */
@@ -79,10 +80,16 @@ let browser: NamespacedBrowser | undefined;
 try {
   lab = await startLab(1);
   dir = await makeTempDir("bdash");
+  const pid = (await lab.pids("m1")).microovnd!;
+  log(`microovnd pid ${pid}; idling ${SECONDS} s with no page open (the baseline)`);
+  const closed = await idle(pid, SECONDS);
+  log(
+    `  no page: CPU ${closed.cpu.toFixed(2)} % (+${closed.children.toFixed(2)} % ovs-appctl), ` +
+      `RSS ${closed.rss.toFixed(1)} MiB`,
+  );
   const opened = await openDashboard(lab, "m1", dir);
   browser = opened.browser;
   const page = opened.page;
-  const pid = (await lab.pids("m1")).microovnd!;
   log(`microovnd pid ${pid}; idling ${SECONDS} s with an empty NB and one browser following`);
   await page.locator("text=No logical switches or routers yet.").waitFor({ timeout: 30_000 });
   const empty = await idle(pid, SECONDS);
@@ -123,6 +130,7 @@ try {
   console.log(
     JSON.stringify({
       seconds: SECONDS,
+      no_page: figures(closed),
       empty: figures(empty),
       ports_10000: { ...figures(full), shown_after_s: sig(shown, 3) },
       targets: TARGETS,
