@@ -11,10 +11,8 @@
 import { readFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Lab } from "../src/lab/lab.js";
-import { openDashboard, type NamespacedBrowser } from "../test/helpers/browser.js";
-import { startLab, stopLab } from "../test/helpers/lab.js";
-import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
+import { openDashboard, withLabBrowser } from "../test/helpers/browser.js";
+import { nbctlBatch } from "../test/helpers/lab.js";
 import { waitFor } from "../test/helpers/wait.js";
 import { log, sig } from "./lib/stats.js";
 
@@ -74,12 +72,7 @@ function figures(i: Idle) {
   };
 }
 
-let lab: Lab | undefined;
-let dir: string | undefined;
-let browser: NamespacedBrowser | undefined;
-try {
-  lab = await startLab(1);
-  dir = await makeTempDir("bdash");
+await withLabBrowser(1, async (lab, dir, keep) => {
   const pid = (await lab.pids("m1")).microovnd!;
   log(`microovnd pid ${pid}; idling ${SECONDS} s with no page open (the baseline)`);
   const closed = await idle(pid, SECONDS);
@@ -88,7 +81,7 @@ try {
       `RSS ${closed.rss.toFixed(1)} MiB`,
   );
   const opened = await openDashboard(lab, "m1", dir);
-  browser = opened.browser;
+  keep(opened.browser);
   const page = opened.page;
   log(`microovnd pid ${pid}; idling ${SECONDS} s with an empty NB and one browser following`);
   await page.locator("text=No logical switches or routers yet.").waitFor({ timeout: 30_000 });
@@ -103,11 +96,7 @@ try {
     const name = `bench-sw${s}`;
     const commands = [["ls-add", name]];
     for (let p = 0; p < PORTS_PER_SWITCH; p++) commands.push(["lsp-add", name, `${name}-p${p}`]);
-    await lab.ok("m1", [
-      "ovn-nbctl",
-      "--timeout=60",
-      ...commands.flatMap((c, i) => (i === 0 ? c : ["--", ...c])),
-    ]);
+    await nbctlBatch(lab, "m1", commands);
   }
   const written = performance.now();
   await waitFor(
@@ -136,8 +125,4 @@ try {
       targets: TARGETS,
     }),
   );
-} finally {
-  await browser?.close();
-  await stopLab(lab);
-  if (dir) await removeDir(dir);
-}
+});

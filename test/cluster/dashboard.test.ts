@@ -52,6 +52,14 @@ async function securityLines(node: string): Promise<SecurityLine[]> {
     .map((l) => JSON.parse(l) as SecurityLine);
 }
 
+/** The security log lines of m1 that `match`, once there is at least one. */
+function loggedLines(what: string, match: (l: SecurityLine) => boolean): Promise<SecurityLine[]> {
+  return waitFor(`${what} in the security log`, async () => {
+    const lines = (await securityLines("m1")).filter(match);
+    return lines.length > 0 && lines;
+  });
+}
+
 /**
  * A request made by the page itself, so that it leaves from m1's namespace
  * (playwright's own request API would send it from this machine's).
@@ -125,10 +133,7 @@ describe("web dashboard", { skip }, () => {
     await page.click('button[type="submit"]');
     const error = await page.locator(".login .error").innerText(WAIT);
     assert.match(error, /wrong user name or password/);
-    const lines = await waitFor("the refusal in the security log", async () => {
-      const found = (await securityLines("m1")).filter((l) => l.event === "dashboard.login");
-      return found.length > 0 && found;
-    });
+    const lines = await loggedLines("the refusal", (l) => l.event === "dashboard.login");
     assert.equal(lines.length, 1);
     assert.deepEqual(
       { ...lines[0], time: undefined },
@@ -149,10 +154,7 @@ describe("web dashboard", { skip }, () => {
     const r = await fetchInPage("/api/login", { user: "bob", password: PASSWORD });
     assert.equal(r.status, 401);
     assert.match((r.json as { error: string }).error, /no role on the admin project/);
-    const refused = await waitFor("bob's refusal in the security log", async () => {
-      const lines = (await securityLines("m1")).filter((l) => l.user === "bob");
-      return lines.length > 0 && lines;
-    });
+    const refused = await loggedLines("bob's refusal", (l) => l.user === "bob");
     assert.deepEqual(
       refused.map((l) => [l.event, l.outcome, l.reason]),
       [["dashboard.login", "failure", "no role on the admin project"]],
@@ -184,10 +186,7 @@ describe("web dashboard", { skip }, () => {
     );
     const roles = await page.locator("#members tbody tr td:nth-child(3)").allInnerTexts();
     assert.deepEqual(roles, ["voter", "voter", "voter"]);
-    const ok = await waitFor("the login in the security log", async () => {
-      const lines = (await securityLines("m1")).filter((l) => l.outcome === "success");
-      return lines.length > 0 && lines;
-    });
+    const ok = await loggedLines("the login", (l) => l.outcome === "success");
     assert.deepEqual(
       ok.map((l) => [l.event, l.user]),
       [["dashboard.login", "alice"]],
@@ -228,10 +227,7 @@ describe("web dashboard", { skip }, () => {
     for (const path of ["/api/cluster", "/api/topology", "/api/events", "/api/session"]) {
       assert.equal((await fetchInPage(path)).status, 401, path);
     }
-    const out = await waitFor("the logout in the security log", async () => {
-      const lines = (await securityLines("m1")).filter((l) => l.event === "dashboard.logout");
-      return lines.length > 0 && lines;
-    });
+    const out = await loggedLines("the logout", (l) => l.event === "dashboard.logout");
     assert.deepEqual(
       out.map((l) => [l.outcome, l.user]),
       [["success", "alice"]],

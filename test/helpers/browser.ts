@@ -13,7 +13,9 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import type { Lab } from "../../src/lab/lab.js";
 import { runIn } from "../../src/lab/netns.js";
 import { CLI } from "./member.js";
+import { startLab, stopLab } from "./lab.js";
 import { isAlive } from "./processes.js";
+import { makeTempDir, removeDir } from "./tmp.js";
 import { waitFor } from "./wait.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
@@ -135,4 +137,27 @@ export async function openDashboard(
 async function pageText(b: NamespacedBrowser): Promise<string> {
   const page = b.browser.contexts()[0]?.pages()[0];
   return page ? await page.innerText("body").catch((e: Error) => e.message) : "(no page)";
+}
+
+/**
+ * Runs `work` with a lab of `nodes` members, a scratch directory and, once
+ * `work` opens one, a browser; all three are gone afterwards, whatever
+ * happened (for scripts and benchmarks; tests use before/after).
+ */
+export async function withLabBrowser(
+  nodes: number,
+  work: (lab: Lab, dir: string, keep: (b: NamespacedBrowser) => void) => Promise<void>,
+): Promise<void> {
+  let lab: Lab | undefined;
+  let dir: string | undefined;
+  let browser: NamespacedBrowser | undefined;
+  try {
+    lab = await startLab(nodes);
+    dir = await makeTempDir("dash");
+    await work(lab, dir, (b) => (browser = b));
+  } finally {
+    await browser?.close();
+    await stopLab(lab);
+    if (dir) await removeDir(dir);
+  }
 }

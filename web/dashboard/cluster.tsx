@@ -17,6 +17,18 @@ function Status(props: { status: string }) {
   );
 }
 
+function Head(props: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c) => (
+          <th>{c}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
 function Processes(props: { member: MemberEntry }) {
   const snapshot = props.member.snapshot;
   if (!snapshot)
@@ -41,16 +53,7 @@ function Members(props: { view: ClusterView }) {
     <section class="panel">
       <h2>Members</h2>
       <table id="members">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Address</th>
-            <th>Role</th>
-            <th>Status</th>
-            <th>Services</th>
-            <th>Processes (restarts)</th>
-          </tr>
-        </thead>
+        <Head columns={["Name", "Address", "Role", "Status", "Services", "Processes (restarts)"]} />
         <tbody>
           {props.view.members.map((m) => (
             <tr data-member={m.name}>
@@ -89,15 +92,7 @@ function Databases(props: { view: ClusterView }) {
     <section class="panel">
       <h2>Raft databases</h2>
       <table id="databases">
-        <thead>
-          <tr>
-            <th>Database</th>
-            <th>Leader</th>
-            {servers.map((m) => (
-              <th>{m.name}</th>
-            ))}
-          </tr>
-        </thead>
+        <Head columns={["Database", "Leader", ...servers.map((m) => m.name)]} />
         <tbody>
           {DATABASES.map((d) => (
             <tr data-database={d.key}>
@@ -133,12 +128,7 @@ function Certificates(props: { view: ClusterView }) {
     <section class="panel">
       <h2>Certificates</h2>
       <table id="certificates">
-        <thead>
-          <tr>
-            <th>Member</th>
-            <th>Certificates (days left)</th>
-          </tr>
-        </thead>
+        <Head columns={["Member", "Certificates (days left)"]} />
         <tbody>
           {props.view.members.map((m) => (
             <tr>

@@ -12,6 +12,29 @@ import { ClusterPanels } from "./cluster.js";
 import { TopologyPicture } from "./topology.js";
 import "./style.css";
 
+function Field(props: {
+  label: string;
+  name: string;
+  secret?: boolean;
+  value: string;
+  set: (value: string) => void;
+  autocomplete: string;
+}) {
+  const input = {
+    name: props.name,
+    autocomplete: props.autocomplete,
+    value: props.value,
+    onInput: (e: { currentTarget: HTMLInputElement }) => props.set(e.currentTarget.value),
+    required: true,
+  };
+  return (
+    <label>
+      {props.label}
+      {props.secret ? <input type="password" {...input} /> : <input {...input} />}
+    </label>
+  );
+}
+
 function LoginForm(props: { onLogin: (s: SessionInfo) => void }) {
   const [user, setUser] = useState("");
   const [password, setPassword] = useState("");
@@ -33,27 +56,15 @@ function LoginForm(props: { onLogin: (s: SessionInfo) => void }) {
   return (
     <form class="login" onSubmit={(e) => void submit(e)}>
       <h1>MicroOVN</h1>
-      <label>
-        User
-        <input
-          name="user"
-          autocomplete="username"
-          value={user}
-          onInput={(e) => setUser(e.currentTarget.value)}
-          required
-        />
-      </label>
-      <label>
-        Password
-        <input
-          name="password"
-          type="password"
-          autocomplete="current-password"
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-          required
-        />
-      </label>
+      <Field label="User" name="user" value={user} set={setUser} autocomplete="username" />
+      <Field
+        label="Password"
+        name="password"
+        secret
+        value={password}
+        set={setPassword}
+        autocomplete="current-password"
+      />
       <button type="submit" disabled={busy}>
         Log in
       </button>
