@@ -185,7 +185,8 @@ export class TopologySource extends EventEmitter<{ change: [] }> {
           externalIp: n.external_ip,
           logicalIp: n.logical_ip,
           ...(n.logical_port !== undefined ? { logicalPort: n.logical_port } : {}),
-        })),
+        }))
+        .sort((a, b) => a.type.localeCompare(b.type) || a.externalIp.localeCompare(b.externalIp)),
     }));
     return {
       switches: switches.sort(byName),
