@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { MicroOvnError } from "../errors.js";
 import { addressProblem, canonicalAddress } from "../util/address.js";
 import { parseListenAddress } from "./listen-address.js";
+import { SECURITY_LOG_VALUES } from "../security/switch.js";
 import {
   DEFAULT_ELECTION_TIMER_MS,
   MAX_ELECTION_TIMER_MS,
@@ -23,6 +24,7 @@ interface ConfigKey {
 }
 
 export const CENTRAL_IPS = "ovn.central-ips";
+export const SECURITY_LOG = "security-log";
 export const ELECTION_TIMER = "ovn.election-timer";
 
 /** Whole milliseconds within the range; throws saying what to give. */
@@ -362,6 +364,12 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       }
       return value.trim();
     },
+  },
+  [SECURITY_LOG]: {
+    description:
+      "whether every member records authentication and authorisation events in " +
+      "DIR/logs/security.log: on (the default) or off",
+    check: oneOf(SECURITY_LOG, SECURITY_LOG_VALUES),
   },
   ...QUOTA_KEYS,
 };

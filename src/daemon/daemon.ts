@@ -38,6 +38,12 @@ import { regenerateCa } from "../lifecycle/ca-rollout.js";
 import { LeaderTracker } from "../membership/leader-tracker.js";
 import { readShippedStateSchema } from "../cluster/state-schema.js";
 import { StateDbUpgrade } from "../upgrade/state-db-upgrade.js";
+import { SECURITY_LOG } from "../cluster/config-keys.js";
+import { followSecurityLogSetting } from "../security/switch.js";
+import { recordSecurityEvent } from "../security/security-log.js";
+import { audited } from "../security/audited.js";
+import { RefusalThrottle } from "../security/throttle.js";
+import { callerAddress } from "../util/address.js";
 import { ElectionTimerKeeper } from "../lifecycle/election-timer.js";
 import { notifySystemd } from "../host/systemd.js";
 import { log } from "./log.js";
@@ -80,6 +86,7 @@ export class Daemon implements RouteContext {
   private ready = false;
   private resumeError: string | undefined;
   private renewalTimer: NodeJS.Timeout | undefined;
+  private readonly refusals = new RefusalThrottle();
   private exiting = false;
   /** Where systemd listens for readiness (NOTIFY_SOCKET), when it started us. */
   notifySocket: string | undefined;
@@ -133,6 +140,7 @@ export class Daemon implements RouteContext {
             log(
               `cluster changed (${layout.members.map((m) => m.name).join(", ")}): refreshed ${done.join(", ")}`,
             );
+          followSecurityLogSetting(this.state, this.rt.layout.config?.[SECURITY_LOG]);
           this.watcher.followRemotes();
           this.leaders.follow();
           this.schemaUpgrades.poke();
@@ -185,6 +193,7 @@ export class Daemon implements RouteContext {
     await readShippedStateSchema();
     await this.claimPidFile();
     await this.rt.load();
+    followSecurityLogSetting(this.state, this.rt.layout.config?.[SECURITY_LOG]);
     await this.server.listen(this.state.controlSocket);
     log(`microovnd ${process.pid} listening on ${this.state.controlSocket}`);
     // Ready as soon as commands can reach us: `systemctl start` returns
@@ -265,7 +274,15 @@ export class Daemon implements RouteContext {
   private async renewCertificates(): Promise<void> {
     try {
       const renewed = await this.rt.exclusive(() => renewDueCertificates(this.rt));
-      if (renewed.length > 0) log(`renewed certificates: ${renewed.join(", ")}`);
+      if (renewed.length > 0) {
+        log(`renewed certificates: ${renewed.join(", ")}`);
+        const services = renewed.join(",");
+        recordSecurityEvent(this.state, {
+          event: "certificate.renew",
+          outcome: "success",
+          services,
+        });
+      }
       await this.renewCa();
     } catch (e) {
       log(`certificate renewal failed: ${(e as Error).message}`);
@@ -287,7 +304,9 @@ export class Daemon implements RouteContext {
     }
     if (action === "regenerate") {
       log("the cluster CA expires soon: making a new one");
-      await regenerateCa(rt, () => this.watcher.members(), log);
+      await audited(this.state, "ca.regenerate", { by: "renewal" }, () =>
+        regenerateCa(rt, () => this.watcher.members(), log),
+      );
     }
   }
 
@@ -317,6 +336,7 @@ export class Daemon implements RouteContext {
       const server = new MemberServer(memberRoutes(this), {
         tls: await this.memberTls(),
         isMember: (peer) => this.watcher.isMember(peer.name, peer.fingerprint),
+        onRefused: (refusal) => this.recordRefusal(refusal),
       });
       await server.listen(config.address);
       this.memberServer = server;
@@ -324,6 +344,25 @@ export class Daemon implements RouteContext {
     }
     void this.dashboard.apply();
     await this.tellSystemd({ status: `${config.name}: services up` });
+  }
+
+  /** A member API call refused: one line per caller and reason a minute, counting the rest. */
+  private recordRefusal(refusal: {
+    code: string;
+    reason: string;
+    remote?: string;
+    path: string;
+  }): void {
+    const remote = refusal.remote !== undefined ? callerAddress(refusal.remote) : undefined;
+    const repeated = this.refusals.pass(`${remote ?? ""} ${refusal.code}`);
+    if (repeated === undefined) return;
+    recordSecurityEvent(this.state, {
+      event: "member-api.refused",
+      outcome: "failure",
+      ...refusal,
+      remote,
+      ...(repeated > 0 ? { repeated } : {}),
+    });
   }
 
   /** Stops following the cluster and serving the member API (after leaving it). */

@@ -23,6 +23,7 @@ import { readLinks, tunnelProblem } from "../ovn/underlay.js";
 import { ovnSchemaFile } from "../ovn/schemas.js";
 import type { MemberExpectation } from "../upgrade/decision.js";
 import { gatherExpectations } from "../upgrade/expectations.js";
+import { VERSION } from "../version.js";
 
 /** A member; fingerprint and status only when the state database could be read. */
 export type MemberSummary = LayoutMember & Partial<Pick<MemberView, "fingerprint" | "status">>;
@@ -61,6 +62,9 @@ export interface ProcessSummary extends Omit<ProcessStatus, "lastExit" | "nextSt
 
 export interface StatusReport {
   bootstrapped: boolean;
+  /** This member's name and the program's version (for machines reading `status --json`). */
+  member?: string;
+  version?: string;
   /** For a machine that is not a member: where a member it once was keeps its data. */
   formerMember?: string;
   members: MemberSummary[];
@@ -316,6 +320,8 @@ export async function gatherStatus(
   const removed = cutOff ? await removalEvidence(rt) : undefined;
   return {
     bootstrapped: true,
+    member: config.name,
+    version: VERSION,
     members,
     databases: state ? [nb, sb, state] : [nb, sb],
     processes: rt.supervisor.status().map(processSummary),

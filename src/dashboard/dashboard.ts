@@ -21,7 +21,7 @@ import type { MemberRuntime } from "../runtime/member-runtime.js";
 import { gatherClusterView } from "./cluster-view.js";
 import type { ClusterView, Topology } from "./view-types.js";
 import { LiveHub } from "./live.js";
-import { recordDashboardEvent } from "./security-events.js";
+import { recordSecurityEvent } from "../security/security-log.js";
 import { buildDashboardServer, type DashboardServer } from "./server.js";
 import { FailureLimiter, IdentityCheck, SessionStore } from "./sessions.js";
 import { TopologySource } from "./topology.js";
@@ -128,7 +128,7 @@ export class Dashboard {
         hub: this.hub,
         clusterView: () => this.clusterView(),
         topology: () => this.topology(),
-        record: (e) => recordDashboardEvent(this.rt.state, e),
+        record: (e) => recordSecurityEvent(this.rt.state, e),
       });
       try {
         await server.listen({ host: want.host, port: want.port });

@@ -13,7 +13,7 @@ import type { Server } from "node:https";
 import { fileURLToPath } from "node:url";
 import type { ClusterView, Topology } from "./view-types.js";
 import type { LiveHub } from "./live.js";
-import type { DashboardSecurityEvent } from "./security-events.js";
+import type { SecurityEvent } from "../security/security-log.js";
 import {
   ABSOLUTE_LIMIT_MS,
   SESSION_COOKIE,
@@ -58,7 +58,7 @@ export interface DashboardServerOptions {
   hub: LiveHub;
   clusterView(): Promise<ClusterView>;
   topology(): Promise<Topology>;
-  record(event: DashboardSecurityEvent): void;
+  record(event: SecurityEvent): void;
 }
 
 export type DashboardServer = FastifyInstance<Server>;
@@ -173,7 +173,14 @@ export async function buildDashboardServer(o: DashboardServerOptions): Promise<D
         });
       }
       const s = o.sessions.create(result.user, result.roles);
-      o.record({ event: "dashboard.login", outcome: "success", user: result.user, remote });
+      o.record({
+        event: "dashboard.login",
+        outcome: "success",
+        user: result.user,
+        remote,
+        // The strongest role it holds on the admin project.
+        role: ["admin", "member", "reader"].find((r) => result.roles.includes(r)),
+      });
       return reply
         .setCookie(SESSION_COOKIE, s.id, {
           path: "/",

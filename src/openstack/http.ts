@@ -20,6 +20,7 @@ import type { Server } from "node:https";
 import type { TSchema } from "typebox";
 import { joinHostPort } from "../cluster/member-client.js";
 import { VERSION } from "../version.js";
+import { authOutcome, type SecurityRecorder } from "./security-events.js";
 import {
   ApiError,
   INTERNAL_ERROR_MESSAGE,
@@ -94,6 +95,8 @@ export interface ApiServerOptions {
   port: number;
   tls: { key: string; cert: string };
   log: (message: string) => void;
+  /** Where logins and refusals are recorded (the member's security log). */
+  security?: SecurityRecorder;
 }
 
 export type ApiServer = ApiApp;
@@ -163,6 +166,16 @@ export async function buildApiServer(options: ApiServerOptions): Promise<ApiServ
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(api.errors.schema);
+  const { security } = options;
+  if (security) {
+    // onSend, not onResponse: once the answer is out, a client that has
+    // hung up has taken the socket, and with it the caller's address.
+    app.addHook("onSend", async (request, reply, payload) => {
+      const event = authOutcome(request, reply.statusCode);
+      if (event) security(event);
+      return payload;
+    });
+  }
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",

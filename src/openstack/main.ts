@@ -27,6 +27,7 @@ import { watchMigrations } from "./networking/migration-watch.js";
 import { watchFloatingIpModes } from "./networking/floating-ips/mode-watch.js";
 import { watchGateways } from "./networking/routers/gateway-watch.js";
 import { readApiSettings, type ApiSettings } from "./settings.js";
+import { openstackSecurityLog } from "./security-events.js";
 import { IDENTITY_PORTS, NETWORKING_PORT } from "./service.js";
 
 const options = new Command("microovn-openstack-api")
@@ -94,9 +95,10 @@ async function main(): Promise<void> {
     await rm(options.pidfile, { force: true });
   };
   const { address } = settings;
+  const security = openstackSecurityLog(options.settings, backend);
   try {
     for (const [api, port] of definitions) {
-      const server = await buildApiServer({ api, host: address, port, tls, log });
+      const server = await buildApiServer({ api, host: address, port, tls, log, security });
       servers.push(server);
       await server.listen({ host: address, port });
       log(`${api.title} API listening on ${address}:${port}`);

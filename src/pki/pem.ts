@@ -20,6 +20,31 @@ export function certificateExpiry(pem: string): Date {
   return notAfter;
 }
 
+/** Who a certificate names and who signed it, as `certificates list -f json` shows them. */
+export interface CertificateNames {
+  /** "CN=name, O=org": the subject's fields, in their order. */
+  subject: string;
+  issuer: string;
+  /** subjectAltName entries: "DNS:name", "IP:address". */
+  sans: string[];
+  /** SHA-256 of the DER encoding, lowercase hex. */
+  fingerprint: string;
+}
+
+export function certificateNames(pem: string): CertificateNames {
+  const cert = new X509Certificate(pem);
+  const oneLine = (name: string) => name.split("\n").filter(Boolean).join(", ");
+  return {
+    subject: oneLine(cert.subject),
+    issuer: oneLine(cert.issuer),
+    sans: (cert.subjectAltName ?? "")
+      .split(", ")
+      .filter(Boolean)
+      .map((san) => san.replace(/^IP Address:/, "IP:")),
+    fingerprint: hexFingerprint(cert.fingerprint256),
+  };
+}
+
 /** "AB:CD:…", as Node prints certificate fingerprints → "abcd…", as we store them. */
 export function hexFingerprint(fingerprint: string): string {
   return fingerprint.replaceAll(":", "").toLowerCase();

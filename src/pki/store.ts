@@ -13,7 +13,9 @@ import {
   certificateExpiry,
   certificateFingerprint,
   splitCertificates,
+  certificateNames,
   type CertificateAndKey,
+  type CertificateNames,
 } from "./pem.js";
 
 /** Services that get a certificate, with the titles `certificates list` shows. */
@@ -42,7 +44,7 @@ export interface CertificateStatus {
   /** "ca" or a service name. */
   name: "ca" | CertificateService;
   title: string;
-  cert: CertificateFileStatus & { notAfter?: Date; problem?: string };
+  cert: CertificateFileStatus & { notAfter?: Date; problem?: string } & Partial<CertificateNames>;
   /** Absent for the CA on members that do not hold its key. */
   key?: CertificateFileStatus;
 }
@@ -209,7 +211,7 @@ export class PkiStore {
       const pem = await this.readCert(path);
       if (pem === undefined) return { path, present: false };
       try {
-        return { path, present: true, notAfter: certificateExpiry(pem) };
+        return { path, present: true, notAfter: certificateExpiry(pem), ...certificateNames(pem) };
       } catch (e) {
         return { path, present: true, problem: (e as Error).message };
       }

@@ -39,3 +39,11 @@ export function canonicalAddress(address: string): string {
   // The URL parser writes IPv6 hosts the RFC 5952 way.
   return new URL(`http://[${address}]/`).hostname.slice(1, -1);
 }
+
+/**
+ * A caller's address as a socket gives it, without the IPv4-mapped form a
+ * dual-stack socket shows an IPv4 caller in (::ffff:a.b.c.d → a.b.c.d).
+ */
+export function callerAddress(socketAddress: string): string {
+  return socketAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+}

@@ -35,11 +35,14 @@ let page: Page;
 let url: string;
 
 interface SecurityLine {
+  time: string;
+  member: string;
   event: string;
   outcome: string;
   user?: string;
   remote?: string;
   reason?: string;
+  role?: string;
 }
 
 async function securityLines(node: string): Promise<SecurityLine[]> {
@@ -139,6 +142,7 @@ describe("web dashboard", { skip }, () => {
       { ...lines[0], time: undefined },
       {
         time: undefined,
+        member: "m1",
         event: "dashboard.login",
         outcome: "failure",
         user: "alice",
@@ -188,8 +192,8 @@ describe("web dashboard", { skip }, () => {
     assert.deepEqual(roles, ["voter", "voter", "voter"]);
     const ok = await loggedLines("the login", (l) => l.outcome === "success");
     assert.deepEqual(
-      ok.map((l) => [l.event, l.user]),
-      [["dashboard.login", "alice"]],
+      ok.map((l) => [l.event, l.user, l.role, l.remote]),
+      [["dashboard.login", "alice", "reader", lab!.node("m1").address]],
     );
   });
 

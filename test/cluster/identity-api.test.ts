@@ -5,12 +5,11 @@
  * other within a second (the revocation reaches every member's replica).
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Lab } from "../../src/lab/lab.js";
 import { startLab, stopLab } from "../helpers/lab.js";
 import {
-  callHttps,
+  callLabIdentity,
   passwordAuth,
   printedAdminPassword,
   type HttpsAnswer,
@@ -27,15 +26,7 @@ function call(
   path: string,
   options: { body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<HttpsAnswer> {
-  const n = lab!.node(node);
-  return callHttps(async (program, args) => (await lab!.exec(node, program, args)).stdout, {
-    ca: join(n.stateDir, "data/pki/cacert.pem"),
-    host: n.address,
-    port: 5000,
-    method,
-    path,
-    ...options,
-  });
+  return callLabIdentity(lab!, node, method, path, options);
 }
 
 before(async () => {

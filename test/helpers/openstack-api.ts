@@ -5,6 +5,8 @@
  * first `enable openstack-api` prints it, and Keystone's password auth body.
  */
 import { resolve } from "node:path";
+import { join } from "node:path";
+import type { Lab } from "../../src/lab/lab.js";
 import type { ApiServer } from "../../src/openstack/http.js";
 
 const CALL_HTTPS = resolve(import.meta.dirname, "call-https.mjs");
@@ -48,6 +50,25 @@ export async function callHttps(
     JSON.stringify(r.headers ?? {}),
   ]);
   return JSON.parse(out) as HttpsAnswer;
+}
+
+/** An HTTPS call from inside lab member `node`'s namespace to its own Identity port (5000). */
+export function callLabIdentity(
+  lab: Lab,
+  node: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; headers?: Record<string, string> } = {},
+): Promise<HttpsAnswer> {
+  const n = lab.node(node);
+  return callHttps(async (program, args) => (await lab.exec(node, program, args)).stdout, {
+    ca: join(n.stateDir, "data/pki/cacert.pem"),
+    host: n.address,
+    port: 5000,
+    method,
+    path,
+    ...options,
+  });
 }
 
 /** The admin password from the output of the cluster's first `enable openstack-api`. */

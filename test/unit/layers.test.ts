@@ -21,7 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["util", "process", "ovsdb"],
   ["pki", "supervisor", "identity"],
   ["member"],
-  ["host", "ovn"],
+  ["host", "ovn", "security"],
   ["lab", "cluster"],
   ["runtime", "openstack"],
   ["membership"],

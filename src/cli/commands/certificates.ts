@@ -5,7 +5,11 @@ import { MicroOvnError } from "../../errors.js";
 import type { RolloutResult } from "../../lifecycle/ca-rollout.js";
 import type { CertificateStatus } from "../../pki/store.js";
 import type { CliContext } from "../context.js";
-import { formatCertificates } from "../format/certificates.js";
+import {
+  CERTIFICATE_FORMATS,
+  checkCertificateFormat,
+  formatCertificates,
+} from "../format/certificates.js";
 import { readInputFile } from "../input.js";
 
 export function registerCertificates(program: Command, ctx: CliContext): void {
@@ -15,11 +19,13 @@ export function registerCertificates(program: Command, ctx: CliContext): void {
   certificates
     .command("list")
     .description("Show each certificate and key file, present or missing, with its expiry")
-    .action(async () => {
-      const { certificates: list } = await ctx
+    .option("-f, --format <format>", CERTIFICATE_FORMATS.join(", "), "text")
+    .action(async (options: { format: string }) => {
+      const format = checkCertificateFormat(options.format);
+      const { certificates: list, renewalDays } = await ctx
         .client()
-        .query<{ certificates: CertificateStatus[] }>("/certificates");
-      ctx.print(formatCertificates(list));
+        .query<{ certificates: CertificateStatus[]; renewalDays?: number }>("/certificates");
+      ctx.print(formatCertificates(list, format, renewalDays ? { renewalDays } : {}));
     });
   certificates
     .command("regenerate-ca")

@@ -23,6 +23,7 @@ import { log } from "../log.js";
 import type { RouteContext } from "./route-context.js";
 import type { ApiRequest, Route } from "./router.js";
 import { optionalString } from "./routes.js";
+import { audited } from "../../security/audited.js";
 
 function required(body: Record<string, unknown>, key: string): string {
   const value = optionalString(body, key);
@@ -49,8 +50,8 @@ export function identityRoutes(daemon: RouteContext): Route[] {
       const project = required(body, "project");
       const role = required(body, "role");
       const change = action === "grant" ? grantRole : revokeRole;
-      const changed = await withIdentityStore(rt, (db) =>
-        change(db, { user: name, project, role }),
+      const changed = await audited(rt.state, `role.${action}`, { user: name, project, role }, () =>
+        withIdentityStore(rt, (db) => change(db, { user: name, project, role })),
       );
       if (changed)
         log(
@@ -79,13 +80,15 @@ export function identityRoutes(daemon: RouteContext): Route[] {
         const { password, generated } = passwordOf(body);
         const project = optionalString(body, "project");
         const role = optionalString(body, "role");
-        const added = await withIdentityStore(rt, (db) =>
-          addUser(db, {
-            name,
-            password,
-            ...(project !== undefined ? { project } : {}),
-            ...(role !== undefined ? { role } : {}),
-          }),
+        const added = await audited(rt.state, "user.create", { user: name, project, role }, () =>
+          withIdentityStore(rt, (db) =>
+            addUser(db, {
+              name,
+              password,
+              ...(project !== undefined ? { project } : {}),
+              ...(role !== undefined ? { role } : {}),
+            }),
+          ),
         );
         log(`identity: added user ${name}` + (role ? ` (${role} on ${project})` : ""));
         return { user: added, ...(generated !== undefined ? { password: generated } : {}) };
@@ -95,7 +98,9 @@ export function identityRoutes(daemon: RouteContext): Route[] {
       method: "DELETE",
       path: "/identity/users/:name",
       handler: async (request) => {
-        await withIdentityStore(rt, (db) => deleteUser(db, user(request)));
+        await audited(rt.state, "user.delete", { user: user(request) }, () =>
+          withIdentityStore(rt, (db) => deleteUser(db, user(request))),
+        );
         log(`identity: deleted user ${user(request)}`);
         return {};
       },
@@ -105,7 +110,9 @@ export function identityRoutes(daemon: RouteContext): Route[] {
       path: "/identity/users/:name/password",
       handler: async (request) => {
         const { password, generated } = passwordOf(request.body);
-        await withIdentityStore(rt, (db) => setPassword(db, user(request), password));
+        await audited(rt.state, "user.password", { user: user(request) }, () =>
+          withIdentityStore(rt, (db) => setPassword(db, user(request), password)),
+        );
         log(`identity: new password for user ${user(request)}`);
         return generated !== undefined ? { password: generated } : {};
       },
@@ -123,7 +130,9 @@ export function identityRoutes(daemon: RouteContext): Route[] {
       handler: async ({ body }) => {
         const name = required(body, "name");
         const description = optionalString(body, "description") ?? "";
-        const project = await withIdentityStore(rt, (db) => addProject(db, name, description));
+        const project = await audited(rt.state, "project.create", { project: name }, () =>
+          withIdentityStore(rt, (db) => addProject(db, name, description)),
+        );
         log(`identity: added project ${name}`);
         return { project };
       },
@@ -133,7 +142,9 @@ export function identityRoutes(daemon: RouteContext): Route[] {
       path: "/identity/projects/:name",
       handler: async ({ params }) => {
         const name = params.name ?? "";
-        await withIdentityStore(rt, (db) => deleteProject(db, name));
+        await audited(rt.state, "project.delete", { project: name }, () =>
+          withIdentityStore(rt, (db) => deleteProject(db, name)),
+        );
         log(`identity: deleted project ${name}`);
         return {};
       },

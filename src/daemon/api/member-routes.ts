@@ -21,6 +21,7 @@ import { MEMBER_SNAPSHOT_PATH, memberSnapshot } from "../../dashboard/member-sna
 import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
 import type { Route } from "./router.js";
+import { audited } from "../../security/audited.js";
 
 export function memberRoutes(daemon: RouteContext): Route[] {
   const rt = daemon.rt;
@@ -38,9 +39,16 @@ export function memberRoutes(daemon: RouteContext): Route[] {
       method: "POST",
       path: "/cluster/join",
       public: true,
-      handler: async ({ body }) => {
-        const request = parseJoinRequest(body);
-        const answer = await rt.exclusive(() => admitMember(rt, request));
+      handler: async ({ body, remote }) => {
+        // The name is the token's (a join must come with its own name's token); never its secret.
+        const name = typeof body.name === "string" ? body.name : undefined;
+        const answer = await audited(
+          rt.state,
+          "token.use",
+          { name, remote },
+          () => rt.exclusive(() => admitMember(rt, parseJoinRequest(body))),
+          (a) => ({ role: a.member.role }),
+        );
         log(`admitted ${answer.member.name} (${answer.member.address}) as ${answer.member.role}`);
         return answer;
       },
@@ -50,7 +58,9 @@ export function memberRoutes(daemon: RouteContext): Route[] {
       path: "/cluster/leave",
       handler: async ({ peer }) => {
         log(`leaving the cluster, as ${peer?.name ?? "?"} asked`);
-        const backup = await rt.exclusive(() => leave(rt));
+        const backup = await audited(rt.state, "member.leave", { by: peer?.name }, () =>
+          rt.exclusive(() => leave(rt)),
+        );
         log(`left the cluster; data, logs and keys are in ${backup}`);
         return { backup };
       },
@@ -66,7 +76,13 @@ export function memberRoutes(daemon: RouteContext): Route[] {
           throw new MicroOvnError("NOT_A_MEMBER", `"${String(name)}" is not a member`);
         }
         log(`removing ${row.name} from the cluster, as ${peer?.name ?? "?"} asked`);
-        return { kicked: await rt.exclusive(() => forget(rt, row)) };
+        const kicked = await audited(
+          rt.state,
+          "member.forget",
+          { name: row.name, by: peer?.name },
+          () => rt.exclusive(() => forget(rt, row)),
+        );
+        return { kicked };
       },
     },
     ...(["enable", "disable"] as const).map((action): Route => ({
@@ -75,7 +91,12 @@ export function memberRoutes(daemon: RouteContext): Route[] {
       handler: ({ params, body, peer }) => {
         log(`${peer?.name ?? "?"} asks to ${action} ${params.name ?? ""} here`);
         const options = { allowDisableLastCentral: body.allowDisableLastCentral === true };
-        return rt.exclusive(() => changeService(rt, action, params.name ?? "", options, log));
+        return audited(
+          rt.state,
+          `service.${action}`,
+          { service: params.name, by: peer?.name },
+          () => rt.exclusive(() => changeService(rt, action, params.name ?? "", options, log)),
+        );
       },
     })),
     {
@@ -91,16 +112,26 @@ export function memberRoutes(daemon: RouteContext): Route[] {
         }
         const requests = parsePemsByService(body, "requests");
         log(`signing ${Object.keys(requests).join(", ")} for ${row.name}`);
-        return { certificates: await signForMember(ca, row, requests) };
+        const services = Object.keys(requests).join(",");
+        return {
+          certificates: await audited(
+            rt.state,
+            "certificate.sign",
+            { name: row.name, services },
+            () => signForMember(ca, row, requests),
+          ),
+        };
       },
     },
     {
       method: "POST",
       path: "/pki/ca/trust",
-      handler: async ({ body }) => {
+      handler: async ({ body, peer }) => {
         const certPem = requiredString(body, "certPem");
         const keyPem = typeof body.keyPem === "string" ? body.keyPem : undefined;
-        await rt.exclusive(() => trustNewCa(rt, certPem, keyPem));
+        await audited(rt.state, "ca.trust", { by: peer?.name }, () =>
+          rt.exclusive(() => trustNewCa(rt, certPem, keyPem)),
+        );
         log("CA change: trusting the new CA besides the current one");
         return {};
       },
@@ -113,10 +144,12 @@ export function memberRoutes(daemon: RouteContext): Route[] {
     {
       method: "POST",
       path: "/pki/install",
-      handler: async ({ body }) => {
+      handler: async ({ body, peer }) => {
         const certificates = parsePemsByService(body, "certificates");
         const caPem = requiredString(body, "caPem");
-        await rt.exclusive(() => installReissued(rt, certificates, caPem));
+        await audited(rt.state, "certificate.install", { by: peer?.name }, () =>
+          rt.exclusive(() => installReissued(rt, certificates, caPem)),
+        );
         log("CA change: new certificates installed");
         return {};
       },
@@ -124,10 +157,12 @@ export function memberRoutes(daemon: RouteContext): Route[] {
     {
       method: "POST",
       path: "/pki/ca/commit",
-      handler: async ({ body }) => {
+      handler: async ({ body, peer }) => {
         const certPem = requiredString(body, "certPem");
         const origin = body.origin === "external" ? "external" : "generated";
-        await rt.exclusive(() => commitNewCa(rt, certPem, origin));
+        await audited(rt.state, "ca.commit", { by: peer?.name, origin }, () =>
+          rt.exclusive(() => commitNewCa(rt, certPem, origin)),
+        );
         log("CA change: the new CA is the only one trusted now");
         return {};
       },
@@ -137,7 +172,9 @@ export function memberRoutes(daemon: RouteContext): Route[] {
       path: "/pki/ca/regenerate",
       handler: async ({ peer }) => {
         log(`CA change: a new CA, as ${peer?.name ?? "?"} asked`);
-        return regenerateCa(rt, () => daemon.watcher.members(), log);
+        return audited(rt.state, "ca.regenerate", { by: peer?.name }, () =>
+          regenerateCa(rt, () => daemon.watcher.members(), log),
+        );
       },
     },
   ];

@@ -25,6 +25,8 @@ export interface MemberServerOptions {
   tls: MemberTls;
   /** Whether the certificate holder is a current member of the cluster. */
   isMember: (peer: Peer) => boolean | Promise<boolean>;
+  /** Told of every call refused for want of a member's certificate (the security log). */
+  onRefused?: (refusal: { code: string; reason: string; remote?: string; path: string }) => void;
 }
 
 export class MemberServer {
@@ -60,7 +62,18 @@ export class MemberServer {
       }
       return peer;
     };
-    const router = new Router(routes, guard);
+    const recorded: Guard = async (route, req) => {
+      try {
+        return await guard(route, req);
+      } catch (e) {
+        const { code, message } = e as MicroOvnError;
+        const remote = req.socket.remoteAddress;
+        const path = new URL(req.url ?? "/", "https://member").pathname;
+        options.onRefused?.({ code, reason: message, path, ...(remote ? { remote } : {}) });
+        throw e;
+      }
+    };
+    const router = new Router(routes, recorded);
     this.server = createServer(
       {
         key: options.tls.key,

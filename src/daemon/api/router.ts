@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { MicroOvnError } from "../../errors.js";
+import { callerAddress } from "../../util/address.js";
 
 export const API_VERSION = "1.0";
 const MAX_BODY_BYTES = 1 << 20;
@@ -24,6 +25,8 @@ export interface ApiRequest {
   query: URLSearchParams;
   /** Set on the member API when the caller showed a valid certificate. */
   peer?: Peer;
+  /** The caller's IP address (member API; the control socket has none). */
+  remote?: string;
 }
 
 export interface Route {
@@ -134,6 +137,7 @@ export class Router {
       const body = await readBody(req);
       const request: ApiRequest = { params, body, query: url.searchParams };
       if (peer) request.peer = peer;
+      if (req.socket.remoteAddress) request.remote = callerAddress(req.socket.remoteAddress);
       const result = await route.handler(request);
       send(res, 200, result ?? {});
       if (route.after) res.once("finish", route.after);

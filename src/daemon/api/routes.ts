@@ -11,7 +11,11 @@ import { join } from "../../lifecycle/join.js";
 import { removeMember } from "../../lifecycle/remove.js";
 import { planRecovery, recover } from "../../lifecycle/recover.js";
 import { deleteConfig, getConfig, listConfig, setConfig } from "../../lifecycle/config.js";
-import { certificateServices, reissueCertificates } from "../../lifecycle/certificates.js";
+import {
+  RENEWAL_DAYS,
+  certificateServices,
+  reissueCertificates,
+} from "../../lifecycle/certificates.js";
 import { setOpenstackApiCertificate } from "../../lifecycle/openstack-api.js";
 import { openrc } from "../../lifecycle/openrc.js";
 import {
@@ -27,6 +31,8 @@ import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
 import { gatherStatus, unwritableDatabases } from "../status.js";
 import type { ApiRequest, Route } from "./router.js";
+import { audited } from "../../security/audited.js";
+import { settingForLog } from "../../security/redact.js";
 
 /** A certificate and its key, both PEM, as `certPem` and `keyPem`. */
 function pemPair(body: Record<string, unknown>): { certPem: string; keyPem: string } {
@@ -67,13 +73,20 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         const address = optionalString(body, "address");
         const services = serviceList(body);
         log(`bootstrap requested (${name ?? "host name"}, ${address ?? "default address"})`);
-        const member = await rt.exclusive(() =>
-          bootstrap(rt, {
-            ...(name !== undefined ? { name } : {}),
-            ...(address !== undefined ? { address } : {}),
-            ...(services !== undefined ? { services } : {}),
-            allowForeignOvs: body.allowForeignOvs === true,
-          }),
+        const member = await audited(
+          rt.state,
+          "member.bootstrap",
+          { member: name, address },
+          () =>
+            rt.exclusive(() =>
+              bootstrap(rt, {
+                ...(name !== undefined ? { name } : {}),
+                ...(address !== undefined ? { address } : {}),
+                ...(services !== undefined ? { services } : {}),
+                allowForeignOvs: body.allowForeignOvs === true,
+              }),
+            ),
+          (m) => ({ member: m.name, address: m.address, services: m.services.join(",") }),
         );
         await daemon.startMembership();
         return { member };
@@ -88,11 +101,18 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         const timeout = optionalString(body, "timeout");
         const lifetimeSeconds = timeout !== undefined ? parseLifetime(timeout) : undefined;
         const members = daemon.watcher.members();
-        const issued = await rt.exclusive(() =>
-          issueJoinToken(rt, members, {
-            name,
-            ...(lifetimeSeconds !== undefined ? { lifetimeSeconds } : {}),
-          }),
+        const issued = await audited(
+          rt.state,
+          "token.issue",
+          { name },
+          () =>
+            rt.exclusive(() =>
+              issueJoinToken(rt, members, {
+                name,
+                ...(lifetimeSeconds !== undefined ? { lifetimeSeconds } : {}),
+              }),
+            ),
+          (i) => ({ expiresAt: i.expiresAt }),
         );
         log(`join token issued for ${name}, valid until ${issued.expiresAt}`);
         return issued;
@@ -106,13 +126,20 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         if (token === undefined) throw new MicroOvnError("BAD_REQUEST", `"token" is required`);
         const name = optionalString(body, "name");
         const address = optionalString(body, "address");
-        const member = await rt.exclusive(() =>
-          join(rt, {
-            token,
-            ...(name !== undefined ? { name } : {}),
-            ...(address !== undefined ? { address } : {}),
-            allowForeignOvs: body.allowForeignOvs === true,
-          }),
+        const member = await audited(
+          rt.state,
+          "member.join",
+          { name, address },
+          () =>
+            rt.exclusive(() =>
+              join(rt, {
+                token,
+                ...(name !== undefined ? { name } : {}),
+                ...(address !== undefined ? { address } : {}),
+                allowForeignOvs: body.allowForeignOvs === true,
+              }),
+            ),
+          (m) => ({ member: m.name, name: m.name, address: m.address }),
         );
         log(
           `joined the cluster as ${member.name} (${member.address}): ${member.services.join(", ")}`,
@@ -140,7 +167,9 @@ export function clusterRoutes(daemon: RouteContext): Route[] {
         const name = params.name ?? "";
         log(`removal of ${name} requested${force ? " (forced)" : ""}`);
         const rows = daemon.watcher.members();
-        const result = await rt.exclusive(() => removeMember(rt, rows, name, force));
+        const result = await audited(rt.state, "member.remove", { name, force }, () =>
+          rt.exclusive(() => removeMember(rt, rows, name, force)),
+        );
         if (result.self) await daemon.stopMembership();
         log(`removed ${name}` + (result.backup ? `; its data is in ${result.backup}` : ""));
         return result;
@@ -213,7 +242,9 @@ export function serviceRoutes(daemon: RouteContext): Route[] {
         SERVICE_CHANGE_TIMEOUT_MS,
       );
     }
-    return rt.exclusive(() => changeService(rt, action, service, { allowDisableLastCentral }, log));
+    return audited(rt.state, `service.${action}`, { service }, () =>
+      rt.exclusive(() => changeService(rt, action, service, { allowDisableLastCentral }, log)),
+    );
   };
   return [
     { method: "POST", path: "/services/:name/enable", handler: change("enable") },
@@ -233,13 +264,17 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
       handler: async () => {
         const config = rt.requireConfig();
         const certificates = await rt.pki.status(certificateServices(config.services));
-        return { certificates };
+        // The window in which a certificate counts as expiring (and is renewed).
+        return { certificates, renewalDays: RENEWAL_DAYS };
       },
     },
     {
       method: "POST",
       path: "/certificates/regenerate-ca",
-      handler: () => regenerateCa(rt, () => daemon.watcher.members(), log),
+      handler: () =>
+        audited(rt.state, "ca.regenerate", {}, () =>
+          regenerateCa(rt, () => daemon.watcher.members(), log),
+        ),
     },
     {
       method: "POST",
@@ -247,10 +282,19 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
       handler: async ({ body }) => {
         const { certPem, keyPem } = pemPair(body);
         const { checkExternalCa } = await import("../../pki/x509.js");
-        const ca = await checkExternalCa({ certPem, keyPem });
-        log(`CA change: the external CA ${ca.subject} (${ca.keyType})`);
-        const rows = daemon.watcher.members();
-        return rt.exclusive(() => rolloutCa(rt, rows, ca, "external", log));
+        let subject: string | undefined;
+        return audited(
+          rt.state,
+          "ca.set",
+          () => ({ subject }),
+          async () => {
+            const ca = await checkExternalCa({ certPem, keyPem });
+            subject = ca.subject;
+            log(`CA change: the external CA ${ca.subject} (${ca.keyType})`);
+            const rows = daemon.watcher.members();
+            return rt.exclusive(() => rolloutCa(rt, rows, ca, "external", log));
+          },
+        );
       },
     },
     {
@@ -258,8 +302,12 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
       path: "/openstack-api/certificate",
       handler: async ({ body }) => {
         const { certPem, keyPem } = pemPair(body);
-        const installed = await rt.exclusive(() =>
-          setOpenstackApiCertificate(rt, { certPem, keyPem }),
+        const installed = await audited(
+          rt.state,
+          "certificate.set",
+          {},
+          () => rt.exclusive(() => setOpenstackApiCertificate(rt, { certPem, keyPem })),
+          (i) => ({ subject: i.subject }),
         );
         log(`openstack-api: the operator's certificate ${installed.subject}`);
         return { ...installed, notAfter: installed.notAfter.toISOString() };
@@ -274,7 +322,9 @@ export function certificateRoutes(daemon: RouteContext): Route[] {
       method: "POST",
       path: "/certificates/:name/reissue",
       handler: async ({ params }) => ({
-        reissued: await rt.exclusive(() => reissueCertificates(rt, params.name ?? "")),
+        reissued: await audited(rt.state, "certificate.reissue", { service: params.name }, () =>
+          rt.exclusive(() => reissueCertificates(rt, params.name ?? "")),
+        ),
       }),
     },
   ];
@@ -299,8 +349,15 @@ export function configRoutes(daemon: RouteContext): Route[] {
       handler: async ({ params, body }) => {
         const value = optionalString(body, "value");
         if (value === undefined) throw new MicroOvnError("BAD_REQUEST", `"value" is required`);
-        const result = await setConfig(rt, params.key ?? "", value);
-        log(`config ${result.key} set to ${result.value}`);
+        const key = params.key ?? "";
+        const result = await audited(
+          rt.state,
+          "config.set",
+          { key, value: settingForLog(key, value) },
+          () => setConfig(rt, key, value),
+          (r) => ({ value: settingForLog(r.key, r.value) }),
+        );
+        log(`config ${result.key} set to ${settingForLog(result.key, result.value)}`);
         return result;
       },
     },
@@ -308,7 +365,9 @@ export function configRoutes(daemon: RouteContext): Route[] {
       method: "DELETE",
       path: "/config/:key",
       handler: async ({ params }) => {
-        await deleteConfig(rt, params.key ?? "");
+        await audited(rt.state, "config.delete", { key: params.key }, () =>
+          deleteConfig(rt, params.key ?? ""),
+        );
         log(`config ${params.key ?? ""} deleted`);
         return {};
       },
