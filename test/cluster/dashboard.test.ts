@@ -269,7 +269,7 @@ describe("web dashboard", { skip }, () => {
     }
   });
 
-  it("prints its URL with `microovn dashboard`, and follows dashboard.address live", async () => {
+  it("prints its URL, follows dashboard.address live, goes on when the port is taken", async () => {
     const printed = await lab!.ok("m1", ["dashboard"]);
     assert.ok(printed.includes(url), printed);
     assert.match(printed, /microovn user add NAME --project admin --role reader/);
@@ -288,6 +288,20 @@ describe("web dashboard", { skip }, () => {
       intervalMs: 250,
     });
     assert.match(await lab!.ok("m1", ["dashboard"]), /The dashboard is off/);
+    // A port that is taken (here the member API's own) is reported and retried; the daemon goes on.
+    await lab!.ok("m1", ["config", "set", "dashboard.address", "member:6686"]);
+    const refused = await waitFor(
+      "m1 to say it cannot listen on 6686",
+      async () => {
+        const state = JSON.parse(await lab!.ok("m1", ["dashboard", "--json"])) as {
+          problem?: string;
+        };
+        return state.problem?.includes("EADDRINUSE") && state.problem;
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
+    assert.match(refused, /cannot listen on 198\.18\.\d+\.\d+:6686/);
+    assert.match(await lab!.ok("m1", ["status"]), /m1/);
     await lab!.ok("m1", ["config", "set", "dashboard.address", "member:6690"]);
     await waitFor("m1's dashboard to listen again", answers, {
       timeoutMs: 20_000,
