@@ -21,11 +21,9 @@ export async function gatherClusterView(
 ): Promise<ClusterView> {
   const self = rt.requireConfig().name;
   const rows = watcher.knownMembers();
-  const generatedAt = new Date().toISOString();
   if (!rows) {
     return {
       self,
-      generatedAt,
       members: [],
       upgrade: { pending: [] },
       problem: "the cluster state database has not answered this member yet",
@@ -64,7 +62,6 @@ export async function gatherClusterView(
   );
   return {
     self,
-    generatedAt,
     members,
     upgrade: {
       ...(schema !== undefined ? { stateSchema: schema } : {}),

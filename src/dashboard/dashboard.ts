@@ -188,6 +188,16 @@ export class Dashboard {
     }
   }
 
+  /**
+   * An open page counts as use, so its session does not go idle; a session
+   * past its absolute limit has its streams closed (the page asks to log in).
+   */
+  private checkStreams(): void {
+    for (const id of this.hub.sessionIds()) {
+      if (!this.sessions.touch(id)) this.hub.endSession(id);
+    }
+  }
+
   private clusterView(): Promise<ClusterView> {
     this.view ??= gatherClusterView(this.rt, this.watcher).finally(() => {
       // Requests within one round share it; the next round asks afresh.
@@ -219,10 +229,12 @@ export class Dashboard {
   }
 
   private startWatching(): void {
-    const refresh = () =>
+    const refresh = () => {
+      this.checkStreams();
       void this.clusterView()
         .then((v) => this.hub.publish("cluster", v))
         .catch((e: Error) => this.log(`dashboard: cluster view: ${e.message}`));
+    };
     refresh();
     this.refreshTimer = setInterval(refresh, CLUSTER_REFRESH_MS);
     const source = new TopologySource(this.rt);

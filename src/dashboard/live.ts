@@ -51,6 +51,11 @@ export class LiveHub extends EventEmitter<{ watchers: [count: number] }> {
     for (const l of this.pages) write(l.res, event, data);
   }
 
+  /** The sessions that have a stream open. */
+  sessionIds(): Set<string> {
+    return new Set([...this.pages].map((l) => l.sessionId));
+  }
+
   /** Closes the streams of a session that ended (logout, expiry). */
   endSession(sessionId: string): void {
     for (const l of [...this.pages]) {

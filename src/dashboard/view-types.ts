@@ -43,7 +43,6 @@ export interface MemberEntry {
 export interface ClusterView {
   /** The member whose dashboard this is. */
   self: string;
-  generatedAt: string;
   members: MemberEntry[];
   upgrade: {
     /** The schema the state database runs. */
