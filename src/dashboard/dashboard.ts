@@ -9,6 +9,8 @@
  * few seconds and the topology replicas are open; with none, nothing runs.
  */
 import { readFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
 import { joinHostPort } from "../cluster/member-client.js";
 import { DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_ADDRESS } from "../cluster/config-keys.js";
 import { bindHost, parseListenAddress } from "../cluster/listen-address.js";
@@ -22,7 +24,7 @@ import { gatherClusterView } from "./cluster-view.js";
 import type { ClusterView, Topology } from "./view-types.js";
 import { LiveHub } from "./live.js";
 import { recordSecurityEvent } from "../security/security-log.js";
-import { buildDashboardServer, type DashboardServer } from "./server.js";
+import type { DashboardApp } from "./server.js";
 import { FailureLimiter, IdentityCheck, SessionStore } from "./sessions.js";
 import { TopologySource } from "./topology.js";
 
@@ -48,7 +50,9 @@ export interface DashboardState {
 }
 
 export class Dashboard {
-  private server: DashboardServer | undefined;
+  private server: Server | undefined;
+  /** The routes (fastify), made at the first request: a dashboard nobody opens costs no more. */
+  private app: Promise<DashboardApp> | undefined;
   private bound: string | undefined;
   private wanted: { host: string; port: number } | undefined;
   private problem: string | undefined;
@@ -119,34 +123,49 @@ export class Dashboard {
     clearTimeout(this.retryTimer);
     const where = joinHostPort(want.host, want.port);
     try {
-      const server = await buildDashboardServer({
-        tls: await this.tls(),
-        sessions: this.sessions,
-        identity: this.identity,
-        identityReady: () => this.identityReplica !== undefined,
-        limiter: this.limiter,
-        hub: this.hub,
-        clusterView: () => this.clusterView(),
-        topology: () => this.topology(),
-        record: (e) => recordSecurityEvent(this.rt.state, e),
+      const server = createServer(await this.tls(), (req, res) => this.route(req, res));
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(want.port, want.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
       });
-      try {
-        await server.listen({ host: want.host, port: want.port });
-      } catch (e) {
-        await server.close();
-        throw e;
-      }
       this.server = server;
       this.bound = `https://${where}/`;
       this.problem = undefined;
       this.log(`dashboard listening on ${this.bound}`);
-      void this.openIdentity();
     } catch (e) {
       this.problem = `cannot listen on ${where}: ${(e as Error).message}`;
       this.log(`dashboard: ${this.problem}; trying again in ${RETRY_LISTEN_MS / 1000} s`);
       this.retryTimer = setTimeout(() => void this.listen(), RETRY_LISTEN_MS);
       this.retryTimer.unref();
     }
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.app) {
+      void this.openIdentity();
+      this.app = import("./server.js").then((m) =>
+        m.buildDashboardApp({
+          sessions: this.sessions,
+          identity: this.identity,
+          identityReady: () => this.identityReplica !== undefined,
+          limiter: this.limiter,
+          hub: this.hub,
+          clusterView: () => this.clusterView(),
+          topology: () => this.topology(),
+          record: (e) => recordSecurityEvent(this.rt.state, e),
+        }),
+      );
+    }
+    this.app.then(
+      (app) => app.routing(req, res),
+      (e: Error) => {
+        this.log(`dashboard: ${e.message}`);
+        res.writeHead(500).end();
+      },
+    );
   }
 
   private async tls(): Promise<{ key: string; cert: string }> {
@@ -159,7 +178,7 @@ export class Dashboard {
 
   /** Serves the member's certificate as it is now (after a renewal or a new CA). */
   async tlsChanged(): Promise<void> {
-    if (this.server) this.server.server.setSecureContext(await this.tls());
+    if (this.server) this.server.setSecureContext(await this.tls());
   }
 
   /** The identity store's tables, for logins; kept while the dashboard listens. */
@@ -265,6 +284,13 @@ export class Dashboard {
     this.identityClient?.close();
     this.identityReplica = undefined;
     this.identityClient = undefined;
-    await server?.close();
+    const app = this.app;
+    this.app = undefined;
+    if (server) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+    }
+    await (await app?.catch(() => undefined))?.close();
   }
 }

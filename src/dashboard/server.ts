@@ -1,7 +1,8 @@
 /**
- * The dashboard's HTTPS server (fastify): the page and its bundled script
- * and style (built into dist/web/ by `npm run build`, no other origin is
- * ever asked for anything), login and logout, and the data the page reads —
+ * The dashboard's routes (fastify, fed by the HTTPS server of
+ * dashboard.ts): the page and its bundled script and style (built into
+ * dist/web/ by `npm run build`; no other origin is ever asked for
+ * anything), login and logout, and the data the page reads —
  * the cluster view, the topology and their live stream — to logged-in
  * sessions only. Every answer carries a strict Content-Security-Policy (no
  * inline script) and data is never cached.
@@ -9,7 +10,6 @@
 import cookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { readFile } from "node:fs/promises";
-import type { Server } from "node:https";
 import { fileURLToPath } from "node:url";
 import type { ClusterView, Topology } from "./view-types.js";
 import type { LiveHub } from "./live.js";
@@ -49,7 +49,6 @@ const TYPES: Record<string, string> = {
 };
 
 export interface DashboardServerOptions {
-  tls: { key: string; cert: string };
   sessions: SessionStore;
   identity: IdentityCheck;
   /** Whether the identity store has been read (logins wait for it). */
@@ -61,7 +60,8 @@ export interface DashboardServerOptions {
   record(event: SecurityEvent): void;
 }
 
-export type DashboardServer = FastifyInstance<Server>;
+/** The routes; the member's HTTPS server (dashboard.ts) hands them its requests. */
+export type DashboardApp = FastifyInstance;
 
 async function loadAssets(): Promise<Map<string, Buffer>> {
   const assets = new Map<string, Buffer>();
@@ -75,9 +75,9 @@ async function loadAssets(): Promise<Map<string, Buffer>> {
   return assets;
 }
 
-export async function buildDashboardServer(o: DashboardServerOptions): Promise<DashboardServer> {
+export async function buildDashboardApp(o: DashboardServerOptions): Promise<DashboardApp> {
   const assets = await loadAssets();
-  const app = Fastify({ https: o.tls, logger: false, bodyLimit: 16 * 1024 }) as DashboardServer;
+  const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
   await app.register(cookie);
 
   app.addHook("onSend", async (_request, reply) => {
