@@ -10,6 +10,7 @@ import { registerChassis } from "./commands/chassis.js";
 import { registerLab } from "./commands/lab.js";
 import { registerCluster } from "./commands/cluster.js";
 import { registerConfig } from "./commands/config.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerInit } from "./commands/init.js";
 import { runPassthrough } from "./commands/passthrough.js";
 import { registerOpenstackApi } from "./commands/openstack-api.js";
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
   registerChassis(program, ctx);
   registerPort(program, ctx);
   registerOpenstackApi(program, ctx);
+  registerDashboard(program, ctx);
   registerUser(program, ctx);
   registerProject(program, ctx);
   registerLab(program, ctx);

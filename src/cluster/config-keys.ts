@@ -89,6 +89,10 @@ function badValue(key: string, value: string, why: string): MicroOvnError {
   return new MicroOvnError("BAD_CONFIG_VALUE", `${key} cannot be "${value}": ${why}`);
 }
 
+export const DASHBOARD_ADDRESS = "dashboard.address";
+/** Each member's own cluster address, port 6690, with the member's cluster certificate. */
+export const DEFAULT_DASHBOARD_ADDRESS = "member:6690";
+
 export const OPENSTACK_API_AUTH = "openstack-api.auth";
 export const OPENSTACK_API_STATIC_TOKEN = "openstack-api.static-token";
 export const OPENSTACK_API_TOKEN_EXPIRATION = "openstack-api.token-expiration";
@@ -347,6 +351,17 @@ export const CONFIG_KEYS: Record<string, ConfigKey> = {
       "where that chassis bridges the external network: true (the default) or false (always on " +
       "the gateway chassis)",
     check: oneOf(OPENSTACK_API_DISTRIBUTED_FIPS, ["true", "false"]),
+  },
+  [DASHBOARD_ADDRESS]: {
+    description:
+      `where every member serves the web dashboard over HTTPS (${DEFAULT_DASHBOARD_ADDRESS} unless ` +
+      "set): HOST:PORT with HOST member (each member's own address), 0.0.0.0, [::] or loopback; " +
+      "off turns it off",
+    check: (value) => {
+      const parsed = parseListenAddress(value, 6690);
+      if (typeof parsed === "string") throw badValue(DASHBOARD_ADDRESS, value, parsed);
+      return formatListenAddress(parsed);
+    },
   },
   [SECURITY_LOG]: {
     description:

@@ -53,6 +53,8 @@ import { SchemaUpgrades } from "../upgrade/coordinator.js";
 import { Exporter } from "../metrics/exporter.js";
 import { memberMetrics } from "../metrics/member-metrics.js";
 import { MetricsServer } from "../metrics/server.js";
+import { Dashboard } from "../dashboard/dashboard.js";
+import { dashboardRoutes } from "./api/dashboard-routes.js";
 
 export const DAEMON_PROCESS_NAME = "microovnd";
 /** The exit status of a daemon that found another one running for its state dir. */
@@ -80,6 +82,7 @@ export class Daemon implements RouteContext {
   private readonly stateUpgrade: StateDbUpgrade;
   readonly schemaUpgrades: SchemaUpgrades;
   private readonly electionTimer: ElectionTimerKeeper;
+  private readonly dashboard: Dashboard;
   private leaderMoveTimer: NodeJS.Timeout | undefined;
   private readonly server: ControlServer;
   /** Prometheus metrics on metrics.address (src/metrics/). */
@@ -101,6 +104,7 @@ export class Daemon implements RouteContext {
     this.rt.tlsChanged = async () => {
       this.memberServer?.setTls(await this.memberTls());
       await this.metrics.reloadTls();
+      await this.dashboard.tlsChanged();
     };
     this.watcher = new ClusterWatcher(this.rt);
     this.metrics = new MetricsServer(new Exporter(memberMetrics(this.rt, this.watcher)), {
@@ -108,6 +112,7 @@ export class Daemon implements RouteContext {
       tls: () => this.memberTls(),
       log,
     });
+    this.dashboard = new Dashboard(this.rt, this.watcher, log);
     this.watcher.on("problem", (message) => log(message));
     this.leaders = new LeaderTracker(this.rt);
     this.stateUpgrade = new StateDbUpgrade(this.rt, this.watcher, log);
@@ -152,6 +157,7 @@ export class Daemon implements RouteContext {
           this.leaders.follow();
           this.schemaUpgrades.poke();
           this.electionTimer.check();
+          void this.dashboard.apply();
         })
         .catch((e: Error) => log(`refresh after a cluster change failed: ${e.message}`));
     });
@@ -165,6 +171,7 @@ export class Daemon implements RouteContext {
       ...chassisRoutes(this),
       ...portRoutes(this),
       ...restartRoutes(this),
+      ...dashboardRoutes(this.dashboard),
       ...toolRoutes(this),
       ...daemonRoutes(this),
     ]);
@@ -349,6 +356,7 @@ export class Daemon implements RouteContext {
       this.memberServer = server;
       log(`member API listening on ${config.address}:${server.port}`);
     }
+    void this.dashboard.apply();
     await this.tellSystemd({ status: `${config.name}: services up` });
   }
 
@@ -378,6 +386,7 @@ export class Daemon implements RouteContext {
     this.leaders.stop();
     this.schemaUpgrades.stop();
     this.electionTimer.stop();
+    await this.dashboard.close();
     await this.memberServer?.close();
     this.memberServer = undefined;
   }
@@ -397,6 +406,7 @@ export class Daemon implements RouteContext {
       this.leaders.stop();
       this.schemaUpgrades.stop();
       this.electionTimer.stop();
+      await this.dashboard.close();
       await this.memberServer?.close();
       await this.metrics.close();
       this.rt.supervisor.release();

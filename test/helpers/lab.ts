@@ -146,3 +146,9 @@ export async function floatingNatRow(
   const [port, mac] = data[0]!.map((v) => (typeof v === "string" ? v : undefined));
   return { logical_port: port, external_mac: mac };
 }
+
+/** One ovn-nbctl run of many commands (joined by `--`) through member `node`; its output. */
+export function nbctlBatch(lab: Lab, node: string, commands: readonly string[][]): Promise<string> {
+  const args = commands.flatMap((c, i) => (i === 0 ? c : ["--", ...c]));
+  return lab.ok(node, ["ovn-nbctl", "--timeout=60", ...args]);
+}

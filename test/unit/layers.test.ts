@@ -27,6 +27,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ["membership"],
   ["lifecycle", "upgrade"],
   ["metrics"],
+  ["dashboard"],
   ["daemon"],
   ["cli"],
 ];

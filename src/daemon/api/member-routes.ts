@@ -17,6 +17,7 @@ import {
 import { forget, leave } from "../../lifecycle/remove.js";
 import { changeService } from "../../lifecycle/services.js";
 import { SCHEMAS_PATH, schemasAnswer } from "../../upgrade/expectations.js";
+import { MEMBER_SNAPSHOT_PATH, memberSnapshot } from "../../dashboard/member-snapshot.js";
 import type { RouteContext } from "./route-context.js";
 import { log } from "../log.js";
 import type { Route } from "./router.js";
@@ -32,6 +33,8 @@ export function memberRoutes(daemon: RouteContext): Route[] {
     },
     // The NB and SB schema versions this member's OVN ships (held-back upgrades).
     { method: "GET", path: SCHEMAS_PATH, handler: () => schemasAnswer(rt) },
+    // What this member's processes and database servers are doing, for the dashboards.
+    { method: "GET", path: MEMBER_SNAPSHOT_PATH, handler: () => memberSnapshot(rt) },
     {
       method: "POST",
       path: "/cluster/join",
