@@ -10,8 +10,6 @@
  */
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { createServer, type Server } from "node:https";
-import { joinHostPort } from "../cluster/member-client.js";
 import { DASHBOARD_ADDRESS, DEFAULT_DASHBOARD_ADDRESS } from "../cluster/config-keys.js";
 import { bindHost, parseListenAddress } from "../cluster/listen-address.js";
 import { connectStateDb } from "../membership/member-row.js";
@@ -27,9 +25,9 @@ import { recordSecurityEvent } from "../security/security-log.js";
 import type { DashboardApp } from "./server.js";
 import { FailureLimiter, IdentityCheck, SessionStore } from "./sessions.js";
 import { TopologySource } from "./topology.js";
+import { FollowingListener, type KeyPair } from "../util/following-listener.js";
 
 const CLUSTER_REFRESH_MS = 3_000;
-const RETRY_LISTEN_MS = 10_000;
 /** A page reloaded within this finds the topology still open. */
 const CLOSE_AFTER_MS = 10_000;
 
@@ -50,14 +48,9 @@ export interface DashboardState {
 }
 
 export class Dashboard {
-  private server: Server | undefined;
+  private readonly listener: FollowingListener;
   /** The routes (fastify), made at the first request: a dashboard nobody opens costs no more. */
   private app: Promise<DashboardApp> | undefined;
-  private bound: string | undefined;
-  private wanted: { host: string; port: number } | undefined;
-  private problem: string | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private applying: Promise<void> = Promise.resolve();
   private readonly hub = new LiveHub();
   private readonly sessions = new SessionStore();
   private readonly limiter = new FailureLimiter();
@@ -81,13 +74,20 @@ export class Dashboard {
       },
     });
     this.hub.on("watchers", (n) => this.watchersChanged(n));
+    this.listener = new FollowingListener({
+      what: "dashboard",
+      handler: (req, res) => this.route(req, res),
+      tls: () => this.tls(),
+      log,
+    });
   }
 
   /** What `microovn dashboard` prints. */
   state(): DashboardState {
     const setting = this.setting();
-    const urls = this.bound ? [this.bound] : [];
-    return { setting, urls, ...(this.problem ? { problem: this.problem } : {}) };
+    const url = this.listener.url();
+    const problem = this.listener.problem;
+    return { setting, urls: url ? [url] : [], ...(problem ? { problem } : {}) };
   }
 
   private setting(): string {
@@ -95,52 +95,12 @@ export class Dashboard {
   }
 
   /** Listens where the setting says now (after a start or a cluster change). */
-  apply(): Promise<void> {
-    this.applying = this.applying
-      .then(() => this.applyNow())
-      .catch((e: Error) => {
-        this.log(`dashboard: ${e.message}`);
-      });
-    return this.applying;
-  }
-
-  private async applyNow(): Promise<void> {
+  async apply(): Promise<void> {
     const config = this.rt.config;
     const parsed = parseListenAddress(this.setting());
-    const want =
-      config && typeof parsed !== "string" && !parsed.off
-        ? { host: bindHost(parsed, config.address), port: parsed.port }
-        : undefined;
-    if (want?.host === this.wanted?.host && want?.port === this.wanted?.port && this.server) return;
-    await this.close();
-    this.wanted = want;
-    if (want) await this.listen();
-  }
-
-  private async listen(): Promise<void> {
-    const want = this.wanted;
-    if (!want || this.server) return;
-    clearTimeout(this.retryTimer);
-    const where = joinHostPort(want.host, want.port);
-    try {
-      const server = createServer(await this.tls(), (req, res) => this.route(req, res));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(want.port, want.host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      this.server = server;
-      this.bound = `https://${where}/`;
-      this.problem = undefined;
-      this.log(`dashboard listening on ${this.bound}`);
-    } catch (e) {
-      this.problem = `cannot listen on ${where}: ${(e as Error).message}`;
-      this.log(`dashboard: ${this.problem}; trying again in ${RETRY_LISTEN_MS / 1000} s`);
-      this.retryTimer = setTimeout(() => void this.listen(), RETRY_LISTEN_MS);
-      this.retryTimer.unref();
-    }
+    if (!config || typeof parsed === "string" || parsed.off) return this.close();
+    const host = bindHost(parsed, config.address);
+    await this.listener.listenAt({ host, port: parsed.port, https: true });
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
@@ -168,7 +128,7 @@ export class Dashboard {
     );
   }
 
-  private async tls(): Promise<{ key: string; cert: string }> {
+  private async tls(): Promise<KeyPair> {
     const pki = this.rt.pki;
     return {
       key: await readFile(pki.keyPath("microovn"), "utf8"),
@@ -177,16 +137,16 @@ export class Dashboard {
   }
 
   /** Serves the member's certificate as it is now (after a renewal or a new CA). */
-  async tlsChanged(): Promise<void> {
-    if (this.server) this.server.setSecureContext(await this.tls());
+  tlsChanged(): Promise<void> {
+    return this.listener.reloadTls();
   }
 
   /** The identity store's tables, for logins; kept while the dashboard listens. */
   private async openIdentity(): Promise<void> {
-    for (let attempt = 0; this.server && !this.identityReplica; attempt++) {
+    for (let attempt = 0; this.listener.listening && !this.identityReplica; attempt++) {
       try {
         const client = await connectStateDb(this.rt);
-        if (!this.server) {
+        if (!this.listener.listening) {
           client.close();
           return;
         }
@@ -272,25 +232,15 @@ export class Dashboard {
 
   /** Stops listening (setting off, leaving the cluster, daemon exit). */
   async close(): Promise<void> {
-    clearTimeout(this.retryTimer);
     this.stopWatching();
     this.hub.closeAll();
-    const server = this.server;
-    this.server = undefined;
-    this.wanted = undefined;
-    if (this.bound) this.log(`dashboard no longer listens on ${this.bound}`);
-    this.bound = undefined;
+    await this.listener.close();
     this.identityReplica?.close();
     this.identityClient?.close();
     this.identityReplica = undefined;
     this.identityClient = undefined;
     const app = this.app;
     this.app = undefined;
-    if (server) {
-      const closed = new Promise((resolve) => server.close(resolve));
-      server.closeAllConnections();
-      await closed;
-    }
     await (await app?.catch(() => undefined))?.close();
   }
 }

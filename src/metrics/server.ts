@@ -6,130 +6,77 @@
  * `metrics.tls` is off. A listener that cannot start (the port is taken)
  * never stops the daemon: it says why, and tries again every RETRY_MS.
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { DEFAULT_METRICS_ADDRESS, METRICS_ADDRESS, METRICS_TLS } from "../cluster/config-keys.js";
-import { parseListenAddress } from "../cluster/listen-address.js";
+import { bindHost, parseListenAddress } from "../cluster/listen-address.js";
+import { FollowingListener, type KeyPair, type ListenTarget } from "../util/following-listener.js";
 import type { Exporter } from "./exporter.js";
-
-export const RETRY_MS = 10_000;
-
-export interface MetricsTls {
-  key: string;
-  cert: string;
-}
 
 export interface MetricsServerOptions {
   /** This member's cluster address (for `member:PORT`). */
   memberAddress(): string | undefined;
   /** The member's certificate and key, read when a TLS listener starts. */
-  tls(): Promise<MetricsTls>;
+  tls(): Promise<KeyPair>;
   log(message: string): void;
-}
-
-/** Where and how to listen, as the settings resolve on this member. */
-interface Listening {
-  host: string;
-  port: number;
-  https: boolean;
-}
-
-function sameListening(a: Listening | undefined, b: Listening | undefined): boolean {
-  return a?.host === b?.host && a?.port === b?.port && a?.https === b?.https;
+  /** How long a listener that could not start waits to try again. */
+  retryMs?: number;
 }
 
 export class MetricsServer {
-  private server: Server | HttpsServer | undefined;
-  private current: Listening | undefined;
-  private wanted: Listening | undefined;
-  private retry: NodeJS.Timeout | undefined;
-  private applying: Promise<void> = Promise.resolve();
-  /** Why the listener is not up, when it should be. */
-  problem: string | undefined;
+  private readonly listener: FollowingListener;
 
   constructor(
     private readonly exporter: Exporter,
     private readonly options: MetricsServerOptions,
-  ) {}
+  ) {
+    this.listener = new FollowingListener({
+      what: "metrics",
+      handler: (req, res) => this.answer(req, res),
+      tls: () => options.tls(),
+      log: (m) => options.log(m),
+      ...(options.retryMs !== undefined ? { retryMs: options.retryMs } : {}),
+    });
+  }
+
+  /** Why the listener is not up, when it should be. */
+  get problem(): string | undefined {
+    return this.listener.problem;
+  }
 
   /** Where it listens now ("https://10.0.0.1:9310/metrics"), if it does. */
   get url(): string | undefined {
-    const c = this.current;
-    if (!c || !this.server) return undefined;
-    const host = c.host.includes(":") ? `[${c.host}]` : c.host;
-    return `${c.https ? "https" : "http"}://${host}:${c.port}/metrics`;
+    return this.listener.url("/metrics");
   }
 
   /** Follows the cluster-wide settings (the Config table's values). */
   apply(config: Readonly<Record<string, string>> | undefined): Promise<void> {
-    this.wanted = this.resolve(config ?? {});
-    this.applying = this.applying.then(() => this.converge());
-    return this.applying;
+    return this.listener.listenAt(this.resolve(config ?? {}));
   }
 
   /** The member's certificate changed: a TLS listener takes the new one. */
-  async reloadTls(): Promise<void> {
-    const server = this.server;
-    if (server && "setSecureContext" in server) server.setSecureContext(await this.options.tls());
+  reloadTls(): Promise<void> {
+    return this.listener.reloadTls();
   }
 
   async close(): Promise<void> {
-    this.wanted = undefined;
-    clearTimeout(this.retry);
-    await (this.applying = this.applying.then(() => this.converge()));
+    await this.listener.close();
     this.exporter.stop();
   }
 
-  private resolve(config: Readonly<Record<string, string>>): Listening | undefined {
+  private resolve(config: Readonly<Record<string, string>>): ListenTarget | undefined {
     const parsed = parseListenAddress(config[METRICS_ADDRESS] ?? DEFAULT_METRICS_ADDRESS);
     // A value checked when it was set; one that no longer parses (edited by hand) means the default.
     const address =
       typeof parsed === "string" ? parseListenAddress(DEFAULT_METRICS_ADDRESS) : parsed;
     if (typeof address === "string" || address.off) return undefined;
-    const host = address.host === "member" ? this.options.memberAddress() : address.host;
-    if (host === undefined) return undefined;
-    return { host, port: address.port, https: !address.loopback && config[METRICS_TLS] !== "off" };
-  }
-
-  private async converge(): Promise<void> {
-    clearTimeout(this.retry);
-    if (sameListening(this.current, this.wanted) && (this.server || !this.wanted)) return;
-    if (this.server) {
-      const old = this.server;
-      this.server = undefined;
-      await new Promise<void>((resolve) => old.close(() => resolve()));
-      old.closeAllConnections();
-    }
-    this.current = this.wanted;
-    this.problem = undefined;
-    const target = this.wanted;
-    if (!target) return;
-    try {
-      const handler = (req: IncomingMessage, res: ServerResponse) => this.answer(req, res);
-      const server = target.https
-        ? createHttpsServer(await this.options.tls(), handler)
-        : createHttpServer(handler);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(target.port, target.host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      this.server = server;
-      this.options.log(`metrics served at ${this.url}`);
-    } catch (e) {
-      this.problem = `metrics cannot be served on ${target.host}:${target.port}: ${(e as Error).message}`;
-      this.options.log(`${this.problem}; trying again in ${RETRY_MS / 1000} s`);
-      this.retry = setTimeout(() => {
-        this.applying = this.applying.then(() => this.converge());
-      }, RETRY_MS).unref();
-    }
+    const host = bindHost(address, this.options.memberAddress() ?? "");
+    // `member:PORT` on a machine that is no member yet: nowhere until it is.
+    if (host === "") return undefined;
+    return {
+      host,
+      port: address.port,
+      https: !address.loopback && config[METRICS_TLS] !== "off",
+    };
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {

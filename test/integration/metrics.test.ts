@@ -155,7 +155,7 @@ describe("metrics of one member", { timeout: 240_000 }, () => {
     await waitFor(
       "status naming the taken port",
       async () =>
-        /metrics cannot be served on 127\.0\.0\.1:6641.*free the port/.test(await m.ok(["status"])),
+        /metrics cannot listen on 127\.0\.0\.1:6641.*free the port/.test(await m.ok(["status"])),
       { timeoutMs: 20_000, intervalMs: 300 },
     );
     const report = JSON.parse(await m.ok(["status", "--json"])) as { problems: string[] };
@@ -167,7 +167,7 @@ describe("metrics of one member", { timeout: 240_000 }, () => {
     await waitServed(DEFAULT_URL);
     await waitFor(
       "status without the metrics problem",
-      async () => !/metrics cannot be served/.test(await m.ok(["status"])),
+      async () => !/metrics cannot listen on/.test(await m.ok(["status"])),
       { timeoutMs: 20_000, intervalMs: 300 },
     );
   });
