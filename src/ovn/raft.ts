@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { MicroOvnError } from "../errors.js";
 import { run } from "../process/run.js";
+import { appctl } from "./unixctl.js";
 
 /** The parts of `cluster/status DB` that we use. */
 export interface ClusterStatus {
@@ -65,12 +66,10 @@ export async function readClusterStatus(
   controlSocket: string,
   database: string,
 ): Promise<ClusterStatus | undefined> {
-  const result = await run(
-    "ovs-appctl",
-    ["-T", "2", "-t", controlSocket, "cluster/status", database],
-    { allowFailure: true, timeoutMs: 3_000 },
-  );
-  return result.exitCode === 0 ? parseClusterStatus(result.stdout) : undefined;
+  // Read often (every few seconds by several watchers): over the socket
+  // from this process, not by starting ovs-appctl each time.
+  const text = await appctl(controlSocket, "cluster/status", [database], 2_000);
+  return text === undefined ? undefined : parseClusterStatus(text);
 }
 
 /** Which database a clustered database file holds. */

@@ -5,7 +5,7 @@
  */
 import type { MetricSet } from "../metric-set.js";
 import { parseCoverage, parseNorthdStatus, parseVersion } from "../read/parse.js";
-import { appctl } from "../read/unixctl.js";
+import { appctl } from "../../ovn/unixctl.js";
 import { setStopwatches } from "./stopwatches.js";
 
 /** ovn-kubernetes' values: the one active northd counts 1, so the sum over members is 1. */

@@ -5,7 +5,7 @@
  */
 import type { MetricSet } from "../metric-set.js";
 import { parseVersion } from "../read/parse.js";
-import { appctl } from "../read/unixctl.js";
+import { appctl } from "../../ovn/unixctl.js";
 import { setStopwatches } from "./stopwatches.js";
 import type { SwitchView } from "./vswitchd.js";
 

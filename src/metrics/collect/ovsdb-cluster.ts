@@ -8,7 +8,7 @@
 import { stat } from "node:fs/promises";
 import type { MetricSet } from "../metric-set.js";
 import { parseCounts, parseRaftMetrics } from "../read/parse.js";
-import { appctl } from "../read/unixctl.js";
+import { appctl } from "../../ovn/unixctl.js";
 
 export interface ClusteredServer {
   /** "ovn_db" for NB and SB, "microovn_db" for the state database. */

@@ -8,7 +8,7 @@ import { OvsdbClient } from "../../ovsdb/index.js";
 import { run } from "../../process/run.js";
 import type { MetricSet } from "../metric-set.js";
 import { parseDpifShow, parseFlowCount, parseVersion, type DatapathBridge } from "../read/parse.js";
-import { appctl } from "../read/unixctl.js";
+import { appctl } from "../../ovn/unixctl.js";
 
 export interface SwitchFiles {
   vswitchdControlSocket: string;

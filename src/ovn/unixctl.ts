@@ -1,17 +1,18 @@
 /**
  * A client of the control sockets (unixctl) of OVS and OVN programs: the
- * same JSON-RPC request `ovs-appctl` sends, made from this process. A scrape
- * reads several programs every few seconds; a socket round trip costs a
- * fraction of a millisecond where starting ovs-appctl costs a process.
+ * same JSON-RPC request `ovs-appctl` sends, made from this process. The
+ * daemon reads its programs every few seconds (Raft roles, metrics); a
+ * socket round trip costs a fraction of a millisecond where starting
+ * ovs-appctl costs a process.
  */
 import { connect } from "node:net";
-import { JsonStreamSplitter } from "../../ovsdb/wire/framing.js";
-import { encodeRequest } from "../../ovsdb/wire/jsonrpc.js";
+import { JsonStreamSplitter } from "../ovsdb/wire/framing.js";
+import { encodeRequest } from "../ovsdb/wire/jsonrpc.js";
 
 /**
  * The text `command` answers on the control socket `socket`, or undefined
  * when the program is not there, does not answer within `timeoutMs`, or
- * answers with an error: a program that is down has no metrics, that is all.
+ * answers with an error (a program that is down is simply not read).
  */
 export function appctl(
   socket: string,
