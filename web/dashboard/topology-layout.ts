@@ -38,6 +38,11 @@ function size(title: string, lines: string[]): { width: number; height: number }
   return { width: Math.max(120, Math.ceil(longest * CHAR) + 24), height: 30 + lines.length * LINE };
 }
 
+/** "1 port", "3 ports". */
+function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 export function layoutTopology(t: Topology): Layout {
   const g = new dagre.graphlib.Graph<
     { rankdir: string; nodesep: number; ranksep: number; marginx: number; marginy: number } & {
@@ -82,7 +87,7 @@ export function layoutTopology(t: Topology): Layout {
       id,
       kind: "switch",
       title: s.name,
-      lines: [`${s.ports.length + s.more.count} ports`],
+      lines: [countOf(s.ports.length + s.more.count, "port")],
     });
     for (const p of s.ports) {
       if (p.type === "router" && p.routerPort) {
@@ -110,7 +115,7 @@ export function layoutTopology(t: Topology): Layout {
       add({
         id: mid,
         kind: "more",
-        title: `+${s.more.count} ports`,
+        title: `+${countOf(s.more.count, "port")}`,
         lines: Object.entries(s.more.byChassis)
           .sort((a, b) => b[1] - a[1])
           .slice(0, 4)
